@@ -1,0 +1,44 @@
+import { randomBase62 } from "../ids";
+import { keys, type PlatformContext } from "../platform/context";
+
+export interface WorkloadEvent {
+  at: string;
+  type: string;
+  message: string;
+  generation?: number;
+}
+
+const EVENT_RETENTION_SECONDS = 14 * 24 * 3600;
+
+/** Appends an event to a workload's history (kept 14 days). Never throws: events are informational. */
+export async function recordEvent(
+  ctx: PlatformContext,
+  project: string,
+  workload: string,
+  event: Omit<WorkloadEvent, "at">,
+): Promise<void> {
+  const at = ctx.now();
+  try {
+    await ctx.store.put(
+      {
+        pk: keys.events(project, workload),
+        sk: `${at.toISOString()}#${randomBase62(6)}`,
+        expiresAt: Math.floor(at.getTime() / 1000) + EVENT_RETENTION_SECONDS,
+        data: { ...event, at: at.toISOString() },
+      },
+      { kind: "absent" },
+    );
+  } catch {
+    // A lost event must not fail the state change it describes.
+  }
+}
+
+export async function recentEvents(
+  ctx: PlatformContext,
+  project: string,
+  workload: string,
+  limit = 20,
+): Promise<WorkloadEvent[]> {
+  const page = await ctx.store.query({ pk: keys.events(project, workload), descending: true, limit });
+  return page.items.map((item) => item.data as unknown as WorkloadEvent);
+}

