@@ -10,6 +10,9 @@ export interface WorkloadEvent {
 
 const EVENT_RETENTION_SECONDS = 14 * 24 * 3600;
 
+/** Orders events recorded in the same millisecond by this process (a fake clock makes that common). */
+let sequence = 0;
+
 /** Appends an event to a workload's history (kept 14 days). Never throws: events are informational. */
 export async function recordEvent(
   ctx: PlatformContext,
@@ -22,7 +25,7 @@ export async function recordEvent(
     await ctx.store.put(
       {
         pk: keys.events(project, workload),
-        sk: `${at.toISOString()}#${randomBase62(6)}`,
+        sk: `${at.toISOString()}#${String(sequence++ % 1e8).padStart(8, "0")}${randomBase62(4)}`,
         expiresAt: Math.floor(at.getTime() / 1000) + EVENT_RETENTION_SECONDS,
         data: { ...event, at: at.toISOString() },
       },

@@ -233,6 +233,8 @@ function issueToDetails(
       return [detail];
     }
     case "invalid_union": {
+      // zod reports a bad discriminator either on the union or on its `source` key.
+      if (path.at(-1) === "source") path.pop();
       const source = valueAt(raw, [...path, "source"]);
       return [
         {

@@ -1,0 +1,361 @@
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+} from "@aws-sdk/client-dynamodb";
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import {
+  ConditionFailedError,
+  type NewItem,
+  type QueryInput,
+  type QueryPage,
+  type Store,
+  type StoreItem,
+  ValidationError,
+  type WriteCondition,
+} from "@inferencekey/core";
+
+/** DynamoDB TTL must be pointed at this attribute (infra), or expired items are never deleted. */
+export const TTL_ATTRIBUTE = "expiresAt";
+export const GSI1_NAME = "gsi1";
+
+/** The CreateTable definition of the single table; tests and emulators use it, infra mirrors it. */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: [
+      { AttributeName: "pk", AttributeType: "S" },
+      { AttributeName: "sk", AttributeType: "S" },
+      { AttributeName: "gsi1pk", AttributeType: "S" },
+      { AttributeName: "gsi1sk", AttributeType: "S" },
+    ],
+    KeySchema: [
+      { AttributeName: "pk", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: GSI1_NAME,
+        KeySchema: [
+          { AttributeName: "gsi1pk", KeyType: "HASH" },
+          { AttributeName: "gsi1sk", KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      },
+    ],
+  };
+}
+
+/** Creates the table if missing and waits until it and its index are ACTIVE. For tests and emulators. */
+export async function ensureTable(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(createTableInput(tableName)));
+  } catch (error) {
+    if (errorName(error) !== "ResourceInUseException") throw error;
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
+      (index) => index.IndexStatus === "ACTIVE",
+    );
+    if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
+    if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface DynamoStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** Milliseconds since the epoch; injectable so tests can move time past `expiresAt`. */
+  now?: () => number;
+}
+
+/** How many times an unconditional put re-tries when it keeps racing other writers (practically never). */
+const UPSERT_ATTEMPTS = 5;
+
+/** Holds for an absent item and for one whose TTL passed but that DynamoDB has not deleted yet. */
+const ABSENT = "attribute_not_exists(#pk) OR #expiresAt <= :now";
+const LIVE = "(attribute_not_exists(#expiresAt) OR #expiresAt > :now)";
+const VERSION_MATCHES = `#version = :version AND ${LIVE}`;
+
+/**
+ * The Store on one DynamoDB table. Conditions are evaluated by DynamoDB (ConditionExpression), so
+ * they are atomic across every Lambda. TTL deletes lazily (up to days late), so every read and
+ * every condition also compares `expiresAt` with the clock: an expired item is absent.
+ */
+export class DynamoStore implements Store {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly now: () => number;
+
+  constructor(options: DynamoStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.now = options.now ?? (() => Date.now());
+  }
+
+  async get(pk: string, sk: string): Promise<StoreItem | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
+    );
+    if (Item === undefined) return undefined;
+    const item = fromRecord(Item);
+    return item.expiresAt !== undefined && item.expiresAt <= this.nowSeconds() ? undefined : item;
+  }
+
+  async put(item: NewItem, condition: WriteCondition): Promise<StoreItem> {
+    switch (condition.kind) {
+      case "absent":
+        return this.putIf(item, 1, ABSENT, {});
+      case "version":
+        return this.putIf(item, condition.version + 1, VERSION_MATCHES, { ":version": condition.version });
+      case "any":
+        return this.upsert(item);
+    }
+  }
+
+  async delete(pk: string, sk: string, condition: WriteCondition = { kind: "any" }): Promise<void> {
+    const guard = conditionFor(condition);
+    const command = new DeleteCommand({
+      TableName: this.tableName,
+      Key: { pk, sk },
+      ...(guard === undefined ? {} : this.expression(guard.expression, guard.values)),
+    });
+    await this.conditional(pk, sk, () => this.client.send(command));
+  }
+
+  async query(input: QueryInput): Promise<QueryPage> {
+    const onIndex = input.index === "gsi1";
+    const hasPrefix = input.skPrefix !== undefined && input.skPrefix !== "";
+    const base: QueryCommandInput = {
+      TableName: this.tableName,
+      ...(onIndex ? { IndexName: GSI1_NAME } : { ConsistentRead: true }),
+      KeyConditionExpression: hasPrefix ? "#qpk = :qpk AND begins_with(#qsk, :prefix)" : "#qpk = :qpk",
+      FilterExpression: LIVE,
+      ExpressionAttributeNames: {
+        "#qpk": onIndex ? "gsi1pk" : "pk",
+        ...(hasPrefix ? { "#qsk": onIndex ? "gsi1sk" : "sk" } : {}),
+        "#expiresAt": TTL_ATTRIBUTE,
+      },
+      ExpressionAttributeValues: {
+        ":qpk": input.pk,
+        ...(hasPrefix ? { ":prefix": input.skPrefix } : {}),
+        ":now": this.nowSeconds(),
+      },
+      ScanIndexForward: input.descending !== true,
+    };
+    // Limit counts items read before the expiry filter, and a response stops at 1 MB: keep reading
+    // until the page is full, so callers get `limit` items whenever that many exist.
+    const want = input.limit ?? Number.POSITIVE_INFINITY;
+    const items: StoreItem[] = [];
+    let startKey = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+    do {
+      const remaining = want - items.length;
+      const out = await this.client.send(
+        new QueryCommand({
+          ...base,
+          ...(Number.isFinite(remaining) ? { Limit: remaining } : {}),
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const record of out.Items ?? []) items.push(fromRecord(record));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined && items.length < want);
+    return { items, ...(startKey === undefined ? {} : { cursor: encodeCursor(startKey) }) };
+  }
+
+  private async putIf(
+    item: NewItem,
+    version: number,
+    expression: string,
+    values: Record<string, unknown>,
+  ): Promise<StoreItem> {
+    const stored = toStoreItem(item, version);
+    const command = new PutCommand({
+      TableName: this.tableName,
+      Item: stored,
+      ...this.expression(expression, values),
+    });
+    await this.conditional(item.pk, item.sk, () => this.client.send(command));
+    return stored;
+  }
+
+  /**
+   * An unconditional write must still bump the version atomically, which PutItem cannot do, so it
+   * is an UpdateItem. Over an expired leftover the version restarts at 1 (as on a fresh create),
+   * which UpdateItem cannot express either: that rare case becomes a create-if-absent.
+   */
+  private async upsert(item: NewItem): Promise<StoreItem> {
+    const set = ["#version = if_not_exists(#version, :zero) + :one", "#data = :data"];
+    const remove: string[] = [];
+    const names: Record<string, string> = {
+      "#version": "version",
+      "#data": "data",
+      "#expiresAt": TTL_ATTRIBUTE,
+    };
+    const values: Record<string, unknown> = {
+      ":zero": 0,
+      ":one": 1,
+      ":data": item.data,
+    };
+    for (const [name, value] of [
+      ["gsi1pk", item.gsi1pk],
+      ["gsi1sk", item.gsi1sk],
+      [TTL_ATTRIBUTE, item.expiresAt],
+    ] as const) {
+      names[`#${name}`] = name;
+      if (value === undefined) {
+        remove.push(`#${name}`);
+      } else {
+        set.push(`#${name} = :${name}`);
+        values[`:${name}`] = value;
+      }
+    }
+    const update = () =>
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: item.pk, sk: item.sk },
+        UpdateExpression: `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`,
+        ConditionExpression: LIVE,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ...values, ":now": this.nowSeconds() },
+        ReturnValues: "ALL_NEW",
+      });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = await this.client.send(update());
+        if (out.Attributes === undefined) throw new Error("UpdateItem with ALL_NEW returned no attributes");
+        return fromRecord(out.Attributes);
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+      try {
+        return await this.putIf(item, 1, ABSENT, {});
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError) || attempt >= UPSERT_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** Sends a conditional command; a lost condition becomes the port's ConditionFailedError. */
+  private async conditional(pk: string, sk: string, send: () => Promise<unknown>): Promise<void> {
+    try {
+      await send();
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new ConditionFailedError(pk, sk);
+      throw error;
+    }
+  }
+
+  /** Names for every attribute an expression may mention, and only the values it uses (DynamoDB rejects unused ones). */
+  private expression(expression: string, values: Record<string, unknown>) {
+    const names: Record<string, string> = {
+      "#pk": "pk",
+      "#version": "version",
+      "#expiresAt": TTL_ATTRIBUTE,
+    };
+    return {
+      ConditionExpression: expression,
+      ExpressionAttributeNames: Object.fromEntries(
+        Object.entries(names).filter(([key]) => expression.includes(key)),
+      ),
+      ExpressionAttributeValues: { ...values, ":now": this.nowSeconds() },
+    };
+  }
+
+  private nowSeconds(): number {
+    return this.now() / 1000;
+  }
+}
+
+function conditionFor(
+  condition: WriteCondition,
+): { expression: string; values: Record<string, unknown> } | undefined {
+  switch (condition.kind) {
+    case "absent":
+      return { expression: ABSENT, values: {} };
+    case "version":
+      return { expression: VERSION_MATCHES, values: { ":version": condition.version } };
+    case "any":
+      return undefined;
+  }
+}
+
+/** The item as stored: optional attributes left out rather than written as null. */
+function toStoreItem(item: NewItem, version: number): StoreItem {
+  return {
+    pk: item.pk,
+    sk: item.sk,
+    ...(item.gsi1pk === undefined ? {} : { gsi1pk: item.gsi1pk }),
+    ...(item.gsi1sk === undefined ? {} : { gsi1sk: item.gsi1sk }),
+    version,
+    ...(item.expiresAt === undefined ? {} : { expiresAt: item.expiresAt }),
+    data: structuredClone(item.data),
+  };
+}
+
+/** Records are written only by this adapter, so their shape is trusted. */
+function fromRecord(record: Record<string, unknown>): StoreItem {
+  return toStoreItem(
+    {
+      pk: record.pk as string,
+      sk: record.sk as string,
+      gsi1pk: record.gsi1pk as string | undefined,
+      gsi1sk: record.gsi1sk as string | undefined,
+      expiresAt: record.expiresAt as number | undefined,
+      data: (record.data ?? {}) as Record<string, unknown>,
+    },
+    record.version as number,
+  );
+}
+
+function encodeCursor(lastEvaluatedKey: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(lastEvaluatedKey), "utf8").toString("base64url");
+}
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    key = undefined;
+  }
+  const valid =
+    typeof key === "object" &&
+    key !== null &&
+    !Array.isArray(key) &&
+    Object.values(key).every((value) => typeof value === "string");
+  if (!valid) {
+    throw new ValidationError("The cursor is not one this listing returned.", [
+      {
+        path: "cursor",
+        message: "not a cursor from a previous page",
+        expected: "the cursor of the previous page",
+      },
+    ]);
+  }
+  return key as Record<string, unknown>;
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+function isConditionalCheckFailed(error: unknown): boolean {
+  return errorName(error) === "ConditionalCheckFailedException";
+}

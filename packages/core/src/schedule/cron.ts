@@ -1,0 +1,189 @@
+import { type CronExpression, CronExpressionParser } from "cron-parser";
+import { closestMatch } from "./edit-distance";
+import { parseTimeZone } from "./time-zone";
+import { type CronSchedule, fail, ok, type ParseResult, type ScheduleState } from "./types";
+import { MINUTE_MS } from "./wall-clock";
+
+const EXPECTED_CRON =
+  'five fields "minute hour day-of-month month day-of-week", e.g. "0 2 * * *" (02:00 every day), or one of @hourly, @daily, @weekly, @monthly, @yearly';
+
+const MACROS = ["@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually"];
+
+/** Macros cron-parser knows that this product refuses, with the five-field form that is meant. */
+const MACRO_REPLACEMENTS: Record<string, string> = {
+  "@weekdays": "0 0 * * 1-5",
+  "@weekends": "0 0 * * 0,6",
+  "@minutely": "* * * * *",
+};
+
+const FIELDS = [
+  { name: "minute", allowed: "0-59" },
+  { name: "hour", allowed: "0-23" },
+  { name: "day-of-month", allowed: "1-31 or L" },
+  { name: "month", allowed: "1-12 or JAN-DEC" },
+  { name: "day-of-week", allowed: "0-7 or SUN-SAT (0 and 7 are Sunday)" },
+] as const;
+
+/** Fixed so that validation is pure and every parse of the same text agrees. */
+const REFERENCE_DATE = new Date(Date.UTC(2000, 0, 1));
+
+/** Upper bound on merging overlapping runs before cronRunState settles for a later re-check. */
+const MAX_RUN_EXTENSIONS = 2000;
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function iterator(expression: string, timeZone: string, currentDate: Date): CronExpression {
+  // H fields are hashed; seeding with the expression keeps every parse of it on the same minutes.
+  return CronExpressionParser.parse(expression, { tz: timeZone, currentDate, hashSeed: expression });
+}
+
+function fieldsOnlySuggestion(fields: string[], zone: string): string | undefined {
+  const candidate = fields.join(" ");
+  return checkFiveFields(fields, zone).ok ? candidate : undefined;
+}
+
+function checkFiveFields(fields: string[], zone: string): ParseResult<string> {
+  const expression = fields.join(" ");
+  for (const [index, field] of FIELDS.entries()) {
+    // Parse the field alone among wildcards so the error can name the field at fault.
+    const probe = FIELDS.map((_, i) => (i === index ? (fields[i] ?? "*") : "*")).join(" ");
+    try {
+      iterator(probe, "UTC", REFERENCE_DATE);
+    } catch (error) {
+      return fail(
+        "invalid_cron",
+        `the ${field.name} field "${fields[index]}" is invalid: ${errorMessage(error)}`,
+        `the ${field.name} field (field ${index + 1} of 5) takes ${field.allowed}, *, lists "1,5", ranges "1-5" and steps "*/2"`,
+      );
+    }
+  }
+  try {
+    iterator(expression, zone, REFERENCE_DATE).next();
+  } catch (error) {
+    return fail(
+      "invalid_cron",
+      `cron expression "${expression}" never fires or is invalid (${errorMessage(error)})`,
+      EXPECTED_CRON,
+    );
+  }
+  return ok(expression);
+}
+
+/**
+ * Validates a cron schedule: five fields (minute hour day-of-month month day-of-week) or one of
+ * @hourly, @daily, @weekly, @monthly, @yearly (@annually), evaluated in `timeZone` (default UTC).
+ * Six-field (seconds) and seven-field (seconds and year) forms are refused with the five-field
+ * form as the suggestion, as are @reboot and expressions that never fire (`0 0 30 2 *`).
+ * Parsing and iteration are cron-parser's; this only decides what is accepted and names the
+ * field at fault. Never throws.
+ */
+export function parseCron(expression: string, timeZone = "UTC"): ParseResult<CronSchedule> {
+  if (typeof expression !== "string") {
+    return fail("invalid_cron", "the cron expression must be a string", EXPECTED_CRON);
+  }
+  const zone = parseTimeZone(timeZone);
+  if (!zone.ok) return zone;
+  const fields = expression.trim().split(/\s+/).filter((field) => field !== "");
+  const [first] = fields;
+  if (first === undefined) return fail("invalid_cron", "the cron expression is empty", EXPECTED_CRON, "0 0 * * *");
+
+  if (first.startsWith("@")) {
+    const macro = first.toLowerCase();
+    if (fields.length > 1) {
+      return fail("invalid_cron", `"${first}" takes no further fields`, EXPECTED_CRON, macro);
+    }
+    if (MACROS.includes(macro)) return ok({ expression: macro, timeZone: zone.value });
+    if (macro === "@reboot") {
+      return fail(
+        "invalid_cron",
+        "@reboot is not a schedule: workloads have no boot to run at",
+        `${EXPECTED_CRON}; for an always-on workload use execution_policy "fixed"`,
+      );
+    }
+    const suggestion = MACRO_REPLACEMENTS[macro] ?? closestMatch(macro, MACROS);
+    return fail("invalid_cron", `unknown cron macro "${first}"`, EXPECTED_CRON, suggestion);
+  }
+
+  if (fields.length === 6 || fields.length === 7) {
+    const kind = fields.length === 6 ? "a leading seconds field is" : "seconds and year fields are";
+    return fail(
+      "invalid_cron",
+      `cron expression has ${fields.length} fields; ${kind} not supported, schedules are per minute`,
+      EXPECTED_CRON,
+      fieldsOnlySuggestion(fields.slice(1, 6), zone.value),
+    );
+  }
+  if (fields.length !== 5) {
+    return fail(
+      "invalid_cron",
+      `cron expression has ${fields.length} field${fields.length === 1 ? "" : "s"}; exactly 5 are needed`,
+      EXPECTED_CRON,
+    );
+  }
+  const checked = checkFiveFields(fields, zone.value);
+  if (!checked.ok) return checked;
+  return ok({ expression: checked.value, timeZone: zone.value });
+}
+
+/**
+ * The first firing strictly after `after`. Wall-clock times are cron-parser's: a firing inside a
+ * spring-forward gap is moved forward by the gap (02:30 -> 03:30 EDT in New York), never
+ * skipped; a fixed time repeated by a fall-back fires once, at its first occurrence.
+ * Throws when `c` did not come from parseCron.
+ */
+export function nextCronFire(c: CronSchedule, after: Date): Date {
+  const it = iterator(c.expression, c.timeZone, after);
+  let next = it.next().toDate();
+  // Guard against any rounding in the library: the contract is strictly later.
+  while (next.getTime() <= after.getTime()) next = it.next().toDate();
+  return next;
+}
+
+function latestFireAtOrBefore(it: CronExpression, ms: number): number | undefined {
+  // cron-parser's prev() is strictly before its current date; one millisecond later includes `ms`.
+  it.reset(new Date(ms + 1));
+  try {
+    const previous = it.prev().toDate().getTime();
+    return previous <= ms ? previous : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The latest firing at or before `atOrBefore`, or undefined when the library finds none. */
+export function previousCronFire(c: CronSchedule, atOrBefore: Date): Date | undefined {
+  const it = iterator(c.expression, c.timeZone, atOrBefore);
+  const previous = latestFireAtOrBefore(it, atOrBefore.getTime());
+  return previous === undefined ? undefined : new Date(previous);
+}
+
+/**
+ * Whether a cron-started run is in progress at `at`, and when that next changes. Each firing
+ * starts a run of `runMinutes`; a firing during a run (or exactly as it ends) extends it, so
+ * overlapping runs merge into one and `changesAt` is when the merged run really ends. Runs that
+ * never leave a gap (`* * * * *` with any duration) report a `changesAt` far ahead at which the
+ * run is still open: a safe moment to look again.
+ */
+export function cronRunState(c: CronSchedule, runMinutes: number, at: Date): ScheduleState {
+  if (!(runMinutes > 0) || !Number.isFinite(runMinutes)) {
+    throw new RangeError(`schedule: runMinutes must be a positive number, got ${runMinutes}`);
+  }
+  const runMs = runMinutes * MINUTE_MS;
+  const ms = at.getTime();
+  const it = iterator(c.expression, c.timeZone, at);
+  const started = latestFireAtOrBefore(it, ms);
+  if (started === undefined || started + runMs <= ms) {
+    return { open: false, changesAt: nextCronFire(c, at) };
+  }
+  let lastFire = started;
+  let end = started + runMs;
+  for (let step = 0; step < MAX_RUN_EXTENSIONS; step++) {
+    const latest = latestFireAtOrBefore(it, end);
+    if (latest === undefined || latest <= lastFire) break;
+    lastFire = latest;
+    end = latest + runMs;
+  }
+  return { open: true, changesAt: new Date(end) };
+}

@@ -1,0 +1,40 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { digestSecret, generateSecret, isWellFormedSecret, secretHint } from "../../src";
+
+describe("secrets", () => {
+  it("generated secrets are well formed, with at least 128 random bits", () => {
+    const secret = generateSecret("live");
+    expect(secret).toMatch(/^ik_live_[0-9A-Za-z]{30}$/);
+    // 24 base62 characters carry 24 * log2(62) bits.
+    expect(24 * Math.log2(62)).toBeGreaterThan(128);
+    expect(isWellFormedSecret("live", secret)).toBe(true);
+    expect(isWellFormedSecret("sdk", secret)).toBe(false);
+  });
+
+  it("any single-character change breaks the checksum or the shape", () => {
+    const secret = generateSecret("sdk");
+    fc.assert(
+      fc.property(fc.integer({ min: 7, max: secret.length - 1 }), fc.constantFrom(..."0123456789abcdefXYZ"), (index, char) => {
+        fc.pre(secret[index] !== char);
+        const mutated = secret.slice(0, index) + char + secret.slice(index + 1);
+        return !isWellFormedSecret("sdk", mutated);
+      }),
+    );
+  });
+
+  it("never accepts arbitrary strings as secrets and never throws", () => {
+    fc.assert(fc.property(fc.string(), (text) => isWellFormedSecret("live", `ik_live_${text}`) === false || text.length === 30));
+  });
+
+  it("digests are keyed: another server secret gives another digest", () => {
+    const secret = generateSecret("live");
+    expect(digestSecret("a", secret)).not.toBe(digestSecret("b", secret));
+    expect(digestSecret("a", secret)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("the hint shows the prefix and the last 4 characters only", () => {
+    const secret = generateSecret("live");
+    expect(secretHint(secret)).toEqual({ prefix: "ik_live_", last4: secret.slice(-4) });
+  });
+});

@@ -1,0 +1,3 @@
+export { startLocalPlatform, type LocalPlatform, type LocalPlatformOptions } from "./platform";
+export { serve, toWebRequest, writeWebResponse, type FetchHandler, type HttpServerHandle } from "./node-http";
+export { SqliteStore } from "./sqlite-store";

@@ -1,0 +1,52 @@
+import { resolve } from "node:path";
+import { startLocalPlatform } from "./platform";
+
+/** `npm start`: the whole platform on this machine. Settings come from the environment, read here only. */
+const port = Number(process.env.PORT ?? "8787");
+const dir = resolve(process.env.INFERENCEKEY_HOME ?? ".inferencekey");
+
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number (0-65535), got "${process.env.PORT}"`);
+  process.exit(2);
+}
+
+const platform = await startLocalPlatform({ dir, port }).catch((error: unknown) => {
+  const code = (error as NodeJS.ErrnoException).code;
+  console.error(
+    code === "EADDRINUSE"
+      ? `Port ${port} is in use: stop the other process or start with PORT=<free port> npm start`
+      : `InferenceKey failed to start: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  process.exit(1);
+});
+
+console.log(
+  [
+    "",
+    `InferenceKey is running at ${platform.url}`,
+    `  state:     ${dir}`,
+    `  control:   ${platform.url}/v1`,
+    `  endpoints: ${platform.url}/endpoint/{project}/{workload}/v1`,
+    "",
+    platform.adminTokenIssued
+      ? `A new organisation admin token was written to ${platform.devEnvPath}.`
+      : `Credentials: ${platform.devEnvPath} (unchanged).`,
+    "Next, in another shell:",
+    `  source ${platform.devEnvPath}`,
+    '  then follow "Quickstart" in README.md (ManagementClient.fromEnv({ project: "acme" }))',
+    "",
+    "Ctrl-C stops the platform; state is kept for the next start.",
+    "",
+  ].join("\n"),
+);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: shutting down`);
+  await platform.close();
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
