@@ -27,6 +27,9 @@ const FIELDS = [
 /** Fixed so that validation is pure and every parse of the same text agrees. */
 const REFERENCE_DATE = new Date(Date.UTC(2000, 0, 1));
 
+/** Larger than any DST shift (Antarctica/Troll moves by two hours). */
+const DST_MARGIN_MS = 3 * 60 * MINUTE_MS;
+
 /** Upper bound on merging overlapping runs before cronRunState settles for a later re-check. */
 const MAX_RUN_EXTENSIONS = 2000;
 
@@ -141,15 +144,43 @@ export function nextCronFire(c: CronSchedule, after: Date): Date {
   return next;
 }
 
+/** The first firing strictly after `ms`, as cron-parser's next() sees it. */
+function fireAfter(it: CronExpression, ms: number): number {
+  it.reset(new Date(ms));
+  return it.next().toDate().getTime();
+}
+
+/**
+ * The latest firing at or before `ms`, where "firing" means what next() produces. cron-parser's
+ * prev() disagrees with next() around DST (it skips a firing moved out of a spring-forward gap
+ * and reports the second occurrence of a fall-back time), so prev() only proposes a starting
+ * point and next() walks forward from it.
+ */
 function latestFireAtOrBefore(it: CronExpression, ms: number): number | undefined {
-  // cron-parser's prev() is strictly before its current date; one millisecond later includes `ms`.
-  it.reset(new Date(ms + 1));
-  try {
-    const previous = it.prev().toDate().getTime();
-    return previous <= ms ? previous : undefined;
-  } catch {
-    return undefined;
+  let bound = ms;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    // prev() is strictly before its current date; one millisecond later includes `bound`.
+    it.reset(new Date(bound + 1));
+    let guess: number;
+    try {
+      guess = it.prev().toDate().getTime();
+    } catch {
+      return undefined;
+    }
+    let cursor = guess - 1;
+    if (fireAfter(it, cursor) !== guess) cursor = guess - DST_MARGIN_MS;
+    const start = cursor;
+    let latest: number | undefined;
+    for (;;) {
+      const next = fireAfter(it, cursor);
+      if (next > ms) break;
+      latest = next;
+      cursor = next;
+    }
+    if (latest !== undefined) return latest;
+    bound = start;
   }
+  return undefined;
 }
 
 /** The latest firing at or before `atOrBefore`, or undefined when the library finds none. */
