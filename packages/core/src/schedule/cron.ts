@@ -90,7 +90,7 @@ export function parseCron(expression: string, timeZone = "UTC"): ParseResult<Cro
   if (!zone.ok) return zone;
   const fields = expression.trim().split(/\s+/).filter((field) => field !== "");
   const [first] = fields;
-  if (first === undefined) return fail("invalid_cron", "the cron expression is empty", EXPECTED_CRON, "0 0 * * *");
+  if (first === undefined) return fail("invalid_cron", "the cron expression is empty", EXPECTED_CRON);
 
   if (first.startsWith("@")) {
     const macro = first.toLowerCase();
