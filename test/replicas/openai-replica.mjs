@@ -1,0 +1,256 @@
+#!/usr/bin/env node
+// TEST DOUBLE. A small OpenAI-compatible server standing in for vllm / sglang / vllm-omni in tests,
+// since model weights cannot be downloaded here. It is strict like the real thing: it refuses requests
+// without the replica secret (--api-key), serves vLLM's real Prometheus metric names on /metrics, and
+// records the argv and environment it was started with (REPLICA_RECORD_DIR) so tests can assert what
+// the agent passed. Plain JavaScript on node:http so any Node can run it as a workload `command`.
+//
+// Flags (vLLM-style): --host H --port P --api-key K --served-model-name M (or the first positional
+// argument after `serve`). Test knobs: --startup-delay-ms N (listen late, like loading weights),
+// --ready-after-ms N (/health answers 503 until then), --chunk-delay-ms N (between stream chunks),
+// --exit-after-ms N --exit-code C (crash on purpose), --no-api-key (serve without a secret, as ollama).
+import { createServer } from "node:http";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const argv = process.argv.slice(2);
+const flags = {};
+const positional = [];
+for (let i = 0; i < argv.length; i++) {
+  const arg = argv[i];
+  if (arg.startsWith("--")) {
+    const [name, inline] = arg.slice(2).split("=", 2);
+    if (inline !== undefined) flags[name] = inline;
+    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) flags[name] = argv[++i];
+    else flags[name] = true;
+  } else positional.push(arg);
+}
+
+const host = flags.host ?? process.env.HOST ?? "127.0.0.1";
+const port = Number(flags.port ?? process.env.PORT ?? 8000);
+const apiKey = flags["api-key"] ?? process.env.VLLM_API_KEY;
+const model = flags["served-model-name"] ?? flags.model ?? (positional[0] === "serve" ? positional[1] : positional[0]) ?? "test-model";
+const num = (name, fallback) => (flags[name] === undefined ? fallback : Number(flags[name]));
+
+if (!apiKey && !flags["no-api-key"]) {
+  console.error("openai-replica: --api-key is required (the platform must pass the replica secret)");
+  process.exit(2);
+}
+
+if (process.env.REPLICA_RECORD_DIR) {
+  mkdirSync(process.env.REPLICA_RECORD_DIR, { recursive: true });
+  writeFileSync(
+    join(process.env.REPLICA_RECORD_DIR, `${process.pid}.json`),
+    JSON.stringify({ pid: process.pid, argv: process.argv.slice(2), env: process.env, host, port, model }, null, 2),
+  );
+}
+
+const startedAt = Date.now();
+const stats = { requests: 0, running: 0, completed: 0, cancelled: 0, byRoute: {} };
+// A 1x1 PNG: what an image model would return, base64-encoded, like vllm-omni (b64_json only).
+const PNG_1X1 = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+function send(res, status, body, headers = {}) {
+  const payload = typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  res.writeHead(status, { "content-type": typeof body === "object" && !Buffer.isBuffer(body) ? "application/json" : "text/plain", ...headers });
+  res.end(payload);
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function tokens(text) {
+  return String(text ?? "").split(/\s+/).filter(Boolean).length;
+}
+
+function promptOf(body) {
+  if (Array.isArray(body.messages)) {
+    return body.messages.map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content))).join(" ");
+  }
+  return Array.isArray(body.prompt) ? body.prompt.join(" ") : String(body.prompt ?? "");
+}
+
+/** A deterministic reply: echoes the prompt so tests can check what reached the replica. */
+function replyWords(body) {
+  const words = [`echo(${model}):`, ...promptOf(body).split(/\s+/).filter(Boolean)];
+  const max = body.max_tokens ?? body.max_completion_tokens ?? 64;
+  return words.slice(0, Math.max(1, max));
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function completion(req, res, body, chat) {
+  const words = replyWords(body);
+  const id = `cmpl-${process.pid}-${stats.requests}`;
+  const created = Math.floor(Date.now() / 1000);
+  const usage = { prompt_tokens: tokens(promptOf(body)), completion_tokens: words.length, total_tokens: tokens(promptOf(body)) + words.length };
+  const object = chat ? "chat.completion" : "text_completion";
+  if (!body.stream) {
+    const text = words.join(" ");
+    const choice = chat
+      ? { index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }
+      : { index: 0, text, finish_reason: "stop" };
+    return send(res, 200, { id, object, created, model, choices: [choice], usage });
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  let closed = false;
+  res.on("close", () => {
+    if (!res.writableFinished) {
+      closed = true;
+      stats.cancelled++;
+    }
+  });
+  const chunkDelay = num("chunk-delay-ms", 5);
+  for (let i = 0; i < words.length && !closed; i++) {
+    const text = (i === 0 ? "" : " ") + words[i];
+    const choice = chat ? { index: 0, delta: i === 0 ? { role: "assistant", content: text } : { content: text }, finish_reason: null } : { index: 0, text, finish_reason: null };
+    res.write(`data: ${JSON.stringify({ id, object: `${object}.chunk`, created, model, choices: [choice] })}\n\n`);
+    await sleep(chunkDelay);
+  }
+  if (closed) return;
+  const last = chat ? { index: 0, delta: {}, finish_reason: "stop" } : { index: 0, text: "", finish_reason: "stop" };
+  res.write(`data: ${JSON.stringify({ id, object: `${object}.chunk`, created, model, choices: [last] })}\n\n`);
+  if (body.stream_options?.include_usage) {
+    res.write(`data: ${JSON.stringify({ id, object: `${object}.chunk`, created, model, choices: [], usage })}\n\n`);
+  }
+  res.end("data: [DONE]\n\n");
+}
+
+function embedding(text, dims = 8) {
+  const vector = [];
+  let seed = 0;
+  for (const ch of String(text)) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;
+  for (let i = 0; i < dims; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    vector.push((seed / 0xffffffff) * 2 - 1);
+  }
+  return vector;
+}
+
+/** Minimal multipart reader: field name -> { filename?, data } (enough for file uploads in tests). */
+function parseMultipart(buffer, contentType) {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType ?? "");
+  const parts = {};
+  if (!boundary) return parts;
+  const marker = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  let start = buffer.indexOf(marker);
+  while (start !== -1) {
+    const next = buffer.indexOf(marker, start + marker.length);
+    if (next === -1) break;
+    const part = buffer.subarray(start + marker.length + 2, next - 2);
+    const split = part.indexOf("\r\n\r\n");
+    const head = part.subarray(0, split).toString();
+    const name = /name="([^"]+)"/.exec(head)?.[1];
+    const filename = /filename="([^"]*)"/.exec(head)?.[1];
+    if (name) parts[name] = { filename, data: part.subarray(split + 4) };
+    start = next;
+  }
+  return parts;
+}
+
+const routes = {
+  "GET /health": (req, res) =>
+    Date.now() - startedAt < num("ready-after-ms", 0) ? send(res, 503, { status: "loading" }) : send(res, 200, ""),
+  "GET /v1/models": (req, res) => send(res, 200, { object: "list", data: [{ id: model, object: "model", owned_by: "test-replica" }] }),
+  "GET /metrics": (req, res) =>
+    send(
+      res,
+      200,
+      [
+        "# HELP vllm:num_requests_running Number of requests currently running on GPU.",
+        "# TYPE vllm:num_requests_running gauge",
+        `vllm:num_requests_running{model_name="${model}"} ${stats.running}`,
+        "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.",
+        "# TYPE vllm:num_requests_waiting gauge",
+        `vllm:num_requests_waiting{model_name="${model}"} ${Number(process.env.REPLICA_FAKE_WAITING ?? 0)}`,
+        "# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.",
+        "# TYPE vllm:kv_cache_usage_perc gauge",
+        `vllm:kv_cache_usage_perc{model_name="${model}"} ${Math.min(1, stats.running / 16)}`,
+        "",
+      ].join("\n"),
+      { "content-type": "text/plain; version=0.0.4" },
+    ),
+  "GET /test/stats": (req, res) => send(res, 200, stats),
+  "POST /v1/chat/completions": (req, res, body) => completion(req, res, JSON.parse(body), true),
+  "POST /v1/completions": (req, res, body) => completion(req, res, JSON.parse(body), false),
+  "POST /v1/embeddings": (req, res, body) => {
+    const parsed = JSON.parse(body);
+    const inputs = Array.isArray(parsed.input) ? parsed.input : [parsed.input];
+    const promptTokens = inputs.reduce((n, t) => n + tokens(t), 0);
+    send(res, 200, {
+      object: "list",
+      model,
+      data: inputs.map((text, index) => ({ object: "embedding", index, embedding: embedding(text) })),
+      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+    });
+  },
+  "POST /v1/images/generations": (req, res) =>
+    send(res, 200, { created: Math.floor(Date.now() / 1000), data: [{ b64_json: PNG_1X1.toString("base64") }] }),
+  "POST /v1/images/edits": (req, res, body) => {
+    const parts = parseMultipart(body, req.headers["content-type"]);
+    if (!parts.image) return send(res, 400, { error: { message: "image is required", type: "invalid_request_error" } });
+    send(res, 200, { created: Math.floor(Date.now() / 1000), data: [{ b64_json: PNG_1X1.toString("base64") }] });
+  },
+  "POST /v1/audio/speech": (req, res, body) => {
+    const parsed = JSON.parse(body);
+    // Deterministic bytes covering every byte value, so a test can tell a corrupted body.
+    const audio = Buffer.alloc(4096);
+    for (let i = 0; i < audio.length; i++) audio[i] = (i * 7 + String(parsed.input ?? "").length) % 256;
+    send(res, 200, audio, { "content-type": "audio/mpeg" });
+  },
+  "POST /v1/audio/transcriptions": (req, res, body) => {
+    const parts = parseMultipart(body, req.headers["content-type"]);
+    if (!parts.file) return send(res, 400, { error: { message: "file is required", type: "invalid_request_error" } });
+    send(res, 200, { text: `transcribed ${parts.file.data.length} bytes of ${parts.file.filename ?? "audio"}` });
+  },
+};
+
+const server = createServer(async (req, res) => {
+  const path = (req.url ?? "/").split("?")[0];
+  const handler = routes[`${req.method} ${path}`];
+  const open = path === "/health" || path === "/metrics";
+  if (!open && apiKey && req.headers.authorization !== `Bearer ${apiKey}`) {
+    return send(res, 401, { error: { message: "Unauthorized", type: "invalid_request_error", code: 401 } });
+  }
+  if (!handler) return send(res, 404, { error: { message: `no route ${req.method} ${path}`, type: "not_found", code: 404 } });
+  if (open || path === "/test/stats") return handler(req, res, "");
+  stats.requests++;
+  stats.byRoute[path] = (stats.byRoute[path] ?? 0) + 1;
+  stats.running++;
+  try {
+    const body = req.method === "POST" ? await readBody(req) : Buffer.alloc(0);
+    await handler(req, res, req.headers["content-type"]?.startsWith("multipart/") ? body : body.toString("utf8"));
+    stats.completed++;
+  } catch (error) {
+    if (!res.headersSent) send(res, 400, { error: { message: String(error), type: "invalid_request_error" } });
+  } finally {
+    stats.running--;
+  }
+});
+
+setTimeout(() => {
+  server.listen(port, host, () => console.log(`openai-replica: serving ${model} on http://${host}:${port}`));
+}, num("startup-delay-ms", 0));
+
+if (flags["exit-after-ms"] !== undefined) {
+  setTimeout(() => {
+    console.error(`openai-replica: exiting on purpose with code ${num("exit-code", 1)}`);
+    process.exit(num("exit-code", 1));
+  }, num("exit-after-ms", 0));
+}
+
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.on(signal, () => {
+    server.close();
+    process.exit(0);
+  });
+}
