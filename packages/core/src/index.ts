@@ -13,3 +13,8 @@ export * from "./workers";
 export * from "./keys";
 export * from "./workloads";
 export * from "./http";
+export * from "./agent-protocol";
+export * from "./replicas";
+export * from "./compute";
+export * from "./controller";
+export * from "./agent-api";

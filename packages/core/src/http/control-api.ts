@@ -20,6 +20,8 @@ interface CallContext {
 export interface ControlApiOptions {
   /** One line per request (method, path, status, duration, request id); never headers or bodies. */
   log?: (line: string) => void;
+  /** Told after a workload was created, changed or deleted, so the controller can act at once. */
+  onWorkloadChange?: (project: string, slug: string) => void;
 }
 
 /** Parses input with a zod schema and reports every issue in wire names. */
@@ -57,7 +59,7 @@ function param(params: Record<string, string>, name: string): string {
   return params[name] ?? "";
 }
 
-function buildRouter(ctx: PlatformContext): Router<CallContext> {
+function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<CallContext> {
   const router = new Router<CallContext>();
   router
     .on("GET", "/v1/catalog/gpus", async () =>
@@ -97,6 +99,7 @@ function buildRouter(ctx: PlatformContext): Router<CallContext> {
       }
       const { on_drift } = parseInput(EnsureQuerySchema, queryOf(c.url), "query string");
       const result = await ensureWorkload(ctx, c.principal, param(p, "project"), { ...body, slug }, on_drift);
+      if (result.changed) options.onWorkloadChange?.(result.project_slug, result.workload_slug);
       return json(result, result.created ? 201 : 200);
     })
     .on("GET", "/v1/projects/:project/workloads", async (_r, p, c) =>
@@ -105,9 +108,11 @@ function buildRouter(ctx: PlatformContext): Router<CallContext> {
     .on("GET", "/v1/projects/:project/workloads/:slug", async (_r, p, c) =>
       json(await getWorkload(ctx, c.principal, param(p, "project"), param(p, "slug"))),
     )
-    .on("DELETE", "/v1/projects/:project/workloads/:slug", async (_r, p, c) =>
-      json(await deleteWorkload(ctx, c.principal, param(p, "project"), param(p, "slug"))),
-    )
+    .on("DELETE", "/v1/projects/:project/workloads/:slug", async (_r, p, c) => {
+      const deleted = await deleteWorkload(ctx, c.principal, param(p, "project"), param(p, "slug"));
+      options.onWorkloadChange?.(deleted.project_slug, deleted.workload_slug);
+      return json(deleted);
+    })
     .on("POST", "/v1/projects/:project/workloads/:slug/keys", async (request, p, c) => {
       const input = parseInput(KeyInputSchema, await readJsonBody(request), "key");
       const created = await createKey(ctx, c.principal, param(p, "project"), param(p, "slug"), input);
@@ -157,7 +162,7 @@ function buildRouter(ctx: PlatformContext): Router<CallContext> {
  * (`functions/control-api.ts`) and by the local runtime alike.
  */
 export function createControlApi(ctx: PlatformContext, options: ControlApiOptions = {}): (request: Request) => Promise<Response> {
-  const router = buildRouter(ctx);
+  const router = buildRouter(ctx, options);
   const log = options.log ?? ((line: string) => console.log(line));
   return async (request) => {
     const started = performance.now();

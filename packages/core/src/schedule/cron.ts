@@ -2,7 +2,7 @@ import { type CronExpression, CronExpressionParser } from "cron-parser";
 import { closestMatch } from "./edit-distance";
 import { parseTimeZone } from "./time-zone";
 import { type CronSchedule, fail, ok, type ParseResult, type ScheduleState } from "./types";
-import { MINUTE_MS } from "./wall-clock";
+import { instantOfWallTime, MINUTE_MS, wallTimeAt } from "./wall-clock";
 
 const EXPECTED_CRON =
   'five fields "minute hour day-of-month month day-of-week", e.g. "0 2 * * *" (02:00 every day), or one of @hourly, @daily, @weekly, @monthly, @yearly';
@@ -27,9 +27,6 @@ const FIELDS = [
 /** Fixed so that validation is pure and every parse of the same text agrees. */
 const REFERENCE_DATE = new Date(Date.UTC(2000, 0, 1));
 
-/** Larger than any DST shift (Antarctica/Troll moves by two hours). */
-const DST_MARGIN_MS = 3 * 60 * MINUTE_MS;
-
 /** Upper bound on merging overlapping runs before cronRunState settles for a later re-check. */
 const MAX_RUN_EXTENSIONS = 2000;
 
@@ -37,23 +34,37 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function iterator(expression: string, timeZone: string, currentDate: Date): CronExpression {
+/**
+ * cron-parser iterating in UTC over wall-clock time. Firings are computed as local wall-clock
+ * times with no DST involved and only then mapped to instants by the same rule windows use, so
+ * cron and windows agree on DST and the results do not depend on where iteration started.
+ */
+function wallIterator(expression: string): CronExpression {
   // H fields are hashed; seeding with the expression keeps every parse of it on the same minutes.
-  return CronExpressionParser.parse(expression, { tz: timeZone, currentDate, hashSeed: expression });
+  return CronExpressionParser.parse(expression, {
+    tz: "UTC",
+    currentDate: REFERENCE_DATE,
+    hashSeed: expression,
+  });
 }
 
-function fieldsOnlySuggestion(fields: string[], zone: string): string | undefined {
-  const candidate = fields.join(" ");
-  return checkFiveFields(fields, zone).ok ? candidate : undefined;
+/** The first wall-clock firing strictly after `wall`. */
+function wallFireAfter(it: CronExpression, wall: number): number {
+  it.reset(new Date(wall));
+  return it.next().toDate().getTime();
 }
 
-function checkFiveFields(fields: string[], zone: string): ParseResult<string> {
+function fieldsOnlySuggestion(fields: string[]): string | undefined {
+  return checkFiveFields(fields).ok ? fields.join(" ") : undefined;
+}
+
+function checkFiveFields(fields: string[]): ParseResult<string> {
   const expression = fields.join(" ");
   for (const [index, field] of FIELDS.entries()) {
     // Parse the field alone among wildcards so the error can name the field at fault.
     const probe = FIELDS.map((_, i) => (i === index ? (fields[i] ?? "*") : "*")).join(" ");
     try {
-      iterator(probe, "UTC", REFERENCE_DATE);
+      wallIterator(probe);
     } catch (error) {
       return fail(
         "invalid_cron",
@@ -63,7 +74,7 @@ function checkFiveFields(fields: string[], zone: string): ParseResult<string> {
     }
   }
   try {
-    iterator(expression, zone, REFERENCE_DATE).next();
+    wallIterator(expression).next();
   } catch (error) {
     return fail(
       "invalid_cron",
@@ -88,14 +99,18 @@ export function parseCron(expression: string, timeZone = "UTC"): ParseResult<Cro
   }
   const zone = parseTimeZone(timeZone);
   if (!zone.ok) return zone;
-  const fields = expression.trim().split(/\s+/).filter((field) => field !== "");
+  const fields = expression
+    .trim()
+    .split(/\s+/)
+    .filter((field) => field !== "");
   const [first] = fields;
   if (first === undefined) return fail("invalid_cron", "the cron expression is empty", EXPECTED_CRON);
 
   if (first.startsWith("@")) {
     const macro = first.toLowerCase();
     if (fields.length > 1) {
-      return fail("invalid_cron", `"${first}" takes no further fields`, EXPECTED_CRON, macro);
+      const suggestion = MACROS.includes(macro) ? macro : undefined;
+      return fail("invalid_cron", `"${first}" takes no further fields`, EXPECTED_CRON, suggestion);
     }
     if (MACROS.includes(macro)) return ok({ expression: macro, timeZone: zone.value });
     if (macro === "@reboot") {
@@ -115,7 +130,7 @@ export function parseCron(expression: string, timeZone = "UTC"): ParseResult<Cro
       "invalid_cron",
       `cron expression has ${fields.length} fields; ${kind} not supported, schedules are per minute`,
       EXPECTED_CRON,
-      fieldsOnlySuggestion(fields.slice(1, 6), zone.value),
+      fieldsOnlySuggestion(fields.slice(1, 6)),
     );
   }
   if (fields.length !== 5) {
@@ -125,68 +140,55 @@ export function parseCron(expression: string, timeZone = "UTC"): ParseResult<Cro
       EXPECTED_CRON,
     );
   }
-  const checked = checkFiveFields(fields, zone.value);
+  const checked = checkFiveFields(fields);
   if (!checked.ok) return checked;
   return ok({ expression: checked.value, timeZone: zone.value });
 }
 
 /**
- * The first firing strictly after `after`. Wall-clock times are cron-parser's: a firing inside a
- * spring-forward gap is moved forward by the gap (02:30 -> 03:30 EDT in New York), never
- * skipped; a fixed time repeated by a fall-back fires once, at its first occurrence.
- * Throws when `c` did not come from parseCron.
+ * The first firing strictly after `after`. Firings follow local wall-clock time with the same DST
+ * rule as windows: a time inside a spring-forward gap fires at the first instant after the gap
+ * (a daily 02:30 fires at 03:00 EDT on New York's spring-forward day; several times in one gap
+ * fire once), and a time repeated by a fall-back fires once, at its first occurrence. That holds
+ * for frequent expressions too: `*\/15 * * * *` does not fire during the repeated hour's second
+ * pass. Throws when `c` did not come from parseCron.
  */
 export function nextCronFire(c: CronSchedule, after: Date): Date {
-  const it = iterator(c.expression, c.timeZone, after);
-  let next = it.next().toDate();
-  // Guard against any rounding in the library: the contract is strictly later.
-  while (next.getTime() <= after.getTime()) next = it.next().toDate();
-  return next;
-}
-
-/** The first firing strictly after `ms`, as cron-parser's next() sees it. */
-function fireAfter(it: CronExpression, ms: number): number {
-  it.reset(new Date(ms));
-  return it.next().toDate().getTime();
-}
-
-/**
- * The latest firing at or before `ms`, where "firing" means what next() produces. cron-parser's
- * prev() disagrees with next() around DST (it skips a firing moved out of a spring-forward gap
- * and reports the second occurrence of a fall-back time), so prev() only proposes a starting
- * point and next() walks forward from it.
- */
-function latestFireAtOrBefore(it: CronExpression, ms: number): number | undefined {
-  let bound = ms;
-  for (let attempt = 0; attempt < 4; attempt++) {
-    // prev() is strictly before its current date; one millisecond later includes `bound`.
-    it.reset(new Date(bound + 1));
-    let guess: number;
-    try {
-      guess = it.prev().toDate().getTime();
-    } catch {
-      return undefined;
-    }
-    let cursor = guess - 1;
-    if (fireAfter(it, cursor) !== guess) cursor = guess - DST_MARGIN_MS;
-    const start = cursor;
-    let latest: number | undefined;
-    for (;;) {
-      const next = fireAfter(it, cursor);
-      if (next > ms) break;
-      latest = next;
-      cursor = next;
-    }
-    if (latest !== undefined) return latest;
-    bound = start;
+  const ms = after.getTime();
+  const it = wallIterator(c.expression);
+  // Firings at or before the current wall time have already happened; after a fall-back a few
+  // later wall times have too (in the first pass), so keep going until one is really ahead.
+  let wall = wallTimeAt(ms, c.timeZone);
+  for (;;) {
+    wall = wallFireAfter(it, wall);
+    const instant = instantOfWallTime(wall, c.timeZone);
+    if (instant > ms) return new Date(instant);
   }
-  return undefined;
+}
+
+function latestFireAtOrBefore(it: CronExpression, timeZone: string, ms: number): number | undefined {
+  // Wall-clock iteration is in UTC, where prev() is exact; one millisecond later includes `ms`.
+  it.reset(new Date(wallTimeAt(ms, timeZone) + 1));
+  let wall: number;
+  try {
+    wall = it.prev().toDate().getTime();
+  } catch {
+    return undefined;
+  }
+  let instant = instantOfWallTime(wall, timeZone);
+  // During a fall-back's second pass, later wall times already fired in the first pass.
+  for (;;) {
+    const laterWall = wallFireAfter(it, wall);
+    const laterInstant = instantOfWallTime(laterWall, timeZone);
+    if (laterInstant > ms) return instant;
+    wall = laterWall;
+    instant = laterInstant;
+  }
 }
 
 /** The latest firing at or before `atOrBefore`, or undefined when the library finds none. */
 export function previousCronFire(c: CronSchedule, atOrBefore: Date): Date | undefined {
-  const it = iterator(c.expression, c.timeZone, atOrBefore);
-  const previous = latestFireAtOrBefore(it, atOrBefore.getTime());
+  const previous = latestFireAtOrBefore(wallIterator(c.expression), c.timeZone, atOrBefore.getTime());
   return previous === undefined ? undefined : new Date(previous);
 }
 
@@ -203,15 +205,15 @@ export function cronRunState(c: CronSchedule, runMinutes: number, at: Date): Sch
   }
   const runMs = runMinutes * MINUTE_MS;
   const ms = at.getTime();
-  const it = iterator(c.expression, c.timeZone, at);
-  const started = latestFireAtOrBefore(it, ms);
+  const it = wallIterator(c.expression);
+  const started = latestFireAtOrBefore(it, c.timeZone, ms);
   if (started === undefined || started + runMs <= ms) {
     return { open: false, changesAt: nextCronFire(c, at) };
   }
   let lastFire = started;
   let end = started + runMs;
   for (let step = 0; step < MAX_RUN_EXTENSIONS; step++) {
-    const latest = latestFireAtOrBefore(it, end);
+    const latest = latestFireAtOrBefore(it, c.timeZone, end);
     if (latest === undefined || latest <= lastFire) break;
     lastFire = latest;
     end = latest + runMs;

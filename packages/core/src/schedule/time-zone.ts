@@ -1,7 +1,8 @@
 import { closestMatch } from "./edit-distance";
 import { fail, ok, type ParseResult } from "./types";
 
-const EXPECTED_ZONE = 'an IANA time zone name such as "Europe/Madrid", "America/New_York" or "UTC" (case-sensitive)';
+const EXPECTED_ZONE =
+  'an IANA time zone name such as "Europe/Madrid", "America/New_York" or "UTC" (case-sensitive)';
 
 /**
  * Current IANA spellings that this runtime's ICU only knows as aliases, so they are missing from
@@ -127,7 +128,8 @@ function offsetSuggestion(sign: string, hours: number, minutes: number): string 
  * carry no daylight-saving rules; each refusal suggests the nearest real zone when there is one.
  */
 export function parseTimeZone(tz: string): ParseResult<string> {
-  if (typeof tz !== "string") return fail("invalid_timezone", "the time zone must be a string", EXPECTED_ZONE);
+  if (typeof tz !== "string")
+    return fail("invalid_timezone", "the time zone must be a string", EXPECTED_ZONE);
   const input = tz.trim();
   if (input === "") return fail("invalid_timezone", "the time zone is empty", EXPECTED_ZONE, "UTC");
 
@@ -156,7 +158,7 @@ export function parseTimeZone(tz: string): ParseResult<string> {
   }
 
   const resolved = resolveWithIntl(input);
-  if (resolved === undefined || /^[+\-]/.test(resolved)) {
+  if (resolved === undefined || /^[+-]/.test(resolved)) {
     return fail("invalid_timezone", `unknown time zone "${input}"`, EXPECTED_ZONE, suggestTimeZone(input));
   }
   if (resolved !== input) {

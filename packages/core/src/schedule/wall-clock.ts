@@ -60,7 +60,14 @@ function localParts(ms: number, timeZone: string): LocalParts {
 }
 
 /** Date.UTC maps years 0..99 to 19xx, so the full year is set explicitly. */
-function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
+function utcMs(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+): number {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, 0);

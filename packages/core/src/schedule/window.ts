@@ -71,7 +71,8 @@ function parseDays(token: string): Step<number[]> {
       if (index === undefined) {
         const near = nearestDayName(end);
         const alias = DAY_TOKEN_ALIASES[token.toLowerCase()];
-        const hint = near !== undefined ? `; use the three-letter name "${near}"` : alias ? `; write "${alias}"` : "";
+        const hint =
+          near !== undefined ? `; use the three-letter name "${near}"` : alias ? `; write "${alias}"` : "";
         return { ok: false, message: `unknown day "${end}"${hint}`, expected: EXPECTED_DAYS };
       }
       indexes.push(index);
@@ -180,7 +181,12 @@ function parseStrict(text: string, defaultTimeZone: string | undefined): ParseRe
   const zone = parseTimeZone(zoneText);
   if (!zone.ok) {
     const where = zoneToken === undefined ? "default time zone" : "window time zone";
-    return fail("invalid_timezone", `${where}: ${zone.error.message}`, zone.error.expected, zone.error.suggestion);
+    return fail(
+      "invalid_timezone",
+      `${where}: ${zone.error.message}`,
+      zone.error.expected,
+      zone.error.suggestion,
+    );
   }
   return ok({ days: days.value, ...times.value, timeZone: zone.value, source });
 }
@@ -206,7 +212,8 @@ function repairTimes(token: string): string | undefined {
   const start = nearestClock(ends[0] ?? "", false);
   const end = nearestClock(ends[1] ?? "", true);
   if (start === undefined || end === undefined) return undefined;
-  return start === end || (start === "00:00" && end === "24:00") ? "00:00-24:00" : `${start}-${end}`;
+  // Equal ends are refused; the nearest valid window is the whole day.
+  return start === end ? "00:00-24:00" : `${start}-${end}`;
 }
 
 /** The whole window rewritten to fix every near miss found, when the result is a valid window. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { HostInfo } from "../agent-protocol";
 import { ConditionFailedError, NotFoundError } from "../errors";
 import { newId } from "../ids";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
@@ -23,6 +24,8 @@ export interface WorkerRecord {
   token_prefix: string;
   token_last4: string;
   last_heartbeat_at?: string;
+  /** What the agent last reported about the box (GPUs, address). */
+  host?: HostInfo;
 }
 
 /** The worker token's secret item: maps the token digest to its worker. */
@@ -40,7 +43,19 @@ export async function registerWorker(
   input: z.output<typeof WorkerInputSchema>,
 ): Promise<{ worker: WorkerRecord; token: string }> {
   await getProject(ctx, principal, project);
-  const token = generateSecret("worker");
+  return storeWorker(ctx, project, input, generateSecret("worker"));
+}
+
+/**
+ * Stores a worker with a given token. The platform's own workers (the local machine, launched
+ * instances) use tokens derived from the server secret, so they can be re-derived, never stored.
+ */
+export async function storeWorker(
+  ctx: PlatformContext,
+  project: string,
+  input: z.output<typeof WorkerInputSchema>,
+  token: string,
+): Promise<{ worker: WorkerRecord; token: string }> {
   const hint = secretHint(token);
   const worker: WorkerRecord = {
     id: newId("wrk"),

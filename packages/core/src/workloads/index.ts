@@ -10,6 +10,7 @@ import type { OnDriftName } from "../spec/modalities";
 import type { WorkloadSpec } from "../spec/schema";
 import { referencedWorkerIds, validateSpec } from "../spec/validate";
 import type { Principal } from "../tokens";
+import { listWorkloadReplicas, type ReplicaPhase } from "../replicas";
 import { listProjectWorkers } from "../workers";
 import { policyState } from "./policy-state";
 
@@ -53,8 +54,21 @@ export interface WorkloadView {
     decision: string;
     next_change_at?: string;
     conditions: Condition[];
+    replicas: ReplicaSummary[];
     events: WorkloadEvent[];
   };
+}
+
+export interface ReplicaSummary {
+  id: string;
+  slot: number;
+  generation: number;
+  worker_id: string;
+  desired: "running" | "stopped";
+  phase: ReplicaPhase;
+  restarts: number;
+  reason?: string;
+  exit_code?: number | null;
 }
 
 export interface EnsureResult {
@@ -203,15 +217,23 @@ async function result(
 
 export async function view(ctx: PlatformContext, record: WorkloadRecord): Promise<WorkloadView> {
   const state = policyState(record.spec, ctx.now());
-  // Replicas are reported by the agents (worker-agent issue); until one reports ready, none are.
-  const ready = 0;
+  const replicas = (await listWorkloadReplicas(ctx, record.project, record.slug)).map((r) => r.record);
+  const ready = replicas.filter((r) => r.desired === "running" && r.phase === "ready").length;
+  const failed = replicas.filter((r) => r.desired === "running" && r.phase === "failed");
   const conditions: Condition[] = [
     { type: "Accepted", status: "True", reason: "SpecValid", message: `generation ${record.generation} accepted` },
     state.desiredReplicas === 0
       ? { type: "Ready", status: "False", reason: "NoReplicasWanted", message: state.decision }
       : ready >= state.desiredReplicas
         ? { type: "Ready", status: "True", reason: "ReplicasReady", message: `${ready}/${state.desiredReplicas} ready` }
-        : {
+        : failed.length > 0
+          ? {
+              type: "Ready",
+              status: "False",
+              reason: "ReplicaFailed",
+              message: `${ready}/${state.desiredReplicas} replicas ready; ${failed[0]?.id} failed: ${failed[0]?.reason ?? "see events"}`,
+            }
+          : {
             type: "Ready",
             status: "False",
             reason: "AwaitingReplicas",
@@ -233,6 +255,17 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord): Promis
       decision: state.decision,
       ...(state.nextChangeAt === undefined ? {} : { next_change_at: state.nextChangeAt }),
       conditions,
+      replicas: replicas.map((r) => ({
+        id: r.id,
+        slot: r.slot,
+        generation: r.generation,
+        worker_id: r.worker_id,
+        desired: r.desired,
+        phase: r.phase,
+        restarts: r.restarts,
+        ...(r.reason === undefined ? {} : { reason: r.reason }),
+        ...(r.exit_code === undefined ? {} : { exit_code: r.exit_code }),
+      })),
       events: await recentEvents(ctx, record.project, record.slug),
     },
   };

@@ -94,7 +94,10 @@ describe("parseCron refuses", () => {
     const result = parseCron("0 2 * * *", "Europe/Madird");
 
     // Assess
-    expect(result).toMatchObject({ ok: false, error: { code: "invalid_timezone", suggestion: "Europe/Madrid" } });
+    expect(result).toMatchObject({
+      ok: false,
+      error: { code: "invalid_timezone", suggestion: "Europe/Madrid" },
+    });
   });
 });
 
@@ -125,7 +128,11 @@ describe("nextCronFire and previousCronFire", () => {
     const fires = firings(c, "2025-01-09T12:00:00Z", 3);
 
     // Assess: Friday, then Monday and Tuesday, 08:00 CET.
-    expect(fires).toEqual(["2025-01-10T07:00:00.000Z", "2025-01-13T07:00:00.000Z", "2025-01-14T07:00:00.000Z"]);
+    expect(fires).toEqual([
+      "2025-01-10T07:00:00.000Z",
+      "2025-01-13T07:00:00.000Z",
+      "2025-01-14T07:00:00.000Z",
+    ]);
   });
 
   it("expand macros", () => {
@@ -149,7 +156,7 @@ describe("nextCronFire and previousCronFire", () => {
 });
 
 describe("cron across DST", () => {
-  it("fires a daily 02:30 once on the New York spring-forward day, moved past the gap", () => {
+  it("fires a daily 02:30 once on the New York spring-forward day, at the end of the gap", () => {
     // Prepare: 2025-03-09 02:00 EST jumps to 03:00 EDT (07:00Z); 02:30 does not exist.
     const c = cron("30 2 * * *", "America/New_York");
 
@@ -157,9 +164,25 @@ describe("cron across DST", () => {
     const fires = firings(c, "2025-03-08T12:00:00Z", 3);
     const previous = previousCronFire(c, new Date("2025-03-09T12:00:00Z"));
 
-    // Assess: cron-parser shifts it by the gap to 03:30 EDT (07:30Z); it is never skipped.
-    expect(fires).toEqual(["2025-03-09T07:30:00.000Z", "2025-03-10T06:30:00.000Z", "2025-03-11T06:30:00.000Z"]);
-    expect(previous?.toISOString()).toBe("2025-03-09T07:30:00.000Z");
+    // Assess: like a window opening at 02:30, it fires at 03:00 EDT; it is never skipped.
+    expect(fires).toEqual([
+      "2025-03-09T07:00:00.000Z",
+      "2025-03-10T06:30:00.000Z",
+      "2025-03-11T06:30:00.000Z",
+    ]);
+    expect(previous?.toISOString()).toBe("2025-03-09T07:00:00.000Z");
+  });
+
+  it("collapses several firings inside the spring-forward gap into one (New York)", () => {
+    // Act
+    const fires = firings(cron("*/15 * * * *", "America/New_York"), "2025-03-09T06:40:00Z", 3);
+
+    // Assess: 01:45 EST, then 02:00..03:00 all at 03:00 EDT, then 03:15 EDT.
+    expect(fires).toEqual([
+      "2025-03-09T06:45:00.000Z",
+      "2025-03-09T07:00:00.000Z",
+      "2025-03-09T07:15:00.000Z",
+    ]);
   });
 
   it("fires a daily 01:30 once on the New York fall-back day, at the first occurrence", () => {
@@ -175,19 +198,24 @@ describe("cron across DST", () => {
     expect(previous?.toISOString()).toBe("2025-11-02T05:30:00.000Z");
   });
 
-  it("keeps firing every half hour through both New York repeats of 01:00-02:00", () => {
+  it("fires repeated wall times only in the first pass, also for frequent expressions (New York)", () => {
+    // Prepare: on 2025-11-02 the hour 01:00-02:00 runs from 05:00Z to 06:00Z and again to 07:00Z.
+    const c = cron("*/30 * * * *", "America/New_York");
+
     // Act
-    const fires = firings(cron("*/30 * * * *", "America/New_York"), "2025-11-02T04:50:00Z", 6);
+    const fires = firings(c, "2025-11-02T04:50:00Z", 4);
+    const fromSecondPass = nextCronFire(c, new Date("2025-11-02T06:10:00Z"));
+    const previousInSecondPass = previousCronFire(c, new Date("2025-11-02T06:50:00Z"));
 
     // Assess
     expect(fires).toEqual([
       "2025-11-02T05:00:00.000Z",
       "2025-11-02T05:30:00.000Z",
-      "2025-11-02T06:00:00.000Z",
-      "2025-11-02T06:30:00.000Z",
       "2025-11-02T07:00:00.000Z",
       "2025-11-02T07:30:00.000Z",
     ]);
+    expect(fromSecondPass.toISOString()).toBe("2025-11-02T07:00:00.000Z");
+    expect(previousInSecondPass?.toISOString()).toBe("2025-11-02T05:30:00.000Z");
   });
 
   it("handles Madrid's spring-forward and fall-back days", () => {
@@ -198,8 +226,8 @@ describe("cron across DST", () => {
     const spring = firings(c, "2025-03-29T12:00:00Z", 2);
     const autumn = firings(c, "2025-10-25T12:00:00Z", 2);
 
-    // Assess
-    expect(spring).toEqual(["2025-03-30T01:30:00.000Z", "2025-03-31T00:30:00.000Z"]);
+    // Assess: spring forward fires at 03:00 CEST; fall back at the first 02:30 (CEST).
+    expect(spring).toEqual(["2025-03-30T01:00:00.000Z", "2025-03-31T00:30:00.000Z"]);
     expect(autumn).toEqual(["2025-10-26T00:30:00.000Z", "2025-10-27T01:30:00.000Z"]);
   });
 
@@ -207,8 +235,8 @@ describe("cron across DST", () => {
     // Act
     const state = cronRunState(cron("30 2 * * *", "America/New_York"), 60, new Date("2025-03-09T07:45:00Z"));
 
-    // Assess
-    expect(state).toEqual({ open: true, changesAt: new Date("2025-03-09T08:30:00Z") });
+    // Assess: fired at 03:00 EDT (07:00Z), runs until 08:00Z.
+    expect(state).toEqual({ open: true, changesAt: new Date("2025-03-09T08:00:00Z") });
   });
 
   it("does not start a second run on the repeated fall-back hour (New York)", () => {
@@ -231,7 +259,7 @@ describe("cronRunState", () => {
     // A firing exactly as a run ends continues it without a gap.
     ["0 8,9 * * *", 60, "2025-01-01T08:30:00Z", true, "2025-01-01T10:00:00Z"],
     // Runs longer than the interval merge into one until the firings stop.
-    ["0 * * * MON", 90, "2025-01-06T12:00:00Z", true, "2025-01-07T01:30:00Z"],
+    ["0 * * * MON", 90, "2025-01-06T12:00:00Z", true, "2025-01-07T00:30:00Z"],
   ])("%s lasting %i min at %s", (expression, minutes, iso, open, changesAt) => {
     // Prepare
     const c = cron(expression);

@@ -60,14 +60,17 @@ describe("parseTimeZone", () => {
     expect(result.error.suggestion).toBe(suggestion);
   });
 
-  it.each(["Mars/Olympus", "Nowhere", "+05:30", "12345"])("refuses %j without a far-fetched suggestion", (input) => {
-    // Act
-    const result = parseTimeZone(input);
+  it.each(["Mars/Olympus", "Nowhere", "+05:30", "12345"])(
+    "refuses %j without a far-fetched suggestion",
+    (input) => {
+      // Act
+      const result = parseTimeZone(input);
 
-    // Assess
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error.suggestion).toBeUndefined();
-  });
+      // Assess
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.error.suggestion).toBeUndefined();
+    },
+  );
 });
 
 describe("formatInZone", () => {

@@ -25,7 +25,10 @@ describe("parseWindow accepts the grammar", () => {
     const result = parseWindow(text);
 
     // Assess
-    expect(result).toEqual({ ok: true, value: { days, startMinute, endMinute, timeZone, source: text.trim() } });
+    expect(result).toEqual({
+      ok: true,
+      value: { days, startMinute, endMinute, timeZone, source: text.trim() },
+    });
   });
 
   it("falls back to the default time zone, then UTC", () => {
@@ -53,19 +56,44 @@ describe("parseWindow refuses with a named problem and a suggestion", () => {
   it.each([
     ["Mon-Fri 8:00-20:00", "invalid_window", /start time "8:00" is not HH:MM/, "Mon-Fri 08:00-20:00"],
     ["Mon-Fri 08:00-8:30", "invalid_window", /end time "8:30"/, "Mon-Fri 08:00-08:30"],
-    ["Monday 08:00-20:00", "invalid_window", /unknown day "Monday"; use the three-letter name "Mon"/, "Mon 08:00-20:00"],
+    [
+      "Monday 08:00-20:00",
+      "invalid_window",
+      /unknown day "Monday"; use the three-letter name "Mon"/,
+      "Mon 08:00-20:00",
+    ],
     ["Monday-Friday 8am-8pm", "invalid_window", /unknown day "Monday"/, "Mon-Fri 08:00-20:00"],
     ["Tues,Thurs 09:00-10:00", "invalid_window", /unknown day "Tues"/, "Tue,Thu 09:00-10:00"],
-    ["Weekdays 08:00-20:00", "invalid_window", /unknown day "Weekdays"; write "Mon-Fri"/, "Mon-Fri 08:00-20:00"],
+    [
+      "Weekdays 08:00-20:00",
+      "invalid_window",
+      /unknown day "Weekdays"; write "Mon-Fri"/,
+      "Mon-Fri 08:00-20:00",
+    ],
     ["weekdays 8-20", "invalid_window", /unknown day/, "Mon-Fri 08:00-20:00"],
     ["Mon 08:00-08:00", "invalid_window", /starts and ends at 08:00.*00:00-24:00/, "Mon 00:00-24:00"],
     ["Daily 00:00-00:00", "invalid_window", /starts and ends at 00:00/, "Daily 00:00-24:00"],
     ["Mon - Fri 08:00 - 20:00", "invalid_window", /at most three/, "Mon-Fri 08:00-20:00"],
     ["Mon-Fri 08:00\u201320:00", "invalid_window", /time range/, "Mon-Fri 08:00-20:00"],
     ["08:00-20:00 Europe/Madrid", "invalid_window", /put the days first/, "Daily 08:00-20:00 Europe/Madrid"],
-    ["Mon-Fri 08:00-20:00 Europe/Madird", "invalid_timezone", /unknown time zone "Europe\/Madird"/, "Mon-Fri 08:00-20:00 Europe/Madrid"],
-    ["Mon-Fri 08:00-20:00 europe/madrid", "invalid_timezone", /case-sensitive/, "Mon-Fri 08:00-20:00 Europe/Madrid"],
-    ["Mon-Fri 08:00-20:00 America/New York", "invalid_window", /"York"/, "Mon-Fri 08:00-20:00 America/New_York"],
+    [
+      "Mon-Fri 08:00-20:00 Europe/Madird",
+      "invalid_timezone",
+      /unknown time zone "Europe\/Madird"/,
+      "Mon-Fri 08:00-20:00 Europe/Madrid",
+    ],
+    [
+      "Mon-Fri 08:00-20:00 europe/madrid",
+      "invalid_timezone",
+      /case-sensitive/,
+      "Mon-Fri 08:00-20:00 Europe/Madrid",
+    ],
+    [
+      "Mon-Fri 08:00-20:00 America/New York",
+      "invalid_window",
+      /"York"/,
+      "Mon-Fri 08:00-20:00 America/New_York",
+    ],
     ["Mon-Fri 08:00-20:00 CEST", "invalid_timezone", /abbreviation/, "Mon-Fri 08:00-20:00 Europe/Paris"],
   ])("%j", (text, code, message, suggestion) => {
     // Act

@@ -1,0 +1,163 @@
+import {
+  type Assignment,
+  HEARTBEAT_INTERVAL_SECONDS,
+  type HeartbeatResponse,
+  HeartbeatRequestSchema,
+  type ReplicaReport,
+} from "../agent-protocol";
+import { ConditionFailedError, NotFoundError, UnauthorizedError } from "../errors";
+import { recordEvent } from "../events";
+import { parseInput } from "../http/control-api";
+import { errorResponse, json, readJsonBody, requestIdOf } from "../http/responses";
+import { keys, type PlatformContext } from "../platform/context";
+import { listWorkerReplicas, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
+import { digestSecret, isWellFormedSecret } from "../secrets";
+import { bearer } from "../tokens";
+import type { WorkerRecord } from "../workers";
+
+export interface WorkerPrincipal {
+  project: string;
+  workerId: string;
+}
+
+/** A worker token authenticates its worker only while the worker is registered. */
+export async function authenticateWorker(ctx: PlatformContext, authorization: string | null): Promise<WorkerPrincipal> {
+  const token = bearer(authorization);
+  if (token === undefined) throw new UnauthorizedError("A worker token is required: send `Authorization: Bearer ik_wrk_...`.");
+  if (!isWellFormedSecret("worker", token)) throw new UnauthorizedError("The worker token is malformed: expected ik_wrk_ followed by 30 characters.");
+  const item = await ctx.store.get(keys.secret(digestSecret(ctx.serverSecret, token)).pk, "SECRET");
+  const record = item?.data as { kind?: string; project?: string; worker_id?: string } | undefined;
+  if (record?.kind !== "worker" || record.project === undefined || record.worker_id === undefined) {
+    throw new UnauthorizedError("The worker token is not recognised.");
+  }
+  const worker = await ctx.store.get(keys.worker(record.project, record.worker_id).pk, keys.worker(record.project, record.worker_id).sk);
+  if (!worker) throw new UnauthorizedError("The worker was deregistered; its token no longer works.");
+  return { project: record.project, workerId: record.worker_id };
+}
+
+/** Called when the replica set of a workload changed (a replica became ready, failed, stopped). */
+export type ReplicaChangeListener = (project: string, workload: string) => void;
+
+/**
+ * One heartbeat: record the box, fold the replica reports into the replica records (with events on
+ * phase changes), answer the worker's full assignment.
+ */
+export async function heartbeat(
+  ctx: PlatformContext,
+  principal: WorkerPrincipal,
+  body: unknown,
+  onReplicaChange?: ReplicaChangeListener,
+  intervalSeconds: number = HEARTBEAT_INTERVAL_SECONDS,
+): Promise<HeartbeatResponse> {
+  const request = parseInput(HeartbeatRequestSchema, body, "heartbeat");
+  const now = ctx.now().toISOString();
+  const workerKey = keys.worker(principal.project, principal.workerId);
+  for (let attempt = 0; ; attempt++) {
+    const item = await ctx.store.get(workerKey.pk, workerKey.sk);
+    if (!item) throw new UnauthorizedError("The worker was deregistered; its token no longer works.");
+    const worker = item.data as unknown as WorkerRecord;
+    try {
+      await ctx.store.put({ ...workerKey, data: { ...worker, host: request.host, last_heartbeat_at: now } }, { kind: "version", version: item.version });
+      break;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError) || attempt >= 5) throw error;
+    }
+  }
+
+  const placed = (await listWorkerReplicas(ctx, principal.workerId)).map((r) => r.record);
+  const byId = new Map(placed.map((r) => [r.id, r]));
+  for (const report of request.replicas) {
+    const replica = byId.get(report.replica_id);
+    if (replica === undefined) continue; // no longer assigned: the answer omits it and the agent stops it
+    const updated = await applyReport(ctx, replica, report, now);
+    if (updated !== undefined) {
+      byId.set(updated.id, updated);
+      if (updated.phase !== replica.phase) onReplicaChange?.(updated.project, updated.workload);
+    }
+  }
+
+  const assignments: Assignment[] = [...byId.values()]
+    .filter((r) => !(r.desired === "stopped" && r.phase === "stopped"))
+    .map((r) => ({
+      replica_id: r.id,
+      project: r.project,
+      workload: r.workload,
+      slot: r.slot,
+      generation: r.generation,
+      backend: r.backend as Assignment["backend"],
+      task_type: r.task_type as Assignment["task_type"],
+      model: r.model,
+      command: r.command,
+      ...(r.vllm_version === undefined ? {} : { vllm_version: r.vllm_version }),
+      port: r.port,
+      host: r.host,
+      secret: replicaSecret(ctx.serverSecret, r.id),
+      gpu_indexes: r.gpu_indexes,
+      desired: r.desired,
+    }));
+  return { worker_id: principal.workerId, project: principal.project, assignments, heartbeat_interval_seconds: intervalSeconds };
+}
+
+async function applyReport(ctx: PlatformContext, replica: ReplicaRecord, report: ReplicaReport, now: string): Promise<ReplicaRecord | undefined> {
+  const phase: ReplicaPhase = report.state;
+  let transitioned: ReplicaRecord | undefined;
+  const updated = await updateReplica(ctx, replica.project, replica.workload, replica.slot, replica.generation, (current) => {
+    const next: ReplicaRecord = {
+      ...current,
+      phase,
+      restarts: report.restarts,
+      last_report_at: now,
+      updated_at: now,
+      ...(report.reason === undefined ? {} : { reason: report.reason }),
+      ...(report.exit_code === undefined ? {} : { exit_code: report.exit_code }),
+      ...(report.stderr_tail === undefined ? {} : { stderr_tail: report.stderr_tail }),
+      ...(report.load === undefined ? {} : { load: report.load }),
+      ...(phase === "ready" && current.phase !== "ready" ? { ready_at: now } : {}),
+    };
+    if (phase === "ready") delete next.reason;
+    transitioned = current.phase !== phase || current.restarts !== report.restarts ? current : undefined;
+    return next;
+  });
+  if (updated !== undefined && transitioned !== undefined) {
+    const where = `replica ${updated.id} (slot ${updated.slot}, generation ${updated.generation})`;
+    const message =
+      phase === "failed"
+        ? `${where} failed: ${report.reason ?? "unknown reason"}${report.exit_code !== undefined && report.exit_code !== null ? ` (exit code ${report.exit_code})` : ""}${
+            report.stderr_tail?.length ? `; stderr: ${report.stderr_tail.slice(-5).join(" | ")}` : ""
+          }`
+        : transitioned.phase === phase
+          ? `${where} restarted (${report.restarts} restart${report.restarts === 1 ? "" : "s"})${report.reason ? `: ${report.reason}` : ""}`
+          : `${where} is ${phase}${report.reason ? `: ${report.reason}` : ""}`;
+    await recordEvent(ctx, updated.project, updated.workload, {
+      type: `Replica${phase[0]?.toUpperCase()}${phase.slice(1)}`,
+      generation: updated.generation,
+      message,
+    });
+  }
+  return updated;
+}
+
+/** The agent API as a web-standard handler, served by Lambda and by the local runtime alike. */
+export function createAgentApi(
+  ctx: PlatformContext,
+  options: { log?: (line: string) => void; onReplicaChange?: ReplicaChangeListener; heartbeatIntervalSeconds?: number } = {},
+): (request: Request) => Promise<Response> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  return async (request) => {
+    const requestId = requestIdOf(request);
+    const url = new URL(request.url);
+    try {
+      if (url.pathname !== "/agent/v1/heartbeat") throw new NotFoundError(`no agent route ${url.pathname}`);
+      if (request.method !== "POST") throw new NotFoundError(`use POST ${url.pathname}`);
+      const principal = await authenticateWorker(ctx, request.headers.get("authorization"));
+      const body = await readJsonBody(request, 1024 * 1024);
+      return json(await heartbeat(ctx, principal, body, options.onReplicaChange, options.heartbeatIntervalSeconds), 200, {
+        "x-request-id": requestId,
+      });
+    } catch (error) {
+      const response = errorResponse(error, requestId, log);
+      log(`${request.method} ${url.pathname} ${response.status} ${requestId}`);
+      return response;
+    }
+  };
+}

@@ -1,0 +1,98 @@
+import { z } from "zod";
+import { BackendSchema, TaskTypeSchema } from "../spec/schema";
+
+/**
+ * The agent protocol: one call, `POST /agent/v1/heartbeat` with `Authorization: Bearer ik_wrk_...`.
+ * The agent reports its box and the state of every replica it runs; the answer is the full set of
+ * replicas it must run (its assignment). Level-triggered on both sides: a lost heartbeat or answer
+ * is repaired by the next one.
+ */
+
+export const GpuSchema = z.object({
+  index: z.number().int().min(0),
+  name: z.string(),
+  memory_mb: z.number().int().min(0),
+  /** Highest CUDA version the driver supports, e.g. "12.4". */
+  cuda_version: z.string().optional(),
+  uuid: z.string().optional(),
+});
+export type Gpu = z.infer<typeof GpuSchema>;
+
+export const HostInfoSchema = z.object({
+  hostname: z.string().min(1).max(255),
+  /** Address the platform (gateway) reaches this box's replicas on. */
+  advertise_host: z.string().min(1).max(255),
+  gpus: z.array(GpuSchema),
+  cpu_count: z.number().int().min(0).optional(),
+  memory_mb: z.number().int().min(0).optional(),
+  agent_version: z.string().optional(),
+});
+export type HostInfo = z.infer<typeof HostInfoSchema>;
+
+export const REPLICA_STATES = ["starting", "ready", "failed", "stopping", "stopped"] as const;
+export type ReplicaRuntimeState = (typeof REPLICA_STATES)[number];
+
+export const ReplicaLoadSchema = z.object({
+  running_requests: z.number().min(0),
+  waiting_requests: z.number().min(0),
+  kv_cache_usage: z.number().min(0).max(1).optional(),
+  scraped_at: z.string(),
+});
+export type ReplicaLoad = z.infer<typeof ReplicaLoadSchema>;
+
+export const ReplicaReportSchema = z.object({
+  replica_id: z.string().min(1),
+  state: z.enum(REPLICA_STATES),
+  /** Why, in words a person can act on ("exited with code 127: command not found"). */
+  reason: z.string().max(2000).optional(),
+  pid: z.number().int().optional(),
+  port: z.number().int().min(1).max(65535),
+  restarts: z.number().int().min(0).default(0),
+  exit_code: z.number().int().nullable().optional(),
+  /** The last lines the backend wrote to stderr, when it failed. */
+  stderr_tail: z.array(z.string().max(2000)).max(50).optional(),
+  load: ReplicaLoadSchema.optional(),
+});
+export type ReplicaReport = z.infer<typeof ReplicaReportSchema>;
+
+export const HeartbeatRequestSchema = z.object({
+  host: HostInfoSchema,
+  replicas: z.array(ReplicaReportSchema).max(256),
+});
+export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;
+
+export const AssignmentSchema = z.object({
+  replica_id: z.string(),
+  project: z.string(),
+  workload: z.string(),
+  slot: z.number().int().min(0),
+  /** The workload's runtime generation this replica runs. */
+  generation: z.number().int().min(1),
+  backend: BackendSchema,
+  task_type: TaskTypeSchema,
+  model: z.string(),
+  command: z.string(),
+  vllm_version: z.string().optional(),
+  port: z.number().int().min(1).max(65535),
+  /** Address to bind (the agent also sets HOST and substitutes {host}). */
+  host: z.string(),
+  /** The replica secret: the backend must refuse requests without it (vllm/sglang `--api-key`). */
+  secret: z.string(),
+  /** GPU indexes to expose via CUDA_VISIBLE_DEVICES; empty on CPU-only boxes. */
+  gpu_indexes: z.array(z.number().int().min(0)),
+  /** `running`: keep it up. `stopped`: stop it gracefully (and report `stopped`). */
+  desired: z.enum(["running", "stopped"]),
+});
+export type Assignment = z.infer<typeof AssignmentSchema>;
+
+export const HeartbeatResponseSchema = z.object({
+  worker_id: z.string(),
+  project: z.string(),
+  assignments: z.array(AssignmentSchema),
+  heartbeat_interval_seconds: z.number().positive(),
+});
+export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
+
+/** Heartbeats expected every 5 s; a worker is offline after 3 missed ones. */
+export const HEARTBEAT_INTERVAL_SECONDS = 5;
+export const WORKER_OFFLINE_AFTER_SECONDS = 15;

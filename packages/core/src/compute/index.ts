@@ -1,0 +1,23 @@
+import type { PlatformContext } from "../platform/context";
+import type { WorkloadRecord } from "../workloads";
+
+export type Placement = { workerId: string; hourlyPriceUsd: number } | { unavailable: string };
+
+/**
+ * The Compute port: capacity for workloads that name no private worker ("cloud" placement).
+ * Adapters: the local machine under `npm start` (packages/local) and GPU EC2 instances (the compute
+ * issue). Private workers need no adapter: they bring their own agent.
+ */
+export interface Compute {
+  /** A worker for one more replica of this workload, or why there is none right now. */
+  placeCloudReplica(ctx: PlatformContext, workload: WorkloadRecord, slot: number): Promise<Placement>;
+  /** Called when a cloud-placed replica is gone, so launched capacity can be released. Idempotent. */
+  releaseCloudReplica?(ctx: PlatformContext, workerId: string, replicaId: string): Promise<void>;
+}
+
+/** For deployments without cloud capacity yet: every cloud placement is refused with the reason. */
+export const noCloudCompute: Compute = {
+  async placeCloudReplica() {
+    return { unavailable: "no cloud compute is configured for this deployment; pin the workload to a private worker (worker_id)" };
+  },
+};

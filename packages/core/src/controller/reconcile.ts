@@ -1,0 +1,225 @@
+import { WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
+import type { Compute } from "../compute";
+import { recordEvent } from "../events";
+import { keys, type PlatformContext } from "../platform/context";
+import {
+  claimPort,
+  createReplica,
+  deleteReplica,
+  listWorkloadReplicas,
+  type ReplicaRecord,
+  releasePort,
+  replicaId,
+  updateReplica,
+} from "../replicas";
+import { listProjectWorkers, type WorkerRecord } from "../workers";
+import { policyState, type WorkloadRecord } from "../workloads";
+import { type PlanAction, planReconcile } from "./plan";
+
+export function isWorkerOnline(worker: WorkerRecord | undefined, now: Date): boolean {
+  if (worker === undefined || worker.state !== "registered" || worker.last_heartbeat_at === undefined) return false;
+  return now.getTime() - Date.parse(worker.last_heartbeat_at) <= WORKER_OFFLINE_AFTER_SECONDS * 1000;
+}
+
+export interface ReconcileOutcome {
+  project: string;
+  workload: string;
+  desired: number;
+  actions: PlanAction["kind"][];
+}
+
+/** Reconciles one workload: desired = policy(now), plan = diff(desired, actual), then apply. */
+export async function reconcileWorkload(
+  ctx: PlatformContext,
+  compute: Compute,
+  project: string,
+  slug: string,
+): Promise<ReconcileOutcome | undefined> {
+  const key = keys.workload(project, slug);
+  const item = await ctx.store.get(key.pk, key.sk);
+  if (!item) return undefined;
+  const workload = item.data as unknown as WorkloadRecord;
+  const now = ctx.now();
+  const deleted = workload.deleted_at !== undefined;
+  const desired = deleted ? 0 : policyState(workload.spec, now).desiredReplicas;
+  const replicas = (await listWorkloadReplicas(ctx, project, slug)).map((r) => r.record);
+  const workers = new Map((await listProjectWorkers(ctx, project)).map((w) => [w.id, w]));
+  const actions = planReconcile({
+    desired,
+    generation: workload.runtime_generation,
+    deleted,
+    replicas,
+    workerOnline: (id) => isWorkerOnline(workers.get(id), now),
+  });
+  for (const action of actions) await apply(ctx, compute, workload, workers, action, item.version);
+  return { project, workload: slug, desired, actions: actions.map((a) => a.kind) };
+}
+
+async function apply(
+  ctx: PlatformContext,
+  compute: Compute,
+  workload: WorkloadRecord,
+  workers: Map<string, WorkerRecord>,
+  action: PlanAction,
+  workloadVersion: number,
+): Promise<void> {
+  const { project, slug } = workload;
+  switch (action.kind) {
+    case "create":
+      await createPlacedReplica(ctx, compute, workload, workers, action.slot, action.generation);
+      return;
+    case "stop": {
+      const stopped = await updateReplica(ctx, project, slug, action.replica.slot, action.replica.generation, (r) =>
+        r.desired === "stopped" ? undefined : { ...r, desired: "stopped", updated_at: ctx.now().toISOString() },
+      );
+      if (stopped) {
+        await recordEvent(ctx, project, slug, {
+          type: "ReplicaStopping",
+          generation: action.replica.generation,
+          message: `replica ${action.replica.id} (slot ${action.replica.slot}) stopping: ${action.why}`,
+        });
+      }
+      return;
+    }
+    case "delete":
+      await deleteReplica(ctx, action.replica);
+      await compute.releaseCloudReplica?.(ctx, action.replica.worker_id, action.replica.id);
+      if (action.why !== "stopped") {
+        await recordEvent(ctx, project, slug, {
+          type: "ReplicaLost",
+          generation: action.replica.generation,
+          message: `replica ${action.replica.id} removed: ${action.why}`,
+        });
+      }
+      return;
+    case "delete-workload": {
+      const key = keys.workload(project, slug);
+      // Only the tombstone this plan was made from: a concurrent re-create wins.
+      await ctx.store.delete(key.pk, key.sk, { kind: "version", version: workloadVersion }).catch(() => undefined);
+      return;
+    }
+  }
+}
+
+async function chooseWorker(
+  ctx: PlatformContext,
+  compute: Compute,
+  workload: WorkloadRecord,
+  workers: Map<string, WorkerRecord>,
+  slot: number,
+): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number } | { unavailable: string }> {
+  const spec = workload.spec;
+  const now = ctx.now();
+  const privateIds =
+    spec.execution_policy === "autoscaling" && spec.execution_policy_config.workers.source === "private"
+      ? spec.execution_policy_config.workers.private_worker_ids
+      : undefined;
+  if (privateIds !== undefined) {
+    // One worker runs one replica: spread over the listed workers, slot by slot.
+    const online = privateIds.filter((id) => isWorkerOnline(workers.get(id), now));
+    const existing = (await listWorkloadReplicas(ctx, workload.project, workload.slug)).map((r) => r.record);
+    const busy = new Set(existing.filter((r) => r.desired === "running" && r.slot !== slot).map((r) => r.worker_id));
+    const free = online.find((id) => !busy.has(id));
+    const chosen = free;
+    if (chosen === undefined) {
+      return { unavailable: `no free private worker among ${privateIds.join(", ")} (online: ${online.length})` };
+    }
+    return { worker: workers.get(chosen) as WorkerRecord, hourlyPriceUsd: 0 };
+  }
+  if (spec.worker_id !== undefined) {
+    const worker = workers.get(spec.worker_id);
+    if (worker === undefined) return { unavailable: `worker ${spec.worker_id} is not registered` };
+    if (!isWorkerOnline(worker, now)) return { unavailable: `waiting for worker ${spec.worker_id} to come online` };
+    return { worker, hourlyPriceUsd: 0 };
+  }
+  const placement = await compute.placeCloudReplica(ctx, workload, slot);
+  if ("unavailable" in placement) return placement;
+  const worker = workers.get(placement.workerId) ?? (await listProjectWorkers(ctx, workload.project)).find((w) => w.id === placement.workerId);
+  if (worker === undefined || !isWorkerOnline(worker, now)) {
+    return { unavailable: `waiting for worker ${placement.workerId} to come online` };
+  }
+  return { worker, hourlyPriceUsd: placement.hourlyPriceUsd };
+}
+
+async function createPlacedReplica(
+  ctx: PlatformContext,
+  compute: Compute,
+  workload: WorkloadRecord,
+  workers: Map<string, WorkerRecord>,
+  slot: number,
+  generation: number,
+): Promise<void> {
+  const id = replicaId(workload.project, workload.slug, slot, generation);
+  const placement = await chooseWorker(ctx, compute, workload, workers, slot);
+  if ("unavailable" in placement) {
+    await recordEventOnce(ctx, workload, "PlacementPending", `slot ${slot}: ${placement.unavailable}`);
+    return;
+  }
+  const worker = placement.worker;
+  const port = await claimPort(ctx, worker.id, id);
+  const now = ctx.now().toISOString();
+  const spec = workload.spec;
+  const record: ReplicaRecord = {
+    id,
+    project: workload.project,
+    workload: workload.slug,
+    slot,
+    generation,
+    worker_id: worker.id,
+    host: worker.host?.advertise_host ?? "127.0.0.1",
+    port,
+    desired: "running",
+    phase: "pending",
+    restarts: 0,
+    backend: spec.backend,
+    task_type: spec.task_type,
+    model: spec.model,
+    command: spec.command,
+    ...(spec.vllm_version === undefined ? {} : { vllm_version: spec.vllm_version }),
+    gpu_indexes: [],
+    hourly_price_usd: placement.hourlyPriceUsd,
+    created_at: now,
+    updated_at: now,
+  };
+  if (!(await createReplica(ctx, record))) {
+    await releasePort(ctx, worker.id, port);
+    return;
+  }
+  await recordEvent(ctx, workload.project, workload.slug, {
+    type: "ReplicaScheduled",
+    generation,
+    message: `replica ${id} (slot ${slot}, generation ${generation}) placed on ${worker.name} (${worker.id}) port ${port}`,
+  });
+}
+
+/** Placement retries every tick; its event is written once per reason, not once per tick. */
+async function recordEventOnce(ctx: PlatformContext, workload: WorkloadRecord, type: string, message: string): Promise<void> {
+  const page = await ctx.store.query({ pk: keys.events(workload.project, workload.slug), descending: true, limit: 1 });
+  const last = page.items[0]?.data as { type?: string; message?: string } | undefined;
+  if (last?.type === type && last.message === message) return;
+  await recordEvent(ctx, workload.project, workload.slug, { type, generation: workload.runtime_generation, message });
+}
+
+/** One controller tick over every workload of every project (tombstones included). */
+export async function reconcileAll(ctx: PlatformContext, compute: Compute): Promise<ReconcileOutcome[]> {
+  const outcomes: ReconcileOutcome[] = [];
+  let projectCursor: string | undefined;
+  do {
+    const projects = await ctx.store.query({ pk: keys.org(), skPrefix: keys.projectPrefix(), ...(projectCursor ? { cursor: projectCursor } : {}) });
+    for (const projectItem of projects.items) {
+      const project = (projectItem.data as { slug: string }).slug;
+      let cursor: string | undefined;
+      do {
+        const page = await ctx.store.query({ pk: keys.workload(project, "").pk, skPrefix: keys.workloadPrefix(), ...(cursor ? { cursor } : {}) });
+        for (const item of page.items) {
+          const slug = (item.data as unknown as WorkloadRecord).slug;
+          const outcome = await reconcileWorkload(ctx, compute, project, slug);
+          if (outcome) outcomes.push(outcome);
+        }
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+    }
+    projectCursor = projects.cursor;
+  } while (projectCursor !== undefined);
+  return outcomes;
+}

@@ -1,0 +1,163 @@
+import { createHash, createHmac } from "node:crypto";
+import type { ReplicaLoad } from "../agent-protocol";
+import { ConditionFailedError } from "../errors";
+import type { PlatformContext } from "../platform/context";
+import type { StoreItem } from "../store";
+
+export const REPLICA_PHASES = ["pending", "starting", "ready", "failed", "stopping", "stopped"] as const;
+export type ReplicaPhase = (typeof REPLICA_PHASES)[number];
+
+/**
+ * One replica of a workload: the controller's intent (`desired`, placement) and the agent's report
+ * (`phase`, reason, load). Its id derives from workload, slot and runtime generation, so two
+ * controllers that decide the same thing write the same item and the create-only write lets one win.
+ */
+export interface ReplicaRecord {
+  id: string;
+  project: string;
+  workload: string;
+  slot: number;
+  generation: number;
+  worker_id: string;
+  host: string;
+  port: number;
+  desired: "running" | "stopped";
+  phase: ReplicaPhase;
+  reason?: string;
+  exit_code?: number | null;
+  stderr_tail?: string[];
+  restarts: number;
+  load?: ReplicaLoad;
+  backend: string;
+  task_type: string;
+  model: string;
+  command: string;
+  vllm_version?: string;
+  gpu_indexes: number[];
+  /** Nominal price per hour of the capacity it occupies (cost ceiling accounting). */
+  hourly_price_usd: number;
+  created_at: string;
+  updated_at: string;
+  ready_at?: string;
+  last_report_at?: string;
+}
+
+export const replicaKeys = {
+  workload: (project: string, workload: string) => `REP#${project}#${workload}`,
+  sort: (slot: number, generation: number) => `${String(slot).padStart(4, "0")}#${String(generation).padStart(8, "0")}`,
+  byWorker: (workerId: string) => `WRKREP#${workerId}`,
+  port: (workerId: string, port: number) => ({ pk: `PORT#${workerId}`, sk: String(port) }),
+};
+
+export function replicaId(project: string, workload: string, slot: number, generation: number): string {
+  const digest = createHash("sha256").update(`${project}/${workload}/${slot}/${generation}`).digest("base64url");
+  return `rep_${digest.replace(/[-_]/g, "").slice(0, 16)}`;
+}
+
+/** The replica's secret, derived rather than stored: the agent gets it in its assignment, the gateway derives it. */
+export function replicaSecret(serverSecret: string, id: string): string {
+  return `ik_rep_${createHmac("sha256", serverSecret).update(`replica:${id}`).digest("base64url").slice(0, 32)}`;
+}
+
+export interface StoredReplica {
+  record: ReplicaRecord;
+  item: StoreItem;
+}
+
+async function queryAll(ctx: PlatformContext, input: { pk: string; index?: "gsi1" }): Promise<StoreItem[]> {
+  const out: StoreItem[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.store.query({ ...input, ...(cursor ? { cursor } : {}) });
+    out.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return out;
+}
+
+export async function listWorkloadReplicas(ctx: PlatformContext, project: string, workload: string): Promise<StoredReplica[]> {
+  const items = await queryAll(ctx, { pk: replicaKeys.workload(project, workload) });
+  return items.map((item) => ({ record: item.data as unknown as ReplicaRecord, item }));
+}
+
+/** Replicas placed on a worker. Index reads can lag; callers re-read items before writing. */
+export async function listWorkerReplicas(ctx: PlatformContext, workerId: string): Promise<StoredReplica[]> {
+  const items = await queryAll(ctx, { pk: replicaKeys.byWorker(workerId), index: "gsi1" });
+  return items.map((item) => ({ record: item.data as unknown as ReplicaRecord, item }));
+}
+
+function itemFor(record: ReplicaRecord) {
+  return {
+    pk: replicaKeys.workload(record.project, record.workload),
+    sk: replicaKeys.sort(record.slot, record.generation),
+    gsi1pk: replicaKeys.byWorker(record.worker_id),
+    gsi1sk: record.id,
+    data: { ...record },
+  };
+}
+
+/** Create-only: returns false when the replica already exists (another controller got there first). */
+export async function createReplica(ctx: PlatformContext, record: ReplicaRecord): Promise<boolean> {
+  try {
+    await ctx.store.put(itemFor(record), { kind: "absent" });
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionFailedError) return false;
+    throw error;
+  }
+}
+
+/** Read-modify-write with retry on conflict. `change` returns undefined to leave the replica as it is. */
+export async function updateReplica(
+  ctx: PlatformContext,
+  project: string,
+  workload: string,
+  slot: number,
+  generation: number,
+  change: (record: ReplicaRecord) => ReplicaRecord | undefined,
+): Promise<ReplicaRecord | undefined> {
+  const pk = replicaKeys.workload(project, workload);
+  const sk = replicaKeys.sort(slot, generation);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const item = await ctx.store.get(pk, sk);
+    if (!item) return undefined;
+    const next = change(item.data as unknown as ReplicaRecord);
+    if (next === undefined) return item.data as unknown as ReplicaRecord;
+    try {
+      await ctx.store.put(itemFor(next), { kind: "version", version: item.version });
+      return next;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  }
+  throw new ConditionFailedError(pk, sk);
+}
+
+export async function deleteReplica(ctx: PlatformContext, record: ReplicaRecord): Promise<void> {
+  await ctx.store.delete(replicaKeys.workload(record.project, record.workload), replicaKeys.sort(record.slot, record.generation));
+  await releasePort(ctx, record.worker_id, record.port);
+}
+
+const PORT_RANGE = { first: 20_000, last: 29_999 };
+
+/** Claims a free port on a worker: a create-only item per (worker, port) makes the claim atomic. */
+export async function claimPort(ctx: PlatformContext, workerId: string, replica: string): Promise<number> {
+  const taken = new Set(
+    (await queryAll(ctx, { pk: replicaKeys.port(workerId, 0).pk })).map((item) => Number(item.sk)),
+  );
+  for (let port = PORT_RANGE.first; port <= PORT_RANGE.last; port++) {
+    if (taken.has(port)) continue;
+    try {
+      await ctx.store.put({ ...replicaKeys.port(workerId, port), data: { replica } }, { kind: "absent" });
+      return port;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  }
+  throw new Error(`no free port left on worker ${workerId}`);
+}
+
+export async function releasePort(ctx: PlatformContext, workerId: string, port: number): Promise<void> {
+  const key = replicaKeys.port(workerId, port);
+  await ctx.store.delete(key.pk, key.sk, { kind: "any" });
+}

@@ -1,0 +1,54 @@
+import {
+  type Compute,
+  deriveSecret,
+  listProjectWorkers,
+  type Placement,
+  type PlatformContext,
+  storeWorker,
+  type WorkerRecord,
+  type WorkloadRecord,
+} from "@inferencekey/core";
+
+export const LOCAL_WORKER_LABEL = "inferencekey.local";
+
+/** The local machine's worker token for a project: derived from the server secret, never stored. */
+export function localWorkerToken(serverSecret: string, project: string): string {
+  return deriveSecret("worker", serverSecret, `local-worker:${project}`);
+}
+
+/**
+ * Under `npm start` this machine stands in for cloud capacity: every project gets a worker for it
+ * on first use, run by an in-process agent. Its nominal price per hour (default 0) lets the
+ * autoscaler's cost ceiling be exercised locally.
+ */
+export class LocalCompute implements Compute {
+  constructor(
+    private readonly options: {
+      hourlyPriceUsd: number;
+      /** Starts (once) the in-process agent for a project's local worker. */
+      ensureAgent: (project: string, worker: WorkerRecord, token: string) => void;
+    },
+  ) {}
+
+  async placeCloudReplica(ctx: PlatformContext, workload: WorkloadRecord): Promise<Placement> {
+    const worker = await this.localWorker(ctx, workload.project);
+    return { workerId: worker.id, hourlyPriceUsd: this.options.hourlyPriceUsd };
+  }
+
+  /** The project's local worker, registered on first use. */
+  async localWorker(ctx: PlatformContext, project: string): Promise<WorkerRecord> {
+    const token = localWorkerToken(ctx.serverSecret, project);
+    let worker = (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");
+    if (worker === undefined) {
+      try {
+        worker = (await storeWorker(ctx, project, { name: "this machine (npm start)", labels: { [LOCAL_WORKER_LABEL]: "true" } }, token)).worker;
+      } catch {
+        // A concurrent first use registered it: the token item already exists.
+        worker = (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");
+        if (worker === undefined) throw new Error(`could not register the local worker of project ${project}`);
+      }
+    }
+    this.options.ensureAgent(project, worker, token);
+    return worker;
+  }
+}

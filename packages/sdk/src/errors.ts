@@ -1,0 +1,280 @@
+import type { ErrorCode as ServerErrorCode, ErrorDetail as WireErrorDetail } from "@inferencekey/core";
+
+/**
+ * One problem with an input, with the same fields as the wire's `error.details[]`. `path` is in
+ * wire (snake_case) names, e.g. `execution_policy_config.min_workers`.
+ *
+ * @example
+ * ```ts
+ * catch (error) {
+ *   if (error instanceof ValidationError) for (const d of error.details) console.log(d.path, d.message, d.suggestion);
+ * }
+ * ```
+ */
+export type ErrorDetail = WireErrorDetail;
+
+/**
+ * Codes the SDK itself raises, next to the server's: the request never got an HTTP answer
+ * (`connection_error`, `timeout`), the answer was not what the API sends (`invalid_response`,
+ * `http_error`), or the client was built wrong (`invalid_configuration`).
+ */
+export type ClientErrorCode = "connection_error" | "timeout" | "invalid_response" | "http_error" | "invalid_configuration";
+
+/**
+ * `error.code`: a server code (`validation_failed`, `drift_detected`, ...) or a client one. Open
+ * to any string so a code added on the server does not break older SDKs.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof InferenceKeyError && error.code === "drift_detected") { ... }
+ * ```
+ */
+export type ErrorCode = ServerErrorCode | ClientErrorCode | (string & {});
+
+/** Fields of an {@link InferenceKeyError}. */
+export interface InferenceKeyErrorInit {
+  code: ErrorCode;
+  message: string;
+  /** HTTP status; undefined when no response arrived. */
+  status?: number | undefined;
+  /** The response's `x-request-id` (or the body's `request_id`): quote it when reporting a problem. */
+  requestId?: string | undefined;
+  details?: ErrorDetail[] | undefined;
+  /** From the `Retry-After` header, in seconds. */
+  retryAfterSeconds?: number | undefined;
+  cause?: unknown;
+}
+
+/**
+ * The base of every error the SDK throws. Mirrors the wire's
+ * `{"error": {code, message, request_id, details}}` plus the HTTP `status`.
+ *
+ * @example
+ * ```ts
+ * import { InferenceKeyError } from "@inferencekey/sdk";
+ * try {
+ *   await mgmt.get("missing");
+ * } catch (error) {
+ *   if (error instanceof InferenceKeyError) console.error(error.status, error.code, error.message, error.requestId);
+ * }
+ * ```
+ */
+export class InferenceKeyError extends Error {
+  override readonly name: string = "InferenceKeyError";
+  readonly code: ErrorCode;
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+  readonly details: ErrorDetail[];
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(init: InferenceKeyErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.code = init.code;
+    this.status = init.status;
+    this.requestId = init.requestId;
+    this.details = init.details ?? [];
+    this.retryAfterSeconds = init.retryAfterSeconds;
+  }
+}
+
+/**
+ * The client was built with missing or invalid options (no token, a malformed base URL).
+ * Thrown by constructors, before any request.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   ManagementClient.fromEnv({ project: "acme" });
+ * } catch (error) {
+ *   if (error instanceof ConfigurationError) console.error(error.message); // names INFERENCEKEY_SDK_TOKEN
+ * }
+ * ```
+ */
+export class ConfigurationError extends InferenceKeyError {
+  override readonly name: string = "ConfigurationError";
+  constructor(message: string) {
+    super({ code: "invalid_configuration", message });
+  }
+}
+
+/**
+ * HTTP 400: the request was malformed.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof BadRequestError) console.error(error.details);
+ * ```
+ */
+export class BadRequestError extends InferenceKeyError {
+  override readonly name: string = "BadRequestError";
+}
+
+/**
+ * HTTP 400 with code `validation_failed`: every problem is in `details`, each with the wire
+ * `path`, the value `received`, what is `expected` and, for near misses, a `suggestion`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await mgmt.ensure(spec);
+ * } catch (error) {
+ *   if (error instanceof ValidationError) {
+ *     for (const d of error.details) console.error(`${d.path}: ${d.message}`, d.suggestion ?? "");
+ *   }
+ * }
+ * ```
+ */
+export class ValidationError extends BadRequestError {
+  override readonly name: string = "ValidationError";
+}
+
+/**
+ * HTTP 401: the token is missing, malformed, unknown or revoked.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof AuthenticationError) console.error("check INFERENCEKEY_SDK_TOKEN");
+ * ```
+ */
+export class AuthenticationError extends InferenceKeyError {
+  override readonly name: string = "AuthenticationError";
+}
+
+/**
+ * HTTP 403: the token is valid but may not do this.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof PermissionDeniedError) console.error(error.message);
+ * ```
+ */
+export class PermissionDeniedError extends InferenceKeyError {
+  override readonly name: string = "PermissionDeniedError";
+}
+
+/**
+ * HTTP 404: no such project, workload, key or worker (or the token may not see it).
+ *
+ * @example
+ * ```ts
+ * const existing = await mgmt.get("support-bot").catch((error) => {
+ *   if (error instanceof NotFoundError) return undefined;
+ *   throw error;
+ * });
+ * ```
+ */
+export class NotFoundError extends InferenceKeyError {
+  override readonly name: string = "NotFoundError";
+}
+
+/**
+ * HTTP 409: the request conflicts with the current state.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ConflictError) console.error(error.code, error.message);
+ * ```
+ */
+export class ConflictError extends InferenceKeyError {
+  override readonly name: string = "ConflictError";
+}
+
+/**
+ * HTTP 409 with code `drift_detected`: `ensure(spec, { onDrift: OnDrift.Fail })` found a stored
+ * spec that differs; `details` lists each differing field (`received` is what you asked for,
+ * `expected` what is stored). Nothing was changed.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await mgmt.ensure(spec, { onDrift: OnDrift.Fail });
+ * } catch (error) {
+ *   if (error instanceof DriftError) console.error(error.details.map((d) => d.path).join(", "));
+ * }
+ * ```
+ */
+export class DriftError extends ConflictError {
+  override readonly name: string = "DriftError";
+}
+
+/**
+ * HTTP 429: too many requests. Retried automatically (honouring `Retry-After`) for idempotent
+ * calls; thrown once retries are exhausted. `retryAfterSeconds` says how long the server asked to wait.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof RateLimitError) console.error(`retry in ${error.retryAfterSeconds ?? "?"} s`);
+ * ```
+ */
+export class RateLimitError extends InferenceKeyError {
+  override readonly name: string = "RateLimitError";
+}
+
+/**
+ * HTTP 5xx: the server failed or is unavailable. Retried automatically for idempotent calls.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof InternalServerError) console.error(`report request ${error.requestId}`);
+ * ```
+ */
+export class InternalServerError extends InferenceKeyError {
+  override readonly name: string = "InternalServerError";
+}
+
+/**
+ * No HTTP response arrived (DNS, refused connection, reset). `cause` holds the underlying error.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof APIConnectionError) console.error("network problem:", error.cause);
+ * ```
+ */
+export class APIConnectionError extends InferenceKeyError {
+  override readonly name: string = "APIConnectionError";
+  constructor(init: Omit<InferenceKeyErrorInit, "code" | "status"> & { code?: ErrorCode }) {
+    super({ ...init, code: init.code ?? "connection_error" });
+  }
+}
+
+/**
+ * The request did not complete within `timeoutMs` (default 60 s).
+ *
+ * @example
+ * ```ts
+ * const mgmt = ManagementClient.fromEnv({ project: "acme", timeoutMs: 10_000 });
+ * // ...
+ * if (error instanceof APITimeoutError) console.error(error.message);
+ * ```
+ */
+export class APITimeoutError extends APIConnectionError {
+  override readonly name: string = "APITimeoutError";
+  constructor(init: Omit<InferenceKeyErrorInit, "code" | "status">) {
+    super({ ...init, code: "timeout" });
+  }
+}
+
+/** What the SDK knows about a failed HTTP exchange, before choosing the class. */
+export interface HttpErrorInit extends InferenceKeyErrorInit {
+  status: number;
+}
+
+/**
+ * The status-mapped error class for an HTTP error answer: the one place a status becomes a class.
+ *
+ * @example
+ * ```ts
+ * errorForStatus({ status: 404, code: "not_found", message: "workload not found" }) instanceof NotFoundError; // true
+ * ```
+ */
+export function errorForStatus(init: HttpErrorInit): InferenceKeyError {
+  const { status, code } = init;
+  if (status === 400) return code === "validation_failed" ? new ValidationError(init) : new BadRequestError(init);
+  if (status === 401) return new AuthenticationError(init);
+  if (status === 403) return new PermissionDeniedError(init);
+  if (status === 404) return new NotFoundError(init);
+  if (status === 409) return code === "drift_detected" ? new DriftError(init) : new ConflictError(init);
+  if (status === 429) return new RateLimitError(init);
+  if (status >= 500) return new InternalServerError(init);
+  return new InferenceKeyError(init);
+}
