@@ -18,3 +18,4 @@ export * from "./replicas";
 export * from "./compute";
 export * from "./controller";
 export * from "./agent-api";
+export * from "./autoscale";

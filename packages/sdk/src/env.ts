@@ -3,7 +3,15 @@
  * so a client built with `new ManagementClient({...})` never depends on ambient state.
  */
 
-/** Names of the environment variables the SDK reads. */
+/**
+ * Names of the environment variables the SDK reads.
+ *
+ * @example
+ * ```ts
+ * import { ENV_VARS } from "@inferencekey/sdk";
+ * if (!process.env[ENV_VARS.sdkToken]) console.error(`set ${ENV_VARS.sdkToken}`);
+ * ```
+ */
 export const ENV_VARS = {
   /** The `ik_sdk_` control token used by `ManagementClient`. */
   sdkToken: "INFERENCEKEY_SDK_TOKEN",

@@ -1,2 +1,13 @@
 export { planReconcile, type PlanAction, type PlanInput } from "./plan";
-export { isWorkerOnline, reconcileAll, reconcileWorkload, type ReconcileOutcome } from "./reconcile";
+export {
+  type ControllerOptions,
+  type ControllerState,
+  isWorkerOnline,
+  noSignals,
+  readControllerState,
+  reconcileAll,
+  reconcileWorkload,
+  type ReconcileOutcome,
+  recordColdRequest,
+  type SignalSource,
+} from "./reconcile";

@@ -1,4 +1,7 @@
 import { WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
+import { type AutoscaleMemory, decideWorkers } from "../autoscale";
+import { ConditionFailedError } from "../errors";
+import { randomBase62 } from "../ids";
 import type { Compute } from "../compute";
 import { recordEvent } from "../events";
 import { keys, type PlatformContext } from "../platform/context";
@@ -25,8 +28,86 @@ export interface ReconcileOutcome {
   project: string;
   workload: string;
   desired: number;
+  decision: string;
   actions: PlanAction["kind"][];
+  /** True when another controller held the workload's lease, so this one did nothing. */
+  skipped?: boolean;
 }
+
+/** Load signals beyond what replicas report: the gateway's request rate, queued jobs. */
+export interface SignalSource {
+  requestsPerMinute(project: string, workload: string): Promise<number> | number;
+  queuedJobs(project: string, workload: string): Promise<number> | number;
+}
+
+export const noSignals: SignalSource = { requestsPerMinute: () => 0, queuedJobs: () => 0 };
+
+export interface ControllerOptions {
+  signals?: SignalSource;
+  /** Identifies this controller in leases (a Lambda invocation, a local process). */
+  controllerId?: string;
+  /** Lease length: a controller that dies holding it blocks the workload at most this long. */
+  leaseSeconds?: number;
+}
+
+const controllerKeys = {
+  lease: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `LEASE#${slug}` }),
+  state: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `CTL#${slug}` }),
+  cold: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `COLD#${slug}` }),
+};
+
+/** What the controller last decided for a workload, for status. */
+export interface ControllerState {
+  desired: number;
+  decision: string;
+  at: string;
+  autoscale?: AutoscaleMemory;
+}
+
+export async function readControllerState(ctx: PlatformContext, project: string, slug: string): Promise<ControllerState | undefined> {
+  const key = controllerKeys.state(project, slug);
+  return (await ctx.store.get(key.pk, key.sk))?.data as ControllerState | undefined;
+}
+
+/** The gateway found no ready replica: remember it (durably, 2 minutes) so the next reconcile scales up. */
+export async function recordColdRequest(ctx: PlatformContext, project: string, slug: string): Promise<void> {
+  const now = ctx.now();
+  await ctx.store.put(
+    { ...controllerKeys.cold(project, slug), expiresAt: Math.floor(now.getTime() / 1000) + 120, data: { at: now.toISOString() } },
+    { kind: "any" },
+  );
+}
+
+/**
+ * Per-workload lease with a fencing token (the lease item's version): a second controller running at
+ * the same time skips the workload instead of racing. Replica ids are derived from (workload, slot,
+ * generation) and created create-only, so even a controller whose lease lapsed mid-run cannot
+ * start a replica twice.
+ */
+async function acquireLease(ctx: PlatformContext, project: string, slug: string, owner: string, seconds: number): Promise<number | undefined> {
+  const key = controllerKeys.lease(project, slug);
+  const now = ctx.now().getTime();
+  const current = await ctx.store.get(key.pk, key.sk);
+  const lease = current?.data as { owner?: string; until?: number } | undefined;
+  if (current && lease?.owner !== owner && (lease?.until ?? 0) > now) return undefined;
+  try {
+    const written = await ctx.store.put(
+      { ...key, data: { owner, until: now + seconds * 1000 } },
+      current ? { kind: "version", version: current.version } : { kind: "absent" },
+    );
+    return written.version;
+  } catch (error) {
+    if (error instanceof ConditionFailedError) return undefined;
+    throw error;
+  }
+}
+
+async function releaseLease(ctx: PlatformContext, project: string, slug: string, fence: number): Promise<void> {
+  const key = controllerKeys.lease(project, slug);
+  await ctx.store.delete(key.pk, key.sk, { kind: "version", version: fence }).catch(() => undefined);
+}
+
+const defaultControllerId = `ctl_${randomBase62(10)}`;
 
 /** Reconciles one workload: desired = policy(now), plan = diff(desired, actual), then apply. */
 export async function reconcileWorkload(
@@ -34,6 +115,24 @@ export async function reconcileWorkload(
   compute: Compute,
   project: string,
   slug: string,
+  options: ControllerOptions = {},
+): Promise<ReconcileOutcome | undefined> {
+  const owner = options.controllerId ?? defaultControllerId;
+  const fence = await acquireLease(ctx, project, slug, owner, options.leaseSeconds ?? 30);
+  if (fence === undefined) return { project, workload: slug, desired: -1, decision: "another controller holds the lease", actions: [], skipped: true };
+  try {
+    return await reconcileUnderLease(ctx, compute, project, slug, options);
+  } finally {
+    await releaseLease(ctx, project, slug, fence);
+  }
+}
+
+async function reconcileUnderLease(
+  ctx: PlatformContext,
+  compute: Compute,
+  project: string,
+  slug: string,
+  options: ControllerOptions,
 ): Promise<ReconcileOutcome | undefined> {
   const key = keys.workload(project, slug);
   const item = await ctx.store.get(key.pk, key.sk);
@@ -41,9 +140,22 @@ export async function reconcileWorkload(
   const workload = item.data as unknown as WorkloadRecord;
   const now = ctx.now();
   const deleted = workload.deleted_at !== undefined;
-  const desired = deleted ? 0 : policyState(workload.spec, now).desiredReplicas;
   const replicas = (await listWorkloadReplicas(ctx, project, slug)).map((r) => r.record);
   const workers = new Map((await listProjectWorkers(ctx, project)).map((w) => [w.id, w]));
+  const previous = await readControllerState(ctx, project, slug);
+  const { desired, decision, autoscale } = deleted
+    ? { desired: 0, decision: "deleted: stopping every replica", autoscale: undefined }
+    : await desiredNow(ctx, compute, workload, replicas, workers, previous, options.signals ?? noSignals);
+  if (previous?.desired !== desired || previous.decision !== decision || JSON.stringify(previous.autoscale) !== JSON.stringify(autoscale)) {
+    const stateKey = controllerKeys.state(project, slug);
+    await ctx.store.put(
+      { ...stateKey, data: { desired, decision, at: now.toISOString(), ...(autoscale ? { autoscale } : {}) } },
+      { kind: "any" },
+    );
+    if (previous?.desired !== desired && !deleted) {
+      await recordEvent(ctx, project, slug, { type: "DesiredChanged", generation: workload.runtime_generation, message: decision });
+    }
+  }
   const actions = planReconcile({
     desired,
     generation: workload.runtime_generation,
@@ -52,7 +164,47 @@ export async function reconcileWorkload(
     workerOnline: (id) => isWorkerOnline(workers.get(id), now),
   });
   for (const action of actions) await apply(ctx, compute, workload, workers, action, item.version);
-  return { project, workload: slug, desired, actions: actions.map((a) => a.kind) };
+  return { project, workload: slug, desired, decision, actions: actions.map((a) => a.kind) };
+}
+
+async function desiredNow(
+  ctx: PlatformContext,
+  compute: Compute,
+  workload: WorkloadRecord,
+  replicas: ReplicaRecord[],
+  workers: Map<string, WorkerRecord>,
+  previous: ControllerState | undefined,
+  signals: SignalSource,
+): Promise<{ desired: number; decision: string; autoscale?: AutoscaleMemory }> {
+  const now = ctx.now();
+  const spec = workload.spec;
+  if (spec.execution_policy !== "autoscaling") {
+    const state = policyState(spec, now);
+    return { desired: state.desiredReplicas, decision: state.decision };
+  }
+  const config = spec.execution_policy_config;
+  const running = replicas.filter((r) => r.desired === "running");
+  const ready = running.filter((r) => r.phase === "ready");
+  const coldKey = controllerKeys.cold(workload.project, workload.slug);
+  const cold = (await ctx.store.get(coldKey.pk, coldKey.sk)) !== undefined && ready.length === 0;
+  const privateIds = config.workers.source === "private" ? config.workers.private_worker_ids : undefined;
+  const decision = decideWorkers(
+    config,
+    {
+      current: new Set(running.map((r) => r.slot)).size,
+      runningRequests: ready.reduce((n, r) => n + (r.load?.running_requests ?? 0), 0),
+      waitingRequests: ready.reduce((n, r) => n + (r.load?.waiting_requests ?? 0), 0),
+      requestsPerMinute: await signals.requestsPerMinute(workload.project, workload.slug),
+      queuedJobs: await signals.queuedJobs(workload.project, workload.slug),
+      coldRequest: cold,
+      pricePerWorkerHour: privateIds !== undefined ? 0 : (compute.hourlyPrice?.(workload) ?? 0),
+      ...(privateIds !== undefined ? { availableWorkers: privateIds.filter((id) => isWorkerOnline(workers.get(id), now)).length } : {}),
+    },
+    previous?.autoscale ?? {},
+    now,
+  );
+  if (decision.desired > 0 && cold) await ctx.store.delete(coldKey.pk, coldKey.sk, { kind: "any" });
+  return { desired: decision.desired, decision: decision.reason, autoscale: decision.memory };
 }
 
 async function apply(
@@ -201,7 +353,7 @@ async function recordEventOnce(ctx: PlatformContext, workload: WorkloadRecord, t
 }
 
 /** One controller tick over every workload of every project (tombstones included). */
-export async function reconcileAll(ctx: PlatformContext, compute: Compute): Promise<ReconcileOutcome[]> {
+export async function reconcileAll(ctx: PlatformContext, compute: Compute, options: ControllerOptions = {}): Promise<ReconcileOutcome[]> {
   const outcomes: ReconcileOutcome[] = [];
   let projectCursor: string | undefined;
   do {
@@ -213,7 +365,7 @@ export async function reconcileAll(ctx: PlatformContext, compute: Compute): Prom
         const page = await ctx.store.query({ pk: keys.workload(project, "").pk, skPrefix: keys.workloadPrefix(), ...(cursor ? { cursor } : {}) });
         for (const item of page.items) {
           const slug = (item.data as unknown as WorkloadRecord).slug;
-          const outcome = await reconcileWorkload(ctx, compute, project, slug);
+          const outcome = await reconcileWorkload(ctx, compute, project, slug, options);
           if (outcome) outcomes.push(outcome);
         }
         cursor = page.cursor;

@@ -27,8 +27,13 @@ const FIELDS = [
 /** Fixed so that validation is pure and every parse of the same text agrees. */
 const REFERENCE_DATE = new Date(Date.UTC(2000, 0, 1));
 
-/** Upper bound on merging overlapping runs before cronRunState settles for a later re-check. */
+/**
+ * Bounds on merging overlapping runs. Past either, cronRunState reports the run's current end as
+ * a re-check point instead of searching on: a run that has not ended a month ahead (or after
+ * thousands of back-to-back firings) is, for a controller, open.
+ */
 const MAX_RUN_EXTENSIONS = 2000;
+const RUN_LOOKAHEAD_MS = 31 * 24 * 60 * MINUTE_MS;
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -195,9 +200,9 @@ export function previousCronFire(c: CronSchedule, atOrBefore: Date): Date | unde
 /**
  * Whether a cron-started run is in progress at `at`, and when that next changes. Each firing
  * starts a run of `runMinutes`; a firing during a run (or exactly as it ends) extends it, so
- * overlapping runs merge into one and `changesAt` is when the merged run really ends. Runs that
- * never leave a gap (`* * * * *` with any duration) report a `changesAt` far ahead at which the
- * run is still open: a safe moment to look again.
+ * overlapping runs merge into one and `changesAt` is when the merged run really ends. A merged run
+ * still going a month ahead (`0 2 * * *` lasting a week never ends) reports `open: true,
+ * steady: true` with a `changesAt` at which it is still open: a moment to look again.
  */
 export function cronRunState(c: CronSchedule, runMinutes: number, at: Date): ScheduleState {
   if (!(runMinutes > 0) || !Number.isFinite(runMinutes)) {
@@ -212,11 +217,11 @@ export function cronRunState(c: CronSchedule, runMinutes: number, at: Date): Sch
   }
   let lastFire = started;
   let end = started + runMs;
-  for (let step = 0; step < MAX_RUN_EXTENSIONS; step++) {
+  for (let step = 0; step < MAX_RUN_EXTENSIONS && end - ms <= RUN_LOOKAHEAD_MS; step++) {
     const latest = latestFireAtOrBefore(it, c.timeZone, end);
-    if (latest === undefined || latest <= lastFire) break;
+    if (latest === undefined || latest <= lastFire) return { open: true, changesAt: new Date(end) };
     lastFire = latest;
     end = latest + runMs;
   }
-  return { open: true, changesAt: new Date(end) };
+  return { open: true, changesAt: new Date(end), steady: true };
 }

@@ -38,7 +38,13 @@ export interface CronSchedule {
 /** The state of a schedule now and the next instant it flips. */
 export interface ScheduleState {
   open: boolean;
+  /** The next instant the state flips; always later than the instant asked about. */
   changesAt: Date;
+  /**
+   * Present when no flip was found within the look-ahead (an always-open window, runs that keep
+   * overlapping): the state is unchanged at `changesAt`, which is only a moment to look again.
+   */
+  steady?: true;
 }
 
 export function ok<T>(value: T): ParseResult<T> {

@@ -53,8 +53,8 @@ export function isWindowOpen(w: Window, at: Date): boolean {
 /**
  * The window's state at `at` and the next instant it flips (always later than `at`). Openings
  * that touch, such as `Mon-Fri 00:00-24:00`, count as one run, so the flip is the real one.
- * A window that never closes (`Daily 00:00-24:00`) reports `open: true` with `changesAt` about
- * nine days ahead, where it is still open: a safe moment to look again.
+ * A window that never closes (`Daily 00:00-24:00`) reports `open: true, steady: true` with
+ * `changesAt` about nine days ahead, where it is still open: a moment to look again.
  */
 export function nextWindowChange(w: Window, at: Date): ScheduleState {
   const ms = requireValidDate(at);
@@ -68,8 +68,13 @@ export function nextWindowChange(w: Window, at: Date): ScheduleState {
     else runs.push({ ...opening });
   }
   const current = runs.find((run) => run.start <= ms && ms < run.end);
-  if (current !== undefined) return { open: true, changesAt: new Date(current.end) };
+  if (current !== undefined) {
+    const changesAt = new Date(current.end);
+    // A run reaching past the scanned days is never going to close.
+    return isWindowOpen(w, changesAt) ? { open: true, changesAt, steady: true } : { open: true, changesAt };
+  }
   const upcoming = runs.find((run) => run.start > ms);
+  if (upcoming !== undefined) return { open: false, changesAt: new Date(upcoming.start) };
   // Only a window with no days at all gets here; look again in a week.
-  return { open: false, changesAt: new Date(upcoming?.start ?? ms + 7 * DAY_MS) };
+  return { open: false, changesAt: new Date(ms + 7 * DAY_MS), steady: true };
 }

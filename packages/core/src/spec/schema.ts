@@ -69,6 +69,11 @@ export const AutoscalingConfigSchema = z.strictObject({
   max_workers: z.number().int().min(1).max(100),
   max_hourly_cost_usd: z.number().positive().optional(),
   workers: WorkersSchema,
+  /** Tuning knobs (defaults and reasoning in autoscale/index.ts and the reference page). */
+  target_concurrency_per_worker: z.number().positive().max(10_000).optional(),
+  target_requests_per_minute_per_worker: z.number().positive().max(1_000_000).optional(),
+  scale_down_stabilization_seconds: z.number().int().min(0).max(86_400).optional(),
+  scale_to_zero_after_seconds: z.number().int().min(0).max(604_800).optional(),
 });
 
 export const POLICY_CONFIG_SCHEMAS = {

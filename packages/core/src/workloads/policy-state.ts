@@ -27,6 +27,7 @@ export function policyState(spec: WorkloadSpec, now: Date): PolicyState {
         if (!parsed.ok) return { desiredReplicas: 0, decision: `window cannot be read: ${parsed.error.message}` };
         const state = nextWindowChange(parsed.value, now);
         const when = formatInZone(state.changesAt, parsed.value.timeZone);
+        if (state.steady) return { desiredReplicas: state.open ? config.replicas : 0, decision: state.open ? "window always open" : "window never opens" };
         return state.open
           ? { desiredReplicas: config.replicas, decision: `window open, closes ${when}`, nextChangeAt: state.changesAt.toISOString() }
           : { desiredReplicas: 0, decision: `window closed, opens ${when}`, nextChangeAt: state.changesAt.toISOString() };
@@ -36,6 +37,7 @@ export function policyState(spec: WorkloadSpec, now: Date): PolicyState {
       const runMinutes = config.run_duration_minutes ?? DEFAULT_CRON_RUN_MINUTES;
       const state = cronRunState(cron.value, runMinutes, now);
       const when = formatInZone(state.changesAt, cron.value.timeZone);
+      if (state.steady && state.open) return { desiredReplicas: config.replicas, decision: "cron runs overlap: running continuously" };
       return state.open
         ? { desiredReplicas: config.replicas, decision: `cron run in progress, ends ${when}`, nextChangeAt: state.changesAt.toISOString() }
         : { desiredReplicas: 0, decision: `waiting for cron "${cron.value.expression}", next run ${when}`, nextChangeAt: state.changesAt.toISOString() };

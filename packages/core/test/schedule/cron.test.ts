@@ -283,6 +283,7 @@ describe("cronRunState", () => {
 
     // Assess
     expect(state.open).toBe(true);
+    expect(state.steady).toBe(true);
     expect(state.changesAt.getTime()).toBeGreaterThan(at.getTime() + 7 * 86_400_000);
     expect(cronRunState(c, 10_080, state.changesAt).open).toBe(true);
   });

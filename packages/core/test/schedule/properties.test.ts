@@ -277,6 +277,7 @@ describe("window timing properties", () => {
 
         // Assess
         const changesAt = state.changesAt.getTime();
+        expect(state.steady).toBeUndefined();
         expect(changesAt).toBeGreaterThan(at.getTime());
         expect(isWindowOpen(w, at)).toBe(state.open);
         expect(isWindowOpen(w, state.changesAt)).toBe(!state.open);
@@ -343,6 +344,7 @@ describe("cron timing properties", () => {
         const state = cronRunState(schedule, runMinutes, at);
 
         // Assess
+        expect(state.steady).toBeUndefined();
         expect(state.changesAt.getTime()).toBeGreaterThan(at.getTime());
         expect(cronRunState(schedule, runMinutes, state.changesAt).open).toBe(!state.open);
         expect(cronRunState(schedule, runMinutes, new Date(state.changesAt.getTime() - 1)).open).toBe(

@@ -206,6 +206,7 @@ describe("nextWindowChange", () => {
 
     // Assess
     expect(state.open).toBe(true);
+    expect(state.steady).toBe(true);
     expect(state.changesAt.getTime()).toBeGreaterThan(at.getTime() + 7 * 86_400_000);
     expect(isWindowOpen(w, state.changesAt)).toBe(true);
   });

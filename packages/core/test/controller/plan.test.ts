@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { planReconcile, type ReplicaRecord } from "../../src";
+
+function replica(slot: number, generation: number, over: Partial<ReplicaRecord> = {}): ReplicaRecord {
+  return {
+    id: `rep_${slot}_${generation}`,
+    project: "acme",
+    workload: "bot",
+    slot,
+    generation,
+    worker_id: "wrk_a",
+    host: "127.0.0.1",
+    port: 20000 + slot,
+    desired: "running",
+    phase: "ready",
+    restarts: 0,
+    backend: "vllm",
+    task_type: "text2text",
+    model: "m",
+    command: "c",
+    gpu_indexes: [],
+    hourly_price_usd: 0,
+    created_at: "",
+    updated_at: "",
+    ...over,
+  };
+}
+
+const online = () => true;
+const kinds = (actions: ReturnType<typeof planReconcile>) =>
+  actions.map((a) => (a.kind === "create" ? `create ${a.slot}@${a.generation}` : a.kind === "delete-workload" ? a.kind : `${a.kind} ${a.replica.slot}@${a.replica.generation}`));
+
+describe("planReconcile", () => {
+  it("creates the missing slots", () => {
+    expect(kinds(planReconcile({ desired: 2, generation: 1, deleted: false, replicas: [], workerOnline: online }))).toEqual(["create 0@1", "create 1@1"]);
+  });
+
+  it("does nothing when actual equals desired (a doubled tick is harmless)", () => {
+    const replicas = [replica(0, 1), replica(1, 1)];
+    expect(planReconcile({ desired: 2, generation: 1, deleted: false, replicas, workerOnline: online })).toEqual([]);
+  });
+
+  it("stops slots above the desired count", () => {
+    const replicas = [replica(0, 1), replica(1, 1)];
+    expect(kinds(planReconcile({ desired: 1, generation: 1, deleted: false, replicas, workerOnline: online }))).toEqual(["stop 1@1"]);
+  });
+
+  it("rolls one slot at a time: the new replica starts while the old keeps serving", () => {
+    const replicas = [replica(0, 1), replica(1, 1)];
+    expect(kinds(planReconcile({ desired: 2, generation: 2, deleted: false, replicas, workerOnline: online }))).toEqual(["create 0@2"]);
+  });
+
+  it("stops the old replica only once the new one is ready, then moves to the next slot", () => {
+    const starting = [replica(0, 1), replica(0, 2, { phase: "starting" }), replica(1, 1)];
+    const ready = [replica(0, 1), replica(0, 2), replica(1, 1)];
+    expect(kinds(planReconcile({ desired: 2, generation: 2, deleted: false, replicas: starting, workerOnline: online }))).toEqual([]);
+    expect(kinds(planReconcile({ desired: 2, generation: 2, deleted: false, replicas: ready, workerOnline: online }))).toEqual(["stop 0@1", "create 1@2"]);
+  });
+
+  it("deletes replicas whose agent reported them stopped, and those on offline workers", () => {
+    const replicas = [replica(0, 1, { desired: "stopped", phase: "stopped" }), replica(1, 1, { worker_id: "wrk_gone" })];
+    const actions = planReconcile({ desired: 2, generation: 1, deleted: false, replicas, workerOnline: (id) => id !== "wrk_gone" });
+    expect(kinds(actions)).toEqual(["delete 0@1", "delete 1@1"]);
+  });
+
+  it("a deleted workload stops everything, then is removed once no replica is left", () => {
+    expect(kinds(planReconcile({ desired: 3, generation: 1, deleted: true, replicas: [replica(0, 1)], workerOnline: online }))).toEqual(["stop 0@1"]);
+    expect(kinds(planReconcile({ desired: 3, generation: 1, deleted: true, replicas: [], workerOnline: online }))).toEqual(["delete-workload"]);
+  });
+
+  it("keeps a failed replica of the current generation (the agent's report says why) rather than looping", () => {
+    const replicas = [replica(0, 1, { phase: "failed" })];
+    expect(planReconcile({ desired: 1, generation: 1, deleted: false, replicas, workerOnline: online })).toEqual([]);
+  });
+});

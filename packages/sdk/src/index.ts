@@ -1,0 +1,42 @@
+/**
+ * `@inferencekey/sdk`: the TypeScript SDK of InferenceKey. This entry holds the management half
+ * (`ManagementClient`: workloads, data keys, private workers); the data half (`DataClient`) lands
+ * with the gateway.
+ */
+export { ManagementClient, type EnsureOptions, type FromEnvOptions, type ListOptions, type ManagementClientOptions } from "./management-client";
+export { Backend, ExecutionPolicy, OnDrift, TaskType } from "./enums";
+export type {
+  AutoscalingPolicyConfig,
+  EnsureSpec,
+  ExecutionPolicyConfig,
+  FixedPolicyConfig,
+  NormalizedWorkloadSpec,
+  OpenLiteral,
+  ScheduledPolicyConfig,
+  WorkloadSpec,
+} from "./spec";
+export type { DeletedWorkload, EnsureRef, Page, Workload, WorkloadStatus } from "./resources/workloads";
+export { KeysResource, type CreatedKey, type CreateKeyOptions, type DataKey, type RotatedKey, type RotateKeyOptions } from "./resources/keys";
+export { WorkersResource, type RegisteredWorker, type RegisterWorkerOptions, type Worker } from "./resources/workers";
+export type { CallOptions, FetchLike, IdempotentCallOptions } from "./http/http-client";
+export {
+  APIConnectionError,
+  APITimeoutError,
+  AuthenticationError,
+  BadRequestError,
+  ConfigurationError,
+  ConflictError,
+  DriftError,
+  InferenceKeyError,
+  InternalServerError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  ValidationError,
+  type ClientErrorCode,
+  type ErrorCode,
+  type ErrorDetail,
+  type InferenceKeyErrorInit,
+} from "./errors";
+export { DEFAULT_BASE_URL, ENV_VARS } from "./env";
+export { SDK_VERSION } from "./version";

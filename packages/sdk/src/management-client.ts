@@ -1,0 +1,292 @@
+import type { EnsureResult, WorkloadView } from "@inferencekey/core";
+import { DEFAULT_BASE_URL, ENV_VARS, readEnvironment } from "./env";
+import type { OnDrift } from "./enums";
+import { ConfigurationError } from "./errors";
+import { type CallOptions, type FetchLike, HttpClient } from "./http/http-client";
+import { KeysResource } from "./resources/keys";
+import { pathOf } from "./resources/paths";
+import { WorkersResource } from "./resources/workers";
+import { callOf } from "./resources/call-options";
+import {
+  type DeletedWorkload,
+  type EnsureRef,
+  type Page,
+  toDeletedWorkload,
+  toEnsureRef,
+  toWorkload,
+  toWorkloadPage,
+  type Workload,
+} from "./resources/workloads";
+import { type EnsureSpec, type OpenLiteral, toWireSpec } from "./spec";
+
+/**
+ * Options of `new ManagementClient(...)`.
+ *
+ * @example
+ * ```ts
+ * const options: ManagementClientOptions = { token: "ik_sdk_...", project: "acme", maxRetries: 4, timeoutMs: 30_000 };
+ * const mgmt = new ManagementClient(options);
+ * ```
+ */
+export interface ManagementClientOptions {
+  /** The `ik_sdk_` control token. */
+  token: string;
+  /** The project every call acts on (created by the first `ensure()` of an organisation token). */
+  project: string;
+  /** API origin. Default `https://api.inferencekey.com`. */
+  baseUrl?: string | undefined;
+  /** A `fetch` to use instead of the global one (proxies, instrumentation, tests). */
+  fetch?: FetchLike | undefined;
+  /** Retries of transient failures (connection errors, timeouts, 408, 429, 5xx) for idempotent calls. Default 2. */
+  maxRetries?: number | undefined;
+  /** Per-attempt timeout in milliseconds. Default 60 000. */
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * Options of `ManagementClient.fromEnv(...)`: everything but the token and base URL, which come
+ * from `INFERENCEKEY_SDK_TOKEN` and `INFERENCEKEY_BASE_URL`.
+ *
+ * @example
+ * ```ts
+ * const options: FromEnvOptions = { project: "acme", timeoutMs: 10_000 };
+ * const mgmt = ManagementClient.fromEnv(options);
+ * ```
+ */
+export type FromEnvOptions = Omit<ManagementClientOptions, "token" | "baseUrl">;
+
+/**
+ * Options of `ensure()`.
+ *
+ * @example
+ * ```ts
+ * const options: EnsureOptions = { onDrift: OnDrift.Fail, timeoutMs: 20_000 };
+ * await mgmt.ensure(spec, options);
+ * ```
+ */
+export interface EnsureOptions extends CallOptions {
+  /** What to do when the stored spec differs. Default `reconcile` (apply the requested spec). */
+  onDrift?: OpenLiteral<OnDrift> | undefined;
+}
+
+/**
+ * Options of `list()`.
+ *
+ * @example
+ * ```ts
+ * const first = await mgmt.list({ limit: 20 });
+ * const second = await mgmt.list({ limit: 20, cursor: first.nextCursor });
+ * ```
+ */
+export interface ListOptions extends CallOptions {
+  /** Page size, 1-200 (server default 50). */
+  limit?: number | undefined;
+  /** `nextCursor` of the previous page. */
+  cursor?: string | undefined;
+}
+
+/**
+ * The control plane of one project: declare workloads with `ensure()`, read and delete them,
+ * manage their data keys (`keys`) and the project's private workers (`workers`). Authenticates
+ * with an `ik_sdk_` control token.
+ *
+ * Retries: idempotent calls (`ensure`, `get`, `list`, `delete`, `keys.list`, `keys.revoke`,
+ * `workers.list`, `workers.get`, `workers.deregister`) are retried on connection errors,
+ * timeouts, 408, 429 and 5xx with capped, jittered exponential backoff, honouring `Retry-After`
+ * on 429/503. Creates (`keys.create`, `keys.rotate`, `workers.register`) are retried only when
+ * given an `idempotencyKey`.
+ *
+ * @example
+ * ```ts
+ * import { ManagementClient, Backend } from "@inferencekey/sdk";
+ *
+ * const mgmt = ManagementClient.fromEnv({ project: "acme" });
+ * const ref = await mgmt.ensure({
+ *   name: "Support bot",
+ *   slug: "support-bot",
+ *   model: "meta-llama/Llama-3.1-8B-Instruct",
+ *   backend: Backend.Vllm,
+ *   executionPolicy: "fixed",
+ *   executionPolicyConfig: { replicas: 1 },
+ * });
+ * console.log(ref.projectSlug, ref.workloadSlug); // acme support-bot
+ * ```
+ */
+export class ManagementClient {
+  /** The project every call acts on. */
+  readonly project: string;
+  /** The API origin, without a trailing slash. */
+  readonly baseUrl: string;
+  /** Data keys of the project's workloads. */
+  readonly keys: KeysResource;
+  /** The project's private workers. */
+  readonly workers: WorkersResource;
+  private readonly http: HttpClient;
+
+  /**
+   * Builds a client from explicit options; reads no environment variable. A missing token or
+   * project is a `ConfigurationError` here, not at the first call.
+   *
+   * @example
+   * ```ts
+   * const mgmt = new ManagementClient({ token: process.env.MY_IK_SDK_TOKEN ?? "", project: "acme", baseUrl: "http://localhost:8787" });
+   * ```
+   */
+  constructor(options: ManagementClientOptions) {
+    const token = typeof options.token === "string" ? options.token.trim() : "";
+    if (token === "") {
+      throw new ConfigurationError(
+        `ManagementClient needs an ik_sdk_ control token: pass { token } or set ${ENV_VARS.sdkToken} and use ManagementClient.fromEnv().`,
+      );
+    }
+    if (token.startsWith("ik_live_")) {
+      throw new ConfigurationError(
+        "ManagementClient was given an ik_live_ data key; it needs an ik_sdk_ control token. Data keys call endpoints (DataClient or an OpenAI client).",
+      );
+    }
+    const project = typeof options.project === "string" ? options.project.trim() : "";
+    if (project === "") {
+      throw new ConfigurationError('ManagementClient needs a project, e.g. { project: "acme" }.');
+    }
+    this.project = project;
+    this.http = new HttpClient({
+      baseUrl: options.baseUrl ?? DEFAULT_BASE_URL,
+      token,
+      fetch: options.fetch,
+      maxRetries: options.maxRetries,
+      timeoutMs: options.timeoutMs,
+    });
+    this.baseUrl = this.http.baseUrl;
+    this.keys = new KeysResource(this.http, project);
+    this.workers = new WorkersResource(this.http, project);
+  }
+
+  /**
+   * Builds a client from `INFERENCEKEY_SDK_TOKEN` and `INFERENCEKEY_BASE_URL` (default
+   * `https://api.inferencekey.com`). Throws a `ConfigurationError` naming the variable when the
+   * token is unset.
+   *
+   * @example
+   * ```ts
+   * const mgmt = ManagementClient.fromEnv({ project: "acme" }); // reads INFERENCEKEY_SDK_TOKEN
+   * ```
+   */
+  static fromEnv(options: FromEnvOptions): ManagementClient {
+    const env = readEnvironment();
+    if (env.token === undefined) {
+      throw new ConfigurationError(
+        `${ENV_VARS.sdkToken} is not set: export your ik_sdk_ control token (dashboard → API tokens), or pass { token } to new ManagementClient().`,
+      );
+    }
+    try {
+      new URL(env.baseUrl);
+    } catch {
+      throw new ConfigurationError(`${ENV_VARS.baseUrl} is not a valid URL: ${JSON.stringify(env.baseUrl)}.`);
+    }
+    return new ManagementClient({ ...options, token: env.token, baseUrl: env.baseUrl });
+  }
+
+  /**
+   * Makes the workload `spec.slug` match `spec`, idempotent by slug: creates it, changes it in
+   * place (the default `onDrift: "reconcile"`), throws a `DriftError` (`"fail"`) or keeps the
+   * stored spec (`"ignore"`). Safe to retry, so transient failures are retried.
+   *
+   * @example
+   * ```ts
+   * const ref = await mgmt.ensure({
+   *   name: "Billing embeddings",
+   *   slug: "billing",
+   *   model: "BAAI/bge-large-en-v1.5",
+   *   backend: Backend.Vllm,
+   *   taskType: "embedding",
+   *   executionPolicy: "scheduled",
+   *   executionPolicyConfig: { cron: "0 2 * * *" },
+   * });
+   * console.log(ref.created ? "created" : ref.changed ? "updated" : "unchanged", ref.generation);
+   * ```
+   */
+  async ensure(spec: EnsureSpec, options: EnsureOptions = {}): Promise<EnsureRef> {
+    const result = await this.http.json<EnsureResult>({
+      method: "PUT",
+      path: pathOf`/v1/projects/${this.project}/workloads/${spec.slug}`,
+      query: { on_drift: options.onDrift },
+      body: toWireSpec(spec),
+      ...callOf(options),
+    });
+    return toEnsureRef(result);
+  }
+
+  /**
+   * Reads one workload with its status. Throws `NotFoundError` when it does not exist.
+   *
+   * @example
+   * ```ts
+   * const workload = await mgmt.get("support-bot");
+   * console.log(workload.status.readyReplicas, workload.spec.model);
+   * ```
+   */
+  async get(slug: string, options?: CallOptions): Promise<Workload> {
+    const view = await this.http.json<WorkloadView>({
+      method: "GET",
+      path: pathOf`/v1/projects/${this.project}/workloads/${slug}`,
+      ...callOf(options),
+    });
+    return toWorkload(view);
+  }
+
+  /**
+   * One page of the project's workloads. Pass `nextCursor` back as `cursor` for the next page,
+   * or use {@link ManagementClient.listAll} to walk every page.
+   *
+   * @example
+   * ```ts
+   * const page = await mgmt.list({ limit: 20 });
+   * console.log(page.data.map((w) => w.slug), page.nextCursor);
+   * ```
+   */
+  async list(options: ListOptions = {}): Promise<Page<Workload>> {
+    const page = await this.http.json<{ data: WorkloadView[]; next_cursor?: string }>({
+      method: "GET",
+      path: pathOf`/v1/projects/${this.project}/workloads`,
+      query: { limit: options.limit, cursor: options.cursor },
+      ...callOf(options),
+    });
+    return toWorkloadPage(page);
+  }
+
+  /**
+   * Every workload of the project, fetching pages of `limit` lazily as the loop advances.
+   *
+   * @example
+   * ```ts
+   * for await (const workload of mgmt.listAll()) {
+   *   console.log(workload.slug, workload.status.decision);
+   * }
+   * ```
+   */
+  async *listAll(options: Omit<ListOptions, "cursor"> = {}): AsyncGenerator<Workload, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ ...options, cursor });
+      yield* page.data;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  }
+
+  /**
+   * Deletes a workload: its replicas stop and its slug can be ensured again later.
+   *
+   * @example
+   * ```ts
+   * await mgmt.delete("support-bot");
+   * ```
+   */
+  async delete(slug: string, options?: CallOptions): Promise<DeletedWorkload> {
+    const result = await this.http.json<Parameters<typeof toDeletedWorkload>[0]>({
+      method: "DELETE",
+      path: pathOf`/v1/projects/${this.project}/workloads/${slug}`,
+      ...callOf(options),
+    });
+    return toDeletedWorkload(result);
+  }
+}

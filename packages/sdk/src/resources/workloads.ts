@@ -1,0 +1,82 @@
+import type { deleteWorkload, EnsureResult, WorkloadView } from "@inferencekey/core";
+import { type CamelKeys, camelKeys, type Simplify } from "../casing";
+
+/**
+ * A workload's observed state: `desiredReplicas` (what the policy wants now), `readyReplicas`,
+ * the policy's `decision` in words, `nextChangeAt` (when a schedule opens or closes),
+ * `conditions` (`Accepted`, `Ready`) and recent `events`.
+ *
+ * @example
+ * ```ts
+ * const { status } = await mgmt.get("support-bot");
+ * console.log(`${status.readyReplicas}/${status.desiredReplicas} ready: ${status.decision}`);
+ * ```
+ */
+export type WorkloadStatus = Simplify<CamelKeys<WorkloadView["status"]>>;
+
+/**
+ * A workload as the API returns it, with camelCase keys at the top level and in `status`:
+ * `{ id, projectSlug, slug, name, spec, generation, createdAt, updatedAt, status }`.
+ * `spec` is the normalised spec in wire snake_case (see `NormalizedWorkloadSpec`).
+ *
+ * @example
+ * ```ts
+ * const workload: Workload = await mgmt.get("support-bot");
+ * console.log(workload.slug, workload.generation, workload.spec.execution_policy);
+ * ```
+ */
+export type Workload = Simplify<Omit<CamelKeys<WorkloadView>, "status"> & { status: WorkloadStatus }>;
+
+/**
+ * What `ensure()` returns: `{ projectSlug, workloadSlug, generation, changed, created, differences, workload }`.
+ * `changed` is false when the stored spec already matched (or `onDrift: "ignore"` kept it);
+ * `differences` lists each differing field by wire path (`execution_policy_config.replicas`)
+ * with its stored (`from`) and requested (`to`) value.
+ *
+ * @example
+ * ```ts
+ * const ref: EnsureRef = await mgmt.ensure(spec);
+ * if (ref.changed) console.log(`generation ${ref.generation}:`, ref.differences.map((d) => d.path));
+ * ```
+ */
+export type EnsureRef = Simplify<Omit<CamelKeys<EnsureResult>, "workload"> & { workload: Workload }>;
+
+/**
+ * What `delete()` returns: `{ projectSlug, workloadSlug, deleted: true }`.
+ *
+ * @example
+ * ```ts
+ * const { deleted }: DeletedWorkload = await mgmt.delete("support-bot");
+ * ```
+ */
+export type DeletedWorkload = Simplify<CamelKeys<Awaited<ReturnType<typeof deleteWorkload>>>>;
+
+/**
+ * One page of a list: `data`, and `nextCursor` when more pages follow (pass it as `cursor`).
+ *
+ * @example
+ * ```ts
+ * let page: Page<Workload> = await mgmt.list({ limit: 50 });
+ * while (page.nextCursor !== undefined) page = await mgmt.list({ limit: 50, cursor: page.nextCursor });
+ * ```
+ */
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | undefined;
+}
+
+export function toWorkload(view: WorkloadView): Workload {
+  return { ...camelKeys(view), status: camelKeys(view.status) };
+}
+
+export function toEnsureRef(result: EnsureResult): EnsureRef {
+  return { ...camelKeys(result), workload: toWorkload(result.workload) };
+}
+
+export function toDeletedWorkload(result: Awaited<ReturnType<typeof deleteWorkload>>): DeletedWorkload {
+  return camelKeys(result);
+}
+
+export function toWorkloadPage(page: { data: WorkloadView[]; next_cursor?: string }): Page<Workload> {
+  return { data: page.data.map(toWorkload), nextCursor: page.next_cursor };
+}
