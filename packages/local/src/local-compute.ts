@@ -35,6 +35,16 @@ export class LocalCompute implements Compute {
     return { workerId: worker.id, hourlyPriceUsd: this.options.hourlyPriceUsd };
   }
 
+  /** At start: the agents of projects that already have a local worker. */
+  async restoreAgents(ctx: PlatformContext): Promise<void> {
+    const projects = await ctx.store.query({ pk: "ORG", skPrefix: "PRJ#" });
+    for (const item of projects.items) {
+      const project = (item.data as { slug: string }).slug;
+      const worker = (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");
+      if (worker) this.options.ensureAgent(project, worker, localWorkerToken(ctx.serverSecret, project));
+    }
+  }
+
   /** The project's local worker, registered on first use. */
   async localWorker(ctx: PlatformContext, project: string): Promise<WorkerRecord> {
     const token = localWorkerToken(ctx.serverSecret, project);

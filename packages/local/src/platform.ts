@@ -1,43 +1,90 @@
 import { join } from "node:path";
 import {
+  authenticateSdkToken,
   bootstrapAdminToken,
+  createAgentApi,
   createControlApi,
   isWellFormedSecret,
   type PlatformContext,
   resetAdminToken,
-  authenticateSdkToken,
+  type WorkerRecord,
 } from "@inferencekey/core";
+import { LocalCompute } from "./local-compute";
+import { LocalController } from "./local-controller";
 import { type HttpServerHandle, serve } from "./node-http";
 import { SqliteStore } from "./sqlite-store";
 import { ensureStateDir, loadServerSecret, readDevEnv, writeDevEnv } from "./state-dir";
 
 export interface LocalPlatformOptions {
-  /** State directory (store, server secret, dev.env). */
+  /** State directory (store, server secret, dev.env, agent state). */
   dir: string;
   port: number;
   host?: string;
   log?: (line: string) => void;
   now?: () => Date;
+  /** Controller tick period (EventBridge's minute, shortened for one machine). Default 2000 ms. */
+  tickMs?: number;
+  /** Nominal price per hour of this machine as a worker, for the cost ceiling. Default 0. */
+  localHourlyPriceUsd?: number;
+  /** Run this machine as a worker (in-process agent). Default true. */
+  runLocalWorker?: boolean;
 }
 
 export interface LocalPlatform {
   url: string;
   devEnvPath: string;
   ctx: PlatformContext;
+  controller: LocalController;
   /** True when this start created (or replaced) the admin token written to dev.env. */
   adminTokenIssued: boolean;
   close(): Promise<void>;
 }
 
-/** The whole platform on one machine: embedded store, control API, and (later) gateway, controller and agent. */
+interface RunningAgent {
+  stop(options?: { stopReplicas?: boolean }): Promise<void>;
+}
+
+/** The whole platform on one machine: embedded store, control and agent APIs, controller, local worker. */
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const log = options.log ?? ((line: string) => console.log(line));
   ensureStateDir(options.dir);
   const store = new SqliteStore(join(options.dir, "store.db"));
   const ctx: PlatformContext = { store, serverSecret: loadServerSecret(options.dir), now: options.now ?? (() => new Date()) };
 
-  const controlApi = createControlApi(ctx, { log });
-  const handler = async (request: Request): Promise<Response> => controlApi(request);
+  const agents = new Map<string, Promise<RunningAgent>>();
+  let baseUrl = "";
+  const compute = new LocalCompute({
+    hourlyPriceUsd: options.localHourlyPriceUsd ?? 0,
+    ensureAgent: (project: string, worker: WorkerRecord, token: string) => {
+      if (options.runLocalWorker === false || agents.has(worker.id)) return;
+      log(`local worker: starting the agent for project ${project} (${worker.id})`);
+      agents.set(
+        worker.id,
+        import("@inferencekey/agent").then(({ startAgent }) =>
+          startAgent({
+            baseUrl,
+            token,
+            stateDir: join(options.dir, "agents", worker.id),
+            advertiseHost: "127.0.0.1",
+            log: (line: string) => log(`[${project}] ${line}`),
+          }),
+        ),
+      );
+    },
+  });
+  const controller = new LocalController(ctx, compute, { tickMs: options.tickMs ?? 2000, log });
+
+  const controlApi = createControlApi(ctx, { log, onWorkloadChange: (project, slug) => controller.poke(project, slug) });
+  const agentApi = createAgentApi(ctx, {
+    log,
+    heartbeatIntervalSeconds: 1,
+    onReplicaChange: (project, workload) => controller.poke(project, workload),
+  });
+  const handler = async (request: Request): Promise<Response> => {
+    const path = new URL(request.url).pathname;
+    if (path.startsWith("/agent/")) return agentApi(request);
+    return controlApi(request);
+  };
 
   let http: HttpServerHandle;
   try {
@@ -46,16 +93,23 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     await store.close();
     throw error;
   }
+  baseUrl = http.url;
 
   const devEnvPath = join(options.dir, "dev.env");
   const adminTokenIssued = await ensureDevEnv(ctx, devEnvPath, http.url);
+  // Agents of projects that already have a local worker come back with the platform.
+  await compute.restoreAgents(ctx);
+  controller.start();
 
   return {
     url: http.url,
     devEnvPath,
     ctx,
+    controller,
     adminTokenIssued,
     close: async () => {
+      await controller.stop();
+      await Promise.all([...agents.values()].map(async (agent) => (await agent).stop({ stopReplicas: true })));
       await http.close();
       await store.close();
     },

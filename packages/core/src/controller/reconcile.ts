@@ -18,6 +18,7 @@ import {
 import { listProjectWorkers, type WorkerRecord } from "../workers";
 import { policyState, type WorkloadRecord } from "../workloads";
 import { type PlanAction, planReconcile } from "./plan";
+import { controllerKeys, type ControllerState, readControllerState } from "./state";
 
 export function isWorkerOnline(worker: WorkerRecord | undefined, now: Date): boolean {
   if (worker === undefined || worker.state !== "registered" || worker.last_heartbeat_at === undefined) return false;
@@ -48,25 +49,6 @@ export interface ControllerOptions {
   controllerId?: string;
   /** Lease length: a controller that dies holding it blocks the workload at most this long. */
   leaseSeconds?: number;
-}
-
-const controllerKeys = {
-  lease: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `LEASE#${slug}` }),
-  state: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `CTL#${slug}` }),
-  cold: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `COLD#${slug}` }),
-};
-
-/** What the controller last decided for a workload, for status. */
-export interface ControllerState {
-  desired: number;
-  decision: string;
-  at: string;
-  autoscale?: AutoscaleMemory;
-}
-
-export async function readControllerState(ctx: PlatformContext, project: string, slug: string): Promise<ControllerState | undefined> {
-  const key = controllerKeys.state(project, slug);
-  return (await ctx.store.get(key.pk, key.sk))?.data as ControllerState | undefined;
 }
 
 /** The gateway found no ready replica: remember it (durably, 2 minutes) so the next reconcile scales up. */

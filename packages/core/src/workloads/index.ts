@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConditionFailedError, DriftError, type ErrorDetail, NotFoundError, ValidationError } from "../errors";
+import { readControllerState } from "../controller/state";
 import { recentEvents, recordEvent, type WorkloadEvent } from "../events";
 import { newId } from "../ids";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
@@ -216,7 +217,10 @@ async function result(
 }
 
 export async function view(ctx: PlatformContext, record: WorkloadRecord): Promise<WorkloadView> {
-  const state = policyState(record.spec, ctx.now());
+  const fromSpec = policyState(record.spec, ctx.now());
+  // Autoscaling decisions depend on load, which only the controller sees: show its last decision.
+  const controller = record.spec.execution_policy === "autoscaling" ? await readControllerState(ctx, record.project, record.slug) : undefined;
+  const state = controller ? { ...fromSpec, desiredReplicas: controller.desired, decision: controller.decision } : fromSpec;
   const replicas = (await listWorkloadReplicas(ctx, record.project, record.slug)).map((r) => r.record);
   const ready = replicas.filter((r) => r.desired === "running" && r.phase === "ready").length;
   const failed = replicas.filter((r) => r.desired === "running" && r.phase === "failed");

@@ -1,0 +1,18 @@
+import { DynamoStore, lambdaEnvironment } from "@inferencekey/aws";
+import { noCloudCompute, type PlatformContext, reconcileAll } from "@inferencekey/core";
+import middy from "@middy/core";
+import type { ScheduledEvent } from "aws-lambda";
+
+const env = lambdaEnvironment();
+const ctx: PlatformContext = { store: new DynamoStore({ tableName: env.tableName }), serverSecret: env.serverSecret, now: () => new Date() };
+
+/**
+ * The controller tick: EventBridge every minute (and on demand after ensure/delete). Level-triggered:
+ * a missed or doubled tick does no harm; overlapping invocations skip workloads whose lease is held.
+ * Cloud capacity (EC2) plugs in through the Compute port in the compute issue; until then cloud
+ * placements are refused with a reason visible in the workload's events.
+ */
+export const handler = middy<ScheduledEvent, { reconciled: number; skipped: number }>().handler(async () => {
+  const outcomes = await reconcileAll(ctx, noCloudCompute, { controllerId: `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}` });
+  return { reconciled: outcomes.filter((o) => !o.skipped).length, skipped: outcomes.filter((o) => o.skipped).length };
+});

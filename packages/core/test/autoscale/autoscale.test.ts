@@ -1,0 +1,92 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type AutoscaleSignals, type AutoscalingConfig, decideWorkers, effectiveBounds } from "../../src";
+
+const cloud = (over: Partial<AutoscalingConfig> = {}): AutoscalingConfig => ({
+  min_workers: 0,
+  max_workers: 5,
+  max_hourly_cost_usd: 10,
+  workers: { source: "cloud", cloud_pool: { gpu_pool: ["NVIDIA L4"], max_hourly_cost_usd: 8, max_instances: 4 } },
+  ...over,
+});
+
+const quiet: AutoscaleSignals = { current: 0, runningRequests: 0, waitingRequests: 0, requestsPerMinute: 0, queuedJobs: 0, coldRequest: false, pricePerWorkerHour: 1 };
+const t0 = new Date("2026-11-27T10:00:00Z");
+const later = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
+
+describe("decideWorkers", () => {
+  it("effective bounds: the lower of max_workers and max_instances, the lower of the two cost ceilings", () => {
+    expect(effectiveBounds(cloud())).toEqual({ min: 0, max: 4, costCeilingUsd: 8 });
+  });
+
+  it("scales up at once on one high reading, and says why", () => {
+    const decision = decideWorkers(cloud(), { ...quiet, current: 1, runningRequests: 8, waitingRequests: 14 }, {}, t0);
+    expect(decision.desired).toBe(3);
+    expect(decision.reason).toBe("scaling 1 -> 3: 8 running + 14 waiting requests");
+  });
+
+  it("a request at zero replicas triggers an immediate scale-up to one", () => {
+    expect(decideWorkers(cloud(), { ...quiet, coldRequest: true }, {}, t0).desired).toBe(1);
+  });
+
+  it("scales down only after a sustained low (stabilization window)", () => {
+    const config = cloud({ min_workers: 1 });
+    const low = { ...quiet, current: 3, runningRequests: 4 };
+    const first = decideWorkers(config, low, {}, t0);
+    const during = decideWorkers(config, low, first.memory, later(299));
+    const after = decideWorkers(config, low, during.memory, later(300));
+    expect([first.desired, during.desired, after.desired]).toEqual([3, 3, 1]);
+    expect(during.reason).toContain("waiting 1 s more before scaling down");
+  });
+
+  it("scales to zero after the idle period when min_workers is 0", () => {
+    const config = cloud({ scale_to_zero_after_seconds: 600 });
+    const busy = decideWorkers(config, { ...quiet, current: 1, runningRequests: 1 }, {}, t0);
+    const idle = decideWorkers(config, { ...quiet, current: 1 }, busy.memory, later(599));
+    const gone = decideWorkers(config, { ...quiet, current: 1 }, idle.memory, later(600));
+    expect([idle.desired, gone.desired]).toEqual([1, 0]);
+    expect(gone.reason).toBe("scaling 1 -> 0: idle for 600 s");
+  });
+
+  it("is held by the cost ceiling and says so", () => {
+    const decision = decideWorkers(cloud(), { ...quiet, current: 1, waitingRequests: 100, pricePerWorkerHour: 3 }, {}, t0);
+    expect(decision.desired).toBe(2);
+    expect(decision.reason).toContain("held at 2 by max_hourly_cost_usd");
+  });
+
+  it("is held by max_instances", () => {
+    const decision = decideWorkers(cloud(), { ...quiet, current: 1, waitingRequests: 100, pricePerWorkerHour: 0.5 }, {}, t0);
+    expect(decision).toMatchObject({ desired: 4 });
+    expect(decision.reason).toContain("held at 4 by max_instances");
+  });
+
+  it("property: never above max, never above what the cost ceiling affords, never below min unless the ceiling forces it", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.double({ min: 0.1, max: 50, noNaN: true }),
+        fc.double({ min: 0, max: 10, noNaN: true }),
+        fc.record({
+          current: fc.integer({ min: 0, max: 25 }),
+          runningRequests: fc.integer({ min: 0, max: 500 }),
+          waitingRequests: fc.integer({ min: 0, max: 500 }),
+          requestsPerMinute: fc.integer({ min: 0, max: 10_000 }),
+          queuedJobs: fc.integer({ min: 0, max: 1000 }),
+          coldRequest: fc.boolean(),
+        }),
+        fc.integer({ min: 0, max: 7200 }),
+        (min, extra, ceiling, price, signals, elapsed) => {
+          const config = cloud({ min_workers: min, max_workers: min + extra, max_hourly_cost_usd: ceiling, workers: { source: "cloud", cloud_pool: { gpu_pool: ["NVIDIA L4"] } } });
+          const first = decideWorkers(config, { ...signals, pricePerWorkerHour: price }, {}, t0);
+          const decision = decideWorkers(config, { ...signals, pricePerWorkerHour: price }, first.memory, later(elapsed));
+          const affordable = price > 0 ? Math.floor(ceiling / price + 1e-9) : Number.POSITIVE_INFINITY;
+          expect(decision.desired).toBeLessThanOrEqual(min + extra);
+          expect(decision.desired * price).toBeLessThanOrEqual(ceiling + 1e-9);
+          expect(decision.desired).toBeGreaterThanOrEqual(Math.min(min, affordable));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
