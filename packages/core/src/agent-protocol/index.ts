@@ -57,7 +57,7 @@ export type ReplicaReport = z.infer<typeof ReplicaReportSchema>;
 
 export const HeartbeatRequestSchema = z.object({
   host: HostInfoSchema,
-  replicas: z.array(ReplicaReportSchema).max(256),
+  replicas: z.array(ReplicaReportSchema).max(2048),
 });
 export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;
 
