@@ -51,7 +51,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   const store = new SqliteStore(join(options.dir, "store.db"));
   const ctx: PlatformContext = { store, serverSecret: loadServerSecret(options.dir), now: options.now ?? (() => new Date()) };
 
-  const agents = new Map<string, Promise<RunningAgent>>();
+  const agents = new Map<string, Promise<RunningAgent | undefined>>();
   let baseUrl = "";
   const compute = new LocalCompute({
     hourlyPriceUsd: options.localHourlyPriceUsd ?? 0,
@@ -68,7 +68,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             advertiseHost: "127.0.0.1",
             log: (line: string) => log(`[${project}] ${line}`),
           }),
-        ),
+        ).catch((error: unknown) => {
+          // The workload stays pending (visible in its events); a later placement retries the agent.
+          log(`local worker: the agent for project ${project} failed to start: ${error instanceof Error ? error.message : String(error)}`);
+          agents.delete(worker.id);
+          return undefined;
+        }),
       );
     },
   });
@@ -109,7 +114,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     adminTokenIssued,
     close: async () => {
       await controller.stop();
-      await Promise.all([...agents.values()].map(async (agent) => (await agent).stop({ stopReplicas: true })));
+      await Promise.all([...agents.values()].map(async (agent) => (await agent)?.stop({ stopReplicas: true })));
       await http.close();
       await store.close();
     },
