@@ -13,6 +13,7 @@ export default $config({
   async run() {
     const storage = await import("./infra/storage");
     const api = await import("./infra/api");
-    return { ...storage.outputs, ...api.outputs };
+    const controller = await import("./infra/controller");
+    return { ...storage.outputs, ...api.outputs, ...controller.outputs };
   },
 });

@@ -1,0 +1,27 @@
+import { serverSecret, table } from "./storage";
+
+// The controller tick: EventBridge every minute runs the reconcile loop (level-triggered; overlapping
+// runs skip workloads whose lease is held).
+export const controllerTick = new sst.aws.Cron("ControllerTick", {
+  schedule: "rate(1 minute)",
+  function: {
+    handler: "functions/controller-tick.handler",
+    runtime: "nodejs22.x",
+    link: [table, serverSecret],
+    environment: { INFERENCEKEY_TABLE: table.name, INFERENCEKEY_SERVER_SECRET: serverSecret.value },
+    timeout: "55 seconds",
+    memory: "1024 MB",
+  },
+});
+
+// The agent API: workers (private boxes, launched instances) heartbeat here with their ik_wrk_ token.
+export const agentApi = new sst.aws.Function("AgentApi", {
+  handler: "functions/agent-api.handler",
+  runtime: "nodejs22.x",
+  url: true,
+  link: [table, serverSecret],
+  environment: { INFERENCEKEY_TABLE: table.name, INFERENCEKEY_SERVER_SECRET: serverSecret.value },
+  timeout: "30 seconds",
+});
+
+export const outputs = { agentApiUrl: agentApi.url };
