@@ -1,7 +1,6 @@
 export { planReconcile, type PlanAction, type PlanInput } from "./plan";
 export {
   type ControllerOptions,
-  isWorkerOnline,
   noSignals,
   reconcileAll,
   reconcileWorkload,

@@ -1,4 +1,3 @@
-import { WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
 import { type AutoscaleMemory, decideWorkers } from "../autoscale";
 import { ConditionFailedError } from "../errors";
 import { randomBase62 } from "../ids";
@@ -15,15 +14,11 @@ import {
   replicaId,
   updateReplica,
 } from "../replicas";
-import { listProjectWorkers, type WorkerRecord } from "../workers";
+import { isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
 import { policyState, type WorkloadRecord } from "../workloads";
 import { type PlanAction, planReconcile } from "./plan";
 import { controllerKeys, type ControllerState, readControllerState } from "./state";
 
-export function isWorkerOnline(worker: WorkerRecord | undefined, now: Date): boolean {
-  if (worker === undefined || worker.state !== "registered" || worker.last_heartbeat_at === undefined) return false;
-  return now.getTime() - Date.parse(worker.last_heartbeat_at) <= WORKER_OFFLINE_AFTER_SECONDS * 1000;
-}
 
 export interface ReconcileOutcome {
   project: string;

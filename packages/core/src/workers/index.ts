@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { HostInfo } from "../agent-protocol";
+import { type HostInfo, WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
+import { listWorkerReplicas } from "../replicas";
 import { ConditionFailedError, NotFoundError } from "../errors";
 import { newId } from "../ids";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
@@ -74,9 +75,32 @@ export async function storeWorker(
   return { worker, token };
 }
 
-export async function listWorkers(ctx: PlatformContext, principal: Principal, project: string): Promise<WorkerRecord[]> {
+/** Online while heartbeats arrive: offline after WORKER_OFFLINE_AFTER_SECONDS without one. */
+export function isWorkerOnline(worker: WorkerRecord | undefined, now: Date): boolean {
+  if (worker === undefined || worker.state !== "registered" || worker.last_heartbeat_at === undefined) return false;
+  return now.getTime() - Date.parse(worker.last_heartbeat_at) <= WORKER_OFFLINE_AFTER_SECONDS * 1000;
+}
+
+/** A worker as the API shows it: the record plus whether it is online and what it runs. */
+export interface WorkerView extends WorkerRecord {
+  status: "online" | "offline";
+  gpus: HostInfo["gpus"];
+  replicas: { id: string; workload: string; slot: number; generation: number; phase: string; port: number }[];
+}
+
+async function workerView(ctx: PlatformContext, worker: WorkerRecord): Promise<WorkerView> {
+  const replicas = (await listWorkerReplicas(ctx, worker.id)).map((r) => r.record);
+  return {
+    ...worker,
+    status: isWorkerOnline(worker, ctx.now()) ? "online" : "offline",
+    gpus: worker.host?.gpus ?? [],
+    replicas: replicas.map((r) => ({ id: r.id, workload: r.workload, slot: r.slot, generation: r.generation, phase: r.phase, port: r.port })),
+  };
+}
+
+export async function listWorkers(ctx: PlatformContext, principal: Principal, project: string): Promise<WorkerView[]> {
   await getProject(ctx, principal, project);
-  return listProjectWorkers(ctx, project);
+  return Promise.all((await listProjectWorkers(ctx, project)).map((w) => workerView(ctx, w)));
 }
 
 export async function listProjectWorkers(ctx: PlatformContext, project: string): Promise<WorkerRecord[]> {
@@ -94,11 +118,11 @@ export async function listProjectWorkers(ctx: PlatformContext, project: string):
   return out;
 }
 
-export async function getWorker(ctx: PlatformContext, principal: Principal, project: string, workerId: string): Promise<WorkerRecord> {
+export async function getWorker(ctx: PlatformContext, principal: Principal, project: string, workerId: string): Promise<WorkerView> {
   await getProject(ctx, principal, project);
   const item = await ctx.store.get(keys.worker(project, workerId).pk, keys.worker(project, workerId).sk);
   if (!item) throw new NotFoundError(`worker ${workerId} not found in project "${project}"`);
-  return item.data as unknown as WorkerRecord;
+  return workerView(ctx, item.data as unknown as WorkerRecord);
 }
 
 /**
