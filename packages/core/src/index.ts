@@ -19,3 +19,4 @@ export * from "./compute";
 export * from "./controller";
 export * from "./agent-api";
 export * from "./autoscale";
+export * from "./idempotency";

@@ -1,6 +1,7 @@
 import {
   type Compute,
   deriveSecret,
+  idFor,
   listProjectWorkers,
   type Placement,
   type PlatformContext,
@@ -51,7 +52,8 @@ export class LocalCompute implements Compute {
     let worker = (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");
     if (worker === undefined) {
       try {
-        worker = (await storeWorker(ctx, project, { name: "this machine (npm start)", labels: { [LOCAL_WORKER_LABEL]: "true" } }, token)).worker;
+        const id = idFor(ctx, "wrk", { scope: "local-worker", key: project });
+        worker = (await storeWorker(ctx, project, { name: "this machine (npm start)", labels: { [LOCAL_WORKER_LABEL]: "true" } }, token, id)).worker;
       } catch {
         // A concurrent first use registered it: the token item already exists.
         worker = (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { GPU_CATALOG } from "../catalog";
 import { InferenceKeyError, NotFoundError, ValidationError } from "../errors";
+import { type Idempotency, parseIdempotencyKey } from "../idempotency";
 import { createKey, KeyInputSchema, listKeys, revokeKey, RotateInputSchema, rotateKey } from "../keys";
 import type { PlatformContext } from "../platform/context";
 import { createProject, getProject, listProjects, ProjectInputSchema } from "../projects";
@@ -45,6 +46,11 @@ const PageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).optional(),
   cursor: z.string().min(1).max(2048).optional(),
 });
+
+/** The caller's Idempotency-Key, scoped to the token and the route so keys never collide across callers. */
+function idempotencyOf(request: Request, c: CallContext): Idempotency | undefined {
+  return parseIdempotencyKey(request.headers.get("idempotency-key"), `${c.principal.tokenId}:${request.method} ${c.url.pathname}`);
+}
 
 function queryOf(url: URL): Record<string, string> {
   return Object.fromEntries(url.searchParams.entries());
@@ -115,7 +121,7 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
     })
     .on("POST", "/v1/projects/:project/workloads/:slug/keys", async (request, p, c) => {
       const input = parseInput(KeyInputSchema, await readJsonBody(request), "key");
-      const created = await createKey(ctx, c.principal, param(p, "project"), param(p, "slug"), input);
+      const created = await createKey(ctx, c.principal, param(p, "project"), param(p, "slug"), input, idempotencyOf(request, c));
       return json({ ...created.key, key: created.secret }, 201);
     })
     .on("GET", "/v1/projects/:project/workloads/:slug/keys", async (_r, p, c) =>
@@ -126,12 +132,12 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
     )
     .on("POST", "/v1/projects/:project/workloads/:slug/keys/:key_id/rotate", async (request, p, c) => {
       const input = parseInput(RotateInputSchema, await readJsonBody(request), "rotation");
-      const rotated = await rotateKey(ctx, c.principal, param(p, "project"), param(p, "slug"), param(p, "key_id"), input);
+      const rotated = await rotateKey(ctx, c.principal, param(p, "project"), param(p, "slug"), param(p, "key_id"), input, idempotencyOf(request, c));
       return json({ ...rotated.key, key: rotated.secret, previous: rotated.previous }, 201);
     })
     .on("POST", "/v1/projects/:project/workers", async (request, p, c) => {
       const input = parseInput(WorkerInputSchema, await readJsonBody(request), "worker");
-      const created = await registerWorker(ctx, c.principal, param(p, "project"), input);
+      const created = await registerWorker(ctx, c.principal, param(p, "project"), input, idempotencyOf(request, c));
       return json({ ...created.worker, token: created.token }, 201);
     })
     .on("GET", "/v1/projects/:project/workers", async (_r, p, c) =>

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { ConditionFailedError, NotFoundError, ValidationError } from "../errors";
-import { newId } from "../ids";
+import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from "../errors";
+import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
-import { digestSecret, generateSecret, secretHint } from "../secrets";
+import { digestSecret, secretHint } from "../secrets";
 import type { Principal } from "../tokens";
 import { getWorkload } from "../workloads";
 
@@ -44,6 +44,7 @@ export async function createKey(
   project: string,
   workload: string,
   input: z.output<typeof KeyInputSchema>,
+  idempotency?: Idempotency,
 ): Promise<{ key: DataKeyRecord; secret: string }> {
   await getWorkload(ctx, principal, project, workload);
   if (input.expires_at !== undefined && Date.parse(input.expires_at) <= ctx.now().getTime()) {
@@ -51,7 +52,7 @@ export async function createKey(
       { path: "expires_at", message: "expires_at is in the past", received: input.expires_at, expected: "a future instant" },
     ]);
   }
-  return storeKey(ctx, project, workload, input);
+  return storeKey(ctx, project, workload, input, idempotency);
 }
 
 async function storeKey(
@@ -59,12 +60,13 @@ async function storeKey(
   project: string,
   workload: string,
   input: { name: string; rate_limit_per_minute?: number; expires_at?: string },
+  idempotency?: Idempotency,
 ): Promise<{ key: DataKeyRecord; secret: string }> {
-  const secret = generateSecret("live");
+  const secret = secretFor(ctx, "live", idempotency);
   const hint = secretHint(secret);
   const key: DataKeyRecord = {
     kind: "live",
-    id: newId("key"),
+    id: idFor(ctx, "key", idempotency),
     name: input.name,
     project,
     workload,
@@ -74,15 +76,18 @@ async function storeKey(
     ...(input.expires_at === undefined ? {} : { expires_at: new Date(input.expires_at).toISOString() }),
     ...(input.rate_limit_per_minute === undefined ? {} : { rate_limit_per_minute: input.rate_limit_per_minute }),
   };
-  await ctx.store.put(
-    {
-      ...keys.secret(digestSecret(ctx.serverSecret, secret)),
-      gsi1pk: keys.keysIndex(project, workload),
-      gsi1sk: key.id,
-      data: { ...key },
-    },
-    { kind: "absent" },
-  );
+  const item = keys.secret(digestSecret(ctx.serverSecret, secret));
+  try {
+    await ctx.store.put({ ...item, gsi1pk: keys.keysIndex(project, workload), gsi1sk: key.id, data: { ...key } }, { kind: "absent" });
+  } catch (error) {
+    if (!(error instanceof ConditionFailedError) || idempotency === undefined) throw error;
+    // A retry of the same create: answer what the first attempt made, if it asked for the same thing.
+    const existing = (await ctx.store.get(item.pk, item.sk))?.data as DataKeyRecord | undefined;
+    if (existing?.project !== project || existing.workload !== workload || existing.name !== input.name || existing.rate_limit_per_minute !== input.rate_limit_per_minute) {
+      throw new ConflictError("This Idempotency-Key was already used for a different request.");
+    }
+    return { key: existing, secret };
+  }
   return { key, secret };
 }
 
@@ -153,11 +158,12 @@ export async function rotateKey(
   workload: string,
   keyId: string,
   input: z.output<typeof RotateInputSchema>,
+  idempotency?: Idempotency,
 ): Promise<{ key: DataKeyRecord; secret: string; previous: DataKeyRecord }> {
   await getWorkload(ctx, principal, project, workload);
   const current = (await listKeys(ctx, principal, project, workload)).find((k) => k.id === keyId);
   if (!current) throw new NotFoundError(`key ${keyId} not found on workload "${workload}"`);
-  if (current.revoked_at !== undefined) {
+  if (current.revoked_at !== undefined && !(idempotency !== undefined && current.rotated_to !== undefined)) {
     throw new ValidationError("A revoked key cannot be rotated.", [
       { path: "key_id", message: `key ${keyId} was revoked at ${current.revoked_at}`, received: keyId, expected: "an active key" },
     ]);
@@ -166,7 +172,7 @@ export async function rotateKey(
     name: input.name ?? current.name,
     ...(current.rate_limit_per_minute === undefined ? {} : { rate_limit_per_minute: current.rate_limit_per_minute }),
     ...(current.expires_at === undefined ? {} : { expires_at: current.expires_at }),
-  });
+  }, idempotency);
   const expiry = new Date(ctx.now().getTime() + input.old_key_expires_in_seconds * 1000).toISOString();
   const previous = await updateKey(ctx, project, workload, keyId, (key) => ({
     ...key,

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { type HostInfo, WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
 import { listWorkerReplicas } from "../replicas";
-import { ConditionFailedError, NotFoundError } from "../errors";
-import { newId } from "../ids";
+import { ConditionFailedError, ConflictError, NotFoundError } from "../errors";
+import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
-import { getProject } from "../projects";
-import { digestSecret, generateSecret, secretHint } from "../secrets";
+import { getOrCreateProject, getProject } from "../projects";
+import { digestSecret, secretHint } from "../secrets";
 import type { Principal } from "../tokens";
 
 export const WorkerInputSchema = z.strictObject({
@@ -42,9 +42,11 @@ export async function registerWorker(
   principal: Principal,
   project: string,
   input: z.output<typeof WorkerInputSchema>,
+  idempotency?: Idempotency,
 ): Promise<{ worker: WorkerRecord; token: string }> {
-  await getProject(ctx, principal, project);
-  return storeWorker(ctx, project, input, generateSecret("worker"));
+  // Like ensure(), an organisation token's first use of a project creates it.
+  await getOrCreateProject(ctx, principal, project);
+  return storeWorker(ctx, project, input, secretFor(ctx, "worker", idempotency), idFor(ctx, "wrk", idempotency));
 }
 
 /**
@@ -56,10 +58,11 @@ export async function storeWorker(
   project: string,
   input: z.output<typeof WorkerInputSchema>,
   token: string,
+  workerId: string = idFor(ctx, "wrk", undefined),
 ): Promise<{ worker: WorkerRecord; token: string }> {
   const hint = secretHint(token);
   const worker: WorkerRecord = {
-    id: newId("wrk"),
+    id: workerId,
     project,
     name: input.name,
     labels: input.labels ?? {},
@@ -69,9 +72,28 @@ export async function storeWorker(
     token_last4: hint.last4,
   };
   // Token first: a crash between the two writes leaves a token for no worker, which authenticates nothing.
+  // A retried (idempotent or derived-token) registration finds its token item and completes the worker.
   const tokenRecord: WorkerTokenRecord = { kind: "worker", project, worker_id: worker.id };
-  await ctx.store.put({ ...keys.secret(digestSecret(ctx.serverSecret, token)), data: { ...tokenRecord } }, { kind: "absent" });
-  await ctx.store.put({ ...keys.worker(project, worker.id), data: { ...worker } }, { kind: "absent" });
+  const tokenKey = keys.secret(digestSecret(ctx.serverSecret, token));
+  try {
+    await ctx.store.put({ ...tokenKey, data: { ...tokenRecord } }, { kind: "absent" });
+  } catch (error) {
+    if (!(error instanceof ConditionFailedError)) throw error;
+    const existing = (await ctx.store.get(tokenKey.pk, tokenKey.sk))?.data as WorkerTokenRecord | undefined;
+    if (existing?.project !== project || existing.worker_id !== worker.id) {
+      throw new ConflictError("This Idempotency-Key was already used for a different request.");
+    }
+  }
+  const workerKey = keys.worker(project, worker.id);
+  try {
+    await ctx.store.put({ ...workerKey, data: { ...worker } }, { kind: "absent" });
+  } catch (error) {
+    if (!(error instanceof ConditionFailedError)) throw error;
+    const existing = (await ctx.store.get(workerKey.pk, workerKey.sk))?.data as WorkerRecord | undefined;
+    if (existing === undefined) throw error;
+    if (existing.name !== worker.name) throw new ConflictError("This Idempotency-Key was already used for a different request.");
+    return { worker: existing, token };
+  }
   return { worker, token };
 }
 

@@ -7,11 +7,11 @@ async function setup() {
   const ctx: PlatformContext = { store: new MemoryStore(), serverSecret: "s", now: () => new Date() };
   const admin = (await bootstrapAdminToken(ctx))?.secret as string;
   const api = createControlApi(ctx, { log: () => undefined });
-  const call = async (token: string | undefined, method: string, path: string, body?: unknown) => {
+  const call = async (token: string | undefined, method: string, path: string, body?: unknown, extra: Record<string, string> = {}) => {
     const response = await api(
       new Request(`http://local${path}`, {
         method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), "content-type": "application/json" },
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), "content-type": "application/json", ...extra },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }),
     );
@@ -141,6 +141,31 @@ describe("control API", () => {
     expect((await call(admin, "GET", `${other}/workloads/support-bot`)).status).toBe(200);
     expect((await call(admin, "GET", `${other}/workers`)).body.data).toHaveLength(1);
     expect((await call(token, "GET", "/v1/projects")).body.data.map((p: { slug: string }) => p.slug)).toEqual(["acme"]);
+  });
+
+  it("Idempotency-Key: a retried create answers the same resource and the same secret; another body is a 409", async () => {
+    const { admin, call } = await setup();
+    await call(admin, "PUT", "/v1/projects/acme/workloads/support-bot", spec);
+    const keyPath = "/v1/projects/acme/workloads/support-bot/keys";
+
+    const first = await call(admin, "POST", keyPath, { name: "web" }, { "idempotency-key": "create-web-1" });
+    const retry = await call(admin, "POST", keyPath, { name: "web" }, { "idempotency-key": "create-web-1" });
+    const other = await call(admin, "POST", keyPath, { name: "other" }, { "idempotency-key": "create-web-1" });
+    const workerA = await call(admin, "POST", "/v1/projects/acme/workers", { name: "box" }, { "idempotency-key": "w-1" });
+    const workerB = await call(admin, "POST", "/v1/projects/acme/workers", { name: "box" }, { "idempotency-key": "w-1" });
+
+    expect(first.status).toBe(201);
+    expect(retry.body).toMatchObject({ id: first.body.id, key: first.body.key });
+    expect(other.status).toBe(409);
+    expect((await call(admin, "GET", keyPath)).body.data).toHaveLength(1);
+    expect(workerB.body).toMatchObject({ id: workerA.body.id, token: workerA.body.token });
+    expect((await call(admin, "GET", "/v1/projects/acme/workers")).body.data).toHaveLength(1);
+  });
+
+  it("registering a worker in a new project creates it (organisation token), like ensure", async () => {
+    const { admin, call } = await setup();
+    expect((await call(admin, "POST", "/v1/projects/fresh/workers", { name: "box" })).status).toBe(201);
+    expect((await call(admin, "GET", "/v1/projects/fresh")).status).toBe(200);
   });
 
   it("a project token cannot manage tokens", async () => {

@@ -1,0 +1,117 @@
+import type { DataKeyRecord } from "../keys";
+import { keys, type PlatformContext } from "../platform/context";
+import { digestSecret, isWellFormedSecret, SECRET_PREFIXES } from "../secrets";
+import { GatewayError } from "./errors";
+import { TtlCache } from "./ttl-cache";
+
+/** A key as the gateway keeps it: the record plus its expiry parsed once. */
+export interface CachedKey {
+  record: DataKeyRecord;
+  expiresAtMs: number | undefined;
+}
+
+export interface KeyCacheOptions {
+  /** How long a found key is trusted without re-reading it: the revocation delay. Default 5000. */
+  ttlMs: number;
+  /** How long "no such key" is remembered. Default 1000. */
+  negativeTtlMs: number;
+  maxEntries: number;
+}
+
+export const DEFAULT_KEY_CACHE: KeyCacheOptions = { ttlMs: 5000, negativeTtlMs: 1000, maxEntries: 10_000 };
+
+const OTHER_PREFIXES = [SECRET_PREFIXES.sdk, SECRET_PREFIXES.worker];
+
+/**
+ * Authenticates `ik_live_` data keys against one workload. Shape and checksum are checked before
+ * anything else, so a malformed key costs no store read; found keys are cached by digest for
+ * `ttlMs`, which bounds how long a revoked key keeps working. Expiry is checked on every request.
+ */
+export class KeyAuthenticator {
+  private readonly cache: TtlCache<CachedKey | null>;
+
+  constructor(
+    private readonly ctx: PlatformContext,
+    options: KeyCacheOptions,
+  ) {
+    this.cache = new TtlCache<CachedKey | null>({
+      now: () => ctx.now().getTime(),
+      ttlMs: (value) => (value === null ? options.negativeTtlMs : options.ttlMs),
+      maxEntries: options.maxEntries,
+    });
+  }
+
+  /** Resolves to the key, or throws a 401 GatewayError. Synchronous when the key is cached. */
+  authenticate(authorization: string | null, project: string, workload: string): CachedKey | Promise<CachedKey> {
+    const token = bearerToken(authorization);
+    if (!isWellFormedSecret("live", token)) {
+      if (OTHER_PREFIXES.some((prefix) => token.startsWith(prefix))) {
+        throw new GatewayError(
+          401,
+          "wrong_key_kind",
+          "This is not a data key: endpoints take the workload's ik_live_ key (ik_sdk_ tokens are for the control API).",
+        );
+      }
+      throw new GatewayError(
+        401,
+        "malformed_api_key",
+        "The API key is malformed: data keys are `ik_live_` followed by 30 letters and digits. Check for a truncated or mistyped key.",
+      );
+    }
+    const digest = digestSecret(this.ctx.serverSecret, token);
+    const cached = this.cache.fresh(digest);
+    if (cached !== undefined) return this.check(cached.value, project, workload);
+    return this.cache.load(digest, () => this.read(digest)).then((value) => this.check(value, project, workload));
+  }
+
+  private async read(digest: string): Promise<CachedKey | null> {
+    const key = keys.secret(digest);
+    let item: Awaited<ReturnType<PlatformContext["store"]["get"]>>;
+    try {
+      item = await this.ctx.store.get(key.pk, key.sk);
+    } catch {
+      throw new GatewayError(503, "store_unavailable", "Keys cannot be checked right now; retry shortly.", {
+        retryAfterSeconds: 2,
+      });
+    }
+    const record = item?.data as DataKeyRecord | undefined;
+    if (record === undefined || record.kind !== "live") return null;
+    const expiresAtMs = record.expires_at === undefined ? undefined : Date.parse(record.expires_at);
+    return { record, expiresAtMs };
+  }
+
+  private check(key: CachedKey | null, project: string, workload: string): CachedKey {
+    if (key === null) {
+      throw new GatewayError(401, "invalid_api_key", "The API key is not recognised. Use a key created for this workload.");
+    }
+    if (key.record.project !== project || key.record.workload !== workload) {
+      throw new GatewayError(
+        401,
+        "key_wrong_workload",
+        `This API key is not a key of workload ${project}/${workload}: every workload has its own ik_live_ keys.`,
+      );
+    }
+    if (key.record.revoked_at !== undefined) {
+      throw new GatewayError(401, "key_revoked", "This API key was revoked. Create or rotate a key for this workload.");
+    }
+    if (key.expiresAtMs !== undefined && key.expiresAtMs <= this.ctx.now().getTime()) {
+      throw new GatewayError(401, "key_expired", "This API key has expired. Create or rotate a key for this workload.");
+    }
+    return key;
+  }
+}
+
+function bearerToken(authorization: string | null): string {
+  if (authorization === null || authorization.trim() === "") {
+    throw new GatewayError(
+      401,
+      "missing_api_key",
+      "No API key: send `Authorization: Bearer ik_live_...`, a data key of this workload.",
+    );
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (match?.[1] === undefined) {
+    throw new GatewayError(401, "malformed_api_key", "The Authorization header must be `Bearer ik_live_...`.");
+  }
+  return match[1];
+}
