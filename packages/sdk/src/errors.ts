@@ -17,8 +17,18 @@ export type ErrorDetail = WireErrorDetail;
  * Codes the SDK itself raises, next to the server's: the request never got an HTTP answer
  * (`connection_error`, `timeout`), the answer was not what the API sends (`invalid_response`,
  * `http_error`), or the client was built wrong (`invalid_configuration`).
+ *
+ * @example
+ * ```ts
+ * if (error instanceof InferenceKeyError && error.code === "timeout") console.error("the API did not answer in time");
+ * ```
  */
-export type ClientErrorCode = "connection_error" | "timeout" | "invalid_response" | "http_error" | "invalid_configuration";
+export type ClientErrorCode =
+  | "connection_error"
+  | "timeout"
+  | "invalid_response"
+  | "http_error"
+  | "invalid_configuration";
 
 /**
  * `error.code`: a server code (`validation_failed`, `drift_detected`, ...) or a client one. Open
@@ -31,7 +41,15 @@ export type ClientErrorCode = "connection_error" | "timeout" | "invalid_response
  */
 export type ErrorCode = ServerErrorCode | ClientErrorCode | (string & {});
 
-/** Fields of an {@link InferenceKeyError}. */
+/**
+ * Fields of an {@link InferenceKeyError}; useful to build one in tests of code that handles SDK errors.
+ *
+ * @example
+ * ```ts
+ * const init: InferenceKeyErrorInit = { code: "not_found", message: "workload not found", status: 404, requestId: "req_1" };
+ * const fake = new NotFoundError(init);
+ * ```
+ */
 export interface InferenceKeyErrorInit {
   code: ErrorCode;
   message: string;
@@ -269,7 +287,8 @@ export interface HttpErrorInit extends InferenceKeyErrorInit {
  */
 export function errorForStatus(init: HttpErrorInit): InferenceKeyError {
   const { status, code } = init;
-  if (status === 400) return code === "validation_failed" ? new ValidationError(init) : new BadRequestError(init);
+  if (status === 400)
+    return code === "validation_failed" ? new ValidationError(init) : new BadRequestError(init);
   if (status === 401) return new AuthenticationError(init);
   if (status === 403) return new PermissionDeniedError(init);
   if (status === 404) return new NotFoundError(init);

@@ -3,7 +3,13 @@
  * (`ManagementClient`: workloads, data keys, private workers); the data half (`DataClient`) lands
  * with the gateway.
  */
-export { ManagementClient, type EnsureOptions, type FromEnvOptions, type ListOptions, type ManagementClientOptions } from "./management-client";
+export {
+  ManagementClient,
+  type EnsureOptions,
+  type FromEnvOptions,
+  type ListOptions,
+  type ManagementClientOptions,
+} from "./management-client";
 export { Backend, ExecutionPolicy, OnDrift, TaskType } from "./enums";
 export type {
   AutoscalingPolicyConfig,
@@ -15,9 +21,29 @@ export type {
   ScheduledPolicyConfig,
   WorkloadSpec,
 } from "./spec";
-export type { DeletedWorkload, EnsureRef, Page, Workload, WorkloadStatus } from "./resources/workloads";
-export { KeysResource, type CreatedKey, type CreateKeyOptions, type DataKey, type RotatedKey, type RotateKeyOptions } from "./resources/keys";
-export { WorkersResource, type RegisteredWorker, type RegisterWorkerOptions, type Worker } from "./resources/workers";
+export type {
+  DeletedWorkload,
+  EnsureRef,
+  Page,
+  ReplicaStatus,
+  Workload,
+  WorkloadStatus,
+} from "./resources/workloads";
+export {
+  KeysResource,
+  type CreatedKey,
+  type CreateKeyOptions,
+  type DataKey,
+  type RotatedKey,
+  type RotateKeyOptions,
+} from "./resources/keys";
+export {
+  WorkersResource,
+  type RegisteredWorker,
+  type RegisterWorkerOptions,
+  type Worker,
+  type WorkerRecord,
+} from "./resources/workers";
 export type { CallOptions, FetchLike, IdempotentCallOptions } from "./http/http-client";
 export {
   APIConnectionError,

@@ -1,8 +1,8 @@
 import type { EnsureResult, WorkloadView } from "@inferencekey/core";
 import { DEFAULT_BASE_URL, ENV_VARS, readEnvironment } from "./env";
 import type { OnDrift } from "./enums";
-import { ConfigurationError } from "./errors";
-import { type CallOptions, type FetchLike, HttpClient } from "./http/http-client";
+import { ConfigurationError, ValidationError } from "./errors";
+import { type CallOptions, type FetchLike, HttpClient, normaliseBaseUrl } from "./http/http-client";
 import { KeysResource } from "./resources/keys";
 import { pathOf } from "./resources/paths";
 import { WorkersResource } from "./resources/workers";
@@ -139,10 +139,11 @@ export class ManagementClient {
         `ManagementClient needs an ik_sdk_ control token: pass { token } or set ${ENV_VARS.sdkToken} and use ManagementClient.fromEnv().`,
       );
     }
-    if (token.startsWith("ik_live_")) {
-      throw new ConfigurationError(
-        "ManagementClient was given an ik_live_ data key; it needs an ik_sdk_ control token. Data keys call endpoints (DataClient or an OpenAI client).",
-      );
+    if (token.startsWith("ik_live_") || token.startsWith("ik_wrk_")) {
+      const kind = token.startsWith("ik_live_")
+        ? "an ik_live_ data key (it calls endpoints)"
+        : "an ik_wrk_ agent token";
+      throw new ConfigurationError(`ManagementClient was given ${kind}; it needs an ik_sdk_ control token.`);
     }
     const project = typeof options.project === "string" ? options.project.trim() : "";
     if (project === "") {
@@ -178,12 +179,8 @@ export class ManagementClient {
         `${ENV_VARS.sdkToken} is not set: export your ik_sdk_ control token (dashboard → API tokens), or pass { token } to new ManagementClient().`,
       );
     }
-    try {
-      new URL(env.baseUrl);
-    } catch {
-      throw new ConfigurationError(`${ENV_VARS.baseUrl} is not a valid URL: ${JSON.stringify(env.baseUrl)}.`);
-    }
-    return new ManagementClient({ ...options, token: env.token, baseUrl: env.baseUrl });
+    const baseUrl = normaliseBaseUrl(env.baseUrl, ENV_VARS.baseUrl);
+    return new ManagementClient({ ...options, token: env.token, baseUrl });
   }
 
   /**
@@ -206,6 +203,22 @@ export class ManagementClient {
    * ```
    */
   async ensure(spec: EnsureSpec, options: EnsureOptions = {}): Promise<EnsureRef> {
+    // The slug names the URL; without one the request would hit another route entirely.
+    if (typeof spec.slug !== "string" || spec.slug === "") {
+      throw new ValidationError({
+        code: "validation_failed",
+        message:
+          "The workload spec needs a slug: it names the workload in ensure(), get() and the endpoint URL.",
+        details: [
+          {
+            path: "slug",
+            message: "slug is required",
+            received: spec.slug,
+            expected: 'a DNS label such as "support-bot"',
+          },
+        ],
+      });
+    }
     const result = await this.http.json<EnsureResult>({
       method: "PUT",
       path: pathOf`/v1/projects/${this.project}/workloads/${spec.slug}`,

@@ -11,6 +11,12 @@ import { type CamelCase, type Simplify, toSnakeCase } from "./casing";
  * A closed set of string literals that still accepts any string: editors offer the literals, and
  * a value widened to `string` (e.g. `taskType` in a `const base = {...}` object) still type-checks.
  * The server validates the value and answers with a `ValidationError` naming the accepted ones.
+ *
+ * @example
+ * ```ts
+ * const policy: OpenLiteral<"fixed" | "scheduled"> = "fixed"; // editors suggest "fixed" and "scheduled"
+ * const widened: OpenLiteral<"fixed" | "scheduled"> = String(process.env.POLICY); // any string compiles
+ * ```
  */
 export type OpenLiteral<T extends string> = T | (string & {});
 

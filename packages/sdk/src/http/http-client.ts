@@ -7,7 +7,16 @@ import {
   errorForStatus,
   InferenceKeyError,
 } from "../errors";
-import { DEFAULT_RETRY_POLICY, defaultSleep, isTransient, mayRetry, parseRetryAfter, type RetryPolicy, retryDelay, type Sleep } from "./retry";
+import {
+  DEFAULT_RETRY_POLICY,
+  defaultSleep,
+  isTransient,
+  mayRetry,
+  parseRetryAfter,
+  type RetryPolicy,
+  retryDelay,
+  type Sleep,
+} from "./retry";
 
 /**
  * The subset of `fetch` the SDK calls: always `(url, init)` with a string URL, so test doubles
@@ -135,7 +144,10 @@ export class HttpClient {
    * ```
    */
   async json<T>(request: HttpRequest): Promise<T> {
-    const { response, text } = await this.send(request, async (response) => ({ response, text: await response.text() }));
+    const { response, text } = await this.send(request, async (response) => ({
+      response,
+      text: await response.text(),
+    }));
     try {
       return JSON.parse(text) as T;
     } catch (error) {
@@ -199,11 +211,17 @@ export class HttpClient {
       if (caller?.aborted) throw caller.reason;
       const what = `${request.method} ${request.path}`;
       if (timeout.signal.aborted) {
-        return { ok: false, error: new APITimeoutError({ message: `${what} timed out after ${timeoutMs} ms.`, cause: error }) };
+        return {
+          ok: false,
+          error: new APITimeoutError({ message: `${what} timed out after ${timeoutMs} ms.`, cause: error }),
+        };
       }
       return {
         ok: false,
-        error: new APIConnectionError({ message: `${what}: could not reach ${this.baseUrl}: ${describe(error)}`, cause: error }),
+        error: new APIConnectionError({
+          message: `${what}: could not reach ${this.baseUrl}: ${describe(error)}`,
+          cause: error,
+        }),
       };
     } finally {
       clearTimeout(timer);
@@ -253,7 +271,9 @@ export class HttpClient {
 }
 
 /** The wire error body, read defensively: a proxy in front of the API may answer anything. */
-function parseWireError(text: string): { code: string; message: string; requestId?: string; details: ErrorDetail[] } | undefined {
+function parseWireError(
+  text: string,
+): { code: string; message: string; requestId?: string; details: ErrorDetail[] } | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -261,7 +281,8 @@ function parseWireError(text: string): { code: string; message: string; requestI
     return undefined;
   }
   const error = isRecord(parsed) ? parsed.error : undefined;
-  if (!isRecord(error) || typeof error.code !== "string" || typeof error.message !== "string") return undefined;
+  if (!isRecord(error) || typeof error.code !== "string" || typeof error.message !== "string")
+    return undefined;
   const details = Array.isArray(error.details) ? error.details.filter(isRecord).map(toDetail) : [];
   return {
     code: error.code,
@@ -297,15 +318,21 @@ function snippet(text: string): string {
   return flat.length > 200 ? `${flat.slice(0, 200)}...` : flat;
 }
 
-function normaliseBaseUrl(baseUrl: string): string {
-  let url: URL;
+/**
+ * The base URL without trailing slashes, or a ConfigurationError naming where it came from
+ * (`source`: "The base URL" for an option, the variable's name for the environment).
+ */
+export function normaliseBaseUrl(baseUrl: string, source = "The base URL"): string {
+  let url: URL | undefined;
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new ConfigurationError(`The base URL ${JSON.stringify(baseUrl)} is not a valid URL; expected e.g. https://api.inferencekey.com.`);
+    url = undefined;
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ConfigurationError(`The base URL ${JSON.stringify(baseUrl)} must use http or https.`);
+  if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    throw new ConfigurationError(
+      `${source} must be an http(s) URL such as https://api.inferencekey.com; got ${JSON.stringify(baseUrl)}.`,
+    );
   }
   return baseUrl.replace(/\/+$/, "");
 }

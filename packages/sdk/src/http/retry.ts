@@ -61,7 +61,9 @@ const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS
  * ```
  */
 export function mayRetry(method: string, idempotencyKey?: string): boolean {
-  return IDEMPOTENT_METHODS.has(method.toUpperCase()) || (idempotencyKey !== undefined && idempotencyKey !== "");
+  return (
+    IDEMPOTENT_METHODS.has(method.toUpperCase()) || (idempotencyKey !== undefined && idempotencyKey !== "")
+  );
 }
 
 /**
@@ -92,6 +94,8 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
   if (value === null || value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  // An HTTP date always names its month; without this, Date.parse reads "-3" as the year -3.
+  if (!/[A-Za-z]/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowMs);
@@ -121,7 +125,12 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
  * retryDelay(error, 0, DEFAULT_RETRY_POLICY, Math.random); // 2000
  * ```
  */
-export function retryDelay(error: InferenceKeyError, retry: number, policy: RetryPolicy, random: () => number): number {
+export function retryDelay(
+  error: InferenceKeyError,
+  retry: number,
+  policy: RetryPolicy,
+  random: () => number,
+): number {
   const honoursRetryAfter = error.status === 429 || error.status === 503;
   if (honoursRetryAfter && error.retryAfterSeconds !== undefined) {
     return Math.min(policy.maxRetryAfterMs, Math.round(error.retryAfterSeconds * 1000));

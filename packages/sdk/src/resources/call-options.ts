@@ -4,7 +4,13 @@ type TransportKey = keyof IdempotentCallOptions;
 
 /** The fields of an options object that go into the request body (everything but transport options). */
 export function bodyOf<T extends IdempotentCallOptions>(options: T): Omit<T, TransportKey> {
-  const { signal: _signal, timeoutMs: _timeoutMs, maxRetries: _maxRetries, idempotencyKey: _idempotencyKey, ...body } = options;
+  const {
+    signal: _signal,
+    timeoutMs: _timeoutMs,
+    maxRetries: _maxRetries,
+    idempotencyKey: _idempotencyKey,
+    ...body
+  } = options;
   return body;
 }
 

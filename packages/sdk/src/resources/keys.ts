@@ -65,7 +65,9 @@ export type CreateKeyOptions = Simplify<
  * const options: RotateKeyOptions = { oldKeyExpiresInSeconds: 0, idempotencyKey: "rotate-key_123-2025-01" };
  * ```
  */
-export type RotateKeyOptions = Simplify<Partial<CamelKeys<Parameters<typeof rotateKey>[5]>> & IdempotentCallOptions>;
+export type RotateKeyOptions = Simplify<
+  Partial<CamelKeys<Parameters<typeof rotateKey>[5]>> & IdempotentCallOptions
+>;
 
 /**
  * Data keys (`ik_live_...`) of the client's project's workloads. Reach it as `mgmt.keys`.
@@ -94,7 +96,10 @@ export class KeysResource {
    */
   async create(workload: string, options: CreateKeyOptions): Promise<CreatedKey> {
     const { expiresAt, ...rest } = bodyOf(options);
-    const body = snakeKeys({ ...rest, expiresAt: expiresAt instanceof Date ? expiresAt.toISOString() : expiresAt });
+    const body = snakeKeys({
+      ...rest,
+      expiresAt: expiresAt instanceof Date ? expiresAt.toISOString() : expiresAt,
+    });
     const created = await this.http.json<DataKeyRecord & { key: string }>({
       method: "POST",
       path: pathOf`/v1/projects/${this.project}/workloads/${workload}/keys`,

@@ -1,31 +1,50 @@
-import type { registerWorker, WorkerRecord } from "@inferencekey/core";
+import type { deregisterWorker, getWorker, registerWorker } from "@inferencekey/core";
 import { type CamelKeys, camelKeys, type Simplify, snakeKeys } from "../casing";
 import type { CallOptions, HttpClient, IdempotentCallOptions } from "../http/http-client";
 import { bodyOf, callOf } from "./call-options";
 import { pathOf } from "./paths";
 
+type WireWorker = Awaited<ReturnType<typeof getWorker>>;
+type WireWorkerRecord = Awaited<ReturnType<typeof deregisterWorker>>;
+
 /**
- * A registered private worker (your own GPU box running the agent):
- * `{ id, project, name, labels, state, createdAt, tokenPrefix, tokenLast4, lastHeartbeatAt? }`.
- * `labels` is your own map and keeps its keys as given.
+ * A private worker (your own GPU box running the agent) as `workers.list()` and `workers.get()`
+ * return it: `{ id, project, name, labels, state, createdAt, tokenPrefix, tokenLast4,
+ * lastHeartbeatAt?, host?, status, gpus, replicas }`. `status` is `online` while the agent
+ * heartbeats. `labels` (your own map) and `host` / `gpus` (as the agent reports them) keep their
+ * wire keys.
  *
  * @example
  * ```ts
- * for (const worker of await mgmt.workers.list()) console.log(worker.id, worker.name, worker.state);
+ * for (const worker of await mgmt.workers.list()) console.log(worker.id, worker.name, worker.status, worker.gpus.length);
  * ```
  */
-export type Worker = Simplify<CamelKeys<WorkerRecord>>;
+export type Worker = Simplify<CamelKeys<WireWorker>>;
 
 /**
- * A newly registered worker: the {@link Worker} fields plus `token`, the plaintext `ik_wrk_...`
- * agent token, shown only this once.
+ * A worker's stored record, without the live `status`, `gpus` and `replicas` of {@link Worker}:
+ * what `workers.deregister()` returns (in state `draining`).
+ *
+ * @example
+ * ```ts
+ * const gone: WorkerRecord = await mgmt.workers.deregister("wrk_7Yc2abcd");
+ * console.log(gone.state); // "draining"
+ * ```
+ */
+export type WorkerRecord = Simplify<CamelKeys<WireWorkerRecord>>;
+
+/**
+ * A newly registered worker: the {@link WorkerRecord} fields plus `token`, the plaintext
+ * `ik_wrk_...` agent token, shown only this once.
  *
  * @example
  * ```ts
  * const { id, token }: RegisteredWorker = await mgmt.workers.register({ name: "gpu-box-1" });
  * ```
  */
-export type RegisteredWorker = Simplify<Worker & { token: string }>;
+export type RegisteredWorker = Simplify<
+  CamelKeys<Awaited<ReturnType<typeof registerWorker>>["worker"]> & { token: string }
+>;
 
 /**
  * Options of `workers.register`: a `name`, optional `labels`, and an optional `idempotencyKey`.
@@ -35,7 +54,9 @@ export type RegisteredWorker = Simplify<Worker & { token: string }>;
  * const options: RegisterWorkerOptions = { name: "gpu-box-1", labels: { rack: "b2" } };
  * ```
  */
-export type RegisterWorkerOptions = Simplify<CamelKeys<Parameters<typeof registerWorker>[3]> & IdempotentCallOptions>;
+export type RegisterWorkerOptions = Simplify<
+  CamelKeys<Parameters<typeof registerWorker>[3]> & IdempotentCallOptions
+>;
 
 /**
  * Private workers of the client's project. Reach it as `mgmt.workers`.
@@ -63,7 +84,9 @@ export class WorkersResource {
    * ```
    */
   async register(options: RegisterWorkerOptions): Promise<RegisteredWorker> {
-    const worker = await this.http.json<WorkerRecord & { token: string }>({
+    const worker = await this.http.json<
+      Awaited<ReturnType<typeof registerWorker>>["worker"] & { token: string }
+    >({
       method: "POST",
       path: pathOf`/v1/projects/${this.project}/workers`,
       body: snakeKeys(bodyOf(options)),
@@ -81,7 +104,7 @@ export class WorkersResource {
    * ```
    */
   async list(options?: CallOptions): Promise<Worker[]> {
-    const page = await this.http.json<{ data: WorkerRecord[] }>({
+    const page = await this.http.json<{ data: WireWorker[] }>({
       method: "GET",
       path: pathOf`/v1/projects/${this.project}/workers`,
       ...callOf(options),
@@ -99,7 +122,7 @@ export class WorkersResource {
    * ```
    */
   async get(workerId: string, options?: CallOptions): Promise<Worker> {
-    const worker = await this.http.json<WorkerRecord>({
+    const worker = await this.http.json<WireWorker>({
       method: "GET",
       path: pathOf`/v1/projects/${this.project}/workers/${workerId}`,
       ...callOf(options),
@@ -116,8 +139,8 @@ export class WorkersResource {
    * await mgmt.workers.deregister("wrk_7Yc2abcd");
    * ```
    */
-  async deregister(workerId: string, options?: CallOptions): Promise<Worker> {
-    const worker = await this.http.json<WorkerRecord>({
+  async deregister(workerId: string, options?: CallOptions): Promise<WorkerRecord> {
+    const worker = await this.http.json<WireWorkerRecord>({
       method: "DELETE",
       path: pathOf`/v1/projects/${this.project}/workers/${workerId}`,
       ...callOf(options),

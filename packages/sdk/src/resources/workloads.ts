@@ -1,10 +1,24 @@
 import type { deleteWorkload, EnsureResult, WorkloadView } from "@inferencekey/core";
 import { type CamelKeys, camelKeys, type Simplify } from "../casing";
 
+type WireStatus = WorkloadView["status"];
+
+/**
+ * One replica of a workload as the controller sees it: `{ id, slot, generation, workerId,
+ * desired, phase, restarts, reason?, exitCode? }`.
+ *
+ * @example
+ * ```ts
+ * const { status } = await mgmt.get("support-bot");
+ * for (const replica of status.replicas) console.log(replica.slot, replica.phase, replica.workerId);
+ * ```
+ */
+export type ReplicaStatus = Simplify<CamelKeys<WireStatus["replicas"][number]>>;
+
 /**
  * A workload's observed state: `desiredReplicas` (what the policy wants now), `readyReplicas`,
  * the policy's `decision` in words, `nextChangeAt` (when a schedule opens or closes),
- * `conditions` (`Accepted`, `Ready`) and recent `events`.
+ * `conditions` (`Accepted`, `Ready`), `replicas` and recent `events`.
  *
  * @example
  * ```ts
@@ -12,12 +26,15 @@ import { type CamelKeys, camelKeys, type Simplify } from "../casing";
  * console.log(`${status.readyReplicas}/${status.desiredReplicas} ready: ${status.decision}`);
  * ```
  */
-export type WorkloadStatus = Simplify<CamelKeys<WorkloadView["status"]>>;
+export type WorkloadStatus = Simplify<
+  Omit<CamelKeys<WireStatus>, "replicas"> & { replicas: ReplicaStatus[] }
+>;
 
 /**
- * A workload as the API returns it, with camelCase keys at the top level and in `status`:
- * `{ id, projectSlug, slug, name, spec, generation, createdAt, updatedAt, status }`.
- * `spec` is the normalised spec in wire snake_case (see `NormalizedWorkloadSpec`).
+ * A workload as the API returns it, with camelCase keys at the top level, in `status` and in
+ * `status.replicas[]`: `{ id, projectSlug, slug, name, spec, generation, createdAt, updatedAt, status }`.
+ * `spec` is the normalised spec in wire snake_case (see `NormalizedWorkloadSpec`), because
+ * `differences[].path` and error `details[].path` point into it.
  *
  * @example
  * ```ts
@@ -66,7 +83,13 @@ export interface Page<T> {
 }
 
 export function toWorkload(view: WorkloadView): Workload {
-  return { ...camelKeys(view), status: camelKeys(view.status) };
+  return { ...camelKeys(view), status: toWorkloadStatus(view.status) };
+}
+
+function toWorkloadStatus(status: WireStatus): WorkloadStatus {
+  // Tolerates a server that predates per-replica status.
+  const replicas = Array.isArray(status.replicas) ? status.replicas.map((replica) => camelKeys(replica)) : [];
+  return { ...camelKeys(status), replicas };
 }
 
 export function toEnsureRef(result: EnsureResult): EnsureRef {

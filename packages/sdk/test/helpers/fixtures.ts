@@ -27,8 +27,29 @@ export function workloadView(overrides: Partial<WorkloadView> = {}): WorkloadVie
       ready_replicas: 0,
       decision: "fixed: 1 replica",
       next_change_at: "2025-01-02T00:00:00.000Z",
-      conditions: [{ type: "Accepted", status: "True", reason: "SpecValid", message: "generation 1 accepted" }],
-      events: [{ at: "2025-01-01T00:00:00.000Z", type: "Created", message: "workload created at generation 1", generation: 1 }],
+      conditions: [
+        { type: "Accepted", status: "True", reason: "SpecValid", message: "generation 1 accepted" },
+      ],
+      replicas: [
+        {
+          id: "rep_1",
+          slot: 0,
+          generation: 1,
+          worker_id: "wrk_7Yc2abcd",
+          desired: "running",
+          phase: "starting",
+          restarts: 0,
+          exit_code: null,
+        },
+      ],
+      events: [
+        {
+          at: "2025-01-01T00:00:00.000Z",
+          type: "Created",
+          message: "workload created at generation 1",
+          generation: 1,
+        },
+      ],
     },
     ...overrides,
   };

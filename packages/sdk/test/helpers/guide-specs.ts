@@ -59,7 +59,13 @@ const transcriberBase = {
 
 export const GUIDE_SPECS: Record<string, EnsureSpec> = {
   "cloud minimal": { name: "Bot", slug: "bot", model: "org/model", backend: Backend.Vllm },
-  "private minimal": { name: "Bot", slug: "bot", model: "org/model", backend: Backend.Vllm, workerId: WORKER },
+  "private minimal": {
+    name: "Bot",
+    slug: "bot",
+    model: "org/model",
+    backend: Backend.Vllm,
+    workerId: WORKER,
+  },
   "text2text provision": {
     name: "Support bot",
     slug: "support-bot",
@@ -106,7 +112,11 @@ export const GUIDE_SPECS: Record<string, EnsureSpec> = {
     ...billingBase,
     workerId: WORKER,
     executionPolicy: "autoscaling",
-    executionPolicyConfig: { min_workers: 1, max_workers: 4, workers: { source: "private", private_worker_ids: [WORKER] } },
+    executionPolicyConfig: {
+      min_workers: 1,
+      max_workers: 4,
+      workers: { source: "private", private_worker_ids: [WORKER] },
+    },
   },
   "text2image provision": {
     name: "Poster maker",
@@ -131,7 +141,12 @@ export const GUIDE_SPECS: Record<string, EnsureSpec> = {
     executionPolicy: "scheduled",
     executionPolicyConfig: { cron: "0 1 * * *" },
   },
-  "text2audio provision": { ...voiceBase, workerId: WORKER, executionPolicy: "fixed", executionPolicyConfig: { replicas: 1 } },
+  "text2audio provision": {
+    ...voiceBase,
+    workerId: WORKER,
+    executionPolicy: "fixed",
+    executionPolicyConfig: { replicas: 1 },
+  },
   "text2audio autoscaling cloud": {
     ...voiceBase,
     executionPolicy: "autoscaling",
@@ -142,7 +157,11 @@ export const GUIDE_SPECS: Record<string, EnsureSpec> = {
       workers: { source: "cloud", cloud_pool: cloudPool(4) },
     },
   },
-  "text2audio scheduled": { ...voiceBase, executionPolicy: "scheduled", executionPolicyConfig: { cron: "0 6 * * *" } },
+  "text2audio scheduled": {
+    ...voiceBase,
+    executionPolicy: "scheduled",
+    executionPolicyConfig: { cron: "0 6 * * *" },
+  },
   "audio2text provision": {
     ...transcriberBase,
     executionPolicy: "autoscaling",
@@ -159,7 +178,11 @@ export const GUIDE_SPECS: Record<string, EnsureSpec> = {
     executionPolicy: "fixed",
     executionPolicyConfig: { replicas: 1 },
   },
-  "audio2text scheduled": { ...transcriberBase, executionPolicy: "scheduled", executionPolicyConfig: { cron: "0 0 * * *" } },
+  "audio2text scheduled": {
+    ...transcriberBase,
+    executionPolicy: "scheduled",
+    executionPolicyConfig: { cron: "0 0 * * *" },
+  },
   "reranker provision": {
     name: "Search reranker",
     slug: "search-reranker",
