@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type PlatformProcess, startPlatformProcess } from "../support/platform-process";
@@ -37,9 +37,10 @@ describe("local platform: secrets at rest and in logs", () => {
     await call(worker, "GET", "/v1/projects");
     await platform.stop("SIGTERM");
 
-    // Act: read every file of the state directory except dev.env (the admin token's one home).
-    const files = readdirSync(platform.home).filter((f) => f !== "dev.env");
-    const contents = files.map((f) => readFileSync(join(platform?.home ?? "", f)).toString("latin1"));
+    // Act: read every file under the state directory except dev.env (the admin token's one home).
+    const home = platform.home;
+    const files = (readdirSync(home, { recursive: true }) as string[]).filter((f) => f !== "dev.env" && statSync(join(home, f)).isFile());
+    const contents = files.map((f) => readFileSync(join(home, f)).toString("latin1"));
 
     // Assess
     expect(secrets.every((s) => /^ik_(sdk|live|wrk)_/.test(s))).toBe(true);

@@ -22,6 +22,7 @@ import {
   ValidationError,
   type WriteCondition,
 } from "@inferencekey/core";
+import { awsConfigFromEnv, createDynamoDocumentClient, dynamoClientOptionsFromConfig } from "./dynamo-client";
 
 /** DynamoDB TTL must be pointed at this attribute (infra), or expired items are never deleted. */
 export const TTL_ATTRIBUTE = "expiresAt";
@@ -79,7 +80,8 @@ export async function ensureTable(
 }
 
 export interface DynamoStoreOptions {
-  client: DynamoDBDocumentClient;
+  /** Defaults to a client configured from the environment (`awsConfigFromEnv`). */
+  client?: DynamoDBDocumentClient;
   tableName: string;
   /** Milliseconds since the epoch; injectable so tests can move time past `expiresAt`. */
   now?: () => number;
@@ -104,7 +106,8 @@ export class DynamoStore implements Store {
   private readonly now: () => number;
 
   constructor(options: DynamoStoreOptions) {
-    this.client = options.client;
+    this.client =
+      options.client ?? createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     this.tableName = options.tableName;
     this.now = options.now ?? (() => Date.now());
   }

@@ -156,7 +156,9 @@ export class SqliteStore implements Store {
 
   /** Drops expired rows for good (what DynamoDB TTL does); reads already ignore them. Returns the count. */
   purgeExpired(): number {
-    const result = this.db.prepare("DELETE FROM items WHERE expires_at <= :now").run({ now: this.nowSeconds() });
+    const result = this.db
+      .prepare("DELETE FROM items WHERE expires_at <= :now")
+      .run({ now: this.nowSeconds() });
     return Number(result.changes);
   }
 
@@ -228,6 +230,10 @@ function decodeCursor(cursor: string): Cursor {
     return parsed as Cursor;
   }
   throw new ValidationError("The cursor is not one this listing returned.", [
-    { path: "cursor", message: "not a cursor from a previous page", expected: "the cursor of the previous page" },
+    {
+      path: "cursor",
+      message: "not a cursor from a previous page",
+      expected: "the cursor of the previous page",
+    },
   ]);
 }

@@ -36,7 +36,9 @@ function spawnScript(script: string, stdin: "ignore" | "pipe" = "ignore"): Child
   );
 }
 
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function exited(
+  child: ChildProcess,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
@@ -228,7 +230,11 @@ describe("SqliteStore on disk", () => {
   it("rejects a cursor it did not issue with a ValidationError naming the field", async () => {
     const store = new SqliteStore(path);
 
-    const bad = [Buffer.from("not json").toString("base64url"), Buffer.from('["a"]').toString("base64url"), "%%%"];
+    const bad = [
+      Buffer.from("not json").toString("base64url"),
+      Buffer.from('["a"]').toString("base64url"),
+      "%%%",
+    ];
 
     for (const cursor of bad) {
       const error = await store.query({ pk: "p", cursor }).catch((caught: unknown) => caught);

@@ -1,4 +1,4 @@
-import { ConditionFailedError } from "../errors";
+import { ConditionFailedError, ValidationError } from "../errors";
 import type { NewItem, QueryInput, QueryPage, Store, StoreItem, WriteCondition } from "./port";
 
 /** The reference Store: a sorted in-memory map. Used by unit tests and as the contract's baseline. */
@@ -29,23 +29,27 @@ export class MemoryStore implements Store {
   async query(input: QueryInput): Promise<QueryPage> {
     const onIndex = input.index === "gsi1";
     const sortKeyOf = (item: StoreItem) => (onIndex ? (item.gsi1sk ?? "") : item.sk);
+    // Like a DynamoDB GSI, an item is in gsi1 only when it has both gsi1 keys.
     let matches = [...this.items.values()]
       .filter((item) => this.live(item) !== undefined)
-      .filter((item) => (onIndex ? item.gsi1pk === input.pk : item.pk === input.pk))
+      .filter((item) => (onIndex ? item.gsi1pk === input.pk && item.gsi1sk !== undefined : item.pk === input.pk))
       .filter((item) => input.skPrefix === undefined || sortKeyOf(item).startsWith(input.skPrefix))
-      .sort((a, b) => compareKeys(sortKeyOf(a), a.pk, sortKeyOf(b), b.pk));
+      .sort((a, b) => compareKeys([sortKeyOf(a), a.pk, a.sk], [sortKeyOf(b), b.pk, b.sk]));
     if (input.descending) matches.reverse();
     if (input.cursor !== undefined) {
-      const after = JSON.parse(Buffer.from(input.cursor, "base64url").toString("utf8")) as [string, string];
-      const index = matches.findIndex((item) => item.pk === after[0] && item.sk === after[1]);
-      matches = index === -1 ? [] : matches.slice(index + 1);
+      // The cursor is the last item's keys, not a position: deleting it between pages loses nothing.
+      const after = decodeCursor(input.cursor);
+      matches = matches.filter((item) => {
+        const order = compareKeys([sortKeyOf(item), item.pk, item.sk], after);
+        return input.descending ? order < 0 : order > 0;
+      });
     }
     const limit = input.limit ?? Number.POSITIVE_INFINITY;
     const page = matches.slice(0, limit);
     const last = page.at(-1);
     const cursor =
       matches.length > limit && last !== undefined
-        ? Buffer.from(JSON.stringify([last.pk, last.sk])).toString("base64url")
+        ? Buffer.from(JSON.stringify([sortKeyOf(last), last.pk, last.sk])).toString("base64url")
         : undefined;
     return { items: page.map((item) => structuredClone(item)), ...(cursor === undefined ? {} : { cursor }) };
   }
@@ -61,9 +65,23 @@ function keyOf(pk: string, sk: string): string {
   return `${pk}\u0000${sk}`;
 }
 
-function compareKeys(aSort: string, aPk: string, bSort: string, bPk: string): number {
-  if (aSort !== bSort) return aSort < bSort ? -1 : 1;
-  return aPk < bPk ? -1 : aPk > bPk ? 1 : 0;
+/** Compares key tuples in UTF-8 byte order, as DynamoDB and SQLite do (not JavaScript's UTF-16 order). */
+function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const order = Buffer.compare(Buffer.from(a[i] ?? ""), Buffer.from(b[i] ?? ""));
+    if (order !== 0) return order;
+  }
+  return 0;
+}
+
+function decodeCursor(cursor: string): [string, string, string] {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === "string")) return parsed as [string, string, string];
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError("The cursor is not one this API issued.", [{ path: "cursor", message: "invalid cursor", received: cursor }]);
 }
 
 /** Shared by adapters that evaluate conditions themselves (memory, SQLite). */
