@@ -23,5 +23,8 @@ if [ -z "$node_bin" ]; then
   PATH="$root/.tools/node22/bin:$PATH"
   export PATH
 fi
-# node:sqlite (the embedded store) still prints an ExperimentalWarning on 22.x.
-exec "$node_bin" --disable-warning=ExperimentalWarning "$@"
+# node:sqlite (the embedded store) still prints an ExperimentalWarning on 22.x; child Node
+# processes (test workers, the platform under test) inherit the setting through NODE_OPTIONS.
+NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--disable-warning=ExperimentalWarning"
+export NODE_OPTIONS
+exec "$node_bin" "$@"
