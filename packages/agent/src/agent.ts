@@ -1,0 +1,589 @@
+import {
+  type Assignment,
+  type Gpu,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  HeartbeatResponseSchema,
+  type HostInfo,
+  type ReplicaReport,
+  type ReplicaRuntimeState,
+} from "@inferencekey/core";
+import { type BuiltCommand, buildCommand, defaultEnvsDir } from "./command";
+import { discoverGpus } from "./gpu-discovery";
+import { checkReady, type ProbeTarget } from "./health";
+import { AGENT_VERSION, defaultAdvertiseHost, describeHost } from "./host-info";
+import { scrapeLoad } from "./metrics";
+import { isAlive, readProcStat, stopGroup } from "./processes";
+import { type RecordedProcess, readState, StateFile } from "./state-file";
+import { type Clock, DEFAULT_TUNING, ReplicaSupervisor, type SupervisorTuning } from "./supervisor";
+
+export const WORKER_TOKEN_REJECTED = "worker token rejected: wrong or revoked (was the worker deregistered?)";
+
+/** The control plane answered 401: the token is wrong, or the worker was deregistered and its token revoked. */
+export class WorkerTokenRejectedError extends Error {
+  override readonly name = "WorkerTokenRejectedError";
+  constructor(readonly detail?: string) {
+    super(
+      detail === undefined
+        ? WORKER_TOKEN_REJECTED
+        : `${WORKER_TOKEN_REJECTED}; the control plane said: ${detail}`,
+    );
+  }
+}
+
+export interface AgentOptions {
+  /** The platform's base URL; heartbeats go to `{baseUrl}/agent/v1/heartbeat`. */
+  baseUrl: string;
+  /** The worker token, `ik_wrk_...`. */
+  token: string;
+  /** Where `replicas.json` lives (the processes this agent started, for a restarted agent to find). */
+  stateDir: string;
+  /** The address the platform reaches this box on; backends bind to it (default: first non-loopback IPv4). */
+  advertiseHost?: string;
+  /** For the control plane calls only (backends are probed with the global fetch). */
+  fetch?: typeof fetch;
+  log?: (line: string) => void;
+  /** Overrides the interval the control plane asks for. */
+  heartbeatIntervalMs?: number;
+  /** Per heartbeat call (default 10 s). */
+  heartbeatTimeoutMs?: number;
+  /** Retry backoff while the control plane is unreachable: doubling from initial to max, with jitter. */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  /** Skips GPU discovery (nvidia-smi). */
+  gpus?: Gpu[];
+  /** Versioned backend environments (default INFERENCEKEY_BACKEND_ENVS, else ~/.inferencekey/envs). */
+  envsDir?: string;
+  /** The environment backends inherit (default: this process's; INFERENCEKEY_* variables are never passed). */
+  env?: NodeJS.ProcessEnv;
+  /** Working directory of backends (default: this process's). */
+  cwd?: string;
+  /** Restart, probe and stop timings of every replica. */
+  supervisor?: Partial<SupervisorTuning>;
+  clock?: Clock;
+  /** Forward backend output lines to `log` (default true). */
+  logBackendOutput?: boolean;
+}
+
+export interface AgentStopOptions {
+  /**
+   * true (default): stop every replica gracefully (SIGTERM to its process group, grace period, SIGKILL).
+   * false: leave them serving; the next agent with the same stateDir adopts or stops them.
+   */
+  stopReplicas?: boolean;
+}
+
+export interface AgentHandle {
+  /** Settles when the agent ends: resolves after `stop()`, rejects with WorkerTokenRejectedError on a 401. */
+  readonly done: Promise<void>;
+  stop(options?: AgentStopOptions): Promise<void>;
+  /** The replicas as the next heartbeat would report them (without load). */
+  replicas(): ReplicaReport[];
+}
+
+interface Entry {
+  assignment: Assignment;
+  supervisor?: ReplicaSupervisor;
+  hash?: string;
+  /** Without a supervisor: a replica that cannot start (its command cannot be built) or is stopped. */
+  fixed?: { state: ReplicaRuntimeState; reason?: string };
+  stopping?: Promise<void>;
+  /** No longer assigned: being stopped, then forgotten. */
+  removing?: boolean;
+}
+
+/** Retry delay after n failed heartbeats: doubling, capped, with jitter so a fleet does not retry in step. */
+export function retryDelayMs(
+  failures: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
+  return Math.round(base / 2 + (random() * base) / 2);
+}
+
+const describeError = (error: unknown): string => {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? `${error.message} (${code})` : error.message;
+};
+
+function probeTarget(assignment: Assignment): ProbeTarget {
+  const { backend, host, port, model, secret } = assignment;
+  return { backend, host, port, model, secret };
+}
+
+/** A recorded process is ours if its pid is alive and still the process we started (pid reuse). */
+function recordedAlive(record: RecordedProcess): boolean {
+  if (!isAlive(record.pid)) return false;
+  const stat = readProcStat(record.pid);
+  if (stat === undefined) return true;
+  return (
+    stat.pgrp === record.pgid &&
+    (record.proc_start_time === undefined || stat.startTime === record.proc_start_time)
+  );
+}
+
+/**
+ * Whether the recorded group id still names our group. A group id cannot be taken while any member
+ * lives, so it is ours unless a different process now leads a group with that id.
+ */
+function groupStillOurs(record: RecordedProcess): boolean {
+  const leader = readProcStat(record.pgid);
+  if (leader === undefined || leader.state === "Z") return true;
+  return record.pid === record.pgid && leader.startTime === record.proc_start_time;
+}
+
+class Agent {
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private rejectDone!: (error: Error) => void;
+  private readonly log: (line: string) => void;
+  private readonly stateFile: StateFile;
+  private readonly entries = new Map<string, Entry>();
+  /** Processes of a previous agent run, alive, waiting for the first answer to be adopted or stopped. */
+  private candidates: RecordedProcess[] = [];
+  /** Processes of a previous run being stopped: still recorded until they are gone. */
+  private readonly leftovers = new Map<number, RecordedProcess>();
+  /** Port -> the stop that frees it: a replica starting on that port waits for it. */
+  private readonly releases = new Map<number, Promise<void>>();
+  private readonly background = new Set<Promise<unknown>>();
+  private host!: HostInfo;
+  private stopping = false;
+  private finishing: Promise<void> | undefined;
+  private sleeping: { wake: () => void; wakeable: boolean } | undefined;
+  private inflight: AbortController | undefined;
+  private lastHeartbeatAt = 0;
+  private loop: Promise<void> = Promise.resolve();
+  private stopReplicasOnStop = true;
+
+  constructor(private readonly options: AgentOptions) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // A caller that never awaits `done` must not get an unhandled rejection.
+    this.done.catch(() => {});
+    this.log = options.log ?? ((line) => console.log(line));
+    this.stateFile = new StateFile(options.stateDir, (problem) => this.log(problem));
+  }
+
+  private get url(): string {
+    return `${this.options.baseUrl.replace(/\/+$/, "")}/agent/v1/heartbeat`;
+  }
+
+  private get tuning(): SupervisorTuning {
+    return { ...DEFAULT_TUNING, ...this.options.supervisor };
+  }
+
+  async init(): Promise<void> {
+    const gpus = this.options.gpus ?? (await discoverGpus());
+    const advertise = this.options.advertiseHost ?? defaultAdvertiseHost();
+    this.host = describeHost(advertise, gpus);
+    const gpuText =
+      gpus.length === 0
+        ? "no GPU (CPU only)"
+        : `${gpus.length} GPU(s): ${gpus.map((g) => g.name).join(", ")}`;
+    this.log(
+      `inferencekey-agent ${AGENT_VERSION}: control plane ${this.options.baseUrl}, advertise ${advertise}, ${gpuText}`,
+    );
+
+    const { replicas, problem } = await readState(this.options.stateDir);
+    if (problem !== undefined) this.log(problem);
+    for (const record of replicas) {
+      if (recordedAlive(record)) {
+        this.candidates.push(record);
+        this.log(
+          `found replica ${record.replica_id} (pid ${record.pid}) from a previous run; adopting it if it is still assigned`,
+        );
+      } else if (groupStillOurs(record)) {
+        // The leader is gone but its children may not be: they would hold the port and GPU memory.
+        await stopGroup(record.pgid, 2_000);
+      }
+    }
+    await this.persist();
+  }
+
+  start(): void {
+    this.loop = this.runLoop().then(
+      () => this.finish(this.stopReplicasOnStop, undefined),
+      (error: unknown) => {
+        const rejected = error instanceof WorkerTokenRejectedError ? error : new Error(describeError(error));
+        this.log(rejected.message);
+        // A deregistered worker's replicas have no one to serve: stop them rather than orphan them.
+        return this.finish(true, rejected);
+      },
+    );
+  }
+
+  stop(options: AgentStopOptions = {}): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.stopReplicasOnStop = options.stopReplicas ?? true;
+      this.inflight?.abort();
+      this.sleeping?.wake();
+    }
+    return this.loop;
+  }
+
+  private async runLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      let delay: number;
+      try {
+        const response = await this.heartbeat();
+        if (failures > 0) this.log(`control plane reachable again after ${failures} failed heartbeat(s)`);
+        failures = 0;
+        await this.apply(response);
+        delay = this.options.heartbeatIntervalMs ?? response.heartbeat_interval_seconds * 1000;
+      } catch (error) {
+        if (this.stopping) break;
+        if (error instanceof WorkerTokenRejectedError) throw error;
+        failures++;
+        delay = retryDelayMs(
+          failures,
+          this.options.retryInitialMs ?? 1_000,
+          this.options.retryMaxMs ?? 30_000,
+        );
+        const running = [...this.entries.values()].filter(
+          (e) => e.supervisor !== undefined && !e.removing,
+        ).length;
+        this.log(
+          `heartbeat failed: ${describeError(error)}; retrying in ${(delay / 1000).toFixed(1)} s` +
+            (running > 0 ? ` (${running} replica(s) keep serving)` : ""),
+        );
+      }
+      await this.sleep(delay, failures === 0);
+    }
+  }
+
+  /** Sleeps; a replica state change ends a `wakeable` sleep early (not while the control plane is down). */
+  private sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => wake(), ms);
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleeping = undefined;
+        resolve();
+      };
+      this.sleeping = { wake, wakeable };
+    });
+  }
+
+  /** Reports a change soon, at most one early heartbeat per 250 ms. */
+  private nudge(): void {
+    const sleeping = this.sleeping;
+    if (sleeping === undefined || !sleeping.wakeable) return;
+    const wait = Math.max(0, this.lastHeartbeatAt + 250 - Date.now());
+    sleeping.wakeable = false;
+    setTimeout(() => {
+      if (this.sleeping === sleeping) sleeping.wake();
+    }, wait);
+  }
+
+  private async heartbeat(): Promise<HeartbeatResponse> {
+    const body: HeartbeatRequest = { host: this.host, replicas: await this.reports(true) };
+    const controller = new AbortController();
+    this.inflight = controller;
+    this.lastHeartbeatAt = Date.now();
+    let response: Response;
+    let text: string;
+    try {
+      response = await (this.options.fetch ?? fetch)(this.url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${this.options.token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.any([
+          controller.signal,
+          AbortSignal.timeout(this.options.heartbeatTimeoutMs ?? 10_000),
+        ]),
+      });
+      text = await response.text();
+    } finally {
+      this.inflight = undefined;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const said = (json as { error?: { message?: unknown } } | undefined)?.error?.message;
+    const detail = typeof said === "string" ? said : undefined;
+    if (response.status === 401) throw new WorkerTokenRejectedError(detail);
+    if (!response.ok)
+      throw new Error(
+        `POST ${this.url} answered ${response.status}${detail === undefined ? "" : `: ${detail}`}`,
+      );
+    const parsed = HeartbeatResponseSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(
+        `POST ${this.url} answered an unexpected body${issue === undefined ? "" : ` (${issue.path.join(".")}: ${issue.message})`}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  reports(withLoad: false): ReplicaReport[];
+  reports(withLoad: true): Promise<ReplicaReport[]>;
+  reports(withLoad: boolean): ReplicaReport[] | Promise<ReplicaReport[]> {
+    const reports: ReplicaReport[] = [];
+    for (const [id, entry] of this.entries) {
+      const { port } = entry.assignment;
+      if (entry.supervisor === undefined) {
+        const fixed = entry.fixed ?? { state: "stopped" };
+        reports.push({
+          replica_id: id,
+          state: fixed.state,
+          port,
+          restarts: 0,
+          ...(fixed.reason === undefined ? {} : { reason: fixed.reason }),
+        });
+        continue;
+      }
+      const s = entry.supervisor.snapshot();
+      reports.push({
+        replica_id: id,
+        state: s.state,
+        port,
+        restarts: s.restarts,
+        ...(s.reason === undefined ? {} : { reason: s.reason.slice(0, 2000) }),
+        ...(s.pid === undefined ? {} : { pid: s.pid }),
+        ...(s.exitCode === undefined ? {} : { exit_code: s.exitCode }),
+        ...(s.state === "failed" && s.stderrTail.length > 0 ? { stderr_tail: s.stderrTail.slice(-40) } : {}),
+      });
+    }
+    const capped = reports.slice(0, 256);
+    if (!withLoad) return capped;
+    return Promise.all(
+      capped.map(async (report) => {
+        const entry = this.entries.get(report.replica_id);
+        if (report.state !== "ready" || entry === undefined) return report;
+        const load = await scrapeLoad(probeTarget(entry.assignment));
+        return load === undefined ? report : { ...report, load };
+      }),
+    );
+  }
+
+  private async apply(response: HeartbeatResponse): Promise<void> {
+    const listed = new Map(response.assignments.map((a) => [a.replica_id, a]));
+    await this.decideCandidates(listed);
+    for (const assignment of response.assignments) {
+      const id = assignment.replica_id;
+      const entry = this.entries.get(id);
+      if (assignment.desired === "running") {
+        // A new generation of a slot is simply a new replica: the control plane keeps the old one
+        // assigned until the new one is ready, then marks it stopped.
+        if (entry === undefined) this.launch(assignment);
+      } else if (entry === undefined) {
+        this.entries.set(id, { assignment, fixed: { state: "stopped" } });
+      } else if (entry.supervisor !== undefined) {
+        void this.stopEntry(id, entry);
+      } else if (entry.fixed?.state === "failed") {
+        entry.fixed = { state: "stopped" };
+      }
+    }
+    for (const [id, entry] of this.entries) {
+      if (listed.has(id) || entry.removing) continue;
+      if (entry.supervisor === undefined) {
+        this.entries.delete(id);
+        continue;
+      }
+      entry.removing = true;
+      void this.stopEntry(id, entry).then(() => {
+        if (this.entries.get(id) === entry) this.entries.delete(id);
+        void this.persist();
+      });
+    }
+  }
+
+  private async decideCandidates(listed: Map<string, Assignment>): Promise<void> {
+    if (this.candidates.length === 0) return;
+    const candidates = this.candidates;
+    this.candidates = [];
+    await Promise.all(
+      candidates.map(async (record) => {
+        const assignment = listed.get(record.replica_id);
+        const built = assignment?.desired === "running" ? this.build(assignment) : undefined;
+        let why: string | undefined;
+        if (assignment === undefined) why = "no longer assigned";
+        else if (assignment.desired === "stopped") why = "assigned as stopped";
+        else if (built === undefined || !built.ok || built.command.hash !== record.command_hash)
+          why = "its command changed";
+        else if (!recordedAlive(record)) why = "it exited";
+        else if (this.entries.has(record.replica_id)) why = "already running";
+        if (why === undefined && assignment !== undefined && built?.ok) {
+          const probe = await checkReady(probeTarget(assignment), { signal: AbortSignal.timeout(2_000) });
+          const supervisor = this.supervise(assignment, built.command);
+          this.entries.set(assignment.replica_id, { assignment, supervisor, hash: built.command.hash });
+          supervisor.adopt(
+            {
+              pid: record.pid,
+              pgid: record.pgid,
+              startedAt: record.started_at,
+              ...(record.proc_start_time === undefined ? {} : { procStartTime: record.proc_start_time }),
+            },
+            probe.ok,
+          );
+          this.log(`adopted replica ${record.replica_id} (pid ${record.pid}) from a previous agent run`);
+          return;
+        }
+        this.log(
+          `stopping replica ${record.replica_id} (pid ${record.pid}) left by a previous agent run: ${why}`,
+        );
+        const entry: Entry | undefined =
+          assignment?.desired === "stopped" ? { assignment, fixed: { state: "stopping" } } : undefined;
+        if (entry !== undefined && assignment !== undefined) this.entries.set(assignment.replica_id, entry);
+        this.leftovers.set(record.pid, record);
+        const release = stopGroup(record.pgid, this.tuning.graceMs).then(() => {
+          this.leftovers.delete(record.pid);
+          if (entry !== undefined) entry.fixed = { state: "stopped" };
+          void this.persist();
+          this.nudge();
+        });
+        this.holdPort(record.port, release);
+      }),
+    );
+  }
+
+  private build(assignment: Assignment) {
+    return buildCommand(assignment, {
+      envsDir: this.options.envsDir ?? defaultEnvsDir(this.options.env ?? process.env),
+      baseEnv: this.options.env ?? process.env,
+    });
+  }
+
+  private launch(assignment: Assignment): void {
+    const id = assignment.replica_id;
+    const built = this.build(assignment);
+    if (!built.ok) {
+      this.log(`replica ${id} cannot start: ${built.reason}`);
+      this.entries.set(id, { assignment, fixed: { state: "failed", reason: built.reason } });
+      this.nudge();
+      return;
+    }
+    const supervisor = this.supervise(assignment, built.command);
+    this.entries.set(id, { assignment, supervisor, hash: built.command.hash });
+    this.log(
+      `starting replica ${id} (${assignment.project}/${assignment.workload} slot ${assignment.slot} generation ${assignment.generation}` +
+        ` on ${assignment.host}:${assignment.port}): ${built.command.shell}`,
+    );
+    const release = this.releases.get(assignment.port);
+    if (release === undefined) supervisor.start();
+    else
+      void release.then(() => {
+        if (this.entries.get(id)?.supervisor === supervisor && !this.stopping) supervisor.start();
+      });
+  }
+
+  private supervise(assignment: Assignment, command: BuiltCommand): ReplicaSupervisor {
+    const target = probeTarget(assignment);
+    const forward = this.options.logBackendOutput ?? true;
+    return new ReplicaSupervisor({
+      replicaId: assignment.replica_id,
+      command,
+      secrets: [assignment.secret, this.options.token],
+      probe: (signal) => checkReady(target, { signal }),
+      ...(this.options.cwd === undefined ? {} : { cwd: this.options.cwd }),
+      tuning: this.tuning,
+      ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
+      log: this.log,
+      ...(forward ? { onOutput: (_stream, line) => this.log(`[${assignment.replica_id}] ${line}`) } : {}),
+      onChange: () => {
+        void this.persist();
+        this.nudge();
+      },
+    });
+  }
+
+  private stopEntry(id: string, entry: Entry): Promise<void> {
+    if (entry.stopping !== undefined) return entry.stopping;
+    const supervisor = entry.supervisor;
+    if (supervisor === undefined) return Promise.resolve();
+    this.log(`stopping replica ${id}${entry.removing ? " (no longer assigned)" : ""}`);
+    entry.stopping = supervisor.stop();
+    this.holdPort(entry.assignment.port, entry.stopping);
+    return entry.stopping;
+  }
+
+  private holdPort(port: number, release: Promise<void>): void {
+    this.releases.set(port, release);
+    const tracked = release.finally(() => {
+      if (this.releases.get(port) === release) this.releases.delete(port);
+      this.background.delete(tracked);
+    });
+    this.background.add(tracked);
+  }
+
+  private persist(): Promise<void> {
+    const records: RecordedProcess[] = [...this.candidates, ...this.leftovers.values()];
+    for (const [id, entry] of this.entries) {
+      const s = entry.supervisor?.snapshot();
+      if (s?.pid === undefined || s.pgid === undefined || entry.hash === undefined) continue;
+      records.push({
+        replica_id: id,
+        pid: s.pid,
+        pgid: s.pgid,
+        port: entry.assignment.port,
+        started_at: s.startedAt ?? new Date().toISOString(),
+        command_hash: entry.hash,
+        ...(s.procStartTime === undefined ? {} : { proc_start_time: s.procStartTime }),
+      });
+    }
+    return this.stateFile.write(records);
+  }
+
+  private finish(stopReplicas: boolean, error: Error | undefined): Promise<void> {
+    this.finishing ??= (async () => {
+      this.stopping = true;
+      if (stopReplicas) {
+        const stops = [...this.entries].map(([id, entry]) => this.stopEntry(id, entry));
+        const orphans = this.candidates.map((record) => stopGroup(record.pgid, this.tuning.graceMs));
+        this.candidates = [];
+        await Promise.all([...stops, ...orphans, ...this.background]);
+        this.entries.clear();
+      } else {
+        for (const entry of this.entries.values()) entry.supervisor?.detach();
+        await Promise.all(this.background);
+      }
+      await this.persist();
+      const kept =
+        [...this.entries.values()].filter((e) => e.supervisor !== undefined).length + this.candidates.length;
+      this.log(
+        stopReplicas
+          ? "agent stopped; its replicas are stopped"
+          : `agent stopped; ${kept} replica(s) left running for the next agent to adopt`,
+      );
+      if (error === undefined) this.resolveDone();
+      else this.rejectDone(error);
+    })();
+    return this.finishing;
+  }
+}
+
+/**
+ * Starts the worker agent: heartbeats to the control plane, runs the replicas it is assigned, and
+ * reports their state and load. Resolves once local state is loaded (leftover processes of a
+ * previous run found); it does not wait for the control plane, which may be unreachable for a while.
+ */
+export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
+  try {
+    new URL(options.baseUrl);
+  } catch {
+    throw new TypeError(
+      `baseUrl ${JSON.stringify(options.baseUrl)} is not a URL (expected e.g. https://inferencekey.example.com)`,
+    );
+  }
+  if (!options.token.startsWith("ik_wrk_")) throw new TypeError("the worker token must start with ik_wrk_");
+  const agent = new Agent(options);
+  await agent.init();
+  agent.start();
+  return {
+    done: agent.done,
+    stop: (stopOptions) => agent.stop(stopOptions),
+    replicas: () => agent.reports(false),
+  };
+}

@@ -1,0 +1,149 @@
+import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { type Assignment, VLLM_VERSION_PATTERN } from "@inferencekey/core";
+
+/** The environment variable that carries the replica secret to the backend (never its command line text). */
+export const SECRET_ENV = "INFERENCEKEY_REPLICA_SECRET";
+
+/** Where versioned backend environments live unless told otherwise: `<dir>/vllm-<version>/bin`. */
+export function defaultEnvsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.INFERENCEKEY_BACKEND_ENVS || join(homedir(), ".inferencekey", "envs");
+}
+
+export interface CommandOptions {
+  /** Versioned backend environments (default: INFERENCEKEY_BACKEND_ENVS, else ~/.inferencekey/envs). */
+  envsDir?: string;
+  /** The environment the backend inherits (default: this process's), minus every INFERENCEKEY_* variable. */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** Injectable for tests. */
+  isDirectory?: (path: string) => boolean;
+}
+
+export interface BuiltCommand {
+  /** Run with `/bin/sh -c`. Holds no secret: the secret is referenced as "$INFERENCEKEY_REPLICA_SECRET". */
+  shell: string;
+  env: Record<string, string>;
+  /** The variables the agent set itself, secrets left out: safe to log. */
+  agentEnv: Record<string, string>;
+  /** The versioned environment the command runs from, when `vllm_version` pinned one. */
+  envDir?: string;
+  /** Digest of what runs (command, agent-set variables): tells whether a recorded process still matches. */
+  hash: string;
+}
+
+export type BuildResult = { ok: true; command: BuiltCommand } | { ok: false; reason: string };
+
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+const HOST_PATTERN = /^[A-Za-z0-9.:_%[\]-]+$/;
+
+export function shellQuote(word: string): string {
+  return SAFE_WORD.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** `host:port` as ollama reads OLLAMA_HOST (IPv6 in brackets). */
+function hostPort(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Builds what the agent runs for an assignment.
+ *
+ * - `{port}` and `{host}` in the command are replaced; PORT and HOST are always set.
+ * - vllm, sglang and vllm-omni commands without either placeholder get `--host <host> --port <port>`
+ *   appended, and always `--api-key "$INFERENCEKEY_REPLICA_SECRET"` (unless the command places it
+ *   itself with `{api_key}`), so the backend refuses traffic without the replica secret. vllm and
+ *   vllm-omni also get VLLM_API_KEY, which vLLM reads when the flag did not reach it.
+ * - ollama has no API key option. It gets `OLLAMA_HOST=<host>:<port>` and serves without a secret:
+ *   anyone who reaches that address can use it. The host is the worker's advertise address, so that
+ *   must be an address only the platform reaches (a private network, or a firewall that admits the
+ *   gateway alone). See the package README.
+ * - CUDA_VISIBLE_DEVICES lists `gpu_indexes` (empty on a CPU-only box: no GPU visible).
+ * - `vllm_version` runs the command from `<envsDir>/vllm-<version>/bin` (prepended to PATH); when
+ *   that directory does not exist the replica cannot start and the reason says where it looked.
+ */
+export function buildCommand(assignment: Assignment, options: CommandOptions = {}): BuildResult {
+  const { backend, host, port, secret } = assignment;
+  if (!HOST_PATTERN.test(host)) {
+    return { ok: false, reason: `host ${JSON.stringify(host)} is not an address the agent can bind` };
+  }
+  const baseEnv = options.baseEnv ?? process.env;
+  const agentEnv: Record<string, string> = {
+    HOST: host,
+    PORT: String(port),
+    CUDA_VISIBLE_DEVICES: assignment.gpu_indexes.join(","),
+    INFERENCEKEY_REPLICA_ID: assignment.replica_id,
+  };
+
+  let envDir: string | undefined;
+  if (assignment.vllm_version !== undefined) {
+    const version = assignment.vllm_version;
+    const envsDir = options.envsDir ?? defaultEnvsDir(baseEnv);
+    // The version becomes a path: refuse anything but a version (no "../").
+    if (!VLLM_VERSION_PATTERN.test(version) || version.includes("..")) {
+      return { ok: false, reason: `vllm_version ${JSON.stringify(version)} is not a version such as 0.6.3` };
+    }
+    envDir = join(envsDir, `vllm-${version}`);
+    const bin = join(envDir, "bin");
+    if (!(options.isDirectory ?? isDirectory)(bin)) {
+      return {
+        ok: false,
+        reason:
+          `vllm_version ${version} requested but no environment at ${bin} ` +
+          `(create it: python3 -m venv ${envDir} && ${bin}/pip install vllm==${version}; ` +
+          `the environments directory is set by INFERENCEKEY_BACKEND_ENVS)`,
+      };
+    }
+    agentEnv.PATH = baseEnv.PATH ? `${bin}:${baseEnv.PATH}` : bin;
+    agentEnv.VIRTUAL_ENV = envDir;
+  }
+
+  let shell = assignment.command.trim();
+  const placesAddress = shell.includes("{port}") || shell.includes("{host}");
+  const placesKey = shell.includes("{api_key}");
+  shell = shell
+    .replaceAll("{port}", String(port))
+    .replaceAll("{host}", shellQuote(host))
+    .replaceAll("{api_key}", `"$${SECRET_ENV}"`);
+
+  switch (backend) {
+    case "vllm":
+    case "vllm-omni":
+    case "sglang":
+      if (!placesAddress) shell += ` --host ${shellQuote(host)} --port ${port}`;
+      if (!placesKey) shell += ` --api-key "$${SECRET_ENV}"`;
+      break;
+    case "ollama":
+      agentEnv.OLLAMA_HOST = hostPort(host, port);
+      break;
+  }
+
+  const secretEnv: Record<string, string> = { [SECRET_ENV]: secret };
+  if (backend === "vllm" || backend === "vllm-omni") secretEnv.VLLM_API_KEY = secret;
+
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(baseEnv)) {
+    // The agent's own settings (worker token, server secrets of the local platform) stay out of backends.
+    if (value !== undefined && !name.startsWith("INFERENCEKEY_")) env[name] = value;
+  }
+  Object.assign(env, agentEnv, secretEnv);
+
+  // PATH is left out: it carries the agent's own PATH, which may differ between two runs of the agent.
+  const hashed = Object.entries(agentEnv).filter(([name]) => name !== "PATH");
+  const hash = createHash("sha256")
+    .update(
+      JSON.stringify({ replica: assignment.replica_id, backend, shell, envDir, agentEnv: hashed.sort() }),
+    )
+    .digest("hex")
+    .slice(0, 32);
+  return { ok: true, command: { shell, env, agentEnv, ...(envDir === undefined ? {} : { envDir }), hash } };
+}

@@ -1,0 +1,143 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/** What /proc/<pid>/stat tells about a process (Linux). */
+export interface ProcStat {
+  pid: number;
+  /** One letter: R, S, D, Z (zombie), T, ... */
+  state: string;
+  ppid: number;
+  pgrp: number;
+  /** Start time in clock ticks since boot: with the pid, it identifies a process across pid reuse. */
+  startTime: string;
+}
+
+/** Parses the content of /proc/<pid>/stat; undefined when it is not one. */
+export function parseProcStat(text: string): ProcStat | undefined {
+  // The command name is in parentheses and may itself hold spaces and parentheses: split after the last ")".
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  const fields = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
+  // fields[0] is field 3 of proc(5) (state); starttime is field 22.
+  const [state, ppid, pgrp] = [fields[0], Number(fields[1]), Number(fields[2])];
+  const startTime = fields[19];
+  if (
+    !Number.isInteger(pid) ||
+    state === undefined ||
+    !Number.isInteger(ppid) ||
+    !Number.isInteger(pgrp) ||
+    startTime === undefined
+  ) {
+    return undefined;
+  }
+  return { pid, state, ppid, pgrp, startTime };
+}
+
+export function readProcStat(pid: number): ProcStat | undefined {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+function hasProc(): boolean {
+  try {
+    readFileSync("/proc/self/stat");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const PROC_AVAILABLE = hasProc();
+
+/** Whether the process exists and is not a zombie (an exited process nobody reaped yet). */
+export function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  if (!PROC_AVAILABLE) return true;
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.state !== "Z";
+}
+
+/** The living (non-zombie) members of a process group. */
+export function groupMembers(pgid: number): number[] {
+  if (!PROC_AVAILABLE) return groupAliveBySignal(pgid) ? [pgid] : [];
+  const members: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return groupAliveBySignal(pgid) ? [pgid] : [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readProcStat(Number(entry));
+    if (stat !== undefined && stat.pgrp === pgid && stat.state !== "Z") members.push(stat.pid);
+  }
+  return members;
+}
+
+function groupAliveBySignal(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export function groupAlive(pgid: number): boolean {
+  return isSafeGroup(pgid) && groupMembers(pgid).length > 0;
+}
+
+/** Never signal group 0 (our own) or 1 (-1 means every process we may signal). */
+function isSafeGroup(pgid: number): boolean {
+  return Number.isInteger(pgid) && pgid > 1 && pgid !== process.pid;
+}
+
+/** Sends a signal to every process of the group; false when the group is gone (or unsafe to signal). */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  if (!isSafeGroup(pgid)) return false;
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves true as soon as `done()` holds, false after `timeoutMs`. */
+export async function waitUntil(done: () => boolean, timeoutMs: number, intervalMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (done()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(intervalMs, Math.max(1, deadline - Date.now()))),
+    );
+  }
+}
+
+/**
+ * Stops a whole process group: SIGTERM to every member, up to `graceMs` for them to leave, then
+ * SIGKILL. Resolves once no living member remains (or, after SIGKILL, 5 s at most).
+ */
+export async function stopGroup(pgid: number, graceMs: number): Promise<"gone" | "terminated" | "killed"> {
+  if (!groupAlive(pgid)) return "gone";
+  signalGroup(pgid, "SIGTERM");
+  if (await waitUntil(() => !groupAlive(pgid), graceMs)) return "terminated";
+  signalGroup(pgid, "SIGKILL");
+  await waitUntil(() => !groupAlive(pgid), 5_000);
+  return "killed";
+}

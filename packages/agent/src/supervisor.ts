@@ -1,0 +1,443 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import type { BuiltCommand } from "./command";
+import type { ProbeResult } from "./health";
+import { OutputLines } from "./output-lines";
+import { isAlive, readProcStat, signalGroup, stopGroup } from "./processes";
+
+export type SupervisorState = "starting" | "ready" | "failed" | "stopping" | "stopped";
+
+/** Time as the supervisor sees it: injectable so tests can drive backoff and the stable-run reset. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export interface SupervisorTuning {
+  /** Consecutive failed runs after which the replica is `failed` and not restarted. */
+  maxConsecutiveFailures: number;
+  /** Restart delay after the first failure; doubles per failure up to `backoffMaxMs`. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** A run that stayed ready this long resets the consecutive failure count. */
+  stableAfterMs: number;
+  /** Between SIGTERM to the process group and SIGKILL. */
+  graceMs: number;
+  /** Readiness probe period while starting, and while ready. */
+  probeIntervalMs: number;
+  readyProbeIntervalMs: number;
+  probeTimeoutMs: number;
+  /** Failed probes in a row after which a ready replica goes back to `starting`. */
+  unreadyAfterFailures: number;
+  /** Liveness poll of an adopted process (not our child, so no exit event). */
+  livenessIntervalMs: number;
+  /** stderr lines kept for the failure report. */
+  stderrLines: number;
+}
+
+export const DEFAULT_TUNING: SupervisorTuning = {
+  maxConsecutiveFailures: 5,
+  backoffInitialMs: 1_000,
+  backoffMaxMs: 30_000,
+  stableAfterMs: 60_000,
+  graceMs: 10_000,
+  probeIntervalMs: 500,
+  readyProbeIntervalMs: 2_000,
+  probeTimeoutMs: 3_000,
+  unreadyAfterFailures: 2,
+  livenessIntervalMs: 1_000,
+  stderrLines: 40,
+};
+
+/** Restart delay after the n-th consecutive failure (n >= 1): initial, 2x, 4x ... capped. */
+export function restartDelayMs(failures: number, initialMs: number, maxMs: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
+}
+
+/** An exit in words a person can act on; 126/127 are the shell saying the command could not run. */
+export function describeExit(code: number | null, signal: string | null, lastStderrLine?: string): string {
+  const what =
+    signal !== null
+      ? `killed by ${signal}`
+      : code === 127
+        ? "exited with code 127 (command not found)"
+        : code === 126
+          ? "exited with code 126 (command not executable)"
+          : `exited with code ${code}`;
+  return lastStderrLine === undefined ? what : `${what}: ${lastStderrLine}`;
+}
+
+/** A process a previous agent started, to be supervised again. */
+export interface AdoptedProcess {
+  pid: number;
+  pgid: number;
+  startedAt: string;
+  procStartTime?: string;
+}
+
+export interface SupervisorSnapshot {
+  replicaId: string;
+  state: SupervisorState;
+  reason?: string;
+  pid?: number;
+  pgid?: number;
+  startedAt?: string;
+  procStartTime?: string;
+  restarts: number;
+  exitCode?: number | null;
+  stderrTail: string[];
+  adopted: boolean;
+}
+
+export interface SupervisorOptions {
+  replicaId: string;
+  command: BuiltCommand;
+  /** Redacted from every captured output line. */
+  secrets: string[];
+  /** Readiness: resolves ok when the backend serves its model. */
+  probe: (signal: AbortSignal) => Promise<ProbeResult>;
+  cwd?: string;
+  tuning?: Partial<SupervisorTuning>;
+  clock?: Clock;
+  log?: (line: string) => void;
+  /** Every backend output line, secrets redacted. */
+  onOutput?: (stream: "stdout" | "stderr", line: string) => void;
+  /** After every state change and every (re)spawn or exit. */
+  onChange?: (snapshot: SupervisorSnapshot) => void;
+}
+
+type TimerName = "restart" | "probe" | "liveness";
+
+interface Run {
+  pid: number;
+  pgid: number;
+  startedAt: number;
+  procStartTime: string | undefined;
+  /** Undefined for an adopted process. */
+  child: ChildProcess | undefined;
+  closed: Promise<void>;
+  readySince: number | undefined;
+  longestReadyMs: number;
+  probeFailures: number;
+  wasReady: boolean;
+  ended: boolean;
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const seconds = (ms: number) => `${Number((ms / 1000).toFixed(1))} s`;
+
+/**
+ * Runs one replica: a `/bin/sh -c` child in its own process group, probed for readiness, restarted
+ * with capped exponential backoff when it exits, `failed` after too many failures in a row, stopped
+ * as a group (SIGTERM, grace period, SIGKILL).
+ */
+export class ReplicaSupervisor {
+  private readonly tuning: SupervisorTuning;
+  private readonly clock: Clock;
+  private readonly stderr: OutputLines;
+  private readonly stdout: OutputLines;
+  private state: SupervisorState = "starting";
+  private reason: string | undefined;
+  private run: Run | undefined;
+  /** The last run's group until stopped: a crashed leader may leave children behind. */
+  private lastPgid: number | undefined;
+  private restarts = 0;
+  private failures = 0;
+  private exitCode: number | null | undefined;
+  private lastExit: string | undefined;
+  private adopted = false;
+  private timers: Partial<Record<TimerName, unknown>> = {};
+  private stopRequested = false;
+  private stopping: Promise<void> | undefined;
+  private detached = false;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    this.clock = options.clock ?? systemClock;
+    this.stderr = new OutputLines(this.tuning.stderrLines, options.secrets, (line) =>
+      options.onOutput?.("stderr", line),
+    );
+    this.stdout = new OutputLines(0, options.secrets, (line) => options.onOutput?.("stdout", line));
+  }
+
+  get replicaId(): string {
+    return this.options.replicaId;
+  }
+
+  /** Spawns the backend. */
+  start(): void {
+    this.launch();
+  }
+
+  /** Supervises a process a previous agent started; `ready` when it already answered a probe. */
+  adopt(process: AdoptedProcess, ready: boolean): void {
+    const now = this.clock.now();
+    const run: Run = {
+      pid: process.pid,
+      pgid: process.pgid,
+      startedAt: Date.parse(process.startedAt) || now,
+      procStartTime: process.procStartTime,
+      child: undefined,
+      closed: Promise.resolve(),
+      readySince: ready ? now : undefined,
+      longestReadyMs: 0,
+      probeFailures: 0,
+      wasReady: ready,
+      ended: false,
+    };
+    this.adopted = true;
+    this.run = run;
+    this.lastPgid = run.pgid;
+    this.setState(
+      ready ? "ready" : "starting",
+      ready ? undefined : "adopted from a previous agent run; waiting for it to answer",
+    );
+    this.scheduleProbe(run);
+    this.scheduleLiveness(run);
+  }
+
+  snapshot(): SupervisorSnapshot {
+    const run = this.run;
+    return {
+      replicaId: this.options.replicaId,
+      state: this.state,
+      reason: this.reason,
+      pid: run?.pid,
+      pgid: run?.pgid,
+      startedAt: run === undefined ? undefined : new Date(run.startedAt).toISOString(),
+      procStartTime: run?.procStartTime,
+      restarts: this.restarts,
+      exitCode: this.exitCode,
+      stderrTail: this.stderr.lines(),
+      adopted: this.adopted,
+    };
+  }
+
+  /** Graceful stop of the whole process group; idempotent. Ends in `stopped`. */
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    this.stopRequested = true;
+    this.clearTimers();
+    this.stopping = (async () => {
+      const pgid = this.run?.pgid ?? this.lastPgid;
+      this.setState("stopping", undefined);
+      if (pgid !== undefined) {
+        const how = await stopGroup(pgid, this.tuning.graceMs);
+        if (how === "killed")
+          this.log(`did not stop within ${seconds(this.tuning.graceMs)} of SIGTERM; killed`);
+      }
+      this.run = undefined;
+      this.lastPgid = undefined;
+      this.setState("stopped", undefined);
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Lets go of the process without stopping it (the agent shuts down and a later agent adopts it):
+   * no more probes or restarts, and nothing of it keeps this process alive.
+   */
+  detach(): void {
+    this.detached = true;
+    this.clearTimers();
+    const child = this.run?.child;
+    if (child !== undefined) {
+      child.unref();
+      for (const stream of [child.stdout, child.stderr])
+        (stream as unknown as { unref?: () => void } | null)?.unref?.();
+    }
+  }
+
+  private launch(): void {
+    if (this.stopRequested || this.detached) return;
+    this.stderr.reset();
+    let child: ChildProcess;
+    try {
+      // detached: the child leads a new process group, so a stop reaches everything it started.
+      child = spawn("/bin/sh", ["-c", this.options.command.shell], {
+        detached: true,
+        env: this.options.command.env,
+        ...(this.options.cwd === undefined ? {} : { cwd: this.options.cwd }),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (error) {
+      this.setFailed(`could not start /bin/sh: ${message(error)}`, null);
+      return;
+    }
+    const pid = child.pid;
+    if (pid === undefined) {
+      child.once("error", (error) => this.setFailed(`could not start /bin/sh: ${error.message}`, null));
+      return;
+    }
+    // After a successful spawn, errors (a failed kill) are not exits; exits arrive as "exit".
+    child.on("error", () => {});
+    child.stdout?.on("data", (chunk: Buffer) => this.stdout.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => this.stderr.push(chunk));
+    const run: Run = {
+      pid,
+      pgid: pid,
+      startedAt: this.clock.now(),
+      procStartTime: readProcStat(pid)?.startTime,
+      child,
+      closed: new Promise((resolve) => child.once("close", () => resolve())),
+      readySince: undefined,
+      longestReadyMs: 0,
+      probeFailures: 0,
+      wasReady: false,
+      ended: false,
+    };
+    this.run = run;
+    this.lastPgid = pid;
+    this.adopted = false;
+    child.once("exit", (code, signal) => void this.onExit(run, code, signal));
+    this.log(`started pid ${pid}${this.restarts > 0 ? ` (restart ${this.restarts})` : ""}`);
+    this.setState(
+      "starting",
+      this.lastExit === undefined ? "starting the backend" : `restarted after: ${this.lastExit}`,
+    );
+    this.scheduleProbe(run);
+  }
+
+  private async onExit(run: Run, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    if (run.ended) return;
+    run.ended = true;
+    this.clearTimer("probe");
+    this.clearTimer("liveness");
+    if (this.detached) return;
+    // Output written just before the exit may arrive after the exit event.
+    await Promise.race([run.closed, new Promise((resolve) => setTimeout(resolve, 200))]);
+    this.stderr.flush();
+    this.stdout.flush();
+    if (this.run === run) this.run = undefined;
+    if (this.stopRequested || this.detached) return;
+    // Children the leader left behind would hold the port and GPU memory the restart needs.
+    signalGroup(run.pgid, "SIGKILL");
+
+    const now = this.clock.now();
+    const readyMs = Math.max(run.longestReadyMs, run.readySince === undefined ? 0 : now - run.readySince);
+    if (readyMs >= this.tuning.stableAfterMs) this.failures = 0;
+    this.failures++;
+    const own = run.child !== undefined;
+    this.exitCode = own ? code : null;
+    const described = own
+      ? describeExit(code, signal, this.stderr.last())
+      : "the backend (adopted from a previous agent run) exited; its exit code is unknown";
+    this.lastExit = described;
+    this.log(described);
+    const max = this.tuning.maxConsecutiveFailures;
+    if (own && (code === 126 || code === 127)) {
+      // The shell could not run the command at all: restarting cannot help.
+      this.setFailed(described, code);
+    } else if (this.failures >= max) {
+      this.setFailed(`${described} (${this.failures} failures in a row; not restarting)`, this.exitCode);
+    } else {
+      const wait = restartDelayMs(this.failures, this.tuning.backoffInitialMs, this.tuning.backoffMaxMs);
+      this.setState(
+        "starting",
+        `${described}; restarting in ${seconds(wait)} (failure ${this.failures} of ${max})`,
+      );
+      this.timers.restart = this.clock.setTimeout(() => {
+        this.timers.restart = undefined;
+        this.restarts++;
+        this.launch();
+      }, wait);
+    }
+  }
+
+  private scheduleProbe(run: Run): void {
+    this.clearTimer("probe");
+    const ms = this.state === "ready" ? this.tuning.readyProbeIntervalMs : this.tuning.probeIntervalMs;
+    this.timers.probe = this.clock.setTimeout(() => {
+      this.timers.probe = undefined;
+      void this.probe(run);
+    }, ms);
+  }
+
+  private async probe(run: Run): Promise<void> {
+    if (!this.isCurrent(run)) return;
+    let result: ProbeResult;
+    try {
+      result = await this.options.probe(AbortSignal.timeout(this.tuning.probeTimeoutMs));
+    } catch (error) {
+      result = { ok: false, reason: message(error) };
+    }
+    if (!this.isCurrent(run)) return;
+    const now = this.clock.now();
+    if (result.ok) {
+      run.probeFailures = 0;
+      if (this.state !== "ready") {
+        run.readySince = now;
+        run.wasReady = true;
+        this.log("ready");
+        this.setState("ready", undefined);
+      }
+    } else if (this.state === "ready") {
+      run.probeFailures++;
+      if (run.probeFailures >= this.tuning.unreadyAfterFailures) {
+        run.longestReadyMs = Math.max(run.longestReadyMs, now - (run.readySince ?? now));
+        run.readySince = undefined;
+        this.log(`stopped answering: ${result.reason}`);
+        this.setState("starting", `stopped answering: ${result.reason}`);
+      }
+    } else {
+      // Progress while starting rides on the next heartbeat; only state changes notify.
+      this.reason = run.wasReady
+        ? `stopped answering: ${result.reason}`
+        : this.lastExit === undefined
+          ? `waiting for the backend to answer: ${result.reason}`
+          : `restarted after: ${this.lastExit}; waiting for it to answer: ${result.reason}`;
+    }
+    this.scheduleProbe(run);
+  }
+
+  private scheduleLiveness(run: Run): void {
+    this.timers.liveness = this.clock.setTimeout(() => {
+      this.timers.liveness = undefined;
+      if (!this.isCurrent(run)) return;
+      const alive =
+        isAlive(run.pid) &&
+        (run.procStartTime === undefined || readProcStat(run.pid)?.startTime === run.procStartTime);
+      if (alive) this.scheduleLiveness(run);
+      else void this.onExit(run, null, null);
+    }, this.tuning.livenessIntervalMs);
+  }
+
+  private isCurrent(run: Run): boolean {
+    return !run.ended && this.run === run && !this.stopRequested && !this.detached;
+  }
+
+  private setFailed(reason: string, code: number | null | undefined): void {
+    this.clearTimers();
+    this.exitCode = code;
+    this.log(`failed: ${reason}`);
+    this.setState("failed", reason);
+  }
+
+  private setState(state: SupervisorState, reason: string | undefined): void {
+    this.state = state;
+    this.reason = reason;
+    this.options.onChange?.(this.snapshot());
+  }
+
+  private clearTimer(name: TimerName): void {
+    const handle = this.timers[name];
+    if (handle !== undefined) this.clock.clearTimeout(handle);
+    this.timers[name] = undefined;
+  }
+
+  private clearTimers(): void {
+    this.clearTimer("restart");
+    this.clearTimer("probe");
+    this.clearTimer("liveness");
+  }
+
+  private log(line: string): void {
+    this.options.log?.(`replica ${this.options.replicaId}: ${line}`);
+  }
+}

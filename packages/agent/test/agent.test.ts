@@ -1,0 +1,323 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  type AgentHandle,
+  type AgentOptions,
+  isAlive,
+  readProcStat,
+  retryDelayMs,
+  STATE_FILE_NAME,
+  startAgent,
+  WorkerTokenRejectedError,
+} from "../src";
+import { testAssignment } from "./support/assignments";
+import { FakeControlPlane } from "./support/fake-control-plane";
+import { expectNoProcessLeft, freePort, processesWith, uniqueMarker, waitFor } from "./support/processes";
+
+let plane: FakeControlPlane;
+let stateDir: string;
+let recordDir: string;
+let marker: string;
+let agents: AgentHandle[] = [];
+let logs: string[] = [];
+
+beforeEach(async () => {
+  plane = await FakeControlPlane.start();
+  stateDir = mkdtempSync(join(tmpdir(), "ik-agent-state-"));
+  recordDir = mkdtempSync(join(tmpdir(), "ik-agent-record-"));
+  marker = uniqueMarker("agent");
+  logs = [];
+});
+
+afterEach(async () => {
+  await Promise.all(agents.map((a) => a.stop({ stopReplicas: true })));
+  agents = [];
+  await plane.close();
+  await expectNoProcessLeft(marker);
+  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(recordDir, { recursive: true, force: true });
+});
+
+async function agent(over: Partial<AgentOptions> = {}): Promise<AgentHandle> {
+  const handle = await startAgent({
+    baseUrl: plane.baseUrl,
+    token: plane.token,
+    stateDir,
+    advertiseHost: "127.0.0.1",
+    gpus: [],
+    heartbeatIntervalMs: 100,
+    retryInitialMs: 50,
+    retryMaxMs: 200,
+    env: { ...process.env, REPLICA_RECORD_DIR: recordDir },
+    log: (line) => logs.push(line),
+    supervisor: {
+      probeIntervalMs: 100,
+      readyProbeIntervalMs: 200,
+      backoffInitialMs: 50,
+      graceMs: 2_000,
+      livenessIntervalMs: 100,
+    },
+    ...over,
+  });
+  agents.push(handle);
+  return handle;
+}
+
+const reported = (replicaId: string, state: string) => () => {
+  const report = plane.lastReport(replicaId);
+  return report?.state === state && report;
+};
+
+/** What the test replica recorded about how it was started (the backend runs under the group leader's shell). */
+function recorded(): { pid: number; argv: string[]; env: Record<string, string> }[] {
+  return readdirSync(recordDir).map((file) => JSON.parse(readFileSync(join(recordDir, file), "utf8")));
+}
+
+function stateFile(): {
+  replicas: { replica_id: string; pid: number; pgid: number; command_hash: string }[];
+} {
+  return JSON.parse(readFileSync(join(stateDir, STATE_FILE_NAME), "utf8"));
+}
+
+describe("startAgent against a control plane", () => {
+  it("runs an assigned replica with its secret, bound where assigned, and reports it ready with load", async () => {
+    // Prepare
+    const port = await freePort();
+    const assignment = testAssignment(marker, port);
+    plane.assignments = [assignment];
+    // Act
+    await agent();
+    const ready = await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    // Assess
+    const [started, ...others] = recorded();
+    expect(others).toEqual([]);
+    if (started === undefined) throw new Error("the replica recorded nothing");
+    expect(readProcStat(started.pid)?.pgrp).toBe(ready.pid);
+    expect(started.argv.join(" ")).toContain(
+      `--host 127.0.0.1 --port ${port} --api-key ${assignment.secret}`,
+    );
+    expect(started.env).toMatchObject({ HOST: "127.0.0.1", PORT: String(port), CUDA_VISIBLE_DEVICES: "" });
+    expect(started.env.INFERENCEKEY_WORKER_TOKEN).toBeUndefined();
+    const withLoad = await waitFor("load", () => plane.lastReport(assignment.replica_id)?.load);
+    expect(withLoad).toMatchObject({ running_requests: 0, waiting_requests: 0 });
+    const beat = plane.heartbeats.at(-1);
+    expect(beat?.authorization).toBe(`Bearer ${plane.token}`);
+    expect(beat?.body.host).toMatchObject({ advertise_host: "127.0.0.1", gpus: [], agent_version: "0.1.0" });
+    expect(stateFile().replicas).toEqual([
+      expect.objectContaining({ replica_id: assignment.replica_id, pid: ready.pid, pgid: ready.pid }),
+    ]);
+    expect(logs.join("\n")).not.toContain(assignment.secret);
+    expect(logs.join("\n")).not.toContain(plane.token);
+  });
+
+  it("stops a replica that is no longer assigned, and forgets it", async () => {
+    // Prepare
+    const assignment = testAssignment(marker, await freePort());
+    plane.assignments = [assignment];
+    await agent();
+    const ready = await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    // Act
+    plane.assignments = [];
+    // Assess
+    await waitFor("process gone", () => !isAlive(ready.pid ?? 0) && processesWith(marker).length === 0);
+    await waitFor("state file emptied", () => stateFile().replicas.length === 0);
+    const count = plane.heartbeats.length;
+    await waitFor(
+      "a later heartbeat without it",
+      () => plane.heartbeats.length > count + 1 && plane.heartbeats.at(-1)?.body.replicas.length === 0,
+    );
+  });
+
+  it("stops a replica assigned as stopped and reports it stopped", async () => {
+    // Prepare
+    const assignment = testAssignment(marker, await freePort());
+    plane.assignments = [assignment];
+    await agent();
+    await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    // Act
+    plane.assignments = [{ ...assignment, desired: "stopped" }];
+    // Assess
+    await waitFor("stopped report", reported(assignment.replica_id, "stopped"));
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it("starts a new generation of a slot next to the old one; no rollout logic of its own", async () => {
+    // Prepare
+    const old = testAssignment(marker, await freePort());
+    plane.assignments = [old];
+    await agent();
+    await waitFor("old ready", reported(old.replica_id, "ready"));
+    const next = testAssignment(marker, await freePort(), { generation: 2 });
+    // Act: the control plane keeps the old one until the new one is ready, then marks it stopped.
+    plane.assignments = [old, next];
+    await waitFor("new ready", reported(next.replica_id, "ready"));
+    expect(plane.lastReport(old.replica_id)?.state).toBe("ready");
+    plane.assignments = [{ ...old, desired: "stopped" }, next];
+    // Assess
+    await waitFor("old stopped", reported(old.replica_id, "stopped"));
+    expect(plane.lastReport(next.replica_id)?.state).toBe("ready");
+  });
+
+  it("reports a replica whose vllm_version pin cannot be honoured as failed, with the reason", async () => {
+    const assignment = testAssignment(marker, await freePort(), { vllm_version: "0.6.3" });
+    plane.assignments = [assignment];
+    await agent({ envsDir: join(stateDir, "no-envs-here") });
+    const failed = await waitFor("failed report", reported(assignment.replica_id, "failed"));
+    expect(failed.reason).toContain(
+      `vllm_version 0.6.3 requested but no environment at ${join(stateDir, "no-envs-here", "vllm-0.6.3", "bin")}`,
+    );
+  });
+
+  it("keeps replicas serving while the control plane is unreachable, then reconnects", async () => {
+    // Prepare
+    const assignment = testAssignment(marker, await freePort());
+    plane.assignments = [assignment];
+    await agent();
+    const ready = await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    // Act
+    await plane.down();
+    await waitFor(
+      "failed heartbeats",
+      () => logs.filter((l) => l.startsWith("heartbeat failed")).length >= 3,
+    );
+    const health = await fetch(`http://127.0.0.1:${assignment.port}/health`);
+    const count = plane.heartbeats.length;
+    await plane.up();
+    // Assess
+    expect(health.status).toBe(200);
+    await waitFor("heartbeat after reconnect", () => plane.heartbeats.length > count);
+    expect(plane.lastReport(assignment.replica_id)).toMatchObject({
+      state: "ready",
+      pid: ready.pid,
+      restarts: 0,
+    });
+    await waitFor("reconnect logged", () =>
+      logs.some((l) => l.startsWith("control plane reachable again after")),
+    );
+    expect(logs.find((l) => l.startsWith("heartbeat failed"))).toContain("(1 replica(s) keep serving)");
+  });
+
+  it("rejects with a clear message on 401 and stops its replicas", async () => {
+    // Prepare
+    const assignment = testAssignment(marker, await freePort());
+    plane.assignments = [assignment];
+    const handle = await agent();
+    await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    // Act: the worker is deregistered; its token no longer works.
+    plane.token = "ik_wrk_revoked";
+    // Assess
+    const error = await handle.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WorkerTokenRejectedError);
+    expect((error as Error).message).toBe(
+      "worker token rejected: wrong or revoked (was the worker deregistered?); the control plane said: The worker was deregistered; its token no longer works.",
+    );
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it("rejects a wrong token at start without running anything", async () => {
+    const handle = await agent({ token: "ik_wrk_thisisnotthetokenthecontrolplanewants" });
+    await expect(handle.done).rejects.toThrow(
+      "worker token rejected: wrong or revoked (was the worker deregistered?)",
+    );
+  });
+
+  it("after a restart, adopts a replica that is still assigned with the same command (no second process)", async () => {
+    // Prepare
+    const assignment = testAssignment(marker, await freePort());
+    plane.assignments = [assignment];
+    const first = await agent();
+    const ready = await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    await first.stop({ stopReplicas: false });
+    expect(isAlive(ready.pid ?? 0)).toBe(true);
+    const beforeRestart = plane.heartbeats.length;
+    // Act
+    await agent();
+    // Assess
+    await waitFor(
+      "reported by the new agent",
+      () => plane.heartbeats.length > beforeRestart + 1 && plane.lastReport(assignment.replica_id),
+    );
+    expect(plane.lastReport(assignment.replica_id)).toMatchObject({ state: "ready", pid: ready.pid });
+    // It was never reported as anything but ready by the new agent.
+    const states = plane.heartbeats.slice(beforeRestart).flatMap((h) => h.body.replicas.map((r) => r.state));
+    expect(new Set(states)).toEqual(new Set(["ready"]));
+    expect(readdirSync(recordDir)).toHaveLength(1);
+    expect(logs.some((l) => l.includes(`adopted replica ${assignment.replica_id} (pid ${ready.pid})`))).toBe(
+      true,
+    );
+  });
+
+  it("after a restart, stops a recorded replica that is no longer assigned: no orphan", async () => {
+    // Prepare
+    const assignment = testAssignment(marker, await freePort());
+    plane.assignments = [assignment];
+    const first = await agent();
+    const ready = await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    await first.stop({ stopReplicas: false });
+    plane.assignments = [];
+    // Act
+    await agent();
+    // Assess
+    await waitFor("leftover stopped", () => !isAlive(ready.pid ?? 0) && processesWith(marker).length === 0);
+    await waitFor("state file emptied", () => stateFile().replicas.length === 0);
+  });
+
+  it("after a restart, replaces a recorded replica whose command changed", async () => {
+    // Prepare
+    const assignment = testAssignment(marker, await freePort());
+    plane.assignments = [assignment];
+    const first = await agent();
+    const ready = await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    await first.stop({ stopReplicas: false });
+    plane.assignments = [{ ...assignment, command: `${assignment.command} --ready-after-ms 1` }];
+    // Act
+    await agent();
+    // Assess: the old process is stopped first (it holds the port), then the new one runs.
+    const replaced = await waitFor("new process ready", () => {
+      const report = plane.lastReport(assignment.replica_id);
+      return report?.state === "ready" && report.pid !== ready.pid && report;
+    });
+    expect(isAlive(ready.pid ?? 0)).toBe(false);
+    expect(new Set(processesWith(marker).map((p) => readProcStat(p.pid)?.pgrp))).toEqual(
+      new Set([replaced.pid]),
+    );
+  });
+
+  it("a restarted agent that cannot reach the control plane leaves recorded replicas serving", async () => {
+    // Prepare
+    const assignment = testAssignment(marker, await freePort());
+    plane.assignments = [assignment];
+    const first = await agent();
+    const ready = await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    await first.stop({ stopReplicas: false });
+    await plane.down();
+    // Act
+    const second = await agent();
+    await waitFor(
+      "failed heartbeats",
+      () => logs.filter((l) => l.startsWith("heartbeat failed")).length >= 2,
+    );
+    // Assess
+    expect(isAlive(ready.pid ?? 0)).toBe(true);
+    expect(stateFile().replicas.map((r) => r.pid)).toEqual([ready.pid]);
+    // Stopping it (replicas included) still reaches the undecided process.
+    await second.stop({ stopReplicas: true });
+    expect(processesWith(marker)).toEqual([]);
+  });
+});
+
+describe("retryDelayMs", () => {
+  it("doubles up to the cap, with jitter between half and all of it", () => {
+    expect([1, 2, 3, 10].map((n) => retryDelayMs(n, 1_000, 30_000, () => 1))).toEqual([
+      1_000, 2_000, 4_000, 30_000,
+    ]);
+    expect([1, 2, 3, 10].map((n) => retryDelayMs(n, 1_000, 30_000, () => 0))).toEqual([
+      500, 1_000, 2_000, 15_000,
+    ]);
+  });
+});
