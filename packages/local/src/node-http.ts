@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 export type FetchHandler = (request: Request) => Promise<Response>;
 
 /** Turns a node:http request into a web Request; the body streams, it is not buffered. */
-export function toWebRequest(req: IncomingMessage, origin: string): Request {
+export function toWebRequest(req: IncomingMessage, origin: string, res?: ServerResponse): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
@@ -14,8 +14,11 @@ export function toWebRequest(req: IncomingMessage, origin: string): Request {
   }
   const method = req.method ?? "GET";
   const controller = new AbortController();
-  // A client that goes away aborts the request, so handlers can cancel upstream work.
-  req.socket.once("close", () => controller.abort());
+  // A client that goes away before the response is finished aborts the request, so handlers can
+  // cancel upstream work. Listening on the response, not the keep-alive socket, adds one listener per request.
+  res?.once("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
   const hasBody = method !== "GET" && method !== "HEAD";
   return new Request(new URL(req.url ?? "/", origin), {
     method,
@@ -66,7 +69,7 @@ export async function serve(handler: FetchHandler, options: { port: number; host
   const host = options.host ?? "127.0.0.1";
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host ?? `${host}:${options.port}`}`;
-    handler(toWebRequest(req, origin))
+    handler(toWebRequest(req, origin, res))
       .then((response) => writeWebResponse(response, res))
       .catch((error: unknown) => {
         console.error("local runtime: unhandled error", error);
