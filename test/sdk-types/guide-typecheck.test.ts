@@ -11,7 +11,6 @@ import { extractTsBlocks, FRAGMENT_PREFIX, type GuideModule, toModule, unsubstit
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const outDir = path.join(repoRoot, "node_modules/.cache/guide-typecheck");
-const DATA_CLIENT_REASON = "DataClient lands with the gateway issue";
 
 /**
  * Guide lines that do not compile for reasons outside the SDK, keyed by the line as written, with
@@ -42,6 +41,12 @@ const ensureBlocksInGuide = markdown
   .split("```ts\n")
   .slice(1)
   .filter((chunk) => (chunk.split("```")[0] ?? "").includes(".ensure(")).length;
+
+/** Counted independently of the extractor: fences whose body uses DataClient. */
+const dataClientBlocksInGuide = markdown
+  .split("```ts\n")
+  .slice(1)
+  .filter((chunk) => /\bDataClient\b/.test(chunk.split("```")[0] ?? "")).length;
 
 function compilerOptions(): ts.CompilerOptions {
   const configPath = path.join(repoRoot, "tsconfig.json");
@@ -101,17 +106,33 @@ const NEGATIVE_CONTROL = toModule({
 });
 const negativeControlFile = path.join(outDir, "negative-control.ts");
 
+/** Must fail too: the data half's options are checked, so a snake_case `max_tokens` is caught. */
+const DATA_NEGATIVE_CONTROL = toModule({
+  index: 0,
+  line: 0,
+  code: [
+    'import { DataClient } from "@inferencekey/sdk";',
+    'const data = DataClient.fromEnv({ project: "acme" });',
+    'const ep = data.endpoint("support-bot", { apiKey: "ik_live_..." });',
+    'const out = await ep.generateText({ prompt: "Hi", max_tokens: 300 });',
+    "console.log(out.text);",
+  ].join("\n"),
+});
+const dataNegativeControlFile = path.join(outDir, "negative-control-data.ts");
+
 beforeAll(() => {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const checked = modules.filter((m) => m.kind !== "data-client");
-  for (const module of checked) writeFileSync(fileOf(module), module.source);
+  for (const module of modules) writeFileSync(fileOf(module), module.source);
   writeFileSync(negativeControlFile, NEGATIVE_CONTROL.source);
-  const program = ts.createProgram([...checked.map(fileOf), negativeControlFile], compilerOptions());
-  const control = program.getSourceFile(negativeControlFile);
-  if (control !== undefined)
-    problemsByFile.set(negativeControlFile, program.getSemanticDiagnostics(control).map(problemOf));
-  for (const module of checked) {
+  writeFileSync(dataNegativeControlFile, DATA_NEGATIVE_CONTROL.source);
+  const controls = [negativeControlFile, dataNegativeControlFile];
+  const program = ts.createProgram([...modules.map(fileOf), ...controls], compilerOptions());
+  for (const file of controls) {
+    const control = program.getSourceFile(file);
+    if (control !== undefined) problemsByFile.set(file, program.getSemanticDiagnostics(control).map(problemOf));
+  }
+  for (const module of modules) {
     const sourceFile = program.getSourceFile(fileOf(module));
     if (sourceFile === undefined) throw new Error(`compiler did not load ${fileOf(module)}`);
     const diagnostics = [
@@ -135,6 +156,8 @@ describe("workloads guide: TypeScript blocks type-check", () => {
     expect(kinds).not.toContain("other");
     expect(ensureBlocksInGuide).toBeGreaterThan(0);
     expect(ensureChecked).toBe(ensureBlocksInGuide);
+    expect(kinds.filter((k) => k === "data-client")).toHaveLength(dataClientBlocksInGuide);
+    expect(dataClientBlocksInGuide).toBeGreaterThan(0);
   });
 
   it("reports errors: a spec with min_replicas does not compile", () => {
@@ -147,6 +170,18 @@ describe("workloads guide: TypeScript blocks type-check", () => {
     // Assess
     expect(problems.map((p) => p.code)).toEqual([2353]);
     expect(problems[0]?.message).toContain("min_replicas");
+  });
+
+  it("reports errors: generateText with snake_case max_tokens does not compile", () => {
+    // Prepare
+    const file = dataNegativeControlFile;
+
+    // Act
+    const problems = problemsByFile.get(file) ?? [];
+
+    // Assess
+    expect(problems.map((p) => p.code)).toEqual([2561]);
+    expect(problems[0]?.message).toContain("Did you mean to write 'maxTokens'?");
   });
 
   it("changes each block only by the allowed substitutions and fragment wrapping", () => {
@@ -165,10 +200,6 @@ describe("workloads guide: TypeScript blocks type-check", () => {
   for (const module of modules) {
     const { index, line } = module.block;
     const title = `block ${index} (guide line ${line}, ${module.kind})`;
-    if (module.kind === "data-client") {
-      it.todo(`${title}: ${DATA_CLIENT_REASON}`);
-      continue;
-    }
     const known = knownDefectsIn(module);
     const reasons = [...new Set(known.map((k) => KNOWN_GUIDE_DEFECTS[k.at]?.reason))].join("; ");
     const suffix = known.length === 0 ? "compiles" : `compiles except a known guide defect (${reasons})`;

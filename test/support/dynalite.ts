@@ -1,6 +1,6 @@
-import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 
 /** The slice of dynalite 4's options we use; the package ships no types. */
 interface DynaliteOptions {

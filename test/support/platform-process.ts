@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -22,11 +22,10 @@ export interface PlatformProcess {
 export async function startPlatformProcess(options: { home?: string; env?: Record<string, string> } = {}): Promise<PlatformProcess> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), "ik-home-"));
   const devEnv = join(home, "dev.env");
-  const before = existsSync(devEnv) ? readFileSync(devEnv, "utf8") : undefined;
   const child = spawn(
     process.execPath,
     ["--disable-warning=ExperimentalWarning", "--import", "tsx", join(REPO_ROOT, "packages/local/src/main.ts")],
-    { cwd: REPO_ROOT, env: { ...process.env, PORT: "0", INFERENCEKEY_HOME: home, ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: REPO_ROOT, env: { ...process.env, PORT: "0", INFERENCEKEY_HOME: home, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: false },
   );
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {
@@ -50,7 +49,6 @@ export async function startPlatformProcess(options: { home?: string; env?: Recor
   const env = Object.fromEntries(
     [...readFileSync(devEnv, "utf8").matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]),
   ) as Record<string, string>;
-  void before;
   return {
     child,
     home,

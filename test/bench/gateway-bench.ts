@@ -1,0 +1,370 @@
+/**
+ * Gateway benchmark (`npm run bench:gateway`): the same requests straight to a test replica and
+ * through the gateway, on loopback, at fixed rates and at saturation. Reports the latency the
+ * gateway adds (p50/p99), time to first byte and the throughput ratio, prints a markdown table and
+ * writes it to the `## Gateway` section of docs/benchmarks.md.
+ *
+ * Three processes: the test replica, the gateway (served by the local runtime, as under
+ * `npm start`) and this load generator, so the gateway never shares an event loop with the load.
+ * Every loop is bounded in count and time.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
+import { createServer } from "node:net";
+import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { serve } from "../../packages/local/src/node-http";
+import { createGateway } from "../../packages/core/src/gateway";
+import { createKey } from "../../packages/core/src/keys";
+import type { PlatformContext } from "../../packages/core/src/platform/context";
+import { createReplica, replicaId, replicaSecret } from "../../packages/core/src/replicas";
+import { MemoryStore } from "../../packages/core/src/store";
+import { ensureWorkload } from "../../packages/core/src/workloads";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const SERVER_SECRET = "bench-server-secret";
+const REPLICA_ID = replicaId("bench", "chat", 0, 1);
+const RATES = [100, 500];
+const RATE_SECONDS = 5;
+const WARMUP_SECONDS = 1;
+const SATURATION_SECONDS = 5;
+const SATURATION_CONCURRENCY = 32;
+/** Open-loop sends stop piling up past this many requests in flight. */
+const MAX_IN_FLIGHT = 2000;
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => done(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Child mode: the gateway in its own process, over an in-memory store pointing at the replica. */
+async function runGateway(replicaPort: number): Promise<void> {
+  const ctx: PlatformContext = { store: new MemoryStore(), serverSecret: SERVER_SECRET, now: () => new Date() };
+  const admin = { tokenId: "tok_bench", admin: true };
+  await ensureWorkload(ctx, admin, "bench", { name: "bench", slug: "chat", model: "bench-model", backend: "vllm" });
+  const { secret } = await createKey(ctx, admin, "bench", "chat", { name: "bench" });
+  const now = new Date().toISOString();
+  await createReplica(ctx, {
+    id: REPLICA_ID,
+    project: "bench",
+    workload: "chat",
+    slot: 0,
+    generation: 1,
+    worker_id: "wrk_bench",
+    host: "127.0.0.1",
+    port: replicaPort,
+    desired: "running",
+    phase: "ready",
+    restarts: 0,
+    backend: "vllm",
+    task_type: "text2text",
+    model: "bench-model",
+    command: "openai-replica",
+    gpu_indexes: [],
+    hourly_price_usd: 0,
+    created_at: now,
+    updated_at: now,
+  });
+  const gateway = createGateway(ctx, { usageFlushMs: 10_000 });
+  const http = await serve((request) => gateway.handle(request), { port: 0 });
+  console.log(JSON.stringify({ url: http.url, key: secret }));
+  process.on("SIGTERM", () => {
+    void http.close().then(() => gateway.close().then(() => process.exit(0)));
+  });
+}
+
+interface Target {
+  name: "direct" | "gateway";
+  host: string;
+  port: number;
+  path: string;
+  authorization: string;
+  agent: Agent;
+}
+
+interface Sample {
+  ttfb: number;
+  total: number;
+  ok: boolean;
+}
+
+function send(target: Target, body: Buffer): Promise<Sample> {
+  const started = performance.now();
+  return new Promise((done) => {
+    let ttfb = 0;
+    const req = httpRequest(
+      {
+        host: target.host,
+        port: target.port,
+        path: target.path,
+        method: "POST",
+        agent: target.agent,
+        headers: { authorization: target.authorization, "content-type": "application/json", "content-length": body.byteLength },
+      },
+      (res) => {
+        res.on("data", () => {
+          if (ttfb === 0) ttfb = performance.now() - started;
+        });
+        res.on("end", () => done({ ttfb, total: performance.now() - started, ok: res.statusCode === 200 }));
+        res.on("error", () => done({ ttfb, total: performance.now() - started, ok: false }));
+      },
+    );
+    req.on("error", () => done({ ttfb: 0, total: performance.now() - started, ok: false }));
+    req.end(body);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Open loop: request i leaves at start + i / rate whatever the previous ones are doing. */
+async function fixedRate(target: Target, body: Buffer, rate: number, seconds: number): Promise<{ samples: Sample[]; shed: number }> {
+  const total = rate * seconds;
+  const samples: Sample[] = [];
+  const pending: Promise<void>[] = [];
+  let inFlight = 0;
+  let shed = 0;
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 1) await sleep(wait);
+    if (inFlight >= MAX_IN_FLIGHT) {
+      shed++;
+      continue;
+    }
+    inFlight++;
+    pending.push(
+      send(target, body).then((s) => {
+        inFlight--;
+        samples.push(s);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return { samples, shed };
+}
+
+/** Closed loop: `concurrency` workers send back to back for `seconds`. */
+async function saturate(target: Target, body: Buffer, concurrency: number, seconds: number): Promise<{ rps: number; errors: number }> {
+  const deadline = performance.now() + seconds * 1000;
+  let done = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const s = await send(target, body);
+        if (s.ok) done++;
+        else errors++;
+      }
+    }),
+  );
+  return { rps: done / ((performance.now() - started) / 1000), errors };
+}
+
+function quantile(values: number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+function waitForLine(child: ChildProcess, match: (line: string) => boolean, what: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${what} did not start within 20 s`)), 20_000);
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on("line", (line) => {
+      if (match(line)) {
+        clearTimeout(timer);
+        done(line);
+      }
+    });
+    child.once("exit", (code) => fail(new Error(`${what} exited with code ${code}`)));
+  });
+}
+
+interface Row {
+  mode: string;
+  load: string;
+  direct: { p50: number; p99: number; ttfb50: number; ttfb99: number; n: number; errors: number };
+  gateway: { p50: number; p99: number; ttfb50: number; ttfb99: number; n: number; errors: number };
+}
+
+const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(2) : "n/a");
+
+async function main(): Promise<void> {
+  const children: ChildProcess[] = [];
+  const stop = () => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  };
+  process.once("exit", stop);
+  try {
+    const replicaPort = await freePort();
+    const replica = spawn(
+      process.execPath,
+      [
+        join(ROOT, "test/replicas/openai-replica.mjs"),
+        "serve",
+        "bench-model",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(replicaPort),
+        "--api-key",
+        replicaSecret(SERVER_SECRET, REPLICA_ID),
+        "--chunk-delay-ms",
+        "0",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    children.push(replica);
+    await waitForLine(replica, (l) => l.includes("serving"), "test replica");
+    const gatewayChild = spawn(process.execPath, [...process.execArgv, import.meta.filename, "--gateway", String(replicaPort)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(gatewayChild);
+    let gatewayStderr = "";
+    gatewayChild.stderr?.on("data", (chunk: Buffer) => {
+      gatewayStderr += chunk.toString();
+    });
+    const ready = JSON.parse(await waitForLine(gatewayChild, (l) => l.startsWith("{"), "gateway")) as { url: string; key: string };
+    const gatewayUrl = new URL(ready.url);
+
+    const agentOptions = { keepAlive: true, maxSockets: 256 };
+    const direct: Target = {
+      name: "direct",
+      host: "127.0.0.1",
+      port: replicaPort,
+      path: "/v1/chat/completions",
+      authorization: `Bearer ${replicaSecret(SERVER_SECRET, REPLICA_ID)}`,
+      agent: new Agent(agentOptions),
+    };
+    const viaGateway: Target = {
+      name: "gateway",
+      host: gatewayUrl.hostname,
+      port: Number(gatewayUrl.port),
+      path: "/endpoint/bench/chat/v1/chat/completions",
+      authorization: `Bearer ${ready.key}`,
+      agent: new Agent(agentOptions),
+    };
+    const bodies = {
+      json: Buffer.from(JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "hello gateway benchmark" }], max_tokens: 16 })),
+      streaming: Buffer.from(
+        JSON.stringify({
+          model: "bench-model",
+          stream: true,
+          stream_options: { include_usage: true },
+          messages: [{ role: "user", content: "one two three four five six seven eight nine ten eleven twelve" }],
+          max_tokens: 16,
+        }),
+      ),
+    };
+
+    const rows: Row[] = [];
+    const saturation: { mode: string; direct: number; gateway: number; errors: number }[] = [];
+    for (const [mode, body] of Object.entries(bodies)) {
+      for (const rate of RATES) {
+        const result: Partial<Row> = { mode, load: `${rate} req/s` };
+        // Alternate targets; each run is preceded by a short warm-up at the same rate.
+        for (const target of [direct, viaGateway]) {
+          await fixedRate(target, body, rate, WARMUP_SECONDS);
+          const { samples } = await fixedRate(target, body, rate, RATE_SECONDS);
+          const ok = samples.filter((s) => s.ok);
+          result[target.name] = {
+            p50: quantile(ok.map((s) => s.total), 0.5),
+            p99: quantile(ok.map((s) => s.total), 0.99),
+            ttfb50: quantile(ok.map((s) => s.ttfb), 0.5),
+            ttfb99: quantile(ok.map((s) => s.ttfb), 0.99),
+            n: ok.length,
+            errors: samples.length - ok.length,
+          };
+          console.error(`  ${mode} ${rate} req/s ${target.name}: p50 ${fmt(result[target.name].p50)} ms, p99 ${fmt(result[target.name].p99)} ms`);
+        }
+        rows.push(result as Row);
+      }
+      const satDirect = await saturate(direct, body, SATURATION_CONCURRENCY, SATURATION_SECONDS);
+      const satGateway = await saturate(viaGateway, body, SATURATION_CONCURRENCY, SATURATION_SECONDS);
+      saturation.push({ mode, direct: satDirect.rps, gateway: satGateway.rps, errors: satDirect.errors + satGateway.errors });
+      console.error(`  ${mode} saturation: direct ${satDirect.rps.toFixed(0)} req/s, gateway ${satGateway.rps.toFixed(0)} req/s`);
+    }
+
+    const at500 = rows.filter((r) => r.load === "500 req/s");
+    const worstAddedP50 = Math.max(...at500.map((r) => r.gateway.p50 - r.direct.p50));
+    const worstAddedP99 = Math.max(...at500.map((r) => r.gateway.p99 - r.direct.p99));
+    const worstRatio = Math.min(...saturation.map((s) => s.gateway / s.direct));
+    const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
+
+    const lines = [
+      "## Gateway",
+      "",
+      `Measured ${new Date().toISOString().slice(0, 10)} on this machine (${cpus().length} cores, ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.versions.node}), loopback only.`,
+      "Three processes: the bundled test replica (`test/replicas/openai-replica.mjs`, chunk delay 0), the gateway",
+      "served by the local runtime (`serve()` from `packages/local/src/node-http.ts`, in-memory store) and the load",
+      "generator (node:http keep-alive client). \"direct\" sends the same request straight to the replica.",
+      `Fixed rates are open loop, ${RATE_SECONDS} s each after a ${WARMUP_SECONDS} s warm-up; saturation is ${SATURATION_CONCURRENCY} concurrent`,
+      `clients back to back for ${SATURATION_SECONDS} s. Chat completions with max_tokens 16; streaming adds include_usage (17-18 SSE chunks).`,
+      "",
+      "Command: `npm run bench:gateway` (`sh scripts/node22.sh --import tsx test/bench/gateway-bench.ts`)",
+      "",
+      "| mode | load | direct p50 / p99 (ms) | gateway p50 / p99 (ms) | added p50 / p99 (ms) | TTFB direct p50 / p99 | TTFB gateway p50 / p99 | errors |",
+      "|---|---|---|---|---|---|---|---|",
+      ...rows.map(
+        (r) =>
+          `| ${r.mode} | ${r.load} | ${fmt(r.direct.p50)} / ${fmt(r.direct.p99)} | ${fmt(r.gateway.p50)} / ${fmt(r.gateway.p99)} | ` +
+          `${fmt(r.gateway.p50 - r.direct.p50)} / ${fmt(r.gateway.p99 - r.direct.p99)} | ${fmt(r.direct.ttfb50)} / ${fmt(r.direct.ttfb99)} | ` +
+          `${fmt(r.gateway.ttfb50)} / ${fmt(r.gateway.ttfb99)} | ${r.direct.errors + r.gateway.errors} |`,
+      ),
+      "",
+      "| mode | saturation (req/s) direct | gateway | gateway / direct | errors |",
+      "|---|---|---|---|---|",
+      ...saturation.map(
+        (s) => `| ${s.mode} | ${s.direct.toFixed(0)} | ${s.gateway.toFixed(0)} | ${((s.gateway / s.direct) * 100).toFixed(0)}% | ${s.errors} |`,
+      ),
+      "",
+      "Goals at 500 req/s (worst of the two modes):",
+      "",
+      `- added p50 < 1 ms: ${fmt(worstAddedP50)} ms, ${verdict(worstAddedP50 < 1)}`,
+      `- added p99 < 5 ms: ${fmt(worstAddedP99)} ms, ${verdict(worstAddedP99 < 5)}`,
+      `- gateway throughput >= 40% of direct: ${(worstRatio * 100).toFixed(0)}%, ${verdict(worstRatio >= 0.4)}`,
+      "",
+      "On 2 cores the three processes compete for CPU, so saturation measures the whole machine; p99 moves",
+      "by a millisecond or two between runs.",
+      "",
+    ];
+    const table = lines.join("\n");
+    console.log(table);
+    writeSection(join(ROOT, "docs/benchmarks.md"), table);
+    if (gatewayStderr.trim() !== "") console.error(`gateway stderr:\n${gatewayStderr.slice(0, 2000)}`);
+    direct.agent.destroy();
+    viaGateway.agent.destroy();
+  } finally {
+    stop();
+  }
+}
+
+/** Replaces (or appends) the `## Gateway` section of docs/benchmarks.md, keeping every other section. */
+function writeSection(path: string, section: string): void {
+  const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n\nResults of the benchmark scripts, one section each.\n";
+  const start = current.indexOf("\n## Gateway\n");
+  let next: string;
+  if (start === -1) {
+    next = `${current.trimEnd()}\n\n${section}`;
+  } else {
+    const after = current.indexOf("\n## ", start + 1);
+    next = `${current.slice(0, start + 1)}${section}${after === -1 ? "" : `\n${current.slice(after + 1)}`}`;
+  }
+  writeFileSync(path, `${next.trimEnd()}\n`);
+}
+
+if (process.argv[2] === "--gateway") {
+  await runGateway(Number(process.argv[3]));
+} else {
+  await main();
+  process.exit(0);
+}
