@@ -276,7 +276,7 @@ async function main(): Promise<void> {
           await fixedRate(target, body, rate, WARMUP_SECONDS);
           const { samples } = await fixedRate(target, body, rate, RATE_SECONDS);
           const ok = samples.filter((s) => s.ok);
-          result[target.name] = {
+          const stats = {
             p50: quantile(ok.map((s) => s.total), 0.5),
             p99: quantile(ok.map((s) => s.total), 0.99),
             ttfb50: quantile(ok.map((s) => s.ttfb), 0.5),
@@ -284,7 +284,8 @@ async function main(): Promise<void> {
             n: ok.length,
             errors: samples.length - ok.length,
           };
-          console.error(`  ${mode} ${rate} req/s ${target.name}: p50 ${fmt(result[target.name].p50)} ms, p99 ${fmt(result[target.name].p99)} ms`);
+          result[target.name] = stats;
+          console.error(`  ${mode} ${rate} req/s ${target.name}: p50 ${fmt(stats.p50)} ms, p99 ${fmt(stats.p99)} ms`);
         }
         rows.push(result as Row);
       }

@@ -1,4 +1,4 @@
-import { type Compute, type PlatformContext, reconcileAll, reconcileWorkload } from "@inferencekey/core";
+import { type Compute, type ControllerOptions, type PlatformContext, reconcileAll, reconcileWorkload } from "@inferencekey/core";
 
 /**
  * The local stand-in for EventBridge: a timer runs a full tick every `tickMs`, and `poke` reconciles
@@ -13,7 +13,7 @@ export class LocalController {
   constructor(
     private readonly ctx: PlatformContext,
     private readonly compute: Compute,
-    private readonly options: { tickMs: number; log: (line: string) => void },
+    private readonly options: { tickMs: number; log: (line: string) => void; controller?: ControllerOptions },
   ) {}
 
   start(): void {
@@ -35,12 +35,12 @@ export class LocalController {
     this.pending.add(key);
     void this.enqueue(async () => {
       this.pending.delete(key);
-      await reconcileWorkload(this.ctx, this.compute, project, slug);
+      await reconcileWorkload(this.ctx, this.compute, project, slug, this.options.controller);
     });
   }
 
   async tick(): Promise<void> {
-    await reconcileAll(this.ctx, this.compute);
+    await reconcileAll(this.ctx, this.compute, this.options.controller);
   }
 
   async stop(): Promise<void> {

@@ -77,7 +77,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       );
     },
   });
-  const controller = new LocalController(ctx, compute, { tickMs: options.tickMs ?? 2000, log });
+  const controller = new LocalController(ctx, compute, {
+    tickMs: options.tickMs ?? 2000,
+    log,
+    controller: { controllerId: `local-${process.pid}`, watchingSince: ctx.now() },
+  });
 
   const controlApi = createControlApi(ctx, { log, onWorkloadChange: (project, slug) => controller.poke(project, slug) });
   const agentApi = createAgentApi(ctx, {

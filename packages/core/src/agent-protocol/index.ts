@@ -96,3 +96,8 @@ export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 /** Heartbeats expected every 5 s; a worker is offline after 3 missed ones. */
 export const HEARTBEAT_INTERVAL_SECONDS = 5;
 export const WORKER_OFFLINE_AFTER_SECONDS = 15;
+/**
+ * Replicas of a silent worker are replaced only after this long: a network blip or a control-plane
+ * restart must not tear down healthy backends (they keep serving while the agent reconnects).
+ */
+export const WORKER_LOST_AFTER_SECONDS = 120;

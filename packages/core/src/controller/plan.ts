@@ -13,7 +13,7 @@ export interface PlanInput {
   generation: number;
   deleted: boolean;
   replicas: readonly ReplicaRecord[];
-  /** False when the worker missed its heartbeats (or is gone). */
+  /** False when the worker is gone or has been silent long enough to count its replicas as lost. */
   workerOnline: (workerId: string) => boolean;
   /** Rolling update surge: how many slots may run an old and a new replica at once. */
   maxSurge?: number;

@@ -14,7 +14,7 @@ import {
   replicaId,
   updateReplica,
 } from "../replicas";
-import { isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
+import { isWorkerLost, isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
 import { policyState, type WorkloadRecord } from "../workloads";
 import { type PlanAction, planReconcile } from "./plan";
 import { controllerKeys, type ControllerState, readControllerState } from "./state";
@@ -44,6 +44,8 @@ export interface ControllerOptions {
   controllerId?: string;
   /** Lease length: a controller that dies holding it blocks the workload at most this long. */
   leaseSeconds?: number;
+  /** When this controller started listening to heartbeats (a long-running local process). */
+  watchingSince?: Date;
 }
 
 /** The gateway found no ready replica: remember it (durably, 2 minutes) so the next reconcile scales up. */
@@ -138,7 +140,7 @@ async function reconcileUnderLease(
     generation: workload.runtime_generation,
     deleted,
     replicas,
-    workerOnline: (id) => isWorkerOnline(workers.get(id), now),
+    workerOnline: (id) => !isWorkerLost(workers.get(id), now, options.watchingSince),
   });
   for (const action of actions) await apply(ctx, compute, workload, workers, action, item.version);
   return { project, workload: slug, desired, decision, actions: actions.map((a) => a.kind) };

@@ -29,6 +29,7 @@ export type GatewayErrorCode =
   | "file_not_found"
   | "file_url_expired"
   | "file_url_invalid"
+  | "client_closed_request"
   | "internal_error";
 
 function typeOf(status: number): string {
@@ -60,7 +61,7 @@ export class GatewayError extends Error {
   }
 }
 
-export function errorResponse(error: GatewayError, requestId: string): Response {
+export function gatewayErrorResponse(error: GatewayError, requestId: string): Response {
   const headers: Record<string, string> = {
     "content-type": "application/json",
     "x-request-id": requestId,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type HostInfo, WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
+import { type HostInfo, WORKER_LOST_AFTER_SECONDS, WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
 import { listWorkerReplicas } from "../replicas";
 import { ConditionFailedError, ConflictError, NotFoundError } from "../errors";
 import { type Idempotency, idFor, secretFor } from "../idempotency";
@@ -101,6 +101,16 @@ export async function storeWorker(
 export function isWorkerOnline(worker: WorkerRecord | undefined, now: Date): boolean {
   if (worker === undefined || worker.state !== "registered" || worker.last_heartbeat_at === undefined) return false;
   return now.getTime() - Date.parse(worker.last_heartbeat_at) <= WORKER_OFFLINE_AFTER_SECONDS * 1000;
+}
+
+/**
+ * Lost: gone, or silent for WORKER_LOST_AFTER_SECONDS while the controller was up to hear it
+ * (`watchingSince`), so a controller that just restarted does not condemn every worker at once.
+ */
+export function isWorkerLost(worker: WorkerRecord | undefined, now: Date, watchingSince?: Date): boolean {
+  if (worker === undefined || worker.state !== "registered") return true;
+  const heard = Math.max(worker.last_heartbeat_at === undefined ? Date.parse(worker.created_at) : Date.parse(worker.last_heartbeat_at), watchingSince?.getTime() ?? 0);
+  return now.getTime() - heard > WORKER_LOST_AFTER_SECONDS * 1000;
 }
 
 /** A worker as the API shows it: the record plus whether it is online and what it runs. */

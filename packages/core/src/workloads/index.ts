@@ -12,7 +12,7 @@ import type { WorkloadSpec } from "../spec/schema";
 import { referencedWorkerIds, validateSpec } from "../spec/validate";
 import type { Principal } from "../tokens";
 import { listWorkloadReplicas, type ReplicaPhase } from "../replicas";
-import { listProjectWorkers } from "../workers";
+import { isWorkerOnline, listProjectWorkers } from "../workers";
 import { policyState } from "./policy-state";
 
 export { policyState, DEFAULT_CRON_RUN_MINUTES, type PolicyState } from "./policy-state";
@@ -222,7 +222,9 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord): Promis
   const controller = record.spec.execution_policy === "autoscaling" ? await readControllerState(ctx, record.project, record.slug) : undefined;
   const state = controller ? { ...fromSpec, desiredReplicas: controller.desired, decision: controller.decision } : fromSpec;
   const replicas = (await listWorkloadReplicas(ctx, record.project, record.slug)).map((r) => r.record);
-  const ready = replicas.filter((r) => r.desired === "running" && r.phase === "ready").length;
+  // A replica counts as ready only while its worker's heartbeats confirm it.
+  const workers = new Map((await listProjectWorkers(ctx, record.project)).map((w) => [w.id, w]));
+  const ready = replicas.filter((r) => r.desired === "running" && r.phase === "ready" && isWorkerOnline(workers.get(r.worker_id), ctx.now())).length;
   const failed = replicas.filter((r) => r.desired === "running" && r.phase === "failed");
   const conditions: Condition[] = [
     { type: "Accepted", status: "True", reason: "SpecValid", message: `generation ${record.generation} accepted` },

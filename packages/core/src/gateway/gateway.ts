@@ -1,0 +1,852 @@
+import { randomBase62 } from "../ids";
+import type { PlatformContext } from "../platform/context";
+import { MODALITIES, type TaskTypeName } from "../spec/modalities";
+import { type UsageSample, UsageRecorder } from "../usage";
+import type { WorkloadRecord } from "../workloads";
+import { policyState } from "../workloads/policy-state";
+import { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptions } from "./auth";
+import type { BlobStore } from "./blob-store";
+import { BodyTooLargeError, ReplayableBody, readLimited } from "./body";
+import { GatewayError, gatewayErrorResponse } from "./errors";
+import { type ImageFormat, imageFormatOf, imagesToUrls, MultipartFieldSniffer } from "./images";
+import { SlidingWindowCounter } from "./rate-window";
+import {
+  type EndpointPath,
+  FILE_ID_PATTERN,
+  type GatewayRoute,
+  isGatewayRoute,
+  parseEndpointPath,
+  ROUTE_DEFINITIONS,
+  type RouteDefinition,
+  routesServed,
+} from "./routes";
+import { DEFAULT_ROUTE_CACHE, type RouteCacheOptions, type RouteInfo, RouteTable, type UpstreamReplica } from "./route-table";
+import { verifyFileSignature } from "./signed-url";
+import { nodeHttpTransport, type UpstreamResponse, type UpstreamTransport } from "./upstream";
+import { type TokenUsage, UsageScanner } from "./usage-scan";
+
+export interface GatewayOptions {
+  /**
+   * The controller hook: a request found no ready replica of a workload that should run. Called at
+   * once, then at most every 5 s per workload while requests keep finding none.
+   */
+  requestScaleUp?: (project: string, workload: string) => void | Promise<void>;
+  /** Where generated images are kept for their signed URLs. Without one, images get `data:` URLs. */
+  blobs?: BlobStore;
+  /** Origin for signed file URLs (e.g. a custom domain). Default: the origin the request came to. */
+  publicUrl?: string;
+  /** Lifetime of a signed file URL. Default 3600. */
+  fileUrlTtlSeconds?: number;
+  keyCache?: Partial<KeyCacheOptions>;
+  routeCache?: Partial<RouteCacheOptions>;
+  /** Per-route overrides of the body limit (bytes) and timeouts (ms). */
+  routes?: Partial<Record<GatewayRoute, Partial<Pick<RouteDefinition, "maxBodyBytes" | "firstByteTimeoutMs" | "idleTimeoutMs">>>>;
+  /** Connecting to a replica. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Ceiling of `X-Scale-Up-Timeout`. Default 120. */
+  maxScaleUpWaitSeconds?: number;
+  /** How often a held request re-reads the route table. Default 500. */
+  scaleUpPollMs?: number;
+  /** `Retry-After` of `workload_scaling_up`. Default 15. */
+  scaleUpRetryAfterSeconds?: number;
+  /** Background usage flush period; 0 leaves flushing to `flushUsage`/`flushUsageIfDue`. Default 10000. */
+  usageFlushMs?: number;
+  /** How the gateway reaches replicas. Default: node:http with keep-alive. */
+  transport?: UpstreamTransport;
+  /** Unexpected failures only (never secrets, headers or bodies). Default console.error. */
+  log?: (line: string) => void;
+  /** Names this instance in usage items. Default random. */
+  instanceId?: string;
+}
+
+/** The data-plane gateway: a web-standard handler plus the signals and lifecycle around it. */
+export interface Gateway {
+  handle(request: Request): Promise<Response>;
+  /** Requests per minute to a workload through this instance (sliding 60 s estimate): the autoscaler's rate signal. */
+  gatewayRequestRate(project: string, workload: string): number;
+  flushUsage(): Promise<void>;
+  flushUsageIfDue(): Promise<void>;
+  /** Stops the flush timer, flushes usage and closes idle upstream connections. */
+  close(): Promise<void>;
+}
+
+/** Request bodies up to this size (declared Content-Length) are read whole: cheaper, and retryable. */
+const SMALL_BODY_BYTES = 64 * 1024;
+/**
+ * JSON answers (never SSE) up to this size are read whole and sent with a Content-Length in one
+ * write: the replica produces them complete, so this delays nothing. Larger ones stream through.
+ */
+const SMALL_RESPONSE_BYTES = 256 * 1024;
+const MAX_ATTEMPTS = 3;
+const IMAGE_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
+const SCALE_UP_CALL_INTERVAL_MS = 5000;
+/** Connection failures that say the replica is not there: skip it for a while. */
+const DOWN_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "UPSTREAM_CONNECT_TIMEOUT"]);
+/** Response headers that describe one hop (or the replica itself), never forwarded. */
+const RESPONSE_HEADERS_DROPPED = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "set-cookie",
+  "server",
+  "date",
+  "x-request-id",
+]);
+
+class Aborted extends Error {
+  constructor(readonly kind: "client" | "first_byte_timeout" | "idle_timeout") {
+    super(`aborted: ${kind}`);
+    this.name = "Aborted";
+  }
+}
+
+type PreparedBody =
+  | { kind: "none" }
+  | { kind: "bytes"; bytes: Uint8Array }
+  | { kind: "stream"; body: ReplayableBody };
+
+interface Call {
+  request: Request;
+  requestId: string;
+  started: number;
+  project: string;
+  workload: string;
+  key: CachedKey;
+  definition: RouteDefinition;
+  record: WorkloadRecord;
+  /** Images routes: what the client wants back (`images/edits` learns it while the body streams). */
+  imageFormat: () => ImageFormat;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (error as { cause?: { code?: unknown } })?.cause?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** Reuses a caller's well-formed `x-request-id`, so client and gateway logs join up. */
+function givenRequestId(request: Request): string | undefined {
+  const given = request.headers.get("x-request-id");
+  return given !== null && /^req_[0-9A-Za-z]{4,64}$/.test(given) ? given : undefined;
+}
+
+/** Reads until `limit` bytes or the end, whichever comes first. */
+async function readUpTo(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  limit: number,
+): Promise<{ chunks: Uint8Array[]; bytes: number; done: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  while (bytes <= limit) {
+    const { done, value } = await reader.read();
+    if (done) return { chunks, bytes, done: true };
+    chunks.push(value);
+    bytes += value.byteLength;
+  }
+  return { chunks, bytes, done: false };
+}
+
+function concat(chunks: Uint8Array[], bytes: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
+  const out = new Uint8Array(bytes);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function declaredLength(request: Request): number | undefined {
+  const value = request.headers.get("content-length");
+  return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+function responseHeaders(upstream: Record<string, string | string[] | undefined>, requestId: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const connection = upstream.connection;
+  const named = typeof connection === "string" ? connection.toLowerCase().split(",").map((s) => s.trim()) : [];
+  for (const name in upstream) {
+    if (RESPONSE_HEADERS_DROPPED.has(name) || named.includes(name)) continue;
+    const value = upstream[name];
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  out["x-request-id"] = requestId;
+  return out;
+}
+
+/** Creates the gateway. Usage flushes start at once (unless `usageFlushMs` is 0); call `close()` to stop. */
+export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}): Gateway {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const auth = new KeyAuthenticator(ctx, { ...DEFAULT_KEY_CACHE, ...options.keyCache });
+  const routes = new RouteTable(ctx, { ...DEFAULT_ROUTE_CACHE, ...options.routeCache });
+  const transport = options.transport ?? nodeHttpTransport();
+  const nowMs = () => ctx.now().getTime();
+  const rateLimits = new SlidingWindowCounter(nowMs);
+  const requestRates = new SlidingWindowCounter(nowMs);
+  const usage = new UsageRecorder(ctx, {
+    ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }),
+    flushIntervalMs: options.usageFlushMs ?? 10_000,
+    log,
+  });
+  usage.start();
+  const lastScaleUp = new Map<string, number>();
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+  const maxWaitSeconds = options.maxScaleUpWaitSeconds ?? 120;
+  const pollMs = options.scaleUpPollMs ?? 500;
+  const scaleUpRetryAfter = options.scaleUpRetryAfterSeconds ?? 15;
+  const fileTtl = options.fileUrlTtlSeconds ?? 3600;
+  // Request ids: a random prefix per instance and a counter, so no random bytes are drawn per request.
+  const requestIdPrefix = `req_${randomBase62(10)}`;
+  let requestCounter = 0;
+
+  const definitions = new Map<GatewayRoute, RouteDefinition>();
+  for (const [route, definition] of Object.entries(ROUTE_DEFINITIONS) as [GatewayRoute, RouteDefinition][]) {
+    definitions.set(route, { ...definition, ...options.routes?.[route] });
+  }
+
+  function recordUsage(call: Pick<Call, "project" | "workload" | "key" | "started">, sample: Omit<UsageSample, "keyId" | "latencyMs">) {
+    usage.record(call.project, call.workload, { keyId: call.key.record.id, latencyMs: performance.now() - call.started, ...sample });
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const started = performance.now();
+    const requestId = givenRequestId(request) ?? `${requestIdPrefix}${(requestCounter++).toString(36)}`;
+    try {
+      const url = new URL(request.url);
+      const path = parseEndpointPath(url.pathname);
+      if (path === undefined) {
+        throw new GatewayError(404, "not_found", "No such endpoint: data-plane routes are /endpoint/{project}/{workload}/v1/{route}.");
+      }
+      if (path.kind === "file") return await serveFile(request, url, path);
+      const authenticated = auth.authenticate(request.headers.get("authorization"), path.project, path.workload);
+      const key = authenticated instanceof Promise ? await authenticated : authenticated;
+      return await serveApi(request, requestId, started, path, key);
+    } catch (error) {
+      return gatewayErrorResponse(asGatewayError(error), requestId);
+    }
+  }
+
+  function asGatewayError(error: unknown): GatewayError {
+    if (error instanceof GatewayError) return error;
+    log(`gateway: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return new GatewayError(500, "internal_error", "Internal error; quote the x-request-id when reporting it.");
+  }
+
+  async function serveApi(
+    request: Request,
+    requestId: string,
+    started: number,
+    path: Extract<EndpointPath, { kind: "api" }>,
+    key: CachedKey,
+  ): Promise<Response> {
+    const { project, workload } = path;
+    const base = { project, workload, key, started };
+    requestRates.add(`${project}/${workload}`);
+    try {
+      const limit = key.record.rate_limit_per_minute;
+      if (limit !== undefined) {
+        const wait = rateLimits.admit(key.record.id, limit);
+        if (wait > 0) {
+          throw new GatewayError(
+            429,
+            "rate_limit_exceeded",
+            `This key is limited to ${limit} requests per minute; retry in ${wait} s.`,
+            { retryAfterSeconds: wait },
+          );
+        }
+      }
+      const cached = routes.get(project, workload);
+      let info = cached instanceof Promise ? await cached : cached;
+      const record = info.workload;
+      if (record === undefined) {
+        throw new GatewayError(404, "workload_not_found", `Workload ${project}/${workload} does not exist (it may have been deleted).`);
+      }
+      const definition = resolveRoute(path.route, record, project, workload);
+      if (request.method !== definition.method) {
+        throw new GatewayError(405, "method_not_allowed", `/v1/${definition.route} takes ${definition.method}, not ${request.method}.`, {
+          headers: { allow: definition.method },
+        });
+      }
+      const declared = declaredLength(request);
+      if (declared !== undefined && declared > definition.maxBodyBytes) throw tooLarge(definition);
+
+      if (info.ready.length === 0) {
+        if (definition.route === "models") return synthesizedModels(record, requestId, base);
+        info = await waitForReplica(request, project, workload, info);
+      }
+
+      let imageFormat: () => ImageFormat = () => "b64_json";
+      let sniffer: MultipartFieldSniffer | undefined;
+      if (definition.route === "images/edits") {
+        sniffer = new MultipartFieldSniffer("response_format");
+        const s = sniffer;
+        imageFormat = () => imageFormatOf(s.value);
+      }
+      const body = await prepareBody(request, definition, declared, info, sniffer);
+      if (definition.route === "images/generations" && body.kind === "bytes") {
+        const rewritten = rewriteImageRequest(body.bytes);
+        body.bytes = rewritten.bytes;
+        imageFormat = () => rewritten.format;
+      }
+      const call: Call = { request, requestId, started, project, workload, key, definition, record, imageFormat };
+      return await proxy(call, info, body);
+    } catch (error) {
+      const gatewayError = asGatewayError(error);
+      recordUsage(base, { status: gatewayError.status, cancelled: request.signal.aborted });
+      throw gatewayError;
+    }
+  }
+
+  function resolveRoute(route: string, record: WorkloadRecord, project: string, workload: string): RouteDefinition {
+    const taskType = record.spec.task_type as TaskTypeName;
+    const modality = MODALITIES[taskType];
+    if (route === "models") return definitions.get("models") ?? ROUTE_DEFINITIONS.models;
+    const shown = route.length > 100 ? `${route.slice(0, 100)}...` : route;
+    if (modality === undefined || modality.mode === "async") {
+      throw new GatewayError(
+        404,
+        "async_only_modality",
+        `Workload ${project}/${workload} has task_type ${taskType}, which runs only as async jobs (too long for one HTTP request): ` +
+          `submit work through the async jobs API instead of /v1/${shown}. Only /v1/models answers synchronously.`,
+        { fields: { task_type: taskType, routes: ["models"] } },
+      );
+    }
+    const served = routesServed(taskType);
+    if (!isGatewayRoute(route) || !served.includes(route)) {
+      throw new GatewayError(
+        404,
+        "route_not_served",
+        `Workload ${project}/${workload} has task_type ${taskType}, which serves ${served.map((r) => `/v1/${r}`).join(", ")}; ` +
+          `/v1/${shown} is not one of them.`,
+        { fields: { task_type: taskType, routes: served } },
+      );
+    }
+    return definitions.get(route) ?? ROUTE_DEFINITIONS[route];
+  }
+
+  function tooLarge(definition: RouteDefinition): GatewayError {
+    return new GatewayError(
+      413,
+      "payload_too_large",
+      `The request body exceeds the ${definition.maxBodyBytes}-byte limit of /v1/${definition.route}.`,
+      { fields: { limit_bytes: definition.maxBodyBytes } },
+    );
+  }
+
+  function synthesizedModels(record: WorkloadRecord, requestId: string, base: Pick<Call, "project" | "workload" | "key" | "started">) {
+    recordUsage(base, { status: 200 });
+    const created = Math.floor(Date.parse(record.created_at) / 1000);
+    const body = { object: "list", data: [{ id: record.spec.model, object: "model", created, owned_by: "inferencekey" }] };
+    return new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json", "x-request-id": requestId } });
+  }
+
+  async function triggerScaleUp(project: string, workload: string): Promise<void> {
+    if (options.requestScaleUp === undefined) return;
+    const id = `${project}/${workload}`;
+    const now = nowMs();
+    if (now - (lastScaleUp.get(id) ?? Number.NEGATIVE_INFINITY) < SCALE_UP_CALL_INTERVAL_MS) return;
+    if (lastScaleUp.size > 10_000) lastScaleUp.clear();
+    lastScaleUp.set(id, now);
+    try {
+      await options.requestScaleUp(project, workload);
+    } catch (error) {
+      log(`gateway: requestScaleUp(${id}) failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** No ready replica: explain why, ask the controller for one, and hold the request if the client asked to wait. */
+  async function waitForReplica(request: Request, project: string, workload: string, info: RouteInfo): Promise<RouteInfo> {
+    const record = info.workload as WorkloadRecord;
+    const state = policyState(record.spec, ctx.now());
+    if (state.desiredReplicas === 0 && record.spec.execution_policy === "scheduled") {
+      const next = state.nextChangeAt;
+      throw new GatewayError(
+        503,
+        "workload_outside_window",
+        `Workload ${project}/${workload} runs on a schedule and is outside it now: ${state.decision}.`,
+        {
+          fields: { next_opening_at: next ?? null },
+          ...(next === undefined ? {} : { retryAfterSeconds: Math.max(1, (Date.parse(next) - ctx.now().getTime()) / 1000) }),
+        },
+      );
+    }
+    if (state.desiredReplicas === 0 && record.spec.execution_policy === "fixed") {
+      throw new GatewayError(
+        503,
+        "workload_stopped",
+        `Workload ${project}/${workload} is stopped (fixed at 0 replicas); ensure() it with replicas >= 1 to serve.`,
+      );
+    }
+    const waitSeconds = scaleUpWait(request);
+    await triggerScaleUp(project, workload);
+    const deadline = performance.now() + waitSeconds * 1000;
+    while (waitSeconds > 0 && performance.now() < deadline && !request.signal.aborted) {
+      await sleep(Math.min(pollMs, Math.max(1, deadline - performance.now())), request.signal);
+      if (request.signal.aborted) break;
+      const fresh = await routes.refresh(project, workload);
+      if (fresh.workload === undefined) {
+        throw new GatewayError(404, "workload_not_found", `Workload ${project}/${workload} does not exist (it may have been deleted).`);
+      }
+      if (fresh.ready.length > 0) return fresh;
+      await triggerScaleUp(project, workload);
+    }
+    throw new GatewayError(
+      503,
+      "workload_scaling_up",
+      `Workload ${project}/${workload} has no ready replica yet; one is starting. Retry shortly, or send ` +
+        `X-Scale-Up-Timeout: <seconds> (up to ${maxWaitSeconds}) to wait for it.`,
+      { retryAfterSeconds: scaleUpRetryAfter },
+    );
+  }
+
+  function scaleUpWait(request: Request): number {
+    const header = request.headers.get("x-scale-up-timeout");
+    if (header === null) return 0;
+    if (!/^\d+(\.\d+)?$/.test(header.trim())) {
+      throw new GatewayError(
+        400,
+        "invalid_scale_up_timeout",
+        `X-Scale-Up-Timeout must be a number of seconds between 0 and ${maxWaitSeconds}.`,
+      );
+    }
+    return Math.min(Number(header.trim()), maxWaitSeconds);
+  }
+
+  async function prepareBody(
+    request: Request,
+    definition: RouteDefinition,
+    declared: number | undefined,
+    info: RouteInfo,
+    sniffer: MultipartFieldSniffer | undefined,
+  ): Promise<PreparedBody> {
+    if (definition.method === "GET") return { kind: "none" };
+    if (request.body === null) return { kind: "bytes", bytes: new Uint8Array(0) };
+    const wholeBody = definition.route === "images/generations" || (declared !== undefined && declared <= SMALL_BODY_BYTES);
+    if (wholeBody) {
+      try {
+        const bytes = await readLimited(request.body, definition.maxBodyBytes);
+        sniffer?.push(bytes);
+        return { kind: "bytes", bytes };
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) throw tooLarge(definition);
+        throw error;
+      }
+    }
+    // Keep copies for a retry only when there is another replica to retry on.
+    const replayable = info.ready.length > 1;
+    return {
+      kind: "stream",
+      body: new ReplayableBody(request.body, definition.maxBodyBytes, replayable, sniffer === undefined ? undefined : (c) => sniffer.push(c)),
+    };
+  }
+
+  function rewriteImageRequest(bytes: Uint8Array): { bytes: Uint8Array; format: ImageFormat } {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+    } catch {
+      throw new GatewayError(400, "invalid_request_body", "The request body of /v1/images/generations must be JSON.");
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new GatewayError(400, "invalid_request_body", "The request body of /v1/images/generations must be a JSON object.");
+    }
+    const body = parsed as Record<string, unknown>;
+    const format = imageFormatOf(body.response_format);
+    if (format === "b64_json") return { bytes, format };
+    // The replica (vllm-omni) returns base64 only; the gateway turns it into a URL on the way back.
+    return { bytes: new TextEncoder().encode(JSON.stringify({ ...body, response_format: "b64_json" })), format };
+  }
+
+  async function proxy(call: Call, info: RouteInfo, body: PreparedBody): Promise<Response> {
+    const { request, definition } = call;
+    const controller = new AbortController();
+    const onClientGone = () => controller.abort(new Aborted("client"));
+    if (request.signal.aborted) onClientGone();
+    else request.signal.addEventListener("abort", onClientGone, { once: true });
+    const detach = () => request.signal.removeEventListener("abort", onClientGone);
+
+    const headers: Record<string, string> = {
+      "accept-encoding": "identity",
+      "user-agent": "inferencekey-gateway",
+      "x-request-id": call.requestId,
+    };
+    const contentType = request.headers.get("content-type");
+    if (contentType !== null) headers["content-type"] = contentType;
+    const accept = request.headers.get("accept");
+    if (accept !== null) headers.accept = accept;
+
+    const tried = new Set<string>();
+    let retriedSameReplica = false;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const replica = routes.pick(info.ready, tried);
+      if (replica === undefined) break;
+      tried.add(replica.id);
+      routes.acquire(replica.id);
+      const timer = setTimeout(() => controller.abort(new Aborted("first_byte_timeout")), definition.firstByteTimeoutMs);
+      let upstream: UpstreamResponse;
+      try {
+        upstream = await transport.send({
+          host: replica.host,
+          port: replica.port,
+          path: definition.upstreamPath,
+          method: definition.method,
+          headers: { ...headers, authorization: replica.authorization },
+          body: body.kind === "none" ? undefined : body.kind === "bytes" ? body.bytes : body.body.attempt(),
+          signal: controller.signal,
+          connectTimeoutMs,
+        });
+      } catch (error) {
+        clearTimeout(timer);
+        routes.release(replica.id);
+        const reason: unknown = controller.signal.reason;
+        if (reason instanceof Aborted) {
+          detach();
+          if (body.kind === "stream") body.body.cancel();
+          if (reason.kind === "first_byte_timeout") {
+            throw new GatewayError(
+              504,
+              "upstream_timeout",
+              `The replica did not answer within ${definition.firstByteTimeoutMs / 1000} s.`,
+            );
+          }
+          throw new GatewayError(499, "client_closed_request", "The client closed the request.");
+        }
+        if (body.kind === "stream" && body.body.tooLarge) {
+          detach();
+          throw tooLarge(definition);
+        }
+        lastError = error;
+        const code = errorCode(error);
+        if (code !== undefined && DOWN_CODES.has(code)) routes.markDown(replica.id);
+        // A keep-alive connection the replica had just closed: the same replica deserves one more try.
+        const staleSocket = (error as { reusedSocket?: boolean }).reusedSocket === true && (code === "ECONNRESET" || code === "EPIPE");
+        if (staleSocket && !retriedSameReplica) {
+          retriedSameReplica = true;
+          tried.delete(replica.id);
+        }
+        if (body.kind === "stream" && !body.body.canReplay()) break;
+        continue;
+      }
+      clearTimeout(timer);
+      if (body.kind === "stream") body.body.settle();
+      routes.markUp(replica.id);
+      return await respond(call, replica, upstream, controller, detach);
+    }
+    detach();
+    if (body.kind === "stream") body.body.cancel();
+    log(
+      `gateway: ${call.project}/${call.workload} ${definition.route}: no replica reachable after ${tried.size} attempt(s): ${
+        errorCode(lastError) ?? (lastError instanceof Error ? lastError.message : String(lastError))
+      }`,
+    );
+    throw new GatewayError(502, "upstream_unreachable", "No replica of this workload could be reached; retry shortly.", {
+      retryAfterSeconds: 1,
+    });
+  }
+
+  async function respond(
+    call: Call,
+    replica: UpstreamReplica,
+    upstream: UpstreamResponse,
+    controller: AbortController,
+    detach: () => void,
+  ): Promise<Response> {
+    const { definition } = call;
+    let released = false;
+    const finish = (sample: Omit<UsageSample, "keyId" | "latencyMs">) => {
+      if (released) return;
+      released = true;
+      routes.release(replica.id);
+      detach();
+      recordUsage(call, sample);
+    };
+    const discard = () => {
+      upstream.body?.cancel().catch(() => undefined);
+    };
+    try {
+      if (upstream.status === 401 || upstream.status === 403 || upstream.status === 407) {
+        discard();
+        log(`gateway: replica ${replica.id} of ${call.project}/${call.workload} refused the gateway's credentials (${upstream.status})`);
+        throw new GatewayError(502, "upstream_bad_response", "The replica refused the gateway; the platform is repairing it. Retry shortly.");
+      }
+      if (upstream.status >= 300 && upstream.status < 400) {
+        discard();
+        throw new GatewayError(502, "upstream_bad_response", "The replica answered with a redirect, which the gateway never follows.");
+      }
+      if (upstream.status < 200 || upstream.status > 599) {
+        discard();
+        throw new GatewayError(502, "upstream_bad_response", `The replica answered with an invalid status (${upstream.status}).`);
+      }
+      if (definition.route === "models" && upstream.status >= 400) {
+        discard();
+        finish({ status: 200 });
+        return synthesizedModelsResponse(call);
+      }
+      const contentType = String(upstream.headers["content-type"] ?? "");
+      const isImages = definition.route === "images/generations" || definition.route === "images/edits";
+      if (isImages && upstream.status === 200 && contentType.includes("json") && call.imageFormat() === "url") {
+        return await imagesWithUrls(call, upstream, finish);
+      }
+      const headers = responseHeaders(upstream.headers, call.requestId);
+      if (upstream.body === null) {
+        finish({ status: upstream.status });
+        return new Response(null, { status: upstream.status, headers });
+      }
+      const sse = contentType.includes("text/event-stream");
+      const metered = definition.metered && upstream.status < 400 && (sse || contentType.includes("json"));
+      const reader = upstream.body.getReader();
+      let prefix: Uint8Array[] = [];
+      const declared = Number(upstream.headers["content-length"] ?? Number.NaN);
+      if (!sse && contentType.includes("json") && !(declared > SMALL_RESPONSE_BYTES)) {
+        const idle = setTimeout(() => controller.abort(new Aborted("idle_timeout")), definition.idleTimeoutMs);
+        let head: Awaited<ReturnType<typeof readUpTo>>;
+        try {
+          head = await readUpTo(reader, SMALL_RESPONSE_BYTES);
+        } catch {
+          throw new GatewayError(502, "upstream_bad_response", "The replica's answer broke off.");
+        } finally {
+          clearTimeout(idle);
+        }
+        if (head.done) {
+          const bytes = concat(head.chunks, head.bytes);
+          let tokens: TokenUsage | undefined;
+          if (metered) {
+            const scanner = new UsageScanner("json");
+            scanner.push(bytes);
+            tokens = scanner.finish();
+          }
+          finish({
+            status: upstream.status,
+            ...(tokens === undefined ? {} : { promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens }),
+            unmetered: metered && tokens === undefined,
+          });
+          headers["content-length"] = String(bytes.byteLength);
+          return new Response(bytes as Uint8Array<ArrayBuffer>, { status: upstream.status, headers });
+        }
+        prefix = head.chunks;
+      }
+      const scanner = metered ? new UsageScanner(sse ? "sse" : "json") : undefined;
+      const body = relay(reader, prefix, {
+        idleTimeoutMs: definition.idleTimeoutMs,
+        onChunk: scanner === undefined ? undefined : (chunk) => scanner.push(chunk),
+        onIdle: () => controller.abort(new Aborted("idle_timeout")),
+        onEnd: (outcome) => {
+          const tokens: TokenUsage | undefined = outcome === "complete" ? scanner?.finish() : undefined;
+          finish({
+            status: upstream.status,
+            cancelled: outcome === "cancelled",
+            failed: outcome === "error",
+            ...(tokens === undefined ? {} : { promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens }),
+            unmetered: outcome === "complete" && scanner !== undefined && tokens === undefined,
+          });
+        },
+      });
+      return new Response(body, { status: upstream.status, headers });
+    } catch (error) {
+      const gatewayError = error instanceof GatewayError ? error : asGatewayError(error);
+      if (!released) {
+        released = true;
+        routes.release(replica.id);
+        detach();
+      }
+      // serveApi records the failed request.
+      throw gatewayError;
+    }
+  }
+
+  function synthesizedModelsResponse(call: Call): Response {
+    const created = Math.floor(Date.parse(call.record.created_at) / 1000);
+    const body = { object: "list", data: [{ id: call.record.spec.model, object: "model", created, owned_by: "inferencekey" }] };
+    return new Response(JSON.stringify(body), {
+      status: 200,
+      headers: { "content-type": "application/json", "x-request-id": call.requestId },
+    });
+  }
+
+  async function imagesWithUrls(
+    call: Call,
+    upstream: UpstreamResponse,
+    finish: (sample: Omit<UsageSample, "keyId" | "latencyMs">) => void,
+  ): Promise<Response> {
+    let raw: Uint8Array;
+    try {
+      raw = upstream.body === null ? new Uint8Array(0) : await readLimited(upstream.body, IMAGE_RESPONSE_MAX_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        throw new GatewayError(502, "upstream_bad_response", "The replica's images response is too large to convert to URLs.");
+      }
+      throw new GatewayError(502, "upstream_bad_response", "The replica's images response broke off.");
+    }
+    const headers = responseHeaders(upstream.headers, call.requestId);
+    delete headers["content-length"];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8"));
+    } catch {
+      finish({ status: upstream.status });
+      return new Response(raw as Uint8Array<ArrayBuffer>, { status: upstream.status, headers });
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      finish({ status: upstream.status });
+      return new Response(raw as Uint8Array<ArrayBuffer>, { status: upstream.status, headers });
+    }
+    const converted = await imagesToUrls(parsed as Record<string, unknown>, {
+      blobs: options.blobs,
+      serverSecret: ctx.serverSecret,
+      base: options.publicUrl?.replace(/\/+$/, "") ?? new URL(call.request.url).origin,
+      project: call.project,
+      workload: call.workload,
+      now: ctx.now(),
+      ttlSeconds: fileTtl,
+    });
+    finish({ status: upstream.status });
+    return new Response(JSON.stringify(converted), { status: upstream.status, headers });
+  }
+
+  async function serveFile(request: Request, url: URL, path: Extract<EndpointPath, { kind: "file" }>): Promise<Response> {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      throw new GatewayError(405, "method_not_allowed", "Files are read with GET.", { headers: { allow: "GET, HEAD" } });
+    }
+    const expires = Number(url.searchParams.get("expires") ?? "");
+    const signature = url.searchParams.get("sig") ?? "";
+    if (
+      !FILE_ID_PATTERN.test(path.fileId) ||
+      !Number.isSafeInteger(expires) ||
+      !verifyFileSignature(ctx.serverSecret, path.project, path.workload, path.fileId, expires, signature)
+    ) {
+      throw new GatewayError(403, "file_url_invalid", "This file URL is not valid: its signature does not match.");
+    }
+    const now = ctx.now();
+    if (expires * 1000 <= now.getTime()) {
+      throw new GatewayError(403, "file_url_expired", "This file URL has expired; request the image again for a fresh URL.");
+    }
+    const blob = await options.blobs?.get(`${path.project}/${path.workload}/${path.fileId}`, now);
+    if (blob === undefined) throw new GatewayError(404, "file_not_found", "This file is no longer available.");
+    return new Response(request.method === "HEAD" ? null : (blob.data as Uint8Array<ArrayBuffer>), {
+      status: 200,
+      headers: {
+        "content-type": blob.contentType,
+        "content-length": String(blob.data.byteLength),
+        "cache-control": `private, max-age=${Math.max(0, Math.floor(expires - now.getTime() / 1000))}`,
+        "x-content-type-options": "nosniff",
+      },
+    });
+  }
+
+  return {
+    handle,
+    gatewayRequestRate: (project, workload) => requestRates.rate(`${project}/${workload}`),
+    flushUsage: () => usage.flush(),
+    flushUsageIfDue: () => usage.flushIfDue(),
+    close: async () => {
+      await usage.stop();
+      transport.close?.();
+    },
+  };
+}
+
+/**
+ * Passes a response body through chunk by chunk (no buffering; `prefix` holds chunks already read
+ * while deciding whether the body was small), letting `onChunk` observe each
+ * one, aborting when the replica stays silent longer than `idleTimeoutMs` while a chunk is awaited,
+ * and reporting once how the body ended. Cancelling it (client gone) cancels the upstream body.
+ */
+function relay(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  prefix: Uint8Array[],
+  hooks: {
+    idleTimeoutMs: number;
+    onChunk: ((chunk: Uint8Array) => void) | undefined;
+    onIdle: () => void;
+    onEnd: (outcome: "complete" | "cancelled" | "error") => void;
+  },
+): ReadableStream<Uint8Array> {
+  let ended = false;
+  let waitingSince: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const end = (outcome: "complete" | "cancelled" | "error") => {
+    if (ended) return;
+    ended = true;
+    if (timer !== undefined) clearTimeout(timer);
+    hooks.onEnd(outcome);
+  };
+  const check = () => {
+    timer = undefined;
+    if (ended) return;
+    if (waitingSince !== undefined) {
+      const silent = performance.now() - waitingSince;
+      if (silent >= hooks.idleTimeoutMs) {
+        hooks.onIdle();
+        return;
+      }
+      arm(hooks.idleTimeoutMs - silent);
+      return;
+    }
+    arm(hooks.idleTimeoutMs);
+  };
+  // One timer per response, re-armed only when it fires: cheaper than a timer per chunk.
+  const arm = (ms: number) => {
+    timer = setTimeout(check, ms);
+    timer.unref();
+  };
+  arm(hooks.idleTimeoutMs);
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const early = prefix.shift();
+        if (early !== undefined) {
+          hooks.onChunk?.(early);
+          controller.enqueue(early);
+          return;
+        }
+        waitingSince = performance.now();
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          waitingSince = undefined;
+          end("error");
+          controller.error(error);
+          return;
+        }
+        waitingSince = undefined;
+        if (result.done) {
+          end("complete");
+          controller.close();
+          return;
+        }
+        hooks.onChunk?.(result.value);
+        controller.enqueue(result.value);
+      },
+      cancel(reason) {
+        end("cancelled");
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

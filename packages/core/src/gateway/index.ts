@@ -1,0 +1,24 @@
+export { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptions } from "./auth";
+export { assertBlobKey, type BlobStore, type StoredBlob, LocalFileBlobStore, MemoryBlobStore } from "./blob-store";
+export { GatewayError, type GatewayErrorCode, gatewayErrorResponse } from "./errors";
+export { createGateway, type Gateway, type GatewayOptions } from "./gateway";
+export {
+  type EndpointPath,
+  GATEWAY_ROUTES,
+  type GatewayRoute,
+  parseEndpointPath,
+  ROUTE_DEFINITIONS,
+  type RouteDefinition,
+  routesServed,
+} from "./routes";
+export { DEFAULT_ROUTE_CACHE, type RouteCacheOptions, RouteTable, type UpstreamReplica } from "./route-table";
+export { fileUrl, signFile, verifyFileSignature } from "./signed-url";
+export {
+  fetchTransport,
+  type NodeHttpTransportOptions,
+  nodeHttpTransport,
+  type UpstreamRequest,
+  type UpstreamResponse,
+  type UpstreamTransport,
+} from "./upstream";
+export { extractUsage, type TokenUsage, UsageScanner } from "./usage-scan";

@@ -1,0 +1,202 @@
+import http from "node:http";
+
+/** One request to a replica, already fully decided by the gateway (address, path, headers). */
+export interface UpstreamRequest {
+  host: string;
+  port: number;
+  /** A constant route path from ROUTE_DEFINITIONS. */
+  path: string;
+  method: string;
+  headers: Record<string, string>;
+  body: Uint8Array | ReadableStream<Uint8Array> | undefined;
+  /** Aborting it cancels the request and its response body (client gone, timeout). */
+  signal: AbortSignal;
+  connectTimeoutMs: number;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * How the gateway talks to replicas. Rejects when no response arrived (connection refused or
+ * reset, connect timeout, abort); never follows redirects.
+ */
+export interface UpstreamTransport {
+  send(request: UpstreamRequest): Promise<UpstreamResponse>;
+  close?(): void;
+}
+
+export interface NodeHttpTransportOptions {
+  /** Concurrent connections per replica address. Default 256. */
+  maxSockets?: number;
+  /** Idle keep-alive connections are closed after this, below uvicorn's 5 s keep-alive. Default 4000. */
+  freeSocketTimeoutMs?: number;
+}
+
+function connectTimeoutError(ms: number): Error {
+  return Object.assign(new Error(`no connection to the replica within ${ms} ms`), { code: "UPSTREAM_CONNECT_TIMEOUT" });
+}
+
+/**
+ * The default transport: node:http with a keep-alive agent. Measured against global fetch (undici)
+ * on loopback, it adds about half the latency and far less p99 jitter (docs/benchmarks.md).
+ */
+export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): UpstreamTransport {
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: options.maxSockets ?? 256,
+    maxFreeSockets: 64,
+    timeout: options.freeSocketTimeoutMs ?? 4000,
+    scheduling: "lifo",
+  });
+  return {
+    send: (upstream) =>
+      new Promise<UpstreamResponse>((resolve, reject) => {
+        const { signal } = upstream;
+        if (signal.aborted) {
+          reject(signal.reason);
+          return;
+        }
+        const request = http.request({
+          host: upstream.host,
+          port: upstream.port,
+          path: upstream.path,
+          method: upstream.method,
+          headers:
+            upstream.body instanceof Uint8Array
+              ? { ...upstream.headers, "content-length": String(upstream.body.byteLength) }
+              : upstream.headers,
+          agent,
+        });
+        let responded = false;
+        let connectTimer: NodeJS.Timeout | undefined;
+        const onAbort = () => request.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+        signal.addEventListener("abort", onAbort, { once: true });
+        request.once("socket", (socket) => {
+          if (!socket.connecting) return;
+          connectTimer = setTimeout(() => request.destroy(connectTimeoutError(upstream.connectTimeoutMs)), upstream.connectTimeoutMs);
+          connectTimer.unref();
+          socket.once("connect", () => clearTimeout(connectTimer));
+        });
+        request.on("error", (error) => {
+          clearTimeout(connectTimer);
+          if (responded) return;
+          signal.removeEventListener("abort", onAbort);
+          reject(Object.assign(error, { reusedSocket: request.reusedSocket }));
+        });
+        request.once("response", (response) => {
+          clearTimeout(connectTimer);
+          responded = true;
+          response.once("close", () => signal.removeEventListener("abort", onAbort));
+          const bodyless = upstream.method === "HEAD" || response.statusCode === 204 || response.statusCode === 304;
+          if (bodyless) response.resume();
+          resolve({
+            status: response.statusCode ?? 502,
+            headers: response.headers,
+            body: bodyless ? null : webStreamOf(response),
+          });
+        });
+        writeBody(request, upstream.body);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
+function writeBody(request: http.ClientRequest, body: UpstreamRequest["body"]): void {
+  if (body === undefined) {
+    request.end();
+    return;
+  }
+  if (body instanceof Uint8Array) {
+    request.end(body);
+    return;
+  }
+  const reader = body.getReader();
+  const pump = async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (request.destroyed) return;
+      if (!request.write(value)) {
+        await new Promise<void>((resolve) => {
+          request.once("drain", resolve);
+          request.once("close", resolve);
+        });
+      }
+    }
+    request.end();
+  };
+  pump().catch((error: unknown) => {
+    request.destroy(error instanceof Error ? error : new Error(String(error)));
+  });
+  request.once("close", () => {
+    reader.cancel().catch(() => undefined);
+  });
+}
+
+/** The response body as a web stream, with backpressure; cancelling it closes the connection. */
+function webStreamOf(response: http.IncomingMessage): ReadableStream<Uint8Array> {
+  let finished = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        response.on("data", (chunk: Buffer) => {
+          if (finished) return;
+          controller.enqueue(chunk);
+          if ((controller.desiredSize ?? 1) <= 0) response.pause();
+        });
+        response.once("end", () => {
+          if (finished) return;
+          finished = true;
+          controller.close();
+        });
+        response.once("close", () => {
+          if (finished) return;
+          finished = true;
+          controller.error(Object.assign(new Error("the replica closed the response early"), { code: "ECONNRESET" }));
+        });
+      },
+      pull() {
+        response.resume();
+      },
+      cancel() {
+        finished = true;
+        // Destroying the response closes the socket: the replica sees the client leave.
+        response.destroy();
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
+}
+
+/**
+ * The same contract on the platform's fetch (undici), for runtimes without node:http: body
+ * streamed with `duplex: "half"`, `redirect: "manual"`, the abort signal passed through.
+ */
+export function fetchTransport(fetchImpl: typeof fetch = fetch): UpstreamTransport {
+  return {
+    send: async (upstream) => {
+      const response = await fetchImpl(`http://${upstream.host}:${upstream.port}${upstream.path}`, {
+        method: upstream.method,
+        headers: upstream.headers,
+        body: upstream.body,
+        signal: upstream.signal,
+        redirect: "manual",
+        duplex: "half",
+      } as RequestInit);
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      if (headers["content-encoding"] !== undefined) {
+        // fetch decoded the body: the original encoding and length no longer describe it.
+        delete headers["content-encoding"];
+        delete headers["content-length"];
+      }
+      return { status: response.status, headers, body: response.body };
+    },
+  };
+}
