@@ -88,7 +88,7 @@ function replyWords(body) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function completion(req, res, body, chat) {
+async function completion(_req, res, body, chat) {
   const words = replyWords(body);
   const id = `cmpl-${process.pid}-${stats.requests}`;
   const created = Math.floor(Date.now() / 1000);
@@ -158,10 +158,10 @@ function parseMultipart(buffer, contentType) {
 }
 
 const routes = {
-  "GET /health": (req, res) =>
+  "GET /health": (_req, res) =>
     Date.now() - startedAt < num("ready-after-ms", 0) ? send(res, 503, { status: "loading" }) : send(res, 200, ""),
-  "GET /v1/models": (req, res) => send(res, 200, { object: "list", data: [{ id: model, object: "model", owned_by: "test-replica" }] }),
-  "GET /metrics": (req, res) =>
+  "GET /v1/models": (_req, res) => send(res, 200, { object: "list", data: [{ id: model, object: "model", owned_by: "test-replica" }] }),
+  "GET /metrics": (_req, res) =>
     send(
       res,
       200,
@@ -179,10 +179,10 @@ const routes = {
       ].join("\n"),
       { "content-type": "text/plain; version=0.0.4" },
     ),
-  "GET /test/stats": (req, res) => send(res, 200, stats),
+  "GET /test/stats": (_req, res) => send(res, 200, stats),
   "POST /v1/chat/completions": (req, res, body) => completion(req, res, JSON.parse(body), true),
   "POST /v1/completions": (req, res, body) => completion(req, res, JSON.parse(body), false),
-  "POST /v1/embeddings": (req, res, body) => {
+  "POST /v1/embeddings": (_req, res, body) => {
     const parsed = JSON.parse(body);
     const inputs = Array.isArray(parsed.input) ? parsed.input : [parsed.input];
     const promptTokens = inputs.reduce((n, t) => n + tokens(t), 0);
@@ -193,14 +193,14 @@ const routes = {
       usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
     });
   },
-  "POST /v1/images/generations": (req, res) =>
+  "POST /v1/images/generations": (_req, res) =>
     send(res, 200, { created: Math.floor(Date.now() / 1000), data: [{ b64_json: PNG_1X1.toString("base64") }] }),
   "POST /v1/images/edits": (req, res, body) => {
     const parts = parseMultipart(body, req.headers["content-type"]);
     if (!parts.image) return send(res, 400, { error: { message: "image is required", type: "invalid_request_error" } });
     send(res, 200, { created: Math.floor(Date.now() / 1000), data: [{ b64_json: PNG_1X1.toString("base64") }] });
   },
-  "POST /v1/audio/speech": (req, res, body) => {
+  "POST /v1/audio/speech": (_req, res, body) => {
     const parsed = JSON.parse(body);
     // Deterministic bytes covering every byte value, so a test can tell a corrupted body.
     const audio = Buffer.alloc(4096);

@@ -1,0 +1,112 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { listProjectWorkers, recordColdRequest } from "@inferencekey/core";
+import { type LocalPlatform, startLocalPlatform } from "@inferencekey/local";
+import { ManagementClient } from "@inferencekey/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../support/platform-process";
+import { processesWith, waitFor } from "../support/processes";
+
+/**
+ * Execution policies on the local platform under a fake clock: the controller's "now" is moved by
+ * the test, while the in-process agent runs real backend processes (the TEST DOUBLE
+ * test/replicas/openai-replica.mjs). Ticks are driven by the test (the timer is set to an hour).
+ */
+const marker = `e2e-policies-${process.pid}`;
+let clock = Date.parse("2026-11-27T18:59:00Z"); // Friday 19:59 in Madrid
+
+describe("policies on the local platform with a fake clock", () => {
+  let platform: LocalPlatform;
+  let mgmt: ManagementClient;
+
+  beforeAll(async () => {
+    platform = await startLocalPlatform({
+      dir: mkdtempSync(join(tmpdir(), "ik-policies-")),
+      port: 0,
+      now: () => new Date(clock),
+      tickMs: 3_600_000,
+      log: () => undefined,
+    });
+    const token = readFileSync(platform.devEnvPath, "utf8").match(/INFERENCEKEY_SDK_TOKEN=(\S+)/)?.[1] as string;
+    mgmt = new ManagementClient({ token, baseUrl: platform.url, project: "acme" });
+  });
+
+  afterAll(async () => {
+    await platform?.close();
+    await waitFor("no backend left", () => processesWith(marker).length === 0 || undefined);
+  });
+
+  /** Moves the fake clock, waits until the local worker has heartbeated at the new time, then ticks. */
+  async function tickAt(at: number): Promise<void> {
+    clock = at;
+    await waitFor("a heartbeat at the new time", async () => {
+      const workers = await listProjectWorkers(platform.ctx, "acme");
+      const local = workers.find((w) => w.labels["inferencekey.local"] === "true");
+      return local === undefined || (local.last_heartbeat_at !== undefined && Date.parse(local.last_heartbeat_at) >= at) || undefined;
+    });
+    await platform.controller.tick();
+  }
+
+  const command = (model: string) => `${process.execPath} ${join(REPO_ROOT, "test/replicas/openai-replica.mjs")} serve ${model}`;
+  const ready = async (slug: string) => (await mgmt.get(slug)).status.readyReplicas;
+
+  it("a scheduled workload comes up when its window opens and goes away when it closes", async () => {
+    const model = `${marker}/window`;
+    await mgmt.ensure({
+      name: "Daytime",
+      slug: "daytime",
+      model,
+      backend: "vllm",
+      command: command(model),
+      executionPolicy: "scheduled",
+      executionPolicyConfig: { window: "Mon-Fri 08:00-20:00 Europe/Madrid" },
+    });
+
+    await platform.controller.tick(); // registers the local worker and starts its agent
+    await tickAt(clock + 1000);
+    await waitFor("ready inside the window", async () => (await ready("daytime")) === 1 || undefined);
+
+    await tickAt(Date.parse("2026-11-27T19:00:30Z")); // 20:00:30 Madrid: closed
+    await waitFor("backend gone after the window", async () => {
+      await platform.controller.tick();
+      return processesWith(model).length === 0 || undefined;
+    });
+    const status = (await mgmt.get("daytime")).status;
+    expect(status.desiredReplicas).toBe(0);
+    expect(status.decision).toBe("window closed, opens Mon 08:00 Europe/Madrid");
+  });
+
+  it("an autoscaling workload with min_workers 0 scales up on a request and back to zero after idle", async () => {
+    const model = `${marker}/auto`;
+    await mgmt.ensure({
+      name: "Spiky",
+      slug: "spiky",
+      model,
+      backend: "vllm",
+      command: command(model),
+      executionPolicy: "autoscaling",
+      executionPolicyConfig: {
+        min_workers: 0,
+        max_workers: 2,
+        max_hourly_cost_usd: 5,
+        workers: { source: "cloud", cloud_pool: { gpu_pool: ["NVIDIA L4"] } },
+        scale_to_zero_after_seconds: 600,
+      },
+    });
+    await tickAt(clock + 1000);
+    expect(processesWith(model)).toEqual([]);
+
+    // The gateway's hook when a request finds no ready replica.
+    await recordColdRequest(platform.ctx, "acme", "spiky");
+    await tickAt(clock + 1000);
+    await waitFor("scaled up to 1", async () => (await ready("spiky")) === 1 || undefined);
+
+    await tickAt(clock + 601_000);
+    await waitFor("scaled back to zero", async () => {
+      await platform.controller.tick();
+      return processesWith(model).length === 0 || undefined;
+    });
+    expect((await mgmt.get("spiky")).status.decision).toMatch(/scal(ing 1 -> 0: idle|ed to zero)/);
+  });
+});
