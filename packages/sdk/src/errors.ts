@@ -60,12 +60,18 @@ export interface InferenceKeyErrorInit {
   details?: ErrorDetail[] | undefined;
   /** From the `Retry-After` header, in seconds. */
   retryAfterSeconds?: number | undefined;
+  /**
+   * The data plane's OpenAI-style `error.type` (`invalid_request_error`, `authentication_error`,
+   * `service_unavailable`, ...); undefined for control-API errors, which carry only a `code`.
+   */
+  errorType?: string | undefined;
   cause?: unknown;
 }
 
 /**
- * The base of every error the SDK throws. Mirrors the wire's
- * `{"error": {code, message, request_id, details}}` plus the HTTP `status`.
+ * The base of every error the SDK throws. Mirrors the control API's
+ * `{"error": {code, message, request_id, details}}` plus the HTTP `status`. Data-plane errors
+ * (OpenAI's `{"error": {message, type, code}}`) map onto the same fields, with `type` in `errorType`.
  *
  * @example
  * ```ts
@@ -84,6 +90,7 @@ export class InferenceKeyError extends Error {
   readonly requestId: string | undefined;
   readonly details: ErrorDetail[];
   readonly retryAfterSeconds: number | undefined;
+  readonly errorType: string | undefined;
 
   constructor(init: InferenceKeyErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -92,6 +99,7 @@ export class InferenceKeyError extends Error {
     this.requestId = init.requestId;
     this.details = init.details ?? [];
     this.retryAfterSeconds = init.retryAfterSeconds;
+    this.errorType = init.errorType;
   }
 }
 
@@ -229,7 +237,9 @@ export class RateLimitError extends InferenceKeyError {
 }
 
 /**
- * HTTP 5xx: the server failed or is unavailable. Retried automatically for idempotent calls.
+ * HTTP 5xx: the server failed or is unavailable. Retried automatically for idempotent calls. On
+ * the data plane, `code` says why (`workload_scaling_up`: no replica is ready yet, retried
+ * honouring `Retry-After`; `workload_stopped`, `upstream_timeout`, ...).
  *
  * @example
  * ```ts
@@ -241,17 +251,25 @@ export class InternalServerError extends InferenceKeyError {
 }
 
 /**
- * No HTTP response arrived (DNS, refused connection, reset). `cause` holds the underlying error.
+ * No HTTP response arrived (DNS, refused connection, reset), or a streamed answer broke off.
+ * `cause` holds the underlying error. `requestSent` is false only when the connection failed
+ * before any byte of the request left (DNS failure, refused connection): then nothing can have
+ * happened on the server, so even a POST is safe to send again.
  *
  * @example
  * ```ts
- * if (error instanceof APIConnectionError) console.error("network problem:", error.cause);
+ * if (error instanceof APIConnectionError) console.error("network problem:", error.cause, error.requestSent);
  * ```
  */
 export class APIConnectionError extends InferenceKeyError {
   override readonly name: string = "APIConnectionError";
-  constructor(init: Omit<InferenceKeyErrorInit, "code" | "status"> & { code?: ErrorCode }) {
+  readonly requestSent: boolean;
+  constructor(
+    init: Omit<InferenceKeyErrorInit, "code" | "status"> & { code?: ErrorCode; requestSent?: boolean },
+  ) {
     super({ ...init, code: init.code ?? "connection_error" });
+    // Unknown counts as sent: only a provably unsent request may be replayed.
+    this.requestSent = init.requestSent ?? true;
   }
 }
 
@@ -267,7 +285,7 @@ export class APIConnectionError extends InferenceKeyError {
  */
 export class APITimeoutError extends APIConnectionError {
   override readonly name: string = "APITimeoutError";
-  constructor(init: Omit<InferenceKeyErrorInit, "code" | "status">) {
+  constructor(init: Omit<InferenceKeyErrorInit, "code" | "status"> & { requestSent?: boolean }) {
     super({ ...init, code: "timeout" });
   }
 }

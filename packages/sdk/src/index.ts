@@ -1,7 +1,7 @@
 /**
- * `@inferencekey/sdk`: the TypeScript SDK of InferenceKey. This entry holds the management half
- * (`ManagementClient`: workloads, data keys, private workers); the data half (`DataClient`) lands
- * with the gateway.
+ * `@inferencekey/sdk`: the TypeScript SDK of InferenceKey. The management half
+ * (`ManagementClient`: workloads, data keys, private workers, usage) and the data half
+ * (`DataClient`: a workload's endpoint with `generateText`, `streamText`, `chat`, `embed`).
  */
 export {
   ManagementClient,
@@ -10,6 +10,32 @@ export {
   type ListOptions,
   type ManagementClientOptions,
 } from "./management-client";
+export { DataClient, type DataClientFromEnvOptions, type DataClientOptions } from "./data-client";
+export {
+  Endpoint,
+  type ChatOptions,
+  type DataCallOptions,
+  type EmbedOptions,
+  type EndpointOptions,
+  type GenerateTextOptions,
+  type SamplingOptions,
+  type StreamChatOptions,
+  type StreamTextOptions,
+} from "./data/endpoint";
+export { TextStream } from "./data/text-stream";
+export type {
+  ChatCompletion,
+  ChatCompletionWire,
+  ChatContentPart,
+  ChatMessage,
+  Embeddings,
+  EmbeddingsWire,
+  FinishReason,
+  TextGeneration,
+  TokenUsage,
+  UsageWire,
+} from "./data/results";
+export type { UsageOptions, UsageSummary, WorkloadUsage } from "./resources/usage";
 export { Backend, ExecutionPolicy, OnDrift, TaskType } from "./enums";
 export type {
   AutoscalingPolicyConfig,

@@ -5,6 +5,13 @@ import { ConfigurationError, ValidationError } from "./errors";
 import { type CallOptions, type FetchLike, HttpClient, normaliseBaseUrl } from "./http/http-client";
 import { KeysResource } from "./resources/keys";
 import { pathOf } from "./resources/paths";
+import {
+  isoOf,
+  toWorkloadUsage,
+  type UsageOptions,
+  type UsageReportWire,
+  type WorkloadUsage,
+} from "./resources/usage";
 import { WorkersResource } from "./resources/workers";
 import { callOf } from "./resources/call-options";
 import {
@@ -37,7 +44,7 @@ export interface ManagementClientOptions {
   baseUrl?: string | undefined;
   /** A `fetch` to use instead of the global one (proxies, instrumentation, tests). */
   fetch?: FetchLike | undefined;
-  /** Retries of transient failures (connection errors, timeouts, 408, 429, 5xx) for idempotent calls. Default 2. */
+  /** Retries of transient failures (connection errors, timeouts, 408, 429, 5xx); see the class notes. Default 2. */
   maxRetries?: number | undefined;
   /** Per-attempt timeout in milliseconds. Default 60 000. */
   timeoutMs?: number | undefined;
@@ -93,8 +100,9 @@ export interface ListOptions extends CallOptions {
  * Retries: idempotent calls (`ensure`, `get`, `list`, `delete`, `keys.list`, `keys.revoke`,
  * `workers.list`, `workers.get`, `workers.deregister`) are retried on connection errors,
  * timeouts, 408, 429 and 5xx with capped, jittered exponential backoff, honouring `Retry-After`
- * on 429/503. Creates (`keys.create`, `keys.rotate`, `workers.register`) are retried only when
- * given an `idempotencyKey`.
+ * on 429/503. Creates (`keys.create`, `keys.rotate`, `workers.register`) are retried on those
+ * failures only when given an `idempotencyKey`; without one, only when the server provably did
+ * nothing (429, or a connection that failed before the request was sent).
  *
  * @example
  * ```ts
@@ -301,5 +309,27 @@ export class ManagementClient {
       ...callOf(options),
     });
     return toDeletedWorkload(result);
+  }
+
+  /**
+   * Data-plane usage of a workload over a range: requests, errors, tokens and latency, in total,
+   * per data key and per minute. `from` and `to` take ISO 8601 strings or `Date`s; what is
+   * omitted gets the server's default range.
+   *
+   * @example
+   * ```ts
+   * const usage = await mgmt.usage("support-bot", { from: new Date(Date.now() - 24 * 3_600_000) });
+   * console.log(usage.totals.requests, usage.totals.totalTokens);
+   * for (const k of usage.byKey) console.log(k.keyId, k.totalTokens);
+   * ```
+   */
+  async usage(workload: string, options: UsageOptions = {}): Promise<WorkloadUsage> {
+    const report = await this.http.json<UsageReportWire>({
+      method: "GET",
+      path: pathOf`/v1/projects/${this.project}/workloads/${workload}/usage`,
+      query: { from: isoOf(options.from), to: isoOf(options.to) },
+      ...callOf(options),
+    });
+    return toWorkloadUsage(report);
   }
 }

@@ -42,7 +42,7 @@ describe("public entry", () => {
     expect(undocumented, entry).toEqual([]);
   });
 
-  it("exports the management half and the error hierarchy, and no DataClient yet", () => {
+  it("exports both halves and the error hierarchy", () => {
     // Prepare
     const names = Object.keys(sdk);
 
@@ -51,7 +51,16 @@ describe("public entry", () => {
 
     // Assess
     expect(names).toEqual(
-      expect.arrayContaining(["ManagementClient", "Backend", "ExecutionPolicy", "OnDrift", "TaskType"]),
+      expect.arrayContaining([
+        "ManagementClient",
+        "DataClient",
+        "Endpoint",
+        "TextStream",
+        "Backend",
+        "ExecutionPolicy",
+        "OnDrift",
+        "TaskType",
+      ]),
     );
     expect(errors).toEqual([
       "APIConnectionError",
@@ -68,6 +77,5 @@ describe("public entry", () => {
       "RateLimitError",
       "ValidationError",
     ]);
-    expect(names).not.toContain("DataClient");
   });
 });

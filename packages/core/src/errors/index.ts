@@ -25,6 +25,7 @@ export type ErrorCode =
   | "drift_detected"
   | "rate_limited"
   | "payload_too_large"
+  | "method_not_allowed"
   | "unavailable"
   | "internal";
 
@@ -90,6 +91,12 @@ export class DriftError extends InferenceKeyError {
 export class RateLimitedError extends InferenceKeyError {
   constructor(message: string, retryAfterSeconds: number) {
     super("rate_limited", 429, message, { retryAfterSeconds });
+  }
+}
+
+export class MethodNotAllowedError extends InferenceKeyError {
+  constructor(message: string) {
+    super("method_not_allowed", 405, message);
   }
 }
 

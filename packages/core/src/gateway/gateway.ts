@@ -129,6 +129,16 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
+/** The path of an absolute, already normalised request URL, without parsing all of it. */
+function pathnameOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const query = url.indexOf("?", start);
+  const fragment = url.indexOf("#", start);
+  const end = query === -1 ? fragment : fragment === -1 ? query : Math.min(query, fragment);
+  return end === -1 ? url.slice(start) : url.slice(start, end);
+}
+
 /** Reuses a caller's well-formed `x-request-id`, so client and gateway logs join up. */
 function givenRequestId(request: Request): string | undefined {
   const given = request.headers.get("x-request-id");
@@ -235,12 +245,11 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     const started = performance.now();
     const requestId = givenRequestId(request) ?? `${requestIdPrefix}${(requestCounter++).toString(36)}`;
     try {
-      const url = new URL(request.url);
-      const path = parseEndpointPath(url.pathname);
+      const path = parseEndpointPath(pathnameOf(request.url));
       if (path === undefined) {
         throw new GatewayError(404, "not_found", "No such endpoint: data-plane routes are /endpoint/{project}/{workload}/v1/{route}.");
       }
-      if (path.kind === "file") return await serveFile(request, url, path);
+      if (path.kind === "file") return await serveFile(request, new URL(request.url), path);
       const authenticated = auth.authenticate(request.headers.get("authorization"), path.project, path.workload);
       const key = authenticated instanceof Promise ? await authenticated : authenticated;
       return await serveApi(request, requestId, started, path, key);

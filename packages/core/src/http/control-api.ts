@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { GPU_CATALOG } from "../catalog";
-import { InferenceKeyError, NotFoundError, ValidationError } from "../errors";
+import { MethodNotAllowedError, NotFoundError, ValidationError } from "../errors";
 import { type Idempotency, parseIdempotencyKey } from "../idempotency";
 import { createKey, KeyInputSchema, listKeys, revokeKey, RotateInputSchema, rotateKey } from "../keys";
 import type { PlatformContext } from "../platform/context";
@@ -182,7 +182,7 @@ export function createControlApi(ctx: PlatformContext, options: ControlApiOption
         const match = router.match(request.method, url.pathname);
         if (match === undefined) throw new NotFoundError(`no route ${request.method} ${url.pathname}; see docs/api.md`);
         if ("allowed" in match) {
-          throw new InferenceKeyError("not_found", 405, `${request.method} is not allowed on ${url.pathname}; allowed: ${match.allowed.join(", ")}`);
+          throw new MethodNotAllowedError(`${request.method} is not allowed on ${url.pathname}; allowed: ${match.allowed.join(", ")}`);
         }
         const principal = await authenticateSdkToken(ctx, request.headers.get("authorization"));
         response = await match.handler(request, match.params, { principal, url });

@@ -22,6 +22,8 @@ export function errorResponse(error: unknown, requestId: string, log: (line: str
   if (error instanceof InferenceKeyError) {
     const headers: Record<string, string> = { "x-request-id": requestId };
     if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(Math.ceil(error.retryAfterSeconds));
+    // The unread rest of an oversized body would be taken for the next request on a kept-alive connection.
+    if (error.status === 413) headers.connection = "close";
     return json(
       { error: { code: error.code, message: error.message, request_id: requestId, details: error.details } },
       error.status,

@@ -124,6 +124,8 @@ export class UsageRecorder {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private lastFlushAt = 0;
+  private minuteStart = 0;
+  private minute = "";
 
   constructor(
     private readonly ctx: PlatformContext,
@@ -133,7 +135,12 @@ export class UsageRecorder {
   }
 
   record(project: string, workload: string, sample: UsageSample): void {
-    const minute = minuteOf(this.ctx.now());
+    const at = this.ctx.now().getTime();
+    if (at < this.minuteStart || at >= this.minuteStart + 60_000) {
+      this.minuteStart = at - (at % 60_000);
+      this.minute = minuteOf(new Date(at));
+    }
+    const minute = this.minute;
     const id = `${project}/${workload}/${minute}/${sample.keyId}`;
     let bucket = this.buckets.get(id);
     if (bucket === undefined) {

@@ -13,6 +13,7 @@ import {
   isTransient,
   mayRetry,
   parseRetryAfter,
+  refusedBeforeProcessing,
   type RetryPolicy,
   retryDelay,
   type Sleep,
@@ -49,12 +50,16 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
   /** Per-attempt timeout; overrides the client's `timeoutMs`. */
   timeoutMs?: number | undefined;
-  /** Overrides the client's `maxRetries` for this call (only idempotent calls are retried). */
+  /**
+   * Overrides the client's `maxRetries` for this call. Idempotent calls are retried on any
+   * transient failure; POSTs without an idempotency key only when refused before processing.
+   */
   maxRetries?: number | undefined;
 }
 
 /**
- * Call options of a create (POST). Without `idempotencyKey` a create is never retried, since a
+ * Call options of a create (POST). Without `idempotencyKey` a create is retried only when the
+ * server refused it before processing (429, a connection that failed before sending), since a
  * lost response could otherwise create twice; with one, it is retried like a GET and the key is
  * sent as `Idempotency-Key`. Reuse the same key only for the same logical create.
  *
@@ -78,13 +83,19 @@ export interface HttpRequest extends IdempotentCallOptions {
   headers?: Record<string, string> | undefined;
   /** Bearer token for this call instead of the client's (the data plane uses per-workload keys). */
   token?: string | undefined;
+  /**
+   * What `timeoutMs` bounds: each attempt (default), or the whole call, retries and the waits
+   * between them included; a retry whose wait would end after the deadline is not made.
+   */
+  timeoutScope?: "attempt" | "call" | undefined;
 }
 
 export interface HttpClientOptions {
   baseUrl: string;
-  token: string;
+  /** Bearer token of every call that does not bring its own; none is sent when neither is set. */
+  token?: string | undefined;
   fetch?: FetchLike | undefined;
-  /** Retries after the first attempt, for idempotent calls only. Default 2. */
+  /** Retries after the first attempt (see {@link CallOptions.maxRetries} for which). Default 2. */
   maxRetries?: number | undefined;
   /** Per-attempt timeout. Default 60 000 ms. */
   timeoutMs?: number | undefined;
@@ -102,8 +113,9 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; error: InferenceKeyError
 
 /**
  * The transport shared by every client of the SDK: bearer auth, `User-Agent`, JSON bodies,
- * per-attempt timeouts, retries of transient failures for idempotent calls, and mapping of error
- * answers to the {@link InferenceKeyError} hierarchy. It knows no routes.
+ * timeouts, retries of transient failures (every one for idempotent calls; for other POSTs only
+ * those the server refused before processing), and mapping of error answers to the
+ * {@link InferenceKeyError} hierarchy. It knows no routes.
  *
  * @example
  * ```ts
@@ -113,7 +125,7 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; error: InferenceKeyError
  */
 export class HttpClient {
   readonly baseUrl: string;
-  private readonly token: string;
+  private readonly token: string | undefined;
   private readonly fetchImpl: FetchLike;
   private readonly maxRetries: number;
   private readonly timeoutMs: number;
@@ -178,15 +190,25 @@ export class HttpClient {
   private async send<T>(request: HttpRequest, consume: (response: Response) => Promise<T>): Promise<T> {
     const url = this.url(request);
     const init = this.init(request);
-    const maxRetries = mayRetry(request.method, request.idempotencyKey)
-      ? checkCount("maxRetries", request.maxRetries ?? this.maxRetries)
-      : 0;
+    const idempotent = mayRetry(request.method, request.idempotencyKey);
+    const maxRetries = checkCount("maxRetries", request.maxRetries ?? this.maxRetries);
     const timeoutMs = checkTimeout(request.timeoutMs ?? this.timeoutMs);
+    const wholeCall = request.timeoutScope === "call";
+    const deadline = this.now() + timeoutMs;
     for (let retry = 0; ; retry++) {
-      const outcome = await this.attempt(request, url, init, timeoutMs, consume);
+      // Timers may fire late; an attempt always gets at least a moment rather than none.
+      const attemptMs = wholeCall ? Math.max(1, deadline - this.now()) : timeoutMs;
+      const outcome = await this.attempt(request, url, init, attemptMs, timeoutMs, consume);
       if (outcome.ok) return outcome.value;
-      if (retry >= maxRetries || !isTransient(outcome.error)) throw outcome.error;
-      await this.sleep(retryDelay(outcome.error, retry, this.policy, this.random), request.signal);
+      const error = outcome.error;
+      if (retry >= maxRetries || !isTransient(error)) throw error;
+      // A POST without an idempotency key may have done its work unless the server refused it
+      // before processing (429, 503 workload_scaling_up, never connected): only those are resent.
+      if (!idempotent && !refusedBeforeProcessing(error)) throw error;
+      const delay = retryDelay(error, retry, this.policy, this.random);
+      // Waiting past the call's deadline cannot end in success: report the server's answer now.
+      if (wholeCall && this.now() + delay >= deadline) throw error;
+      await this.sleep(delay, request.signal);
     }
   }
 
@@ -194,13 +216,14 @@ export class HttpClient {
     request: HttpRequest,
     url: string,
     init: RequestInit,
+    attemptMs: number,
     timeoutMs: number,
     consume: (response: Response) => Promise<T>,
   ): Promise<Outcome<T>> {
     const caller = request.signal;
     caller?.throwIfAborted();
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    const timer = setTimeout(() => timeout.abort(), attemptMs);
     const signal = caller === undefined ? timeout.signal : AbortSignal.any([caller, timeout.signal]);
     try {
       const response = await this.fetchImpl(url, { ...init, signal });
@@ -221,6 +244,7 @@ export class HttpClient {
         error: new APIConnectionError({
           message: `${what}: could not reach ${this.baseUrl}: ${describe(error)}`,
           cause: error,
+          requestSent: !failedBeforeSending(error),
         }),
       };
     } finally {
@@ -232,7 +256,9 @@ export class HttpClient {
     const text = await response.text();
     const wire = parseWireError(text);
     const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.now());
-    const statusLine = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+    // HTTP/2 carries no reason phrase: use the standard one so messages read the same either way.
+    const reason = response.statusText || REASON_PHRASES[response.status] || "";
+    const statusLine = `HTTP ${response.status}${reason ? ` ${reason}` : ""}`;
     return errorForStatus({
       status: response.status,
       code: wire?.code ?? "http_error",
@@ -240,6 +266,7 @@ export class HttpClient {
       requestId: response.headers.get("x-request-id") ?? wire?.requestId,
       details: wire?.details ?? [],
       retryAfterSeconds: retryAfterMs === undefined ? undefined : retryAfterMs / 1000,
+      errorType: wire?.errorType,
     });
   }
 
@@ -255,9 +282,10 @@ export class HttpClient {
   private init(request: HttpRequest): RequestInit {
     const headers: Record<string, string> = {
       accept: "application/json",
-      authorization: `Bearer ${request.token ?? this.token}`,
       "user-agent": USER_AGENT,
     };
+    const token = request.token ?? this.token;
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
     if (request.body !== undefined) headers["content-type"] = "application/json";
     if (request.idempotencyKey !== undefined && request.idempotencyKey !== "") {
       headers["idempotency-key"] = request.idempotencyKey;
@@ -270,25 +298,53 @@ export class HttpClient {
   }
 }
 
-/** The wire error body, read defensively: a proxy in front of the API may answer anything. */
-function parseWireError(
-  text: string,
-): { code: string; message: string; requestId?: string; details: ErrorDetail[] } | undefined {
+/** An error answer read from any of the shapes below, before a class is chosen. */
+export interface WireError {
+  code: string;
+  message: string;
+  requestId?: string;
+  details: ErrorDetail[];
+  errorType?: string;
+}
+
+/**
+ * The wire error body, read defensively: a proxy in front of the API may answer anything.
+ * Understands the control API's `{"error": {code, message, request_id, details}}`, the data
+ * plane's OpenAI shape `{"error": {message, type, param, code}}` (a null or numeric `code` falls
+ * back to `type`), `{"error": "text"}`, and vLLM's top-level `{"object": "error", message, type, code}`.
+ * Undefined when no error object is found or it has no message.
+ */
+export function parseWireError(text: string): WireError | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     return undefined;
   }
-  const error = isRecord(parsed) ? parsed.error : undefined;
-  if (!isRecord(error) || typeof error.code !== "string" || typeof error.message !== "string")
-    return undefined;
+  return wireErrorOf(parsed);
+}
+
+/** {@link parseWireError} for a body already parsed (an error event inside a stream). */
+export function wireErrorOf(parsed: unknown): WireError | undefined {
+  if (!isRecord(parsed)) return undefined;
+  const inner = parsed.error;
+  const error = isRecord(inner)
+    ? inner
+    : typeof inner === "string"
+      ? { message: inner }
+      : parsed.object === "error"
+        ? parsed
+        : undefined;
+  if (error === undefined || typeof error.message !== "string" || error.message === "") return undefined;
+  const errorType = typeof error.type === "string" && error.type !== "" ? error.type : undefined;
+  const code = typeof error.code === "string" && error.code !== "" ? error.code : (errorType ?? "http_error");
   const details = Array.isArray(error.details) ? error.details.filter(isRecord).map(toDetail) : [];
   return {
-    code: error.code,
+    code,
     message: error.message,
     ...(typeof error.request_id === "string" ? { requestId: error.request_id } : {}),
     details,
+    ...(errorType === undefined ? {} : { errorType }),
   };
 }
 
@@ -304,6 +360,48 @@ function toDetail(raw: Record<string, unknown>): ErrorDetail {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+const REASON_PHRASES: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
+  413: "Content Too Large",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** Socket errors raised while connecting, i.e. before any byte of the request was written. */
+const CONNECT_FAILURES = [
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+];
+const CONNECT_FAILURE_PATTERN = new RegExp(`\\b(${CONNECT_FAILURES.join("|")})\\b`);
+
+/**
+ * Whether a fetch failure happened while connecting. undici throws "fetch failed" with the socket
+ * error (its `code`, and the code in its message) as `cause`; anything unrecognised counts as sent.
+ */
+function failedBeforeSending(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && CONNECT_FAILURES.includes(code)) return true;
+    if (CONNECT_FAILURE_PATTERN.test(current.message)) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 function describe(error: unknown): string {

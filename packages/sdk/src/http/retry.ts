@@ -50,8 +50,9 @@ export const defaultSleep: Sleep = (ms, signal) =>
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 /**
- * Whether a request may be sent twice. POST and PATCH may only when the caller gave an
- * idempotency key, because a retried create could otherwise mint two keys or two workers.
+ * Whether a request may be sent again after any transient failure. POST and PATCH may only when
+ * the caller gave an idempotency key, because a retried create could otherwise mint two keys or
+ * two workers; without one they are resent only when {@link refusedBeforeProcessing}.
  *
  * @example
  * ```ts
@@ -78,6 +79,25 @@ export function isTransient(error: InferenceKeyError): boolean {
   if (error instanceof APIConnectionError) return true;
   const status = error.status;
   return status !== undefined && (status === 408 || status === 429 || status >= 500);
+}
+
+/** Data-plane codes with which the gateway refuses a request before forwarding it anywhere. */
+const REFUSED_CODES: ReadonlySet<string> = new Set(["workload_scaling_up"]);
+
+/**
+ * Whether the server provably did nothing with the request, so even a POST without an
+ * idempotency key may be sent again: 429, the gateway's 503 `workload_scaling_up` (no replica was
+ * ready, nothing was forwarded), or a connection that failed before the request was sent.
+ *
+ * @example
+ * ```ts
+ * refusedBeforeProcessing(new InternalServerError({ code: "workload_scaling_up", message: "starting", status: 503 })); // true
+ * refusedBeforeProcessing(new InternalServerError({ code: "upstream_timeout", message: "slow", status: 504 })); // false
+ * ```
+ */
+export function refusedBeforeProcessing(error: InferenceKeyError): boolean {
+  if (error instanceof APIConnectionError) return !error.requestSent;
+  return error.status === 429 || (error.status === 503 && REFUSED_CODES.has(error.code));
 }
 
 /**

@@ -86,7 +86,7 @@ export class KeysResource {
 
   /**
    * Creates a data key for `workload` and returns it with its plaintext `key`, shown only this
-   * once. Not retried unless `idempotencyKey` is given.
+   * once. Without `idempotencyKey` it is retried only when refused before processing (429, no connection).
    *
    * @example
    * ```ts
@@ -146,8 +146,8 @@ export class KeysResource {
 
   /**
    * Replaces a key with a new one (same name and limits unless `name` is given). The old key keeps
-   * working for `oldKeyExpiresInSeconds` (server default 24 h; 0 revokes it now). Not retried
-   * unless `idempotencyKey` is given.
+   * working for `oldKeyExpiresInSeconds` (server default 24 h; 0 revokes it now). Without
+   * `idempotencyKey` it is retried only when refused before processing (429, no connection).
    *
    * @example
    * ```ts

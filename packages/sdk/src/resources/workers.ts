@@ -74,8 +74,8 @@ export class WorkersResource {
   ) {}
 
   /**
-   * Registers a worker and returns its `id` and agent `token` (shown only this once). Not retried
-   * unless `idempotencyKey` is given.
+   * Registers a worker and returns its `id` and agent `token` (shown only this once). Without
+   * `idempotencyKey` it is retried only when refused before processing (429, no connection).
    *
    * @example
    * ```ts

@@ -66,7 +66,14 @@ export function wireError(
   );
 }
 
-/** A connection failure as undici reports it. */
+/** A connection failure as undici reports it: nothing was sent. */
 export function connectionRefused(): Error {
-  return new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED 127.0.0.1:443") });
+  const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:443"), { code: "ECONNREFUSED" });
+  return new TypeError("fetch failed", { cause });
+}
+
+/** A connection dropped after the request went out, as undici reports it: the server may have acted. */
+export function connectionReset(): Error {
+  const cause = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+  return new TypeError("fetch failed", { cause });
 }

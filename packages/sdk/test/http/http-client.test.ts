@@ -13,7 +13,19 @@ import {
 } from "../../src/errors";
 import { HttpClient, type HttpClientOptions } from "../../src/http/http-client";
 import { SDK_VERSION } from "../../src/version";
-import { connectionRefused, type FakeFetch, fakeFetch, jsonResponse, wireError } from "../helpers/fake-fetch";
+import {
+  connectionRefused,
+  connectionReset,
+  type FakeFetch,
+  fakeFetch,
+  jsonResponse,
+  wireError,
+} from "../helpers/fake-fetch";
+
+/** A data-plane error answer in OpenAI's shape. */
+function jsonError(status: number, error: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return jsonResponse(status, { error }, headers);
+}
 import { BASE_URL, TOKEN } from "../helpers/fixtures";
 
 function client(fetch: FakeFetch, options: Partial<HttpClientOptions> = {}) {
@@ -215,23 +227,51 @@ describe("HttpClient retries", () => {
     await expect(failure).rejects.toThrow(/ECONNREFUSED/);
   });
 
-  it("never retries a POST without an idempotency key", async () => {
+  it("never retries a POST without an idempotency key once the server may have acted", async () => {
     // Prepare
     const fetch = fakeFetch(
       wireError(503, "unavailable", "busy"),
-      connectionRefused(),
-      wireError(429, "rate_limited", "slow"),
+      wireError(500, "internal", "boom"),
+      connectionReset(),
+      "hang",
     );
     const { http, waits } = client(fetch, { maxRetries: 5 });
 
     // Act
     await expect(http.json(POST)).rejects.toBeInstanceOf(InternalServerError);
-    await expect(http.json(POST)).rejects.toBeInstanceOf(APIConnectionError);
-    await expect(http.json({ ...POST, maxRetries: 3 })).rejects.toBeInstanceOf(RateLimitError);
+    await expect(http.json(POST)).rejects.toBeInstanceOf(InternalServerError);
+    const reset = await http.json(POST).catch((e: unknown) => e);
+    await expect(http.json({ ...POST, timeoutMs: 5 })).rejects.toBeInstanceOf(APITimeoutError);
 
     // Assess
-    expect(fetch.calls).toHaveLength(3);
+    expect(reset).toBeInstanceOf(APIConnectionError);
+    expect(reset).toMatchObject({ requestSent: true });
+    expect(fetch.calls).toHaveLength(4);
     expect(waits).toEqual([]);
+  });
+
+  it("retries a POST without an idempotency key when refused before processing", async () => {
+    // Prepare
+    const fetch = fakeFetch(
+      wireError(429, "rate_limited", "slow", { headers: { "retry-after": "2" } }),
+      connectionRefused(),
+      jsonError(
+        503,
+        { message: "starting", type: "service_unavailable", code: "workload_scaling_up" },
+        { "retry-after": "5" },
+      ),
+      jsonResponse(201, { id: "wrk_1" }),
+    );
+    const { http, waits } = client(fetch, { maxRetries: 5 });
+
+    // Act
+    const body = await http.json(POST);
+
+    // Assess
+    expect(body).toEqual({ id: "wrk_1" });
+    expect(fetch.calls).toHaveLength(4);
+    expect(waits).toEqual([2_000, 1_000, 5_000]);
+    expect(fetch.calls.every((c) => c.headers["idempotency-key"] === undefined)).toBe(true);
   });
 
   it("retries a POST that carries an idempotency key, sending the same key each time", async () => {
@@ -362,6 +402,115 @@ describe("HttpClient errors", () => {
     // Assess
     expect(error).toBeInstanceOf(InferenceKeyError);
     expect(error).toMatchObject({ code: "invalid_response", status: 200, requestId: "req_1" });
+  });
+});
+
+describe("HttpClient data-plane support", () => {
+  it("reads OpenAI-shaped errors (null code -> type), vLLM's top-level shape and {error: text}", async () => {
+    // Prepare
+    const fetch = fakeFetch(
+      jsonResponse(
+        401,
+        { error: { message: "bad key", type: "authentication_error", param: null, code: "invalid_api_key" } },
+        { "x-request-id": "req_gw" },
+      ),
+      jsonResponse(400, {
+        error: { message: "max_tokens too small", type: "invalid_request_error", code: null },
+      }),
+      jsonResponse(400, { object: "error", message: "context too long", type: "BadRequestError", code: 400 }),
+      jsonResponse(404, { error: "no such route" }),
+    );
+    const { http } = client(fetch, { maxRetries: 0 });
+
+    // Act
+    const [openai, nullCode, vllm, text] = await Promise.all(
+      [0, 1, 2, 3].map(() => http.json(POST).catch((e: unknown) => e)),
+    );
+
+    // Assess
+    expect(openai).toBeInstanceOf(AuthenticationError);
+    expect(openai).toMatchObject({
+      code: "invalid_api_key",
+      errorType: "authentication_error",
+      requestId: "req_gw",
+    });
+    expect(nullCode).toBeInstanceOf(BadRequestError);
+    expect(nullCode).toMatchObject({ code: "invalid_request_error", message: "max_tokens too small" });
+    expect(vllm).toMatchObject({ status: 400, code: "BadRequestError", message: "context too long" });
+    expect(text).toBeInstanceOf(NotFoundError);
+    expect(text).toMatchObject({ code: "http_error", message: "no such route", errorType: undefined });
+  });
+
+  it("names the status in messages even without a reason phrase (HTTP/2)", async () => {
+    // Prepare
+    const fetch = fakeFetch(new Response("<html>502</html>", { status: 502 }));
+    const { http } = client(fetch, { maxRetries: 0 });
+
+    // Act
+    const error = await http.json(GET).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toMatchObject({ code: "http_error", message: "HTTP 502 Bad Gateway: <html>502</html>" });
+  });
+
+  it("sends no authorization header when neither the client nor the call has a token", async () => {
+    // Prepare
+    const fetch = fakeFetch(jsonResponse(200, {}));
+    const http = new HttpClient({ baseUrl: BASE_URL, fetch });
+
+    // Act
+    await http.json(GET);
+
+    // Assess
+    expect(fetch.calls[0]?.headers).not.toHaveProperty("authorization");
+  });
+
+  it("with timeoutScope call, bounds the whole call: no retry whose wait ends past the deadline", async () => {
+    // Prepare
+    vi.useFakeTimers();
+    const busy = () => wireError(429, "rate_limited", "slow", { headers: { "retry-after": "4" } });
+    const fetch = fakeFetch(busy(), busy(), "hang");
+    const http = new HttpClient({ baseUrl: BASE_URL, token: TOKEN, fetch, maxRetries: 5, timeoutMs: 10_000 });
+
+    // Act
+    const failure = http.json({ ...GET, timeoutScope: "call" });
+    const assessed = expect(failure).rejects.toBeInstanceOf(APITimeoutError);
+    await vi.advanceTimersByTimeAsync(8_000);
+    const callsAfterWaits = fetch.calls.length;
+    await vi.advanceTimersByTimeAsync(2_000);
+
+    // Assess
+    await assessed;
+    expect(callsAfterWaits).toBe(3);
+    expect(fetch.calls).toHaveLength(3);
+  });
+
+  it("with timeoutScope call, throws the server's answer when its Retry-After outlasts the deadline", async () => {
+    // Prepare
+    const fetch = fakeFetch(wireError(429, "rate_limited", "slow", { headers: { "retry-after": "30" } }));
+    const { http, waits } = client(fetch, { timeoutMs: 10_000 });
+
+    // Act
+    const error = await http.json({ ...GET, timeoutScope: "call" }).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(waits).toEqual([]);
+    expect(fetch.calls).toHaveLength(1);
+  });
+
+  it("marks a refused connection as not sent and a reset one as sent", async () => {
+    // Prepare
+    const fetch = fakeFetch(connectionRefused(), connectionReset());
+    const { http } = client(fetch, { maxRetries: 0 });
+
+    // Act
+    const refused = await http.json(GET).catch((e: unknown) => e);
+    const reset = await http.json(GET).catch((e: unknown) => e);
+
+    // Assess
+    expect(refused).toMatchObject({ requestSent: false });
+    expect(reset).toMatchObject({ requestSent: true });
   });
 });
 

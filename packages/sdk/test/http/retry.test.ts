@@ -13,6 +13,7 @@ import {
   isTransient,
   mayRetry,
   parseRetryAfter,
+  refusedBeforeProcessing,
   retryDelay,
 } from "../../src/http/retry";
 
@@ -120,6 +121,27 @@ describe("backoffDelay / retryDelay", () => {
 
     // Assess
     expect(waits).toEqual([2000, 60_000, 500]);
+  });
+});
+
+describe("refusedBeforeProcessing", () => {
+  it("holds for 429, 503 workload_scaling_up and unsent requests only", () => {
+    // Prepare
+    const cases = [
+      new RateLimitError({ code: "rate_limit_exceeded", message: "m", status: 429 }),
+      new InternalServerError({ code: "workload_scaling_up", message: "m", status: 503 }),
+      new APIConnectionError({ message: "refused", requestSent: false }),
+      new InternalServerError({ code: "unavailable", message: "m", status: 503 }),
+      new InternalServerError({ code: "workload_scaling_up", message: "m", status: 500 }),
+      new APIConnectionError({ message: "reset" }),
+      new APITimeoutError({ message: "slow" }),
+    ];
+
+    // Act
+    const refused = cases.map(refusedBeforeProcessing);
+
+    // Assess
+    expect(refused).toEqual([true, true, true, false, false, false, false]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { APIConnectionError, ManagementClient } from "../../src";
-import { connectionRefused, fakeFetch, jsonResponse } from "../helpers/fake-fetch";
+import { connectionReset, fakeFetch, jsonResponse } from "../helpers/fake-fetch";
 import { BASE_URL, TOKEN } from "../helpers/fixtures";
 
 const WORKER = {
@@ -38,11 +38,11 @@ describe("workers", () => {
     });
   });
 
-  it("register is not retried without an idempotency key, and is with one", async () => {
+  it("register is not retried after a reset without an idempotency key, and is with one", async () => {
     // Prepare
     const fetch = fakeFetch(
-      connectionRefused(),
-      connectionRefused(),
+      connectionReset(),
+      connectionReset(),
       jsonResponse(201, { ...WORKER, token: "ik_wrk_secret" }),
     );
     const client = mgmt(fetch);

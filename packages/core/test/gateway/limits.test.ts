@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROUTE_DEFINITIONS } from "../../src/gateway";
+import { bearer, FakeClock, type ReplicaProcess, type ServedGateway, serveGateway, startReplica, stopAllReplicas, TestPlatform } from "./support";
+
+describe("gateway: rate and size limits", () => {
+  const clock = new FakeClock();
+  const platform = new TestPlatform(clock.now);
+  let replica: ReplicaProcess;
+  let served: ServedGateway;
+
+  beforeAll(async () => {
+    await platform.workload("acme", { slug: "chat" });
+    replica = await startReplica({ id: platform.replicaIdFor("acme", "chat"), serverSecret: platform.ctx.serverSecret });
+    await platform.replica("acme", "chat", { port: replica.port });
+    served = await serveGateway(platform, { routes: { "chat/completions": { maxBodyBytes: 1024 } } });
+  });
+
+  afterAll(async () => {
+    await served?.close();
+    await stopAllReplicas();
+  });
+
+  const chat = (secret: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}) =>
+    fetch(`${served.url}/endpoint/acme/chat/v1/chat/completions`, {
+      method: "POST",
+      headers: { ...bearer(secret), "content-type": "application/json", ...init.headers },
+      body: init.body ?? JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+      ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}),
+    } as RequestInit);
+
+  it("over its per-minute limit a key gets 429 with Retry-After, and the replica sees nothing", async () => {
+    // Prepare
+    const key = await platform.key("acme", "chat", { rate_limit_per_minute: 3 });
+    const admitted = [];
+    for (let i = 0; i < 3; i++) admitted.push((await chat(key.secret)).status);
+    const before = (await replica.stats()).requests;
+
+    // Act
+    const limited = await chat(key.secret);
+    const body = (await limited.json()) as { error: { code: string; type: string } };
+    const after = (await replica.stats()).requests;
+
+    // Assess
+    expect(admitted).toEqual([200, 200, 200]);
+    expect(limited.status).toBe(429);
+    expect(body.error).toMatchObject({ code: "rate_limit_exceeded", type: "rate_limit_error" });
+    expect(Number(limited.headers.get("retry-after"))).toBe(60);
+    expect(after).toBe(before);
+  });
+
+  it("the sliding window admits the key again as the last minute's requests age out", async () => {
+    // Prepare
+    const key = await platform.key("acme", "chat", { rate_limit_per_minute: 2 });
+    await chat(key.secret);
+    await chat(key.secret);
+
+    // Act
+    clock.advance(60_000);
+    const atBoundary = await chat(key.secret);
+    clock.advance(31_000);
+    const halfDecayed = await chat(key.secret);
+
+    // Assess
+    expect(atBoundary.status).toBe(429);
+    expect(Number(atBoundary.headers.get("retry-after"))).toBe(1);
+    expect(halfDecayed.status).toBe(200);
+  });
+
+  it("a declared Content-Length over the route's limit gets 413 before any upstream call", async () => {
+    // Prepare
+    const key = await platform.key("acme", "chat");
+    const before = (await replica.stats()).requests;
+
+    // Act
+    const response = await chat(key.secret, { body: JSON.stringify({ model: "m", prompt: "x".repeat(2000) }) });
+    const body = (await response.json()) as { error: { code: string } };
+
+    // Assess
+    expect(response.status).toBe(413);
+    expect(body.error.code).toBe("payload_too_large");
+    expect((await replica.stats()).requests).toBe(before);
+  });
+
+  it("a chunked body that grows past the limit while streaming gets 413", async () => {
+    // Prepare
+    const key = await platform.key("acme", "chat");
+    const chunk = new TextEncoder().encode("x".repeat(600));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(chunk);
+        controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+
+    // Act
+    const response = await chat(key.secret, { body: stream });
+    const body = (await response.json()) as { error: { code: string } };
+
+    // Assess
+    expect(response.status).toBe(413);
+    expect(body.error.code).toBe("payload_too_large");
+  });
+
+  it("every POST route has a body limit and bounded timeouts", () => {
+    for (const definition of Object.values(ROUTE_DEFINITIONS)) {
+      if (definition.method === "POST") expect(definition.maxBodyBytes).toBeGreaterThan(0);
+      expect(definition.firstByteTimeoutMs).toBeLessThanOrEqual(300_000);
+      expect(definition.idleTimeoutMs).toBeLessThanOrEqual(60_000);
+    }
+  });
+});

@@ -1,0 +1,161 @@
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fetchTransport } from "../../src/gateway";
+import {
+  bearer,
+  freePort,
+  type ReplicaProcess,
+  type ServedGateway,
+  serveGateway,
+  startReplica,
+  stopAllReplicas,
+  TestPlatform,
+} from "./support";
+
+const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" ");
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
+
+describe.each([
+  { transport: "node:http (default)", make: () => undefined },
+  { transport: "fetch", make: () => fetchTransport() },
+])("gateway proxying over $transport", ({ make }) => {
+  const platform = new TestPlatform();
+  let slow: ReplicaProcess;
+  let pair: ReplicaProcess;
+  let served: ServedGateway;
+  let slowKey: string;
+  let pairKey: string;
+
+  beforeAll(async () => {
+    await platform.workload("acme", { slug: "slow" });
+    await platform.workload("acme", { slug: "pair" });
+    slow = await startReplica({ id: platform.replicaIdFor("acme", "slow"), serverSecret: platform.ctx.serverSecret, chunkDelayMs: 100 });
+    await platform.replica("acme", "slow", { port: slow.port });
+    // Failover pair: slot 0 is registered at a port nothing listens on; slot 1 is real.
+    pair = await startReplica({ id: platform.replicaIdFor("acme", "pair", 1), serverSecret: platform.ctx.serverSecret });
+    await platform.replica("acme", "pair", { slot: 0, port: await freePort() });
+    await platform.replica("acme", "pair", { slot: 1, port: pair.port });
+    slowKey = (await platform.key("acme", "slow")).secret;
+    pairKey = (await platform.key("acme", "pair")).secret;
+    const transport = make();
+    served = await serveGateway(platform, transport === undefined ? {} : { transport });
+  });
+
+  afterAll(async () => {
+    await served?.close();
+    await stopAllReplicas();
+  });
+
+  it("streaming: the first chunk reaches the client before the replica has sent its last", async () => {
+    // Prepare: 10 words at 100 ms per chunk, so the replica needs about a second for the whole answer.
+    const started = performance.now();
+    const arrivals: number[] = [];
+
+    // Act
+    const response = await fetch(`${served.url}/endpoint/acme/slow/v1/chat/completions`, {
+      method: "POST",
+      headers: { ...bearer(slowKey), "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: words(9) }] }),
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      arrivals.push(performance.now() - started);
+      text += Buffer.from(value).toString();
+    }
+
+    // Assess
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    expect(text).toContain("data: [DONE]");
+    const first = arrivals[0] ?? Number.POSITIVE_INFINITY;
+    const last = arrivals.at(-1) ?? 0;
+    expect(first).toBeLessThan(400);
+    expect(last - first).toBeGreaterThan(700);
+  });
+
+  it("a client that disconnects mid-stream cancels the upstream request", async () => {
+    // Prepare
+    const before = (await slow.stats()).cancelled;
+    const url = new URL(`${served.url}/endpoint/acme/slow/v1/chat/completions`);
+    const body = JSON.stringify({ model: "m", stream: true, max_tokens: 60, messages: [{ role: "user", content: words(59) }] });
+
+    // Act: read the first chunk, then drop the connection.
+    await new Promise<void>((done, fail) => {
+      const req = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: "POST",
+          headers: { ...bearer(slowKey), "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.once("data", () => {
+            req.destroy();
+            done();
+          });
+        },
+      );
+      req.on("error", () => undefined);
+      req.once("error", fail);
+      req.end(body);
+    });
+    const cancelled = await until(async () => (await slow.stats()).cancelled > before, 3000);
+    const stopped = await until(async () => (await slow.stats()).running === 0, 3000);
+
+    // Assess
+    expect(cancelled).toBe(true);
+    expect(stopped).toBe(true);
+  });
+
+  it("failover: with one of two replicas refusing connections, no client request fails", async () => {
+    // Prepare: small bodies (read whole), a large one (streamed with replay) and a chunked one.
+    const large = JSON.stringify({ model: "m", messages: [{ role: "user", content: "x".repeat(100_000) }], max_tokens: 1 });
+    const requests: (() => Promise<Response>)[] = [];
+    for (let i = 0; i < 12; i++) {
+      requests.push(() =>
+        fetch(`${served.url}/endpoint/acme/pair/v1/chat/completions`, {
+          method: "POST",
+          headers: { ...bearer(pairKey), "content-type": "application/json" },
+          body: JSON.stringify({ model: "m", stream: i % 2 === 0, messages: [{ role: "user", content: `request ${i}` }] }),
+        }),
+      );
+    }
+    for (let i = 0; i < 4; i++) {
+      requests.push(() =>
+        fetch(`${served.url}/endpoint/acme/pair/v1/chat/completions`, {
+          method: "POST",
+          headers: { ...bearer(pairKey), "content-type": "application/json" },
+          body: large,
+        }),
+      );
+      requests.push(() =>
+        fetch(`${served.url}/endpoint/acme/pair/v1/chat/completions`, {
+          method: "POST",
+          headers: { ...bearer(pairKey), "content-type": "application/json" },
+          body: new Blob([large]).stream(),
+          duplex: "half",
+        } as RequestInit),
+      );
+    }
+
+    // Act
+    const responses = await Promise.all(requests.map((send) => send()));
+    const bodies = await Promise.all(responses.map((r) => r.text()));
+
+    // Assess
+    expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
+    expect(bodies.filter((b) => b.includes("echo(test-model)"))).toHaveLength(responses.length);
+    expect((await pair.stats()).completed).toBeGreaterThanOrEqual(responses.length);
+  });
+});

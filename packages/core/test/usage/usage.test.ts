@@ -1,0 +1,152 @@
+import { describe, expect, it } from "vitest";
+import type { PlatformContext } from "../../src/platform/context";
+import { MemoryStore } from "../../src/store";
+import { readUsage, storedRequestRate, UsageRecorder, usageKeys } from "../../src/usage";
+
+function setup(start = "2026-06-01T10:00:10Z") {
+  let now = new Date(start);
+  const ctx: PlatformContext = { store: new MemoryStore(() => now.getTime()), serverSecret: "s", now: () => now };
+  return {
+    ctx,
+    advance: (ms: number) => {
+      now = new Date(now.getTime() + ms);
+    },
+  };
+}
+
+const sample = (keyId: string, extra: Partial<Parameters<UsageRecorder["record"]>[2]> = {}) => ({
+  keyId,
+  status: 200,
+  latencyMs: 40,
+  promptTokens: 10,
+  completionTokens: 5,
+  ...extra,
+});
+
+describe("usage: in-memory aggregation, periodic flush, readUsage", () => {
+  it("flushes cumulative per-instance parts: flushing again never double counts", async () => {
+    // Prepare
+    const { ctx } = setup();
+    const recorder = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0 });
+    recorder.record("acme", "chat", sample("key_1"));
+    await recorder.flush();
+    recorder.record("acme", "chat", sample("key_1", { status: 500, promptTokens: 0, completionTokens: 0 }));
+
+    // Act
+    await recorder.flush();
+    await recorder.flush();
+    const item = await ctx.store.get(usageKeys.partition("acme", "chat"), usageKeys.sort("2026-06-01T10:00", "key_1"));
+    const report = await readUsage(ctx, "acme", "chat", { from: "2026-06-01T10:00:00Z", to: "2026-06-01T10:01:00Z" });
+
+    // Assess
+    expect(Object.keys((item?.data as { parts: object } | undefined)?.parts ?? {})).toEqual(["gw_a"]);
+    expect(report.totals).toMatchObject({ requests: 2, errors: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
+  });
+
+  it("a flush whose acknowledgement was lost is rewritten with the same totals (idempotent)", async () => {
+    // Prepare: the first put lands but reports a failure.
+    const { ctx } = setup();
+    const put = ctx.store.put.bind(ctx.store);
+    let failOnce = true;
+    ctx.store.put = async (item, condition) => {
+      const stored = await put(item, condition);
+      if (failOnce) {
+        failOnce = false;
+        throw new Error("network: acknowledgement lost");
+      }
+      return stored;
+    };
+    const recorder = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0, log: () => undefined });
+    recorder.record("acme", "chat", sample("key_1"));
+
+    // Act
+    await recorder.flush();
+    await recorder.flush();
+    const report = await readUsage(ctx, "acme", "chat", { from: "2026-06-01T10:00:00Z", to: "2026-06-01T11:00:00Z" });
+
+    // Assess
+    expect(report.totals.requests).toBe(1);
+    expect(report.totals.prompt_tokens).toBe(10);
+  });
+
+  it("two gateway instances flushing at the same time both count", async () => {
+    // Prepare
+    const { ctx } = setup();
+    const a = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0 });
+    const b = new UsageRecorder(ctx, { instanceId: "gw_b", flushIntervalMs: 0 });
+    for (let i = 0; i < 3; i++) a.record("acme", "chat", sample("key_1"));
+    for (let i = 0; i < 4; i++) b.record("acme", "chat", sample("key_1"));
+
+    // Act
+    await Promise.all([a.flush(), b.flush()]);
+    const report = await readUsage(ctx, "acme", "chat", { from: "2026-06-01T10:00:00Z", to: "2026-06-01T10:01:00Z" });
+
+    // Assess
+    expect(report.totals.requests).toBe(7);
+    expect(report.by_key).toEqual([expect.objectContaining({ key_id: "key_1", requests: 7 })]);
+  });
+
+  it("reports per key and per minute within the range, with latency percentiles from the histogram", async () => {
+    // Prepare
+    const { ctx, advance } = setup();
+    const recorder = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0 });
+    recorder.record("acme", "chat", sample("key_1", { latencyMs: 20 }));
+    recorder.record("acme", "chat", sample("key_2", { latencyMs: 700 }));
+    advance(60_000);
+    recorder.record("acme", "chat", sample("key_1", { latencyMs: 20, cancelled: true }));
+    advance(60_000);
+    recorder.record("acme", "chat", sample("key_1"));
+    await recorder.flush();
+
+    // Act
+    const report = await readUsage(ctx, "acme", "chat", { from: "2026-06-01T10:00:30Z", to: "2026-06-01T10:02:00Z" });
+
+    // Assess
+    expect(report.from).toBe("2026-06-01T10:00:00.000Z");
+    expect(report.by_minute.map((m) => [m.minute, m.requests])).toEqual([
+      ["2026-06-01T10:00", 2],
+      ["2026-06-01T10:01", 1],
+    ]);
+    expect(report.totals).toMatchObject({ requests: 3, cancelled: 1, latency_ms_max: 700, latency_ms_p50: 25, latency_ms_p99: 1000 });
+    expect(new Set(report.by_key.map((k) => k.key_id))).toEqual(new Set(["key_1", "key_2"]));
+  });
+
+  it("drops past minutes from memory once written; keeps them when the store fails", async () => {
+    // Prepare
+    const { ctx, advance } = setup();
+    const recorder = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0, log: () => undefined });
+    recorder.record("acme", "chat", sample("key_1"));
+    advance(60_000);
+    const put = ctx.store.put.bind(ctx.store);
+    ctx.store.put = async () => {
+      throw new Error("store down");
+    };
+
+    // Act
+    await recorder.flush();
+    const whileDown = recorder.pendingBuckets;
+    ctx.store.put = put;
+    await recorder.flush();
+
+    // Assess
+    expect(whileDown).toBe(1);
+    expect(recorder.pendingBuckets).toBe(0);
+  });
+
+  it("storedRequestRate gives the autoscaler a per-minute rate from flushed counters", async () => {
+    // Prepare: 30 requests in 10:00, 10 so far in 10:01 (30 s in).
+    const { ctx, advance } = setup("2026-06-01T10:00:05Z");
+    const recorder = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0 });
+    for (let i = 0; i < 30; i++) recorder.record("acme", "chat", sample("key_1"));
+    advance(60_000);
+    for (let i = 0; i < 10; i++) recorder.record("acme", "chat", sample("key_1"));
+    await recorder.flush();
+    advance(25_000);
+
+    // Act
+    const rate = await storedRequestRate(ctx, "acme", "chat");
+
+    // Assess
+    expect(rate).toBeCloseTo(30 * 0.5 + 10, 5);
+  });
+});
