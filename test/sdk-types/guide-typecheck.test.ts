@@ -130,7 +130,8 @@ beforeAll(() => {
   const program = ts.createProgram([...modules.map(fileOf), ...controls], compilerOptions());
   for (const file of controls) {
     const control = program.getSourceFile(file);
-    if (control !== undefined) problemsByFile.set(file, program.getSemanticDiagnostics(control).map(problemOf));
+    if (control !== undefined)
+      problemsByFile.set(file, program.getSemanticDiagnostics(control).map(problemOf));
   }
   for (const module of modules) {
     const sourceFile = program.getSourceFile(fileOf(module));
