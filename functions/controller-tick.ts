@@ -1,5 +1,5 @@
 import { DynamoStore, lambdaEnvironment } from "@inferencekey/aws";
-import { noCloudCompute, type PlatformContext, reconcileAll } from "@inferencekey/core";
+import { noCloudCompute, type PlatformContext, reconcileAll, storedRequestRate } from "@inferencekey/core";
 import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
 
@@ -13,6 +13,10 @@ const ctx: PlatformContext = { store: new DynamoStore({ tableName: env.tableName
  * placements are refused with a reason visible in the workload's events.
  */
 export const handler = middy<ScheduledEvent, { reconciled: number; skipped: number }>().handler(async () => {
-  const outcomes = await reconcileAll(ctx, noCloudCompute, { controllerId: `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}` });
+  const outcomes = await reconcileAll(ctx, noCloudCompute, {
+    controllerId: `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}`,
+    // The gateway runs in other Lambdas: its request rate comes from the usage counters it flushes.
+    signals: { requestsPerMinute: (project, workload) => storedRequestRate(ctx, project, workload), queuedJobs: () => 0 },
+  });
   return { reconciled: outcomes.filter((o) => !o.skipped).length, skipped: outcomes.filter((o) => o.skipped).length };
 });

@@ -20,3 +20,5 @@ export * from "./controller";
 export * from "./agent-api";
 export * from "./autoscale";
 export * from "./idempotency";
+export * from "./usage";
+export * from "./gateway";

@@ -4,8 +4,11 @@ import {
   bootstrapAdminToken,
   createAgentApi,
   createControlApi,
+  createGateway,
+  LocalFileBlobStore,
   isWellFormedSecret,
   type PlatformContext,
+  recordColdRequest,
   resetAdminToken,
   type WorkerRecord,
 } from "@inferencekey/core";
@@ -77,10 +80,24 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       );
     },
   });
+  const gateway = createGateway(ctx, {
+    // A request found no ready replica: remember it durably (the autoscaler's cold signal) and act now.
+    requestScaleUp: async (project, workload) => {
+      await recordColdRequest(ctx, project, workload);
+      controller.poke(project, workload);
+    },
+    blobs: new LocalFileBlobStore(join(options.dir, "blobs")),
+    log,
+  });
   const controller = new LocalController(ctx, compute, {
     tickMs: options.tickMs ?? 2000,
     log,
-    controller: { controllerId: `local-${process.pid}`, watchingSince: ctx.now() },
+    controller: {
+      controllerId: `local-${process.pid}`,
+      watchingSince: ctx.now(),
+      // The gateway runs in this process, so its in-memory request rate is the freshest signal.
+      signals: { requestsPerMinute: (project, workload) => gateway.gatewayRequestRate(project, workload), queuedJobs: () => 0 },
+    },
   });
 
   const controlApi = createControlApi(ctx, { log, onWorkloadChange: (project, slug) => controller.poke(project, slug) });
@@ -91,6 +108,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   });
   const handler = async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname;
+    if (path.startsWith("/endpoint/")) return gateway.handle(request);
     if (path.startsWith("/agent/")) return agentApi(request);
     return controlApi(request);
   };
@@ -118,6 +136,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     adminTokenIssued,
     close: async () => {
       await controller.stop();
+      await gateway.close();
       await Promise.all([...agents.values()].map(async (agent) => (await agent)?.stop({ stopReplicas: true })));
       await http.close();
       await store.close();

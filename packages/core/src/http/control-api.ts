@@ -9,7 +9,8 @@ import { MODALITIES } from "../spec/modalities";
 import { formatPath } from "../spec/validate";
 import { authenticateSdkToken, createToken, listTokens, type Principal, revokeToken } from "../tokens";
 import { deregisterWorker, getWorker, listWorkers, registerWorker, WorkerInputSchema } from "../workers";
-import { deleteWorkload, EnsureQuerySchema, ensureWorkload, getWorkload, listWorkloads } from "../workloads";
+import { readUsage } from "../usage";
+import { deleteWorkload, EnsureQuerySchema, ensureWorkload, getWorkload, getWorkloadRecord, listWorkloads } from "../workloads";
 import { errorResponse, json, readJsonBody, requestIdOf } from "./responses";
 import { Router } from "./router";
 
@@ -41,6 +42,12 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what:
     }),
   );
 }
+
+const MAX_USAGE_RANGE_MS = 31 * 24 * 3600 * 1000;
+const UsageQuerySchema = z.object({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
 
 const PageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).optional(),
@@ -118,6 +125,18 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
       const deleted = await deleteWorkload(ctx, c.principal, param(p, "project"), param(p, "slug"));
       options.onWorkloadChange?.(deleted.project_slug, deleted.workload_slug);
       return json(deleted);
+    })
+    .on("GET", "/v1/projects/:project/workloads/:slug/usage", async (_r, p, c) => {
+      await getWorkloadRecord(ctx, c.principal, param(p, "project"), param(p, "slug"));
+      const query = parseInput(UsageQuerySchema, queryOf(c.url), "query string");
+      const to = query.to === undefined ? ctx.now() : new Date(query.to);
+      const from = query.from === undefined ? new Date(to.getTime() - 3600_000) : new Date(query.from);
+      if (from > to || to.getTime() - from.getTime() > MAX_USAGE_RANGE_MS) {
+        throw new ValidationError("The usage range is invalid.", [
+          { path: "from", message: "from must be before to, at most 31 days apart", received: query.from, expected: "an ISO 8601 instant within 31 days before `to`" },
+        ]);
+      }
+      return json(await readUsage(ctx, param(p, "project"), param(p, "slug"), { from, to }));
     })
     .on("POST", "/v1/projects/:project/workloads/:slug/keys", async (request, p, c) => {
       const input = parseInput(KeyInputSchema, await readJsonBody(request), "key");
