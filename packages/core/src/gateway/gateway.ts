@@ -23,7 +23,7 @@ import {
 import { DEFAULT_ROUTE_CACHE, type RouteCacheOptions, type RouteInfo, RouteTable, type UpstreamReplica } from "./route-table";
 import { verifyFileSignature } from "./signed-url";
 import { nodeHttpTransport, type UpstreamResponse, type UpstreamTransport } from "./upstream";
-import { type TokenUsage, UsageScanner } from "./usage-scan";
+import { extractUsage, type TokenUsage, UsageScanner } from "./usage-scan";
 
 export interface GatewayOptions {
   /**
@@ -642,12 +642,12 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         }
         if (head.done) {
           const bytes = concat(head.chunks, head.bytes);
-          let tokens: TokenUsage | undefined;
-          if (metered) {
-            const scanner = new UsageScanner("json");
-            scanner.push(bytes);
-            tokens = scanner.finish();
-          }
+          // Usage sits at the end of OpenAI answers: decode only the tail, without a TextDecoder per answer.
+          const tokens: TokenUsage | undefined = metered
+            ? extractUsage(
+                Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", Math.max(0, bytes.byteLength - 16 * 1024)),
+              )
+            : undefined;
           finish({
             status: upstream.status,
             ...(tokens === undefined ? {} : { promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens }),
@@ -665,10 +665,12 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         onIdle: () => controller.abort(new Aborted("idle_timeout")),
         onEnd: (outcome) => {
           const tokens: TokenUsage | undefined = outcome === "complete" ? scanner?.finish() : undefined;
+          // A client that left can surface as an upstream error (its abort destroyed the connection).
+          const clientGone = outcome === "cancelled" || call.request.signal.aborted;
           finish({
             status: upstream.status,
-            cancelled: outcome === "cancelled",
-            failed: outcome === "error",
+            cancelled: clientGone,
+            failed: outcome === "error" && !clientGone,
             ...(tokens === undefined ? {} : { promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens }),
             unmetered: outcome === "complete" && scanner !== undefined && tokens === undefined,
           });

@@ -71,10 +71,16 @@ export function isGatewayRoute(route: string): route is GatewayRoute {
   return Object.hasOwn(ROUTE_DEFINITIONS, route);
 }
 
-/** The routes a workload of this task_type answers (`models` for all). */
-export function routesServed(taskType: TaskTypeName): GatewayRoute[] {
-  const modality = MODALITIES[taskType];
-  return [...modality.routes.filter(isGatewayRoute), "models"];
+const SERVED = new Map<TaskTypeName, readonly GatewayRoute[]>();
+
+/** The routes a workload of this task_type answers (`models` for all). Computed once per task_type. */
+export function routesServed(taskType: TaskTypeName): readonly GatewayRoute[] {
+  let served = SERVED.get(taskType);
+  if (served === undefined) {
+    served = [...(MODALITIES[taskType]?.routes ?? []).filter(isGatewayRoute), "models"];
+    SERVED.set(taskType, served);
+  }
+  return served;
 }
 
 export const FILE_ID_PATTERN = /^file_[0-9A-Za-z]{24}$/;

@@ -1,6 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchTransport } from "../../src/gateway";
+import { readUsage } from "../../src/usage";
 import {
   bearer,
   freePort,
@@ -112,10 +113,14 @@ describe.each([
     });
     const cancelled = await until(async () => (await slow.stats()).cancelled > before, 3000);
     const stopped = await until(async () => (await slow.stats()).running === 0, 3000);
+    await served.gateway.flushUsage();
+    const usage = await readUsage(platform.ctx, "acme", "slow", { from: new Date(Date.now() - 60_000), to: new Date(Date.now() + 60_000) });
 
     // Assess
     expect(cancelled).toBe(true);
     expect(stopped).toBe(true);
+    expect(usage.totals.cancelled).toBe(1);
+    expect(usage.totals.errors).toBe(0);
   });
 
   it("failover: with one of two replicas refusing connections, no client request fails", async () => {
