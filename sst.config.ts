@@ -14,6 +14,7 @@ export default $config({
     const storage = await import("./infra/storage");
     const api = await import("./infra/api");
     const controller = await import("./infra/controller");
-    return { ...storage.outputs, ...api.outputs, ...controller.outputs };
+    const gateway = await import("./infra/gateway");
+    return { ...storage.outputs, ...api.outputs, ...controller.outputs, ...gateway.outputs };
   },
 });
