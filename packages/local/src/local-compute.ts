@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import {
   type Compute,
   deriveSecret,
@@ -36,13 +37,31 @@ export class LocalCompute implements Compute {
     return { workerId: worker.id, hourlyPriceUsd: this.options.hourlyPriceUsd };
   }
 
+  /**
+   * This machine is the local workers' box, so a port can be checked for real: several platforms
+   * (or anything else) may run here and the claims of one know nothing of the others.
+   */
+  async portUsable(workerId: string, port: number): Promise<boolean> {
+    if (!this.localWorkers.has(workerId)) return true;
+    return new Promise((resolve) => {
+      const probe = createServer();
+      probe.once("error", () => resolve(false));
+      probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+    });
+  }
+
+  private readonly localWorkers = new Set<string>();
+
   /** At start: the agents of projects that already have a local worker. */
   async restoreAgents(ctx: PlatformContext): Promise<void> {
     const projects = await ctx.store.query({ pk: "ORG", skPrefix: "PRJ#" });
     for (const item of projects.items) {
       const project = (item.data as { slug: string }).slug;
       const worker = (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");
-      if (worker) this.options.ensureAgent(project, worker, localWorkerToken(ctx.serverSecret, project));
+      if (worker) {
+        this.localWorkers.add(worker.id);
+        this.options.ensureAgent(project, worker, localWorkerToken(ctx.serverSecret, project));
+      }
     }
   }
 
@@ -60,6 +79,7 @@ export class LocalCompute implements Compute {
         if (worker === undefined) throw new Error(`could not register the local worker of project ${project}`);
       }
     }
+    this.localWorkers.add(worker.id);
     this.options.ensureAgent(project, worker, token);
     return worker;
   }

@@ -4,32 +4,81 @@ import { Readable } from "node:stream";
 
 export type FetchHandler = (request: Request) => Promise<Response>;
 
-/** Turns a node:http request into a web Request; the body streams, it is not buffered. */
-export function toWebRequest(req: IncomingMessage, origin: string, res?: ServerResponse): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else headers.set(name, value);
+/**
+ * Request bodies up to this declared Content-Length are read whole with node APIs and handed over as
+ * a Buffer: bridging a node stream to a web stream costs more than the bytes themselves.
+ */
+const SMALL_BODY_BYTES = 64 * 1024;
+/** Responses up to this declared Content-Length are written with one `res.end(bytes)`, never chunk by chunk. */
+const SMALL_RESPONSE_BYTES = 64 * 1024;
+
+/** Node already lower-cased names and joined repeats; only `set-cookie` can arrive as a list. */
+function webHeaders(req: IncomingMessage): HeadersInit {
+  const raw = req.headers;
+  for (const name in raw) {
+    if (Array.isArray(raw[name])) {
+      const headers = new Headers();
+      for (const [key, value] of Object.entries(raw)) {
+        if (value === undefined) continue;
+        if (Array.isArray(value)) for (const v of value) headers.append(key, v);
+        else headers.set(key, value);
+      }
+      return headers;
+    }
   }
-  const method = req.method ?? "GET";
+  return raw as Record<string, string>;
+}
+
+/** The request's signal: aborted when the client goes away before the response is finished. */
+function clientSignal(res: ServerResponse | undefined): AbortSignal {
   const controller = new AbortController();
-  // A client that goes away before the response is finished aborts the request, so handlers can
-  // cancel upstream work. Listening on the response, not the keep-alive socket, adds one listener per request.
+  // Listening on the response, not the keep-alive socket, adds one listener per request.
   res?.once("close", () => {
     if (!res.writableFinished) controller.abort();
   });
-  const hasBody = method !== "GET" && method !== "HEAD";
-  return new Request(new URL(req.url ?? "/", origin), {
+  return controller.signal;
+}
+
+function webRequest(req: IncomingMessage, origin: string, res: ServerResponse | undefined, body: BodyInit | undefined): Request {
+  const method = req.method ?? "GET";
+  return new Request(new URL(req.url ?? "/", origin).href, {
     method,
-    headers,
-    signal: controller.signal,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
+    headers: webHeaders(req),
+    signal: clientSignal(res),
+    ...(body === undefined ? {} : { body, duplex: "half" }),
   } as RequestInit);
 }
 
-/** Writes a web Response to node:http, streaming chunks as they come and stopping if the client leaves. */
-export async function writeWebResponse(response: Response, res: ServerResponse): Promise<void> {
+/** Turns a node:http request into a web Request; the body streams, it is not buffered. */
+export function toWebRequest(req: IncomingMessage, origin: string, res?: ServerResponse): Request {
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  return webRequest(req, origin, res, hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined);
+}
+
+/** The declared body length when the body is small enough to read whole first, else undefined. */
+function smallBodyLength(req: IncomingMessage): number | undefined {
+  if (req.method === "GET" || req.method === "HEAD") return undefined;
+  const declared = req.headers["content-length"];
+  if (declared === undefined || req.headers["transfer-encoding"] !== undefined || !/^\d{1,6}$/.test(declared)) return undefined;
+  const length = Number(declared);
+  return length <= SMALL_BODY_BYTES ? length : undefined;
+}
+
+/**
+ * Reads a body node's parser already bounds to its Content-Length. A client that leaves first never
+ * gets a response: `done` is simply not called and the socket is gone.
+ */
+function readSmallBody(req: IncomingMessage, length: number, done: (body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  req.on("data", (chunk: Buffer) => chunks.push(chunk));
+  req.once("end", () => {
+    const first = chunks[0];
+    done(chunks.length === 1 && first !== undefined ? first : Buffer.concat(chunks, length));
+  });
+}
+
+function nodeHeaders(response: Response): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, name) => {
     if (name === "set-cookie") return;
@@ -37,7 +86,12 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers["set-cookie"] = cookies;
-  res.writeHead(response.status, headers);
+  return headers;
+}
+
+/** Writes a web Response to node:http, streaming chunks as they come and stopping if the client leaves. */
+export async function writeWebResponse(response: Response, res: ServerResponse): Promise<void> {
+  res.writeHead(response.status, nodeHeaders(response));
   if (response.body === null) {
     res.end();
     return;
@@ -47,6 +101,22 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
     reader.cancel().catch(() => undefined);
   });
   try {
+    const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+    if (declared <= SMALL_RESPONSE_BYTES) {
+      // A small body of known length is usually one chunk: look one read ahead and send it with the end.
+      const first = await reader.read();
+      if (first.done) {
+        res.end();
+        return;
+      }
+      const next = await reader.read();
+      if (next.done) {
+        res.end(first.value);
+        return;
+      }
+      res.write(first.value);
+      if (!res.write(next.value)) await new Promise<void>((resolve) => res.once("drain", resolve));
+    }
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -56,6 +126,16 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
   } catch {
     res.destroy();
   }
+}
+
+function dispatch(handler: FetchHandler, request: Request, res: ServerResponse): void {
+  handler(request)
+    .then((response) => writeWebResponse(response, res))
+    .catch((error: unknown) => {
+      console.error("local runtime: unhandled error", error);
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "internal", message: "Internal error" } }));
+    });
 }
 
 export interface HttpServerHandle {
@@ -69,13 +149,12 @@ export async function serve(handler: FetchHandler, options: { port: number; host
   const host = options.host ?? "127.0.0.1";
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host ?? `${host}:${options.port}`}`;
-    handler(toWebRequest(req, origin, res))
-      .then((response) => writeWebResponse(response, res))
-      .catch((error: unknown) => {
-        console.error("local runtime: unhandled error", error);
-        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: { code: "internal", message: "Internal error" } }));
-      });
+    const length = smallBodyLength(req);
+    if (length === undefined) {
+      dispatch(handler, toWebRequest(req, origin, res), res);
+      return;
+    }
+    readSmallBody(req, length, (body) => dispatch(handler, webRequest(req, origin, res, body as Uint8Array<ArrayBuffer>), res));
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

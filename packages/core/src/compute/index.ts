@@ -11,6 +11,8 @@ export type Placement = { workerId: string; hourlyPriceUsd: number } | { unavail
 export interface Compute {
   /** A worker for one more replica of this workload, or why there is none right now. */
   placeCloudReplica(ctx: PlatformContext, workload: WorkloadRecord, slot: number): Promise<Placement>;
+  /** False when a port is taken on that worker's box by something the platform does not manage. */
+  portUsable?(workerId: string, port: number): Promise<boolean>;
   /** Nominal price per hour of one more cloud worker for this workload (cost-ceiling accounting). */
   hourlyPrice?(workload: WorkloadRecord): number;
   /** Called when a cloud-placed replica is gone, so launched capacity can be released. Idempotent. */

@@ -287,7 +287,7 @@ async function createPlacedReplica(
     return;
   }
   const worker = placement.worker;
-  const port = await claimPort(ctx, worker.id, id);
+  const port = await claimPort(ctx, worker.id, id, (candidate) => compute.portUsable?.(worker.id, candidate) ?? true);
   const now = ctx.now().toISOString();
   const spec = workload.spec;
   const record: ReplicaRecord = {

@@ -140,13 +140,21 @@ export async function deleteReplica(ctx: PlatformContext, record: ReplicaRecord)
 
 const PORT_RANGE = { first: 20_000, last: 29_999 };
 
-/** Claims a free port on a worker: a create-only item per (worker, port) makes the claim atomic. */
-export async function claimPort(ctx: PlatformContext, workerId: string, replica: string): Promise<number> {
+/**
+ * Claims a free port on a worker: a create-only item per (worker, port) makes the claim atomic.
+ * `usable` lets the compute adapter skip ports it knows are taken on the box by something else.
+ */
+export async function claimPort(
+  ctx: PlatformContext,
+  workerId: string,
+  replica: string,
+  usable: (port: number) => Promise<boolean> | boolean = () => true,
+): Promise<number> {
   const taken = new Set(
     (await queryAll(ctx, { pk: replicaKeys.port(workerId, 0).pk })).map((item) => Number(item.sk)),
   );
   for (let port = PORT_RANGE.first; port <= PORT_RANGE.last; port++) {
-    if (taken.has(port)) continue;
+    if (taken.has(port) || !(await usable(port))) continue;
     try {
       await ctx.store.put({ ...replicaKeys.port(workerId, port), data: { replica } }, { kind: "absent" });
       return port;

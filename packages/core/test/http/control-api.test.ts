@@ -15,6 +15,7 @@ async function setup() {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }),
     );
+    // biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON bodies; toMatchObject checks their shape
     return { status: response.status, body: (await response.json()) as Record<string, any>, headers: response.headers };
   };
   return { ctx, admin, call };
