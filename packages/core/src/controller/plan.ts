@@ -45,10 +45,17 @@ export function planReconcile(input: PlanInput): PlanAction[] {
     if (replica.slot >= desired) actions.push({ kind: "stop", replica, why: `scaling down to ${desired}` });
   }
 
+  const currentOf = (slot: number) => alive.find((r) => r.slot === slot && r.generation === input.generation);
+  const olderOf = (slot: number) => alive.filter((r) => r.slot === slot && r.generation < input.generation);
+  // Rollouts already under way count against the surge before any new one starts.
   let surging = 0;
   for (let slot = 0; slot < desired; slot++) {
-    const current = alive.find((r) => r.slot === slot && r.generation === input.generation);
-    const older = alive.filter((r) => r.slot === slot && r.generation < input.generation);
+    const current = currentOf(slot);
+    if (current !== undefined && current.phase !== "ready" && olderOf(slot).length > 0) surging++;
+  }
+  for (let slot = 0; slot < desired; slot++) {
+    const current = currentOf(slot);
+    const older = olderOf(slot);
     const newer = alive.filter((r) => r.slot === slot && r.generation > input.generation);
     for (const replica of newer) actions.push({ kind: "stop", replica, why: "generation rolled back" });
     if (current === undefined) {
@@ -61,12 +68,8 @@ export function planReconcile(input: PlanInput): PlanAction[] {
       actions.push({ kind: "create", slot, generation: input.generation });
       continue;
     }
-    if (older.length > 0) {
-      if (current.phase === "ready") {
-        for (const replica of older) actions.push({ kind: "stop", replica, why: `generation ${input.generation} is ready` });
-      } else {
-        surging++;
-      }
+    if (older.length > 0 && current.phase === "ready") {
+      for (const replica of older) actions.push({ kind: "stop", replica, why: `generation ${input.generation} is ready` });
     }
   }
 
