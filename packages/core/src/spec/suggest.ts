@@ -1,18 +1,6 @@
-/** Levenshtein distance, case-insensitive: small inputs only (field names, enum values). */
-export function editDistance(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  let previous = Array.from({ length: y.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= x.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= y.length; j++) {
-      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
-    }
-    previous = current;
-  }
-  return previous[y.length] ?? 0;
-}
+import { editDistance } from "../schedule/edit-distance";
+
+export { editDistance };
 
 /** The closest candidate when it is a plausible typo (distance within a third of the length, at least 2). */
 export function closest(input: string, candidates: readonly string[]): string | undefined {
