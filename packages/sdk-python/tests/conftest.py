@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from _gateway import GUIDE_CALL_WORKLOADS, GatewayPlatform, new_marker
 from _platform import LocalPlatform, start_local_platform
 from inferencekey import DataClient, ManagementClient, RetryPolicy
 
@@ -129,3 +130,21 @@ def acme_worker_id(local_platform: LocalPlatform) -> str:
     assert response.status_code in (201, 409), response.text
     with ManagementClient.from_env(project="acme") as mgmt:
         return mgmt.workers.register(name="guide-gpu-box", labels={"purpose": "guide-examples"}).id
+
+
+@pytest.fixture(scope="session")
+def gateway_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayPlatform]:
+    """A second local platform whose ``acme`` workloads are served by the TEST DOUBLE replica.
+
+    Its own platform, not ``local_platform``: the guide's provision and policy examples re-ensure the
+    same ``acme`` slugs there with their real commands (``vllm serve ...``), which would replace the
+    test double. The guide's five call workloads are provisioned (see ``_gateway.GUIDE_CALL_WORKLOADS``)
+    and ready before the first test; teardown SIGTERMs the platform and fails if any replica is left.
+    """
+    platform = start_local_platform(tmp_path_factory.mktemp("inferencekey-gateway-home"))
+    gateway = GatewayPlatform(platform, new_marker("gateway"))
+    try:
+        gateway.provision(GUIDE_CALL_WORKLOADS)
+        yield gateway
+    finally:
+        gateway.stop_and_check_no_orphans()
