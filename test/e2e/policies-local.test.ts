@@ -109,4 +109,22 @@ describe("policies on the local platform with a fake clock", () => {
     });
     expect((await mgmt.get("spiky")).status.decision).toMatch(/scal(ing 1 -> 0: idle|ed to zero)/);
   });
+
+  it("a fixed workload whose replica is killed is ready again within one tick", async () => {
+    const model = `${marker}/fixed`;
+    await mgmt.ensure({ name: "Fixed", slug: "fixed", model, backend: "vllm", command: command(model) });
+    await tickAt(clock + 1000);
+    await waitFor("ready", async () => (await ready("fixed")) === 1 || undefined);
+    const before = processesWith(model);
+
+    for (const pid of before) process.kill(pid, "SIGKILL");
+    await waitFor("the old process gone", () => before.every((pid) => !processesWith(model).includes(pid)) || undefined);
+    await tickAt(clock + 2000); // one tick (the local tick period is 2 s)
+
+    await waitFor("ready again", async () => {
+      const replica = (await mgmt.get("fixed")).status.replicas[0];
+      return replica?.phase === "ready" && replica.restarts >= 1 && (await ready("fixed")) === 1 ? true : undefined;
+    }, 10_000);
+    expect(processesWith(model).some((pid) => !before.includes(pid))).toBe(true);
+  });
 });
