@@ -1,4 +1,4 @@
-import type { DataKeyRecord } from "../keys";
+import { type DataKeyRecord, recordKeyUse } from "../keys";
 import { keys, type PlatformContext } from "../platform/context";
 import { digestSecret, isWellFormedSecret, SECRET_PREFIXES } from "../secrets";
 import { GatewayError } from "./errors";
@@ -20,6 +20,9 @@ export interface KeyCacheOptions {
 
 export const DEFAULT_KEY_CACHE: KeyCacheOptions = { ttlMs: 5000, negativeTtlMs: 1000, maxEntries: 10_000 };
 
+/** `last_used_at` resolution: at most one store write per key per minute per gateway instance. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
 const OTHER_PREFIXES = [SECRET_PREFIXES.sdk, SECRET_PREFIXES.worker];
 
 /**
@@ -29,6 +32,7 @@ const OTHER_PREFIXES = [SECRET_PREFIXES.sdk, SECRET_PREFIXES.worker];
  */
 export class KeyAuthenticator {
   private readonly cache: TtlCache<CachedKey | null>;
+  private readonly lastUseWrites = new Map<string, number>();
 
   constructor(
     private readonly ctx: PlatformContext,
@@ -60,8 +64,22 @@ export class KeyAuthenticator {
     }
     const digest = digestSecret(this.ctx.serverSecret, token);
     const cached = this.cache.fresh(digest);
-    if (cached !== undefined) return this.check(cached.value, project, workload);
-    return this.cache.load(digest, () => this.read(digest)).then((value) => this.check(value, project, workload));
+    if (cached !== undefined) return this.used(digest, this.check(cached.value, project, workload));
+    return this.cache.load(digest, () => this.read(digest)).then((value) => this.used(digest, this.check(value, project, workload)));
+  }
+
+  /** Notes an accepted key's use; the store write (last_used_at) happens at most once a minute, in the background. */
+  private used(digest: string, key: CachedKey): CachedKey {
+    const now = this.ctx.now().getTime();
+    const last = this.lastUseWrites.get(digest);
+    if (last === undefined || now - last >= LAST_USED_RESOLUTION_MS) {
+      this.lastUseWrites.delete(digest);
+      this.lastUseWrites.set(digest, now);
+      // Map order is insertion order: the first entry is the least recently written.
+      if (this.lastUseWrites.size > 10_000) this.lastUseWrites.delete(this.lastUseWrites.keys().next().value as string);
+      void recordKeyUse(this.ctx, digest, new Date(now)).catch(() => undefined);
+    }
+    return key;
   }
 
   private async read(digest: string): Promise<CachedKey | null> {

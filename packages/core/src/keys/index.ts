@@ -183,3 +183,24 @@ export async function rotateKey(
   }));
   return { ...created, previous };
 }
+
+/**
+ * Records that a key was used (best effort, minute resolution): the gateway calls it at most once a
+ * minute per key, off the request path, so the hot path never waits on a store write.
+ */
+export async function recordKeyUse(ctx: PlatformContext, digest: string, at: Date): Promise<void> {
+  const key = keys.secret(digest);
+  const item = await ctx.store.get(key.pk, key.sk);
+  const record = item?.data as DataKeyRecord | undefined;
+  if (item === undefined || record?.kind !== "live") return;
+  if (record.last_used_at !== undefined && record.last_used_at >= at.toISOString()) return;
+  try {
+    await ctx.store.put(
+      { pk: item.pk, sk: item.sk, gsi1pk: item.gsi1pk, gsi1sk: item.gsi1sk, data: { ...record, last_used_at: at.toISOString() } },
+      { kind: "version", version: item.version },
+    );
+  } catch (error) {
+    // A concurrent revoke or rotate won: its write matters more than a usage timestamp.
+    if (!(error instanceof ConditionFailedError)) throw error;
+  }
+}
