@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { planReconcile, type ReplicaRecord } from "../../src";
+import { replica } from "./replica-fixture";
 
 /**
  * Property: from any starting set of replicas, repeatedly planning and applying (with an agent that
@@ -16,24 +17,7 @@ const replicaArb = fc.record({
 });
 
 function record(r: { slot: number; generation: number; desired: "running" | "stopped"; phase: ReplicaRecord["phase"] }): ReplicaRecord {
-  return {
-    id: `rep_${r.slot}_${r.generation}`,
-    project: "p",
-    workload: "w",
-    worker_id: "wrk_a",
-    host: "127.0.0.1",
-    port: 20000,
-    restarts: 0,
-    backend: "vllm",
-    task_type: "text2text",
-    model: "m",
-    command: "c",
-    gpu_indexes: [],
-    hourly_price_usd: 0,
-    created_at: "",
-    updated_at: "",
-    ...r,
-  };
+  return replica(r.slot, r.generation, { desired: r.desired, phase: r.phase });
 }
 
 describe("planReconcile (property)", () => {

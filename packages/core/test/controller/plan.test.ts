@@ -1,30 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { planReconcile, type ReplicaRecord } from "../../src";
-
-function replica(slot: number, generation: number, over: Partial<ReplicaRecord> = {}): ReplicaRecord {
-  return {
-    id: `rep_${slot}_${generation}`,
-    project: "acme",
-    workload: "bot",
-    slot,
-    generation,
-    worker_id: "wrk_a",
-    host: "127.0.0.1",
-    port: 20000 + slot,
-    desired: "running",
-    phase: "ready",
-    restarts: 0,
-    backend: "vllm",
-    task_type: "text2text",
-    model: "m",
-    command: "c",
-    gpu_indexes: [],
-    hourly_price_usd: 0,
-    created_at: "",
-    updated_at: "",
-    ...over,
-  };
-}
+import { planReconcile } from "../../src";
+import { replica } from "./replica-fixture";
 
 const online = () => true;
 const kinds = (actions: ReturnType<typeof planReconcile>) =>
