@@ -50,7 +50,8 @@ def _messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return out
 
 
-def _sampling(
+def _chat_body(
+    messages: list[dict[str, Any]],
     *,
     model: str | None,
     temperature: float | None,
@@ -59,7 +60,7 @@ def _sampling(
     stop: str | Sequence[str] | None,
     extra_body: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {}
+    body: dict[str, Any] = {"messages": messages}
     if model is not None:
         body["model"] = model
     if temperature is not None:
@@ -384,12 +385,11 @@ class _EndpointBase:
         body.update(extra_body or {})
         return Operation(self._request("embeddings", body, call), lambda data: Embeddings.from_wire(_object(data)))
 
-    @staticmethod
-    def _stream_body(body: dict[str, Any], include_usage: bool) -> dict[str, Any]:
+    def _stream_request(self, body: dict[str, Any], include_usage: bool, call: _Call) -> Request:
         body["stream"] = True
         if include_usage:
             body["stream_options"] = {"include_usage": True}
-        return body
+        return self._request("chat/completions", body, call, stream=True)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -447,16 +447,14 @@ class Endpoint(_EndpointBase):
             print(out.text, out.usage.total_tokens if out.usage else "?")
 
         """
-        body = {"messages": [{"role": "user", "content": prompt}]}
-        body.update(
-            _sampling(
-                model=model,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                extra_body=extra_body,
-            )
+        body = _chat_body(
+            [{"role": "user", "content": prompt}],
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            extra_body=extra_body,
         )
         return self._http.call(self._text_op(body, _Call(timeout, max_retries, scale_up_timeout)))
 
@@ -484,23 +482,16 @@ class Endpoint(_EndpointBase):
                 print(delta, end="", flush=True)
 
         """
-        body: dict[str, Any] = {"messages": [{"role": "user", "content": prompt}]}
-        body.update(
-            _sampling(
-                model=model,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                extra_body=extra_body,
-            )
+        body = _chat_body(
+            [{"role": "user", "content": prompt}],
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            extra_body=extra_body,
         )
-        request = self._request(
-            "chat/completions",
-            self._stream_body(body, include_usage),
-            _Call(timeout, max_retries, scale_up_timeout),
-            stream=True,
-        )
+        request = self._stream_request(body, include_usage, _Call(timeout, max_retries, scale_up_timeout))
         return TextStream(self._http.send(request))
 
     def chat(
@@ -527,16 +518,14 @@ class Endpoint(_EndpointBase):
             print(reply.text)
 
         """
-        body: dict[str, Any] = {"messages": _messages(messages)}
-        body.update(
-            _sampling(
-                model=model,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                extra_body=extra_body,
-            )
+        body = _chat_body(
+            _messages(messages),
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            extra_body=extra_body,
         )
         return self._http.call(self._chat_op(body, _Call(timeout, max_retries, scale_up_timeout)))
 
@@ -562,23 +551,16 @@ class Endpoint(_EndpointBase):
                 text = "".join(stream)
 
         """
-        body: dict[str, Any] = {"messages": _messages(messages)}
-        body.update(
-            _sampling(
-                model=model,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                extra_body=extra_body,
-            )
+        body = _chat_body(
+            _messages(messages),
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            extra_body=extra_body,
         )
-        request = self._request(
-            "chat/completions",
-            self._stream_body(body, include_usage),
-            _Call(timeout, max_retries, scale_up_timeout),
-            stream=True,
-        )
+        request = self._stream_request(body, include_usage, _Call(timeout, max_retries, scale_up_timeout))
         return TextStream(self._http.send(request))
 
     def embed(
@@ -639,16 +621,14 @@ class AsyncEndpoint(_EndpointBase):
             out = await aep.generate_text(prompt="Hola", temperature=0.2, max_tokens=300)
 
         """
-        body: dict[str, Any] = {"messages": [{"role": "user", "content": prompt}]}
-        body.update(
-            _sampling(
-                model=model,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                extra_body=extra_body,
-            )
+        body = _chat_body(
+            [{"role": "user", "content": prompt}],
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            extra_body=extra_body,
         )
         return await self._http.call(self._text_op(body, _Call(timeout, max_retries, scale_up_timeout)))
 
@@ -675,23 +655,16 @@ class AsyncEndpoint(_EndpointBase):
                 print(delta, end="")
 
         """
-        body: dict[str, Any] = {"messages": [{"role": "user", "content": prompt}]}
-        body.update(
-            _sampling(
-                model=model,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                extra_body=extra_body,
-            )
+        body = _chat_body(
+            [{"role": "user", "content": prompt}],
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            extra_body=extra_body,
         )
-        request = self._request(
-            "chat/completions",
-            self._stream_body(body, include_usage),
-            _Call(timeout, max_retries, scale_up_timeout),
-            stream=True,
-        )
+        request = self._stream_request(body, include_usage, _Call(timeout, max_retries, scale_up_timeout))
         return AsyncTextStream(await self._http.send(request))
 
     async def chat(
@@ -714,16 +687,14 @@ class AsyncEndpoint(_EndpointBase):
             reply = await aep.chat(messages=[{"role": "user", "content": "Hi"}])
 
         """
-        body: dict[str, Any] = {"messages": _messages(messages)}
-        body.update(
-            _sampling(
-                model=model,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                extra_body=extra_body,
-            )
+        body = _chat_body(
+            _messages(messages),
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            extra_body=extra_body,
         )
         return await self._http.call(self._chat_op(body, _Call(timeout, max_retries, scale_up_timeout)))
 
@@ -748,23 +719,16 @@ class AsyncEndpoint(_EndpointBase):
             stream = await aep.stream_chat(messages=[{"role": "user", "content": "Hi"}])
 
         """
-        body: dict[str, Any] = {"messages": _messages(messages)}
-        body.update(
-            _sampling(
-                model=model,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                extra_body=extra_body,
-            )
+        body = _chat_body(
+            _messages(messages),
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            extra_body=extra_body,
         )
-        request = self._request(
-            "chat/completions",
-            self._stream_body(body, include_usage),
-            _Call(timeout, max_retries, scale_up_timeout),
-            stream=True,
-        )
+        request = self._stream_request(body, include_usage, _Call(timeout, max_retries, scale_up_timeout))
         return AsyncTextStream(await self._http.send(request))
 
     async def embed(
