@@ -1,14 +1,9 @@
-import { createControlApi, type PlatformContext } from "@inferencekey/core";
-import { DynamoStore, functionUrlResultFromResponse, lambdaEnvironment, requestFromFunctionUrlEvent } from "@inferencekey/aws";
+import { createControlApi } from "@inferencekey/core";
+import { functionUrlResultFromResponse, lambdaPlatformContext, requestFromFunctionUrlEvent } from "@inferencekey/aws";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
-const env = lambdaEnvironment();
-const ctx: PlatformContext = {
-  store: new DynamoStore({ tableName: env.tableName }),
-  serverSecret: env.serverSecret,
-  now: () => new Date(),
-};
+const ctx = lambdaPlatformContext();
 const controlApi = createControlApi(ctx);
 
 /** The control API behind a Lambda Function URL: the same Request -> Response handler as `npm start`. */

@@ -1,10 +1,9 @@
-import { DynamoStore, lambdaEnvironment } from "@inferencekey/aws";
-import { noCloudCompute, type PlatformContext, reconcileAll, storedRequestRate } from "@inferencekey/core";
+import { lambdaPlatformContext } from "@inferencekey/aws";
+import { noCloudCompute, reconcileAll, storedRequestRate } from "@inferencekey/core";
 import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
 
-const env = lambdaEnvironment();
-const ctx: PlatformContext = { store: new DynamoStore({ tableName: env.tableName }), serverSecret: env.serverSecret, now: () => new Date() };
+const ctx = lambdaPlatformContext();
 
 /**
  * The controller tick: EventBridge every minute (and on demand after ensure/delete). Level-triggered:

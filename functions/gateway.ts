@@ -1,14 +1,13 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
-import { DynamoStore, lambdaEnvironment, requestFromFunctionUrlEvent } from "@inferencekey/aws";
-import { createGateway, type PlatformContext, recordColdRequest } from "@inferencekey/core";
+import { lambdaPlatformContext, requestFromFunctionUrlEvent } from "@inferencekey/aws";
+import { createGateway, recordColdRequest } from "@inferencekey/core";
 // The `awslambda` global (streamifyResponse, HttpResponseStream) is the Node.js runtime's, not a
 // package's; @types/aws-lambda declares it, so importing the types brings the ambient declaration.
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 
-const env = lambdaEnvironment();
-const ctx: PlatformContext = { store: new DynamoStore({ tableName: env.tableName }), serverSecret: env.serverSecret, now: () => new Date() };
+const ctx = lambdaPlatformContext();
 // No blob store in AWS yet (object storage is a later issue): images asked for as URLs get data: URLs.
 // The flush timer does not run while Lambda freezes the instance, so usage is flushed after responses.
 const gateway = createGateway(ctx, {

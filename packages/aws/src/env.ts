@@ -1,8 +1,13 @@
-/** Everything the Lambda functions read from their environment, read in this one place. */
+import type { PlatformContext } from "@inferencekey/core";
+import { DynamoStore } from "./dynamo-store";
+
+/**
+ * What the Lambda functions read from their environment, read in this one place (the DynamoDB
+ * client's region and endpoint are read by `awsConfigFromEnv`).
+ */
 export interface LambdaEnvironment {
   tableName: string;
   serverSecret: string;
-  region: string;
 }
 
 export function lambdaEnvironment(env: NodeJS.ProcessEnv = process.env): LambdaEnvironment {
@@ -11,6 +16,11 @@ export function lambdaEnvironment(env: NodeJS.ProcessEnv = process.env): LambdaE
   return {
     tableName: env.INFERENCEKEY_TABLE as string,
     serverSecret: env.INFERENCEKEY_SERVER_SECRET as string,
-    region: env.AWS_REGION ?? "us-east-1",
   };
+}
+
+/** The platform context every Lambda entry runs with: the DynamoDB table, the server secret, the wall clock. */
+export function lambdaPlatformContext(env: NodeJS.ProcessEnv = process.env): PlatformContext {
+  const { tableName, serverSecret } = lambdaEnvironment(env);
+  return { store: new DynamoStore({ tableName }), serverSecret, now: () => new Date() };
 }

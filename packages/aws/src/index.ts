@@ -14,5 +14,5 @@ export {
   GSI1_NAME,
   TTL_ATTRIBUTE,
 } from "./dynamo-store";
-export { type LambdaEnvironment, lambdaEnvironment } from "./env";
+export { type LambdaEnvironment, lambdaEnvironment, lambdaPlatformContext } from "./env";
 export { functionUrlResultFromResponse, requestFromFunctionUrlEvent } from "./lambda-http";
