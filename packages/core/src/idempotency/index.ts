@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { ValidationError } from "../errors";
-import { BASE62, type IdPrefix, newId } from "../ids";
+import { base62FromBytes, type IdPrefix, newId } from "../ids";
 import type { PlatformContext } from "../platform/context";
 import { deriveSecret, generateSecret, type SecretKind } from "../secrets";
 
@@ -32,7 +32,5 @@ export function secretFor(ctx: PlatformContext, kind: SecretKind, idempotency: I
 export function idFor(ctx: PlatformContext, prefix: IdPrefix, idempotency: Idempotency | undefined): string {
   if (idempotency === undefined) return newId(prefix);
   const mac = createHmac("sha256", ctx.serverSecret).update(`id:${prefix}\n${idempotency.scope}\n${idempotency.key}`).digest();
-  let id = "";
-  for (const byte of mac) if (id.length < 16) id += BASE62[byte % 62];
-  return `${prefix}_${id}`;
+  return `${prefix}_${base62FromBytes(mac, 16)}`;
 }

@@ -13,6 +13,16 @@ export function randomBase62(length: number): string {
   return out;
 }
 
+/** Base62 text derived from bytes (e.g. an HMAC): deterministic, for ids and secrets that must be re-derivable. */
+export function base62FromBytes(bytes: Uint8Array, length: number): string {
+  let out = "";
+  for (const byte of bytes) {
+    if (out.length === length) break;
+    out += BASE62[byte % 62];
+  }
+  return out.padEnd(length, "0");
+}
+
 export type IdPrefix = "wrk" | "wl" | "key" | "tok" | "prj" | "req" | "evt" | "job" | "rep";
 
 /** Prefixed, sortable-enough ids: `wrk_7Yc2...`. The prefix tells a reader what the id names. */

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { BASE62, randomBase62 } from "../ids";
+import { BASE62, base62FromBytes, randomBase62 } from "../ids";
 
 /**
  * Secrets handed to users: a fixed prefix, 24 base62 characters (~142 random bits) and a
@@ -66,11 +66,5 @@ export function secretHint(secret: string): { prefix: string; last4: string } {
  */
 export function deriveSecret(kind: SecretKind, serverSecret: string, scope: string): string {
   const mac = createHmac("sha256", serverSecret).update(`derive:${kind}:${scope}`).digest();
-  let random = "";
-  for (const byte of mac) {
-    if (random.length === RANDOM_LENGTH) break;
-    random += BASE62[byte % 62];
-  }
-  while (random.length < RANDOM_LENGTH) random += "0";
-  return generateSecret(kind, random);
+  return generateSecret(kind, base62FromBytes(mac, RANDOM_LENGTH));
 }
