@@ -12,7 +12,7 @@ import type { WorkloadSpec } from "../spec/schema";
 import { referencedWorkerIds, validateSpec } from "../spec/validate";
 import type { Principal } from "../tokens";
 import { listWorkloadReplicas, type ReplicaPhase } from "../replicas";
-import { isWorkerOnline, listProjectWorkers } from "../workers";
+import { isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
 import { policyState } from "./policy-state";
 
 export { policyState, DEFAULT_CRON_RUN_MINUTES, type PolicyState } from "./policy-state";
@@ -216,14 +216,15 @@ async function result(
   };
 }
 
-export async function view(ctx: PlatformContext, record: WorkloadRecord): Promise<WorkloadView> {
+/** `projectWorkers` lets a listing read the project's workers once instead of once per workload. */
+export async function view(ctx: PlatformContext, record: WorkloadRecord, projectWorkers?: WorkerRecord[]): Promise<WorkloadView> {
   const fromSpec = policyState(record.spec, ctx.now());
   // Autoscaling decisions depend on load, which only the controller sees: show its last decision.
   const controller = record.spec.execution_policy === "autoscaling" ? await readControllerState(ctx, record.project, record.slug) : undefined;
   const state = controller ? { ...fromSpec, desiredReplicas: controller.desired, decision: controller.decision } : fromSpec;
   const replicas = (await listWorkloadReplicas(ctx, record.project, record.slug)).map((r) => r.record);
   // A replica counts as ready only while its worker's heartbeats confirm it.
-  const workers = new Map((await listProjectWorkers(ctx, record.project)).map((w) => [w.id, w]));
+  const workers = new Map((projectWorkers ?? (await listProjectWorkers(ctx, record.project))).map((w) => [w.id, w]));
   const ready = replicas.filter((r) => r.desired === "running" && r.phase === "ready" && isWorkerOnline(workers.get(r.worker_id), ctx.now())).length;
   const failed = replicas.filter((r) => r.desired === "running" && r.phase === "failed");
   const conditions: Condition[] = [
@@ -310,6 +311,7 @@ export async function listWorkloads(
   await getProject(ctx, principal, project);
   const limit = page.limit ?? 50;
   const data: WorkloadView[] = [];
+  let workers: WorkerRecord[] | undefined;
   let cursor = page.cursor;
   // Tombstones are skipped, so a page may need more than one store query to fill.
   do {
@@ -321,7 +323,7 @@ export async function listWorkloads(
     });
     for (const item of result.items) {
       const record = item.data as unknown as WorkloadRecord;
-      if (record.deleted_at === undefined) data.push(await view(ctx, record));
+      if (record.deleted_at === undefined) data.push(await view(ctx, record, (workers ??= await listProjectWorkers(ctx, project))));
     }
     cursor = result.cursor;
   } while (cursor !== undefined && data.length < limit);
