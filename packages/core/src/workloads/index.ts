@@ -311,7 +311,7 @@ export async function listWorkloads(
   await getProject(ctx, principal, project);
   const limit = page.limit ?? 50;
   const data: WorkloadView[] = [];
-  let workers: WorkerRecord[] | undefined;
+  const workers = await listProjectWorkers(ctx, project);
   let cursor = page.cursor;
   // Tombstones are skipped, so a page may need more than one store query to fill.
   do {
@@ -323,7 +323,7 @@ export async function listWorkloads(
     });
     for (const item of result.items) {
       const record = item.data as unknown as WorkloadRecord;
-      if (record.deleted_at === undefined) data.push(await view(ctx, record, (workers ??= await listProjectWorkers(ctx, project))));
+      if (record.deleted_at === undefined) data.push(await view(ctx, record, workers));
     }
     cursor = result.cursor;
   } while (cursor !== undefined && data.length < limit);
