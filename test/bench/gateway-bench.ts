@@ -16,7 +16,7 @@ import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { serve } from "../../packages/local/src/node-http";
-import { createGateway, nodeHttpTransport } from "../../packages/core/src/gateway";
+import { createGateway, nodeHttpTransport, webStreamOf } from "../../packages/core/src/gateway";
 import { createKey } from "../../packages/core/src/keys";
 import type { PlatformContext } from "../../packages/core/src/platform/context";
 import { createReplica, replicaId, replicaSecret } from "../../packages/core/src/replicas";
@@ -75,7 +75,10 @@ async function runGateway(replicaPort: number): Promise<void> {
     updated_at: now,
   });
   const gateway = createGateway(ctx, { usageFlushMs: 10_000 });
-  const http = await serve((request) => gateway.handle(request), { port: 0 });
+  const http = await serve((request) => gateway.handle(request), {
+    port: 0,
+    direct: { prefix: "/endpoint/", serve: gateway.serve },
+  });
 
   // Reference points for the saturation table, in this same process and on the same transport.
   const authorization = `Bearer ${replicaSecret(SERVER_SECRET, REPLICA_ID)}`;
@@ -94,7 +97,7 @@ async function runGateway(replicaPort: number): Promise<void> {
         signal: request.signal,
         connectTimeoutMs: 5000,
       });
-      return new Response(upstream.body, { status: upstream.status, headers: { "content-type": String(upstream.headers["content-type"]) } });
+      return new Response(upstream.body === null ? null : webStreamOf(upstream.body), { status: upstream.status, headers: { "content-type": String(upstream.headers["content-type"]) } });
     },
     { port: 0 },
   );

@@ -1,8 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import type { GatewayReply, GatewayRequest } from "@inferencekey/core";
 
 export type FetchHandler = (request: Request) => Promise<Response>;
+
+/**
+ * Requests under `prefix` are served without web Request/Response objects: the handler gets a
+ * GatewayRequest bound straight to node:http and its reply is written straight back. The data
+ * plane's hot path; everything else goes through the FetchHandler.
+ */
+export interface DirectRoute {
+  prefix: string;
+  serve(request: GatewayRequest): Promise<GatewayReply>;
+}
 
 /**
  * Request bodies up to this declared Content-Length are read whole with node APIs and handed over as
@@ -128,6 +139,89 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
   }
 }
 
+function headerOf(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+function directRequest(req: IncomingMessage, res: ServerResponse, origin: string, body: GatewayRequest["body"]): GatewayRequest {
+  return {
+    method: req.method ?? "GET",
+    // Parsed like a web Request's URL would be (dot segments resolved), so both bindings see the same path.
+    url: new URL(req.url ?? "/", origin).href,
+    header: (name) => headerOf(req, name),
+    body,
+    signal: clientSignal(res),
+  };
+}
+
+/** Writes a GatewayReply: bytes in one `end`, a chunk source chunk by chunk with backpressure. */
+export async function writeGatewayReply(reply: GatewayReply, res: ServerResponse): Promise<void> {
+  const { body } = reply;
+  if (body === null) {
+    res.writeHead(reply.status, reply.headers);
+    res.end();
+    return;
+  }
+  if (body instanceof Uint8Array) {
+    const headers =
+      reply.headers["content-length"] === undefined ? { ...reply.headers, "content-length": String(body.byteLength) } : reply.headers;
+    res.writeHead(reply.status, headers);
+    res.end(body);
+    return;
+  }
+  res.writeHead(reply.status, reply.headers);
+  const onClose = () => {
+    if (!res.writableFinished) body.cancel(new Error("the client went away"));
+  };
+  res.once("close", onClose);
+  try {
+    for (;;) {
+      const chunk = await body.next();
+      if (chunk === undefined) break;
+      if (res.destroyed) return;
+      if (!res.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off("drain", done);
+            res.off("close", done);
+            resolve();
+          };
+          res.once("drain", done);
+          res.once("close", done);
+        });
+      }
+    }
+    res.end();
+  } catch {
+    // The replica's answer broke off after the status was sent: closing the connection tells the client.
+    res.destroy();
+  }
+}
+
+function dispatchDirect(route: DirectRoute, request: GatewayRequest, res: ServerResponse): void {
+  route
+    .serve(request)
+    .then((reply) => writeGatewayReply(reply, res))
+    .catch((error: unknown) => {
+      console.error("local runtime: unhandled error", error);
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "internal", message: "Internal error" } }));
+    });
+}
+
+function serveDirect(route: DirectRoute, req: IncomingMessage, res: ServerResponse, origin: string): void {
+  const length = smallBodyLength(req);
+  if (length !== undefined) {
+    readSmallBody(req, length, (body) => dispatchDirect(route, directRequest(req, res, origin, body), res));
+    return;
+  }
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  const body = hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null;
+  dispatchDirect(route, directRequest(req, res, origin, body), res);
+}
+
 function dispatch(handler: FetchHandler, request: Request, res: ServerResponse): void {
   handler(request)
     .then((response) => writeWebResponse(response, res))
@@ -145,10 +239,18 @@ export interface HttpServerHandle {
 }
 
 /** Serves a fetch handler on node:http: the local runtime of every HTTP surface. */
-export async function serve(handler: FetchHandler, options: { port: number; host?: string }): Promise<HttpServerHandle> {
+export async function serve(
+  handler: FetchHandler,
+  options: { port: number; host?: string; direct?: DirectRoute },
+): Promise<HttpServerHandle> {
   const host = options.host ?? "127.0.0.1";
+  const { direct } = options;
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host ?? `${host}:${options.port}`}`;
+    if (direct !== undefined && req.url?.startsWith(direct.prefix)) {
+      serveDirect(direct, req, res, origin);
+      return;
+    }
     const length = smallBodyLength(req);
     if (length === undefined) {
       dispatch(handler, toWebRequest(req, origin, res), res);

@@ -115,7 +115,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
   let http: HttpServerHandle;
   try {
-    http = await serve(handler, { port: options.port, ...(options.host === undefined ? {} : { host: options.host }) });
+    http = await serve(handler, {
+      port: options.port,
+      ...(options.host === undefined ? {} : { host: options.host }),
+      direct: { prefix: "/endpoint/", serve: gateway.serve },
+    });
   } catch (error) {
     await store.close();
     throw error;

@@ -1,3 +1,5 @@
+import type { ChunkSource } from "./exchange";
+
 /** Raised (as a stream error) when a request body grows past its route's limit. */
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -21,6 +23,28 @@ export async function readLimited(stream: ReadableStream<Uint8Array>, limit: num
     }
     chunks.push(value);
   }
+  return concatChunks(chunks, total);
+}
+
+/** Reads a whole chunk source, refusing more than `limit` bytes as they arrive. */
+export async function readSourceLimited(source: ChunkSource, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = await source.next();
+    if (chunk === undefined) break;
+    total += chunk.byteLength;
+    if (total > limit) {
+      source.cancel();
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(chunk);
+  }
+  return concatChunks(chunks, total);
+}
+
+/** One buffer of `chunks` (the only chunk itself when there is one). */
+export function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
   const out = new Uint8Array(total);
   let offset = 0;

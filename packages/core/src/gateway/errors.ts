@@ -2,6 +2,8 @@
  * Data-plane errors in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, so the
  * openai clients raise their usual exceptions. Every failure has its own `code` (docs/gateway.md).
  */
+import type { GatewayReply } from "./exchange";
+
 export type GatewayErrorCode =
   | "not_found"
   | "missing_api_key"
@@ -61,7 +63,8 @@ export class GatewayError extends Error {
   }
 }
 
-export function gatewayErrorResponse(error: GatewayError, requestId: string): Response {
+/** The error as the gateway's reply: OpenAI's error body, `Retry-After` when there is a wait. */
+export function gatewayErrorReply(error: GatewayError, requestId: string): GatewayReply {
   const headers: Record<string, string> = {
     "content-type": "application/json",
     "x-request-id": requestId,
@@ -73,5 +76,5 @@ export function gatewayErrorResponse(error: GatewayError, requestId: string): Re
   const body = {
     error: { message: error.message, type: typeOf(error.status), param: null, code: error.code, ...error.options.fields },
   };
-  return new Response(JSON.stringify(body), { status: error.status, headers });
+  return { status: error.status, headers, body: Buffer.from(JSON.stringify(body)) };
 }

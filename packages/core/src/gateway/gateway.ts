@@ -6,8 +6,9 @@ import type { WorkloadRecord } from "../workloads";
 import { policyState } from "../workloads/policy-state";
 import { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptions } from "./auth";
 import type { BlobStore } from "./blob-store";
-import { BodyTooLargeError, ReplayableBody, readLimited } from "./body";
-import { GatewayError, gatewayErrorResponse } from "./errors";
+import { BodyTooLargeError, concatChunks, ReplayableBody, readLimited, readSourceLimited } from "./body";
+import { GatewayError, gatewayErrorReply } from "./errors";
+import { type ChunkSource, fromWebRequest, type GatewayReply, type GatewayRequest, toWebResponse } from "./exchange";
 import { type ImageFormat, imageFormatOf, imagesToUrls, MultipartFieldSniffer } from "./images";
 import { SlidingWindowCounter } from "./rate-window";
 import {
@@ -59,9 +60,12 @@ export interface GatewayOptions {
   instanceId?: string;
 }
 
-/** The data-plane gateway: a web-standard handler plus the signals and lifecycle around it. */
+/** The data-plane gateway: one handler in two bindings, plus the signals and lifecycle around it. */
 export interface Gateway {
+  /** The web-standard binding (Lambda, tests). */
   handle(request: Request): Promise<Response>;
+  /** The runtime-neutral entry that `handle` wraps; the local runtime binds node:http to it directly. */
+  serve(request: GatewayRequest): Promise<GatewayReply>;
   /** Requests per minute to a workload through this instance (sliding 60 s estimate): the autoscaler's rate signal. */
   gatewayRequestRate(project: string, workload: string): number;
   flushUsage(): Promise<void>;
@@ -112,7 +116,7 @@ type PreparedBody =
   | { kind: "stream"; body: ReplayableBody };
 
 interface Call {
-  request: Request;
+  request: GatewayRequest;
   requestId: string;
   started: number;
   project: string;
@@ -140,36 +144,22 @@ function pathnameOf(url: string): string {
 }
 
 /** Reuses a caller's well-formed `x-request-id`, so client and gateway logs join up. */
-function givenRequestId(request: Request): string | undefined {
-  const given = request.headers.get("x-request-id");
+function givenRequestId(request: GatewayRequest): string | undefined {
+  const given = request.header("x-request-id");
   return given !== null && /^req_[0-9A-Za-z]{4,64}$/.test(given) ? given : undefined;
 }
 
 /** Reads until `limit` bytes or the end, whichever comes first. */
-async function readUpTo(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  limit: number,
-): Promise<{ chunks: Uint8Array[]; bytes: number; done: boolean }> {
+async function readUpTo(source: ChunkSource, limit: number): Promise<{ chunks: Uint8Array[]; bytes: number; done: boolean }> {
   const chunks: Uint8Array[] = [];
   let bytes = 0;
   while (bytes <= limit) {
-    const { done, value } = await reader.read();
-    if (done) return { chunks, bytes, done: true };
+    const value = await source.next();
+    if (value === undefined) return { chunks, bytes, done: true };
     chunks.push(value);
     bytes += value.byteLength;
   }
   return { chunks, bytes, done: false };
-}
-
-function concat(chunks: Uint8Array[], bytes: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
-  const out = new Uint8Array(bytes);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -188,8 +178,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function declaredLength(request: Request): number | undefined {
-  const value = request.headers.get("content-length");
+function declaredLength(request: GatewayRequest): number | undefined {
+  const value = request.header("content-length");
   return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
@@ -205,6 +195,13 @@ function responseHeaders(upstream: Record<string, string | string[] | undefined>
   }
   out["x-request-id"] = requestId;
   return out;
+}
+
+/** The `/v1/models` answer the gateway gives itself when no replica can (none ready, or it failed). */
+function modelsReply(record: WorkloadRecord, requestId: string): GatewayReply {
+  const created = Math.floor(Date.parse(record.created_at) / 1000);
+  const body = { object: "list", data: [{ id: record.spec.model, object: "model", created, owned_by: "inferencekey" }] };
+  return { status: 200, headers: { "content-type": "application/json", "x-request-id": requestId }, body: Buffer.from(JSON.stringify(body)) };
 }
 
 /** Creates the gateway. Usage flushes start at once (unless `usageFlushMs` is 0); call `close()` to stop. */
@@ -241,7 +238,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     usage.record(call.project, call.workload, { keyId: call.key.record.id, latencyMs: performance.now() - call.started, ...sample });
   }
 
-  async function handle(request: Request): Promise<Response> {
+  async function serve(request: GatewayRequest): Promise<GatewayReply> {
     const started = performance.now();
     const requestId = givenRequestId(request) ?? `${requestIdPrefix}${(requestCounter++).toString(36)}`;
     try {
@@ -250,11 +247,11 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         throw new GatewayError(404, "not_found", "No such endpoint: data-plane routes are /endpoint/{project}/{workload}/v1/{route}.");
       }
       if (path.kind === "file") return await serveFile(request, new URL(request.url), path);
-      const authenticated = auth.authenticate(request.headers.get("authorization"), path.project, path.workload);
+      const authenticated = auth.authenticate(request.header("authorization"), path.project, path.workload);
       const key = authenticated instanceof Promise ? await authenticated : authenticated;
       return await serveApi(request, requestId, started, path, key);
     } catch (error) {
-      return gatewayErrorResponse(asGatewayError(error), requestId);
+      return gatewayErrorReply(asGatewayError(error), requestId);
     }
   }
 
@@ -265,12 +262,12 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   }
 
   async function serveApi(
-    request: Request,
+    request: GatewayRequest,
     requestId: string,
     started: number,
     path: Extract<EndpointPath, { kind: "api" }>,
     key: CachedKey,
-  ): Promise<Response> {
+  ): Promise<GatewayReply> {
     const { project, workload } = path;
     const base = { project, workload, key, started };
     requestRates.add(`${project}/${workload}`);
@@ -367,9 +364,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
 
   function synthesizedModels(record: WorkloadRecord, requestId: string, base: Pick<Call, "project" | "workload" | "key" | "started">) {
     recordUsage(base, { status: 200 });
-    const created = Math.floor(Date.parse(record.created_at) / 1000);
-    const body = { object: "list", data: [{ id: record.spec.model, object: "model", created, owned_by: "inferencekey" }] };
-    return new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json", "x-request-id": requestId } });
+    return modelsReply(record, requestId);
   }
 
   async function triggerScaleUp(project: string, workload: string): Promise<void> {
@@ -387,7 +382,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   }
 
   /** No ready replica: explain why, ask the controller for one, and hold the request if the client asked to wait. */
-  async function waitForReplica(request: Request, project: string, workload: string, info: RouteInfo): Promise<RouteInfo> {
+  async function waitForReplica(request: GatewayRequest, project: string, workload: string, info: RouteInfo): Promise<RouteInfo> {
     const record = info.workload as WorkloadRecord;
     const state = policyState(record.spec, ctx.now());
     if (state.desiredReplicas === 0 && record.spec.execution_policy === "scheduled") {
@@ -431,8 +426,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     );
   }
 
-  function scaleUpWait(request: Request): number {
-    const header = request.headers.get("x-scale-up-timeout");
+  function scaleUpWait(request: GatewayRequest): number {
+    const header = request.header("x-scale-up-timeout");
     if (header === null) return 0;
     if (!/^\d+(\.\d+)?$/.test(header.trim())) {
       throw new GatewayError(
@@ -445,7 +440,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   }
 
   async function prepareBody(
-    request: Request,
+    request: GatewayRequest,
     definition: RouteDefinition,
     declared: number | undefined,
     info: RouteInfo,
@@ -453,6 +448,11 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   ): Promise<PreparedBody> {
     if (definition.method === "GET") return { kind: "none" };
     if (request.body === null) return { kind: "bytes", bytes: new Uint8Array(0) };
+    if (request.body instanceof Uint8Array) {
+      if (request.body.byteLength > definition.maxBodyBytes) throw tooLarge(definition);
+      sniffer?.push(request.body);
+      return { kind: "bytes", bytes: request.body };
+    }
     const wholeBody = definition.route === "images/generations" || (declared !== undefined && declared <= SMALL_BODY_BYTES);
     if (wholeBody) {
       try {
@@ -489,7 +489,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     return { bytes: new TextEncoder().encode(JSON.stringify({ ...body, response_format: "b64_json" })), format };
   }
 
-  async function proxy(call: Call, info: RouteInfo, body: PreparedBody): Promise<Response> {
+  async function proxy(call: Call, info: RouteInfo, body: PreparedBody): Promise<GatewayReply> {
     const { request, definition } = call;
     const controller = new AbortController();
     const onClientGone = () => controller.abort(new Aborted("client"));
@@ -502,9 +502,9 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       "user-agent": "inferencekey-gateway",
       "x-request-id": call.requestId,
     };
-    const contentType = request.headers.get("content-type");
+    const contentType = request.header("content-type");
     if (contentType !== null) headers["content-type"] = contentType;
-    const accept = request.headers.get("accept");
+    const accept = request.header("accept");
     if (accept !== null) headers.accept = accept;
 
     const tried = new Set<string>();
@@ -583,7 +583,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     upstream: UpstreamResponse,
     controller: AbortController,
     detach: () => void,
-  ): Promise<Response> {
+  ): Promise<GatewayReply> {
     const { definition } = call;
     let released = false;
     const finish = (sample: Omit<UsageSample, "keyId" | "latencyMs">) => {
@@ -594,7 +594,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       recordUsage(call, sample);
     };
     const discard = () => {
-      upstream.body?.cancel().catch(() => undefined);
+      upstream.body?.cancel();
     };
     try {
       if (upstream.status === 401 || upstream.status === 403 || upstream.status === 407) {
@@ -613,7 +613,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       if (definition.route === "models" && upstream.status >= 400) {
         discard();
         finish({ status: 200 });
-        return synthesizedModelsResponse(call);
+        return modelsReply(call.record, call.requestId);
       }
       const contentType = String(upstream.headers["content-type"] ?? "");
       const isImages = definition.route === "images/generations" || definition.route === "images/edits";
@@ -623,11 +623,11 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       const headers = responseHeaders(upstream.headers, call.requestId);
       if (upstream.body === null) {
         finish({ status: upstream.status });
-        return new Response(null, { status: upstream.status, headers });
+        return { status: upstream.status, headers, body: null };
       }
       const sse = contentType.includes("text/event-stream");
       const metered = definition.metered && upstream.status < 400 && (sse || contentType.includes("json"));
-      const reader = upstream.body.getReader();
+      const reader = upstream.body;
       let prefix: Uint8Array[] = [];
       const declared = Number(upstream.headers["content-length"] ?? Number.NaN);
       if (!sse && contentType.includes("json") && !(declared > SMALL_RESPONSE_BYTES)) {
@@ -641,7 +641,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
           clearTimeout(idle);
         }
         if (head.done) {
-          const bytes = concat(head.chunks, head.bytes);
+          const bytes = concatChunks(head.chunks, head.bytes);
           // Usage sits at the end of OpenAI answers: decode only the tail, without a TextDecoder per answer.
           const tokens: TokenUsage | undefined = metered
             ? extractUsage(
@@ -654,7 +654,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
             unmetered: metered && tokens === undefined,
           });
           headers["content-length"] = String(bytes.byteLength);
-          return new Response(bytes as Uint8Array<ArrayBuffer>, { status: upstream.status, headers });
+          return { status: upstream.status, headers, body: bytes };
         }
         prefix = head.chunks;
       }
@@ -676,7 +676,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
           });
         },
       });
-      return new Response(body, { status: upstream.status, headers });
+      return { status: upstream.status, headers, body };
     } catch (error) {
       const gatewayError = error instanceof GatewayError ? error : asGatewayError(error);
       if (!released) {
@@ -689,23 +689,15 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     }
   }
 
-  function synthesizedModelsResponse(call: Call): Response {
-    const created = Math.floor(Date.parse(call.record.created_at) / 1000);
-    const body = { object: "list", data: [{ id: call.record.spec.model, object: "model", created, owned_by: "inferencekey" }] };
-    return new Response(JSON.stringify(body), {
-      status: 200,
-      headers: { "content-type": "application/json", "x-request-id": call.requestId },
-    });
-  }
 
   async function imagesWithUrls(
     call: Call,
     upstream: UpstreamResponse,
     finish: (sample: Omit<UsageSample, "keyId" | "latencyMs">) => void,
-  ): Promise<Response> {
+  ): Promise<GatewayReply> {
     let raw: Uint8Array;
     try {
-      raw = upstream.body === null ? new Uint8Array(0) : await readLimited(upstream.body, IMAGE_RESPONSE_MAX_BYTES);
+      raw = upstream.body === null ? new Uint8Array(0) : await readSourceLimited(upstream.body, IMAGE_RESPONSE_MAX_BYTES);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         throw new GatewayError(502, "upstream_bad_response", "The replica's images response is too large to convert to URLs.");
@@ -719,11 +711,11 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       parsed = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8"));
     } catch {
       finish({ status: upstream.status });
-      return new Response(raw as Uint8Array<ArrayBuffer>, { status: upstream.status, headers });
+      return { status: upstream.status, headers, body: raw };
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
       finish({ status: upstream.status });
-      return new Response(raw as Uint8Array<ArrayBuffer>, { status: upstream.status, headers });
+      return { status: upstream.status, headers, body: raw };
     }
     const converted = await imagesToUrls(parsed as Record<string, unknown>, {
       blobs: options.blobs,
@@ -735,10 +727,10 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       ttlSeconds: fileTtl,
     });
     finish({ status: upstream.status });
-    return new Response(JSON.stringify(converted), { status: upstream.status, headers });
+    return { status: upstream.status, headers, body: Buffer.from(JSON.stringify(converted)) };
   }
 
-  async function serveFile(request: Request, url: URL, path: Extract<EndpointPath, { kind: "file" }>): Promise<Response> {
+  async function serveFile(request: GatewayRequest, url: URL, path: Extract<EndpointPath, { kind: "file" }>): Promise<GatewayReply> {
     if (request.method !== "GET" && request.method !== "HEAD") {
       throw new GatewayError(405, "method_not_allowed", "Files are read with GET.", { headers: { allow: "GET, HEAD" } });
     }
@@ -757,19 +749,21 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     }
     const blob = await options.blobs?.get(`${path.project}/${path.workload}/${path.fileId}`, now);
     if (blob === undefined) throw new GatewayError(404, "file_not_found", "This file is no longer available.");
-    return new Response(request.method === "HEAD" ? null : (blob.data as Uint8Array<ArrayBuffer>), {
+    return {
       status: 200,
+      body: request.method === "HEAD" ? null : blob.data,
       headers: {
         "content-type": blob.contentType,
         "content-length": String(blob.data.byteLength),
         "cache-control": `private, max-age=${Math.max(0, Math.floor(expires - now.getTime() / 1000))}`,
         "x-content-type-options": "nosniff",
       },
-    });
+    };
   }
 
   return {
-    handle,
+    handle: async (request) => toWebResponse(await serve(fromWebRequest(request))),
+    serve,
     gatewayRequestRate: (project, workload) => requestRates.rate(`${project}/${workload}`),
     flushUsage: () => usage.flush(),
     flushUsageIfDue: () => usage.flushIfDue(),
@@ -787,7 +781,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
  * and reporting once how the body ended. Cancelling it (client gone) cancels the upstream body.
  */
 function relay(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  source: ChunkSource,
   prefix: Uint8Array[],
   hooks: {
     idleTimeoutMs: number;
@@ -795,7 +789,7 @@ function relay(
     onIdle: () => void;
     onEnd: (outcome: "complete" | "cancelled" | "error") => void;
   },
-): ReadableStream<Uint8Array> {
+): ChunkSource {
   let ended = false;
   let waitingSince: number | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -825,39 +819,34 @@ function relay(
     timer.unref();
   };
   arm(hooks.idleTimeoutMs);
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const early = prefix.shift();
-        if (early !== undefined) {
-          hooks.onChunk?.(early);
-          controller.enqueue(early);
-          return;
-        }
-        waitingSince = performance.now();
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (error) {
-          waitingSince = undefined;
-          end("error");
-          controller.error(error);
-          return;
-        }
+  return {
+    async next() {
+      const early = prefix.shift();
+      if (early !== undefined) {
+        hooks.onChunk?.(early);
+        return early;
+      }
+      if (ended) return undefined;
+      waitingSince = performance.now();
+      let chunk: Uint8Array | undefined;
+      try {
+        chunk = await source.next();
+      } catch (error) {
         waitingSince = undefined;
-        if (result.done) {
-          end("complete");
-          controller.close();
-          return;
-        }
-        hooks.onChunk?.(result.value);
-        controller.enqueue(result.value);
-      },
-      cancel(reason) {
-        end("cancelled");
-        return reader.cancel(reason);
-      },
+        end("error");
+        throw error;
+      }
+      waitingSince = undefined;
+      if (chunk === undefined) {
+        end("complete");
+        return undefined;
+      }
+      hooks.onChunk?.(chunk);
+      return chunk;
     },
-    { highWaterMark: 0 },
-  );
+    cancel(reason) {
+      end("cancelled");
+      source.cancel(reason);
+    },
+  };
 }

@@ -1,6 +1,15 @@
 export { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptions } from "./auth";
 export { assertBlobKey, type BlobStore, type StoredBlob, LocalFileBlobStore, MemoryBlobStore } from "./blob-store";
-export { GatewayError, type GatewayErrorCode, gatewayErrorResponse } from "./errors";
+export { GatewayError, type GatewayErrorCode, gatewayErrorReply } from "./errors";
+export {
+  type ChunkSource,
+  chunkSourceOf,
+  fromWebRequest,
+  type GatewayReply,
+  type GatewayRequest,
+  toWebResponse,
+  webStreamOf,
+} from "./exchange";
 export { createGateway, type Gateway, type GatewayOptions } from "./gateway";
 export {
   type EndpointPath,

@@ -1,4 +1,5 @@
 import http from "node:http";
+import { type ChunkSource, chunkSourceOf } from "./exchange";
 
 /** One request to a replica, already fully decided by the gateway (address, path, headers). */
 export interface UpstreamRequest {
@@ -17,7 +18,8 @@ export interface UpstreamRequest {
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: ReadableStream<Uint8Array> | null;
+  /** Cancelling it closes the connection, so the replica sees the request abandoned. */
+  body: ChunkSource | null;
 }
 
 /**
@@ -96,7 +98,7 @@ export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Upstr
           resolve({
             status: response.statusCode ?? 502,
             headers: response.headers,
-            body: bodyless ? null : webStreamOf(response),
+            body: bodyless ? null : chunkSourceOfResponse(response),
           });
         });
         writeBody(request, upstream.body);
@@ -137,39 +139,68 @@ function writeBody(request: http.ClientRequest, body: UpstreamRequest["body"]): 
   });
 }
 
-/** The response body as a web stream, with backpressure; cancelling it closes the connection. */
-function webStreamOf(response: http.IncomingMessage): ReadableStream<Uint8Array> {
-  let finished = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        response.on("data", (chunk: Buffer) => {
-          if (finished) return;
-          controller.enqueue(chunk);
-          if ((controller.desiredSize ?? 1) <= 0) response.pause();
-        });
-        response.once("end", () => {
-          if (finished) return;
-          finished = true;
-          controller.close();
-        });
-        response.once("close", () => {
-          if (finished) return;
-          finished = true;
-          controller.error(Object.assign(new Error("the replica closed the response early"), { code: "ECONNRESET" }));
-        });
-      },
-      pull() {
-        response.resume();
-      },
-      cancel() {
-        finished = true;
-        // Destroying the response closes the socket: the replica sees the client leave.
-        response.destroy();
-      },
+/** Chunks buffered ahead of the reader before the replica's response is paused (backpressure). */
+const RESPONSE_HIGH_WATER_BYTES = 64 * 1024;
+
+/**
+ * The response body as a pull source, read straight from node's stream (no web stream in between):
+ * chunks queue up to a high-water mark, then the response pauses until they are read. Cancelling
+ * destroys the response, which closes the socket: the replica sees the client leave.
+ */
+function chunkSourceOfResponse(response: http.IncomingMessage): ChunkSource {
+  const queue: Buffer[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: Error | undefined;
+  let waiting: { resolve: (chunk: Uint8Array | undefined) => void; reject: (error: Error) => void } | undefined;
+  response.on("data", (chunk: Buffer) => {
+    if (waiting !== undefined) {
+      const reader = waiting;
+      waiting = undefined;
+      reader.resolve(chunk);
+      return;
+    }
+    queue.push(chunk);
+    queued += chunk.byteLength;
+    if (queued >= RESPONSE_HIGH_WATER_BYTES) response.pause();
+  });
+  response.once("end", () => {
+    ended = true;
+    if (waiting !== undefined) {
+      const reader = waiting;
+      waiting = undefined;
+      reader.resolve(undefined);
+    }
+  });
+  response.once("close", () => {
+    if (ended) return;
+    failure ??= Object.assign(new Error("the replica closed the response early"), { code: "ECONNRESET" });
+    if (waiting !== undefined) {
+      const reader = waiting;
+      waiting = undefined;
+      reader.reject(failure);
+    }
+  });
+  return {
+    next: () => {
+      const chunk = queue.shift();
+      if (chunk !== undefined) {
+        queued -= chunk.byteLength;
+        if (queued < RESPONSE_HIGH_WATER_BYTES && response.isPaused()) response.resume();
+        return Promise.resolve(chunk);
+      }
+      if (ended) return Promise.resolve(undefined);
+      if (failure !== undefined) return Promise.reject(failure);
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+      });
     },
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
-  );
+    cancel: () => {
+      if (ended) return;
+      failure = Object.assign(new Error("the response was cancelled"), { code: "ECANCELLED" });
+      response.destroy();
+    },
+  };
 }
 
 /**
@@ -196,7 +227,7 @@ export function fetchTransport(fetchImpl: typeof fetch = fetch): UpstreamTranspo
         delete headers["content-encoding"];
         delete headers["content-length"];
       }
-      return { status: response.status, headers, body: response.body };
+      return { status: response.status, headers, body: response.body === null ? null : chunkSourceOf(response.body) };
     },
   };
 }

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys as itemKeys } from "../../src/platform/context";
 import { revokeKey } from "../../src/keys";
 import { digestSecret } from "../../src/secrets";
-import { FLEET, type Fleet, sampleRequest, type ServedGateway, serveGateway, startFleet, stopAllReplicas, TestPlatform } from "./support";
+import { FLEET, type Fleet, sampleRequest, type ServedGateway, serveGateway, GATEWAY_BINDINGS, startFleet, stopAllReplicas, TestPlatform } from "./support";
 
 const ADMIN = { tokenId: "tok_testadmin", admin: true };
 
-describe("gateway: authentication before anything else", () => {
+describe.each(GATEWAY_BINDINGS)("gateway: authentication before anything else ($binding binding)", ({ binding }) => {
   let fleet: Fleet;
   let served: ServedGateway;
   /** Per workload: case name -> Authorization header and the expected answer. */
@@ -15,7 +15,7 @@ describe("gateway: authentication before anything else", () => {
   beforeAll(async () => {
     const platform = new TestPlatform();
     fleet = await startFleet(platform);
-    served = await serveGateway(platform);
+    served = await serveGateway(platform, {}, binding);
     const { ctx } = platform;
     await platform.workload("acme", { slug: "other" });
     const otherWorkload = await platform.key("acme", "other");
@@ -140,7 +140,7 @@ describe("gateway: authentication before anything else", () => {
       reads++;
       return get(pk, sk);
     };
-    const local = await serveGateway(platform);
+    const local = await serveGateway(platform, {}, binding);
     const valid = "ik_live_000000000000000000000000";
     const headers = [
       "Bearer nope",
@@ -176,7 +176,7 @@ describe("gateway: authentication before anything else", () => {
       reads++;
       return get(pk, sk);
     };
-    const local = await serveGateway(platform);
+    const local = await serveGateway(platform, {}, binding);
     const { generateSecret } = await import("../../src/secrets");
     const unknown = generateSecret("live");
 

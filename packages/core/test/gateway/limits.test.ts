@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROUTE_DEFINITIONS } from "../../src/gateway";
-import { bearer, FakeClock, type ReplicaProcess, type ServedGateway, serveGateway, startReplica, stopAllReplicas, TestPlatform } from "./support";
+import { bearer, FakeClock, type ReplicaProcess, type ServedGateway, serveGateway, GATEWAY_BINDINGS, startReplica, stopAllReplicas, TestPlatform } from "./support";
 
-describe("gateway: rate and size limits", () => {
+describe.each(GATEWAY_BINDINGS)("gateway: rate and size limits ($binding binding)", ({ binding }) => {
   const clock = new FakeClock();
   const platform = new TestPlatform(clock.now);
   let replica: ReplicaProcess;
@@ -12,7 +12,7 @@ describe("gateway: rate and size limits", () => {
     await platform.workload("acme", { slug: "chat" });
     replica = await startReplica({ id: platform.replicaIdFor("acme", "chat"), serverSecret: platform.ctx.serverSecret });
     await platform.replica("acme", "chat", { port: replica.port });
-    served = await serveGateway(platform, { routes: { "chat/completions": { maxBodyBytes: 1024 } } });
+    served = await serveGateway(platform, { routes: { "chat/completions": { maxBodyBytes: 1024 } } }, binding);
   });
 
   afterAll(async () => {

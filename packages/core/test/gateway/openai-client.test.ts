@@ -2,9 +2,9 @@ import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryBlobStore } from "../../src/gateway";
 import { readUsage } from "../../src/usage";
-import { type Fleet, PNG_1X1, type ServedGateway, serveGateway, startFleet, stopAllReplicas, TestPlatform } from "./support";
+import { type Fleet, PNG_1X1, type ServedGateway, serveGateway, GATEWAY_BINDINGS, startFleet, stopAllReplicas, TestPlatform } from "./support";
 
-describe("gateway: the official openai client, unchanged", () => {
+describe.each(GATEWAY_BINDINGS)("gateway: the official openai client, unchanged ($binding binding)", ({ binding }) => {
   let fleet: Fleet;
   let served: ServedGateway;
   const client = (workload: string) =>
@@ -16,7 +16,7 @@ describe("gateway: the official openai client, unchanged", () => {
 
   beforeAll(async () => {
     fleet = await startFleet(new TestPlatform());
-    served = await serveGateway(fleet.platform, { blobs: new MemoryBlobStore() });
+    served = await serveGateway(fleet.platform, { blobs: new MemoryBlobStore() }, binding);
   });
 
   afterAll(async () => {

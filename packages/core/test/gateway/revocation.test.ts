@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_KEY_CACHE } from "../../src/gateway";
 import { revokeKey } from "../../src/keys";
-import { bearer, FakeClock, type ReplicaProcess, type ServedGateway, serveGateway, startReplica, stopAllReplicas, TestPlatform } from "./support";
+import { bearer, FakeClock, type ReplicaProcess, type ServedGateway, serveGateway, GATEWAY_BINDINGS, startReplica, stopAllReplicas, TestPlatform } from "./support";
 
 const ADMIN = { tokenId: "tok_testadmin", admin: true };
 
-describe("gateway: key revocation and expiry under a fake clock", () => {
+describe.each(GATEWAY_BINDINGS)("gateway: key revocation and expiry under a fake clock ($binding binding)", ({ binding }) => {
   const clock = new FakeClock();
   const platform = new TestPlatform(clock.now);
   let replica: ReplicaProcess;
@@ -15,7 +15,7 @@ describe("gateway: key revocation and expiry under a fake clock", () => {
     await platform.workload("acme", { slug: "chat" });
     replica = await startReplica({ id: platform.replicaIdFor("acme", "chat"), serverSecret: platform.ctx.serverSecret });
     await platform.replica("acme", "chat", { port: replica.port });
-    served = await serveGateway(platform);
+    served = await serveGateway(platform, {}, binding);
   });
 
   afterAll(async () => {

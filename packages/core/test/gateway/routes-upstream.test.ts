@@ -2,13 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { replicaSecret } from "../../src/replicas";
-import { bearer, rawRequest, type ServedGateway, serveGateway, TestPlatform } from "./support";
+import { bearer, rawRequest, type ServedGateway, serveGateway, GATEWAY_BINDINGS, TestPlatform } from "./support";
 
 interface ErrorBody {
   error: { code: string; message: string; type: string; task_type?: string; routes?: string[] };
 }
 
-describe("gateway: routes per modality and what it makes of replica answers", () => {
+describe.each(GATEWAY_BINDINGS)("gateway: routes per modality and what it makes of replica answers ($binding binding)", ({ binding }) => {
   const platform = new TestPlatform();
   let fake: Server;
   let served: ServedGateway;
@@ -33,7 +33,7 @@ describe("gateway: routes per modality and what it makes of replica answers", ()
     keys.set("rerank", (await platform.key("acme", "rerank")).secret);
     served = await serveGateway(platform, {
       routes: { "chat/completions": { firstByteTimeoutMs: 300, idleTimeoutMs: 300 } },
-    });
+    }, binding);
   });
 
   afterAll(async () => {

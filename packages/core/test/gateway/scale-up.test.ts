@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, FakeClock, type ReplicaProcess, type ServedGateway, serveGateway, startReplica, stopAllReplicas, TestPlatform } from "./support";
+import { bearer, FakeClock, type ReplicaProcess, type ServedGateway, serveGateway, GATEWAY_BINDINGS, startReplica, stopAllReplicas, TestPlatform } from "./support";
 
 const AUTOSCALING = {
   execution_policy: "autoscaling" as const,
@@ -15,7 +15,7 @@ interface ErrorBody {
   error: { code: string; message: string; type: string; next_opening_at?: string };
 }
 
-describe("gateway: no ready replica", () => {
+describe.each(GATEWAY_BINDINGS)("gateway: no ready replica ($binding binding)", ({ binding }) => {
   const platform = new TestPlatform();
   const scaleUps: string[] = [];
   let replica: ReplicaProcess;
@@ -34,7 +34,7 @@ describe("gateway: no ready replica", () => {
         scaleUps.push(`${project}/${workload}`);
       },
       scaleUpPollMs: 100,
-    });
+    }, binding);
   });
 
   afterAll(async () => {
@@ -115,7 +115,7 @@ describe("gateway: no ready replica", () => {
   });
 });
 
-describe("gateway: a scheduled workload outside its window", () => {
+describe.each(GATEWAY_BINDINGS)("gateway: a scheduled workload outside its window ($binding binding)", ({ binding }) => {
   // Saturday 6 June 2026, 12:00 UTC: the Mon-Fri window is closed until Monday 08:00 Madrid (06:00 UTC).
   const clock = new FakeClock(new Date("2026-06-06T12:00:00Z"));
   const platform = new TestPlatform(clock.now);
@@ -130,7 +130,7 @@ describe("gateway: a scheduled workload outside its window", () => {
       execution_policy_config: { window: "Mon-Fri 08:00-20:00 Europe/Madrid" },
     });
     key = (await platform.key("acme", "office")).secret;
-    served = await serveGateway(platform, { requestScaleUp: (p, w) => void scaleUps.push(`${p}/${w}`) });
+    served = await serveGateway(platform, { requestScaleUp: (p, w) => void scaleUps.push(`${p}/${w}`) }, binding);
   });
 
   afterAll(async () => {

@@ -2,9 +2,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEndpointPath } from "../../src/gateway";
-import { bearer, rawRequest, type ReplicaProcess, type ServedGateway, serveGateway, startReplica, stopAllReplicas, TestPlatform } from "./support";
+import { bearer, rawRequest, type ReplicaProcess, type ServedGateway, serveGateway, GATEWAY_BINDINGS, startReplica, stopAllReplicas, TestPlatform } from "./support";
 
-describe("gateway: nothing steers it anywhere but the registered replica (SSRF)", () => {
+describe.each(GATEWAY_BINDINGS)("gateway: nothing steers it anywhere but the registered replica (SSRF) ($binding binding)", ({ binding }) => {
   const platform = new TestPlatform();
   let replica: ReplicaProcess;
   let served: ServedGateway;
@@ -24,7 +24,7 @@ describe("gateway: nothing steers it anywhere but the registered replica (SSRF)"
     replica = await startReplica({ id: platform.replicaIdFor("acme", "chat"), serverSecret: platform.ctx.serverSecret });
     await platform.replica("acme", "chat", { port: replica.port });
     key = (await platform.key("acme", "chat")).secret;
-    served = await serveGateway(platform);
+    served = await serveGateway(platform, {}, binding);
   });
 
   afterAll(async () => {

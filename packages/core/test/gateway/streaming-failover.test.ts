@@ -1,6 +1,6 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fetchTransport } from "../../src/gateway";
+import { fetchTransport, type UpstreamTransport } from "../../src/gateway";
 import { readUsage } from "../../src/usage";
 import {
   bearer,
@@ -25,9 +25,10 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 }
 
 describe.each([
-  { transport: "node:http (default)", make: () => undefined },
-  { transport: "fetch", make: () => fetchTransport() },
-])("gateway proxying over $transport", ({ make }) => {
+  { transport: "node:http (default)", binding: "direct" as const, make: (): UpstreamTransport | undefined => undefined },
+  { transport: "node:http (default)", binding: "web" as const, make: (): UpstreamTransport | undefined => undefined },
+  { transport: "fetch", binding: "direct" as const, make: (): UpstreamTransport | undefined => fetchTransport() },
+])("gateway proxying over $transport ($binding binding)", ({ binding, make }) => {
   const platform = new TestPlatform();
   let slow: ReplicaProcess;
   let pair: ReplicaProcess;
@@ -47,7 +48,7 @@ describe.each([
     slowKey = (await platform.key("acme", "slow")).secret;
     pairKey = (await platform.key("acme", "pair")).secret;
     const transport = make();
-    served = await serveGateway(platform, transport === undefined ? {} : { transport });
+    served = await serveGateway(platform, transport === undefined ? {} : { transport }, binding);
   });
 
   afterAll(async () => {

@@ -234,10 +234,25 @@ export interface ServedGateway {
   close(): Promise<void>;
 }
 
-/** The gateway behind the local runtime's node:http server, as `npm start` serves it. */
-export async function serveGateway(platform: TestPlatform, options: GatewayOptions = {}): Promise<ServedGateway> {
+/**
+ * How the gateway is bound to HTTP: "direct" is node:http straight to `gateway.serve`, as `npm start`
+ * serves it; "web" goes through web Request/Response (`gateway.handle`), as the Lambda entry does.
+ */
+export type GatewayBinding = "direct" | "web";
+/** For `describe.each`: every promise holds on both bindings. */
+export const GATEWAY_BINDINGS: { binding: GatewayBinding }[] = [{ binding: "direct" }, { binding: "web" }];
+
+/** The gateway behind the local runtime's node:http server, bound as asked. */
+export async function serveGateway(
+  platform: TestPlatform,
+  options: GatewayOptions = {},
+  binding: GatewayBinding = "direct",
+): Promise<ServedGateway> {
   const gateway = createGateway(platform.ctx, { usageFlushMs: 0, log: () => undefined, ...options });
-  const http = await serve((request) => gateway.handle(request), { port: 0 });
+  const http = await serve(
+    (request) => gateway.handle(request),
+    binding === "direct" ? { port: 0, direct: { prefix: "/endpoint/", serve: gateway.serve } } : { port: 0 },
+  );
   return {
     gateway,
     http,
