@@ -50,9 +50,32 @@ function clientSignal(res: ServerResponse | undefined): AbortSignal {
   return controller.signal;
 }
 
-function webRequest(req: IncomingMessage, origin: string, res: ServerResponse | undefined, body: BodyInit | undefined): Request {
+/** A Host header node would accept but a URL would not (spaces, slashes, ...) is ignored, never fatal. */
+const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/** Request targets a URL parser leaves exactly as they are: no dot segments, escapes or backslashes to resolve. */
+const PLAIN_TARGET = /^\/[A-Za-z0-9_~/?&=-]*$/;
+
+/**
+ * The absolute URL of a request, as a web Request would see it (dot segments resolved), or
+ * undefined when the target cannot be one (the caller answers 400). Plain targets skip the parser.
+ */
+export function requestUrl(req: IncomingMessage, fallbackOrigin: string): string | undefined {
+  const hostHeader = req.headers.host;
+  const origin = hostHeader !== undefined && HOST_HEADER.test(hostHeader) ? `http://${hostHeader}` : fallbackOrigin;
+  const target = req.url ?? "/";
+  if (PLAIN_TARGET.test(target)) return origin + target;
+  if (!target.startsWith("/")) return undefined;
+  try {
+    // Concatenated, not resolved against the origin: "//x" is a path here, not another host.
+    return new URL(origin + target).href;
+  } catch {
+    return undefined;
+  }
+}
+
+function webRequest(req: IncomingMessage, url: string, res: ServerResponse | undefined, body: BodyInit | undefined): Request {
   const method = req.method ?? "GET";
-  return new Request(new URL(req.url ?? "/", origin).href, {
+  return new Request(url, {
     method,
     headers: webHeaders(req),
     signal: clientSignal(res),
@@ -61,10 +84,10 @@ function webRequest(req: IncomingMessage, origin: string, res: ServerResponse | 
 }
 
 /** Turns a node:http request into a web Request; the body streams, it is not buffered. */
-export function toWebRequest(req: IncomingMessage, origin: string, res?: ServerResponse): Request {
+export function toWebRequest(req: IncomingMessage, url: string, res?: ServerResponse): Request {
   const method = req.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD";
-  return webRequest(req, origin, res, hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined);
+  return webRequest(req, url, res, hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined);
 }
 
 /** The declared body length when the body is small enough to read whole first, else undefined. */
@@ -139,21 +162,26 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
   }
 }
 
-function headerOf(req: IncomingMessage, name: string): string | null {
-  const value = req.headers[name];
-  if (value === undefined) return null;
-  return Array.isArray(value) ? value.join(", ") : value;
-}
+/** A GatewayRequest over node's request: headers read in place, nothing copied. */
+class NodeGatewayRequest implements GatewayRequest {
+  readonly method: string;
+  readonly signal: AbortSignal;
 
-function directRequest(req: IncomingMessage, res: ServerResponse, origin: string, body: GatewayRequest["body"]): GatewayRequest {
-  return {
-    method: req.method ?? "GET",
-    // Parsed like a web Request's URL would be (dot segments resolved), so both bindings see the same path.
-    url: new URL(req.url ?? "/", origin).href,
-    header: (name) => headerOf(req, name),
-    body,
-    signal: clientSignal(res),
-  };
+  constructor(
+    private readonly req: IncomingMessage,
+    res: ServerResponse,
+    readonly url: string,
+    readonly body: GatewayRequest["body"],
+  ) {
+    this.method = req.method ?? "GET";
+    this.signal = clientSignal(res);
+  }
+
+  header(name: string): string | null {
+    const value = this.req.headers[name];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
 }
 
 /** Writes a GatewayReply: bytes in one `end`, a chunk source chunk by chunk with backpressure. */
@@ -211,15 +239,15 @@ function dispatchDirect(route: DirectRoute, request: GatewayRequest, res: Server
     });
 }
 
-function serveDirect(route: DirectRoute, req: IncomingMessage, res: ServerResponse, origin: string): void {
+function serveDirect(route: DirectRoute, req: IncomingMessage, res: ServerResponse, url: string): void {
   const length = smallBodyLength(req);
   if (length !== undefined) {
-    readSmallBody(req, length, (body) => dispatchDirect(route, directRequest(req, res, origin, body), res));
+    readSmallBody(req, length, (body) => dispatchDirect(route, new NodeGatewayRequest(req, res, url, body), res));
     return;
   }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   const body = hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null;
-  dispatchDirect(route, directRequest(req, res, origin, body), res);
+  dispatchDirect(route, new NodeGatewayRequest(req, res, url, body), res);
 }
 
 function dispatch(handler: FetchHandler, request: Request, res: ServerResponse): void {
@@ -245,18 +273,24 @@ export async function serve(
 ): Promise<HttpServerHandle> {
   const host = options.host ?? "127.0.0.1";
   const { direct } = options;
+  let fallbackOrigin = `http://${host}:${options.port}`;
   const server = createServer((req, res) => {
-    const origin = `http://${req.headers.host ?? `${host}:${options.port}`}`;
+    const url = requestUrl(req, fallbackOrigin);
+    if (url === undefined) {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "bad_request", message: "The request target is not a valid URL path." } }));
+      return;
+    }
     if (direct !== undefined && req.url?.startsWith(direct.prefix)) {
-      serveDirect(direct, req, res, origin);
+      serveDirect(direct, req, res, url);
       return;
     }
     const length = smallBodyLength(req);
     if (length === undefined) {
-      dispatch(handler, toWebRequest(req, origin, res), res);
+      dispatch(handler, toWebRequest(req, url, res), res);
       return;
     }
-    readSmallBody(req, length, (body) => dispatch(handler, webRequest(req, origin, res, body as Uint8Array<ArrayBuffer>), res));
+    readSmallBody(req, length, (body) => dispatch(handler, webRequest(req, url, res, body as Uint8Array<ArrayBuffer>), res));
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -264,6 +298,7 @@ export async function serve(
     server.listen(options.port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  fallbackOrigin = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
   return {
     server,
     url: `http://${host}:${address.port}`,
