@@ -58,13 +58,22 @@ const PLAIN_TARGET = /^\/[A-Za-z0-9_~/?&=-]*$/;
 /**
  * The absolute URL of a request, as a web Request would see it (dot segments resolved), or
  * undefined when the target cannot be one (the caller answers 400). Plain targets skip the parser.
+ * Only the path and query matter to the handlers: every upstream address comes from the store.
  */
 export function requestUrl(req: IncomingMessage, fallbackOrigin: string): string | undefined {
   const hostHeader = req.headers.host;
   const origin = hostHeader !== undefined && HOST_HEADER.test(hostHeader) ? `http://${hostHeader}` : fallbackOrigin;
   const target = req.url ?? "/";
   if (PLAIN_TARGET.test(target)) return origin + target;
-  if (!target.startsWith("/")) return undefined;
+  if (!target.startsWith("/")) {
+    // Absolute form (RFC 9112 3.2.2) names its own origin; anything else (e.g. "*") is no URL.
+    try {
+      const absolute = new URL(target);
+      return absolute.protocol === "http:" || absolute.protocol === "https:" ? absolute.href : undefined;
+    } catch {
+      return undefined;
+    }
+  }
   try {
     // Concatenated, not resolved against the origin: "//x" is a path here, not another host.
     return new URL(origin + target).href;

@@ -56,9 +56,12 @@ describe("requestUrl", () => {
     expect(requestUrl(incoming("//evil.example/../x", "gw.example"), FALLBACK)).toBe("http://gw.example//x");
   });
 
-  it("refuses targets that are not origin-form paths", () => {
-    expect(requestUrl(incoming("http://evil.example/endpoint/a/b/v1/models", "gw.example"), FALLBACK)).toBeUndefined();
+  it("takes absolute-form targets as the URL they name, and refuses anything else that is not a path", () => {
+    expect(requestUrl(incoming("http://other.example/endpoint/a/b/v1/models", "gw.example"), FALLBACK)).toBe(
+      "http://other.example/endpoint/a/b/v1/models",
+    );
     expect(requestUrl(incoming("*", "gw.example"), FALLBACK)).toBeUndefined();
+    expect(requestUrl(incoming("file:///etc/passwd", "gw.example"), FALLBACK)).toBeUndefined();
   });
 });
 
@@ -77,10 +80,10 @@ describe("node:http runtime with hostile request heads", () => {
     // Act
     const answers: string[] = [];
     for (const host of ["a b", "x/y", "[::1", "ok.example"]) answers.push(await rawExchange(port, "/hello", host));
-    const absolute = await rawExchange(port, "http://evil.example/hello", "ok.example");
+    const asterisk = await rawExchange(port, "*", "ok.example");
 
     // Assess
     expect(answers).toEqual(Array(4).fill("HTTP/1.1 200 OK"));
-    expect(absolute).toBe("HTTP/1.1 400 Bad Request");
+    expect(asterisk).toBe("HTTP/1.1 400 Bad Request");
   });
 });
