@@ -33,11 +33,18 @@ const OTHER_PREFIXES = [SECRET_PREFIXES.sdk, SECRET_PREFIXES.worker];
 export class KeyAuthenticator {
   private readonly cache: TtlCache<CachedKey | null>;
   private readonly lastUseWrites = new Map<string, number>();
+  /**
+   * Digests of recently presented well-formed keys, so a steady caller costs one map lookup, not a
+   * checksum and an HMAC per request. Process memory only, bounded, and never written anywhere.
+   */
+  private readonly digests = new Map<string, string>();
+  private readonly maxDigests: number;
 
   constructor(
     private readonly ctx: PlatformContext,
     options: KeyCacheOptions,
   ) {
+    this.maxDigests = options.maxEntries;
     this.cache = new TtlCache<CachedKey | null>({
       now: () => ctx.now().getTime(),
       ttlMs: (value) => (value === null ? options.negativeTtlMs : options.ttlMs),
@@ -48,6 +55,14 @@ export class KeyAuthenticator {
   /** Resolves to the key, or throws a 401 GatewayError. Synchronous when the key is cached. */
   authenticate(authorization: string | null, project: string, workload: string): CachedKey | Promise<CachedKey> {
     const token = bearerToken(authorization);
+    const digest = this.digests.get(token) ?? this.digestOf(token);
+    const cached = this.cache.fresh(digest);
+    if (cached !== undefined) return this.used(digest, this.check(cached.value, project, workload));
+    return this.cache.load(digest, () => this.read(digest)).then((value) => this.used(digest, this.check(value, project, workload)));
+  }
+
+  /** Checks the key's shape and checksum (no store read for a malformed key) and remembers its digest. */
+  private digestOf(token: string): string {
     if (!isWellFormedSecret("live", token)) {
       if (OTHER_PREFIXES.some((prefix) => token.startsWith(prefix))) {
         throw new GatewayError(
@@ -63,9 +78,10 @@ export class KeyAuthenticator {
       );
     }
     const digest = digestSecret(this.ctx.serverSecret, token);
-    const cached = this.cache.fresh(digest);
-    if (cached !== undefined) return this.used(digest, this.check(cached.value, project, workload));
-    return this.cache.load(digest, () => this.read(digest)).then((value) => this.used(digest, this.check(value, project, workload)));
+    // Oldest first when full: Map keeps insertion order.
+    if (this.digests.size >= this.maxDigests) this.digests.delete(this.digests.keys().next().value as string);
+    this.digests.set(token, digest);
+    return digest;
   }
 
   /** Notes an accepted key's use; the store write (last_used_at) happens at most once a minute, in the background. */
