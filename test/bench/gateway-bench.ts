@@ -101,7 +101,33 @@ async function runGateway(replicaPort: number): Promise<void> {
     },
     { port: 0 },
   );
-  // 2. A raw node:http reverse proxy (pipes, no web Request/Response at all): the floor of any proxy here.
+  // 2. The same minimal proxy on the local runtime's direct binding (what the gateway itself is served on).
+  const minimalDirect = await serve(() => Promise.resolve(new Response(null, { status: 404 })), {
+    port: 0,
+    direct: {
+      prefix: "/",
+      serve: async (request) => {
+        const upstream = await transport.send({
+          host: "127.0.0.1",
+          port: replicaPort,
+          path: "/v1/chat/completions",
+          method: "POST",
+          headers: { authorization, "content-type": "application/json" },
+          body: request.body instanceof Uint8Array ? request.body : undefined,
+          signal: request.signal,
+          connectTimeoutMs: 5000,
+        });
+        const chunks: Uint8Array[] = [];
+        let bytes = 0;
+        for (let chunk = await upstream.body?.next(); chunk !== undefined; chunk = await upstream.body?.next()) {
+          chunks.push(chunk);
+          bytes += chunk.byteLength;
+        }
+        return { status: upstream.status, headers: { "content-type": String(upstream.headers["content-type"]) }, body: Buffer.concat(chunks, bytes) };
+      },
+    },
+  });
+  // 3. A raw node:http reverse proxy (pipes, no web Request/Response at all): the floor of any proxy here.
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const raw = createHttpServer((req, res) => {
     const upstream = httpRequest(
@@ -117,7 +143,7 @@ async function runGateway(replicaPort: number): Promise<void> {
   await new Promise<void>((done) => raw.listen(0, "127.0.0.1", () => done()));
   const rawAddress = raw.address();
   const rawUrl = `http://127.0.0.1:${typeof rawAddress === "object" && rawAddress !== null ? rawAddress.port : 0}`;
-  console.log(JSON.stringify({ url: http.url, key: secret, minimalUrl: minimal.url, rawUrl }));
+  console.log(JSON.stringify({ url: http.url, key: secret, minimalUrl: minimal.url, minimalDirectUrl: minimalDirect.url, rawUrl }));
   process.on("SIGTERM", () => {
     void http.close().then(() => gateway.close().then(() => process.exit(0)));
   });

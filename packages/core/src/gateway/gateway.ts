@@ -23,7 +23,7 @@ import {
 } from "./routes";
 import { DEFAULT_ROUTE_CACHE, type RouteCacheOptions, type RouteInfo, RouteTable, type UpstreamReplica } from "./route-table";
 import { verifyFileSignature } from "./signed-url";
-import { nodeHttpTransport, type UpstreamResponse, type UpstreamTransport } from "./upstream";
+import { type UpstreamResponse, type UpstreamTransport, undiciTransport } from "./upstream";
 import { extractUsage, type TokenUsage, UsageScanner } from "./usage-scan";
 
 export interface GatewayOptions {
@@ -52,7 +52,7 @@ export interface GatewayOptions {
   scaleUpRetryAfterSeconds?: number;
   /** Background usage flush period; 0 leaves flushing to `flushUsage`/`flushUsageIfDue`. Default 10000. */
   usageFlushMs?: number;
-  /** How the gateway reaches replicas. Default: node:http with keep-alive. */
+  /** How the gateway reaches replicas. Default: undici connection pools (`undiciTransport`). */
   transport?: UpstreamTransport;
   /** Unexpected failures only (never secrets, headers or bodies). Default console.error. */
   log?: (line: string) => void;
@@ -209,7 +209,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   const log = options.log ?? ((line: string) => console.error(line));
   const auth = new KeyAuthenticator(ctx, { ...DEFAULT_KEY_CACHE, ...options.keyCache });
   const routes = new RouteTable(ctx, { ...DEFAULT_ROUTE_CACHE, ...options.routeCache });
-  const transport = options.transport ?? nodeHttpTransport();
+  const transport = options.transport ?? undiciTransport();
   const nowMs = () => ctx.now().getTime();
   const rateLimits = new SlidingWindowCounter(nowMs);
   const requestRates = new SlidingWindowCounter(nowMs);

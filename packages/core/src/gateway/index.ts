@@ -26,6 +26,8 @@ export {
   fetchTransport,
   type NodeHttpTransportOptions,
   nodeHttpTransport,
+  type UndiciTransportOptions,
+  undiciTransport,
   type UpstreamRequest,
   type UpstreamResponse,
   type UpstreamTransport,

@@ -1,6 +1,6 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fetchTransport, type UpstreamTransport } from "../../src/gateway";
+import { fetchTransport, nodeHttpTransport, type UpstreamTransport } from "../../src/gateway";
 import { readUsage } from "../../src/usage";
 import {
   bearer,
@@ -25,8 +25,9 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 }
 
 describe.each([
-  { transport: "node:http (default)", binding: "direct" as const, make: (): UpstreamTransport | undefined => undefined },
-  { transport: "node:http (default)", binding: "web" as const, make: (): UpstreamTransport | undefined => undefined },
+  { transport: "undici (default)", binding: "direct" as const, make: (): UpstreamTransport | undefined => undefined },
+  { transport: "undici (default)", binding: "web" as const, make: (): UpstreamTransport | undefined => undefined },
+  { transport: "node:http", binding: "direct" as const, make: (): UpstreamTransport | undefined => nodeHttpTransport() },
   { transport: "fetch", binding: "direct" as const, make: (): UpstreamTransport | undefined => fetchTransport() },
 ])("gateway proxying over $transport ($binding binding)", ({ binding, make }) => {
   const platform = new TestPlatform();
