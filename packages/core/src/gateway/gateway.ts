@@ -103,6 +103,36 @@ const RESPONSE_HEADERS_DROPPED = new Set([
   "x-request-id",
 ]);
 
+function wantedImageFormat(call: Call): ImageFormat {
+  return call.imageFormat instanceof MultipartFieldSniffer ? imageFormatOf(call.imageFormat.value) : call.imageFormat;
+}
+
+/**
+ * One proxied call's hold on its replica: aborts the upstream request when the client leaves or a
+ * timeout fires, and is settled exactly once (replica released, usage recorded). A listener object
+ * with methods rather than closures, because one is made per request.
+ */
+class UpstreamLink {
+  readonly controller = new AbortController();
+  settled = false;
+  replicaId: string | undefined;
+
+  constructor(private readonly clientSignal: AbortSignal) {
+    if (clientSignal.aborted) this.handleEvent();
+    else clientSignal.addEventListener("abort", this, { once: true });
+  }
+
+  /** The client's signal fired. */
+  handleEvent(): void {
+    this.controller.abort(new Aborted("client"));
+  }
+
+  /** Stops listening to the client (the call is over, or never reached a replica). */
+  detach(): void {
+    this.clientSignal.removeEventListener("abort", this);
+  }
+}
+
 class Aborted extends Error {
   constructor(readonly kind: "client" | "first_byte_timeout" | "idle_timeout") {
     super(`aborted: ${kind}`);
@@ -124,8 +154,8 @@ interface Call {
   key: CachedKey;
   definition: RouteDefinition;
   record: WorkloadRecord;
-  /** Images routes: what the client wants back (`images/edits` learns it while the body streams). */
-  imageFormat: () => ImageFormat;
+  /** Images routes: what the client wants back (`images/edits` learns it from the multipart body as it streams). */
+  imageFormat: ImageFormat | MultipartFieldSniffer;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -304,18 +334,17 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         info = await waitForReplica(request, project, workload, info);
       }
 
-      let imageFormat: () => ImageFormat = () => "b64_json";
+      let imageFormat: Call["imageFormat"] = "b64_json";
       let sniffer: MultipartFieldSniffer | undefined;
       if (definition.route === "images/edits") {
         sniffer = new MultipartFieldSniffer("response_format");
-        const s = sniffer;
-        imageFormat = () => imageFormatOf(s.value);
+        imageFormat = sniffer;
       }
       const body = await prepareBody(request, definition, declared, info, sniffer);
       if (definition.route === "images/generations" && body.kind === "bytes") {
         const rewritten = rewriteImageRequest(body.bytes);
         body.bytes = rewritten.bytes;
-        imageFormat = () => rewritten.format;
+        imageFormat = rewritten.format;
       }
       const call: Call = { request, requestId, started, project, workload, key, definition, record, imageFormat };
       return await proxy(call, info, body);
@@ -491,11 +520,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
 
   async function proxy(call: Call, info: RouteInfo, body: PreparedBody): Promise<GatewayReply> {
     const { request, definition } = call;
-    const controller = new AbortController();
-    const onClientGone = () => controller.abort(new Aborted("client"));
-    if (request.signal.aborted) onClientGone();
-    else request.signal.addEventListener("abort", onClientGone, { once: true });
-    const detach = () => request.signal.removeEventListener("abort", onClientGone);
+    const link = new UpstreamLink(request.signal);
+    const { controller } = link;
 
     const headers: Record<string, string> = {
       "accept-encoding": "identity",
@@ -533,7 +559,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         routes.release(replica.id);
         const reason: unknown = controller.signal.reason;
         if (reason instanceof Aborted) {
-          detach();
+          link.detach();
           if (body.kind === "stream") body.body.cancel();
           if (reason.kind === "first_byte_timeout") {
             throw new GatewayError(
@@ -545,7 +571,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
           throw new GatewayError(499, "client_closed_request", "The client closed the request.");
         }
         if (body.kind === "stream" && body.body.tooLarge) {
-          detach();
+          link.detach();
           throw tooLarge(definition);
         }
         lastError = error;
@@ -563,9 +589,10 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       clearTimeout(timer);
       if (body.kind === "stream") body.body.settle();
       routes.markUp(replica.id);
-      return await respond(call, replica, upstream, controller, detach);
+      link.replicaId = replica.id;
+      return await respond(call, replica, upstream, link);
     }
-    detach();
+    link.detach();
     if (body.kind === "stream") body.body.cancel();
     log(
       `gateway: ${call.project}/${call.workload} ${definition.route}: no replica reachable after ${tried.size} attempt(s): ${
@@ -577,52 +604,50 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     });
   }
 
+  /** Ends a call's hold on its replica once: releases it, stops listening to the client, records usage if given. */
+  function settle(call: Call, link: UpstreamLink, sample: Omit<UsageSample, "keyId" | "latencyMs"> | undefined): void {
+    if (link.settled) return;
+    link.settled = true;
+    if (link.replicaId !== undefined) routes.release(link.replicaId);
+    link.detach();
+    if (sample !== undefined) recordUsage(call, sample);
+  }
+
   async function respond(
     call: Call,
     replica: UpstreamReplica,
     upstream: UpstreamResponse,
-    controller: AbortController,
-    detach: () => void,
+    link: UpstreamLink,
   ): Promise<GatewayReply> {
     const { definition } = call;
-    let released = false;
-    const finish = (sample: Omit<UsageSample, "keyId" | "latencyMs">) => {
-      if (released) return;
-      released = true;
-      routes.release(replica.id);
-      detach();
-      recordUsage(call, sample);
-    };
-    const discard = () => {
-      upstream.body?.cancel();
-    };
+    const { controller } = link;
     try {
       if (upstream.status === 401 || upstream.status === 403 || upstream.status === 407) {
-        discard();
+        upstream.body?.cancel();
         log(`gateway: replica ${replica.id} of ${call.project}/${call.workload} refused the gateway's credentials (${upstream.status})`);
         throw new GatewayError(502, "upstream_bad_response", "The replica refused the gateway; the platform is repairing it. Retry shortly.");
       }
       if (upstream.status >= 300 && upstream.status < 400) {
-        discard();
+        upstream.body?.cancel();
         throw new GatewayError(502, "upstream_bad_response", "The replica answered with a redirect, which the gateway never follows.");
       }
       if (upstream.status < 200 || upstream.status > 599) {
-        discard();
+        upstream.body?.cancel();
         throw new GatewayError(502, "upstream_bad_response", `The replica answered with an invalid status (${upstream.status}).`);
       }
       if (definition.route === "models" && upstream.status >= 400) {
-        discard();
-        finish({ status: 200 });
+        upstream.body?.cancel();
+        settle(call, link, { status: 200 });
         return modelsReply(call.record, call.requestId);
       }
       const contentType = String(upstream.headers["content-type"] ?? "");
       const isImages = definition.route === "images/generations" || definition.route === "images/edits";
-      if (isImages && upstream.status === 200 && contentType.includes("json") && call.imageFormat() === "url") {
-        return await imagesWithUrls(call, upstream, finish);
+      if (isImages && upstream.status === 200 && contentType.includes("json") && wantedImageFormat(call) === "url") {
+        return await imagesWithUrls(call, upstream, link);
       }
       const headers = responseHeaders(upstream.headers, call.requestId);
       if (upstream.body === null) {
-        finish({ status: upstream.status });
+        settle(call, link, { status: upstream.status });
         return { status: upstream.status, headers, body: null };
       }
       const sse = contentType.includes("text/event-stream");
@@ -648,7 +673,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
                 Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", Math.max(0, bytes.byteLength - 16 * 1024)),
               )
             : undefined;
-          finish({
+          settle(call, link, {
             status: upstream.status,
             ...(tokens === undefined ? {} : { promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens }),
             unmetered: metered && tokens === undefined,
@@ -667,7 +692,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
           const tokens: TokenUsage | undefined = outcome === "complete" ? scanner?.finish() : undefined;
           // A client that left can surface as an upstream error (its abort destroyed the connection).
           const clientGone = outcome === "cancelled" || call.request.signal.aborted;
-          finish({
+          settle(call, link, {
             status: upstream.status,
             cancelled: clientGone,
             failed: outcome === "error" && !clientGone,
@@ -679,12 +704,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       return { status: upstream.status, headers, body };
     } catch (error) {
       const gatewayError = error instanceof GatewayError ? error : asGatewayError(error);
-      if (!released) {
-        released = true;
-        routes.release(replica.id);
-        detach();
-      }
       // serveApi records the failed request.
+      settle(call, link, undefined);
       throw gatewayError;
     }
   }
@@ -693,7 +714,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   async function imagesWithUrls(
     call: Call,
     upstream: UpstreamResponse,
-    finish: (sample: Omit<UsageSample, "keyId" | "latencyMs">) => void,
+    link: UpstreamLink,
   ): Promise<GatewayReply> {
     let raw: Uint8Array;
     try {
@@ -710,11 +731,11 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     try {
       parsed = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8"));
     } catch {
-      finish({ status: upstream.status });
+      settle(call, link, { status: upstream.status });
       return { status: upstream.status, headers, body: raw };
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-      finish({ status: upstream.status });
+      settle(call, link, { status: upstream.status });
       return { status: upstream.status, headers, body: raw };
     }
     const converted = await imagesToUrls(parsed as Record<string, unknown>, {
@@ -726,7 +747,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       now: ctx.now(),
       ttlSeconds: fileTtl,
     });
-    finish({ status: upstream.status });
+    settle(call, link, { status: upstream.status });
     return { status: upstream.status, headers, body: Buffer.from(JSON.stringify(converted)) };
   }
 

@@ -107,7 +107,7 @@ export function undiciTransport(options: UndiciTransportOptions = {}): UpstreamT
       return {
         status: response.statusCode,
         headers: response.headers,
-        body: bodyless ? null : chunkSourceOfResponse(response.body),
+        body: bodyless ? null : new ReadableChunkSource(response.body),
       };
     },
     close: () => {
@@ -170,7 +170,7 @@ export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Upstr
           resolve({
             status: response.statusCode ?? 502,
             headers: response.headers,
-            body: bodyless ? null : chunkSourceOfResponse(response),
+            body: bodyless ? null : new ReadableChunkSource(response),
           });
         });
         writeBody(request, upstream.body);
@@ -217,62 +217,72 @@ const RESPONSE_HIGH_WATER_BYTES = 64 * 1024;
 /**
  * The response body as a pull source, read straight from node's stream (no web stream in between):
  * chunks queue up to a high-water mark, then the response pauses until they are read. Cancelling
- * destroys the response, which closes the socket: the replica sees the client leave.
+ * destroys the response, which closes the socket: the replica sees the client leave. A class with
+ * methods rather than closures, because one is made per proxied request.
  */
-function chunkSourceOfResponse(response: Readable): ChunkSource {
-  const queue: Buffer[] = [];
-  let queued = 0;
-  let ended = false;
-  let failure: Error | undefined;
-  let waiting: { resolve: (chunk: Uint8Array | undefined) => void; reject: (error: Error) => void } | undefined;
-  response.on("data", (chunk: Buffer) => {
-    if (waiting !== undefined) {
-      const reader = waiting;
-      waiting = undefined;
+class ReadableChunkSource implements ChunkSource {
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private ended = false;
+  private failure: Error | undefined;
+  private waiting: { resolve: (chunk: Uint8Array | undefined) => void; reject: (error: Error) => void } | undefined;
+
+  constructor(private readonly response: Readable) {
+    response.on("data", (chunk: Buffer) => this.onData(chunk));
+    response.once("end", () => this.onEnd());
+    response.once("close", () => this.onClose());
+    // Without a listener a stream error would be thrown at the process; "close" follows and reports it.
+    response.on("error", (error: Error) => {
+      this.failure ??= error;
+    });
+  }
+
+  next(): Promise<Uint8Array | undefined> {
+    const chunk = this.queue.shift();
+    if (chunk !== undefined) {
+      this.queued -= chunk.byteLength;
+      if (this.queued < RESPONSE_HIGH_WATER_BYTES && this.response.isPaused()) this.response.resume();
+      return Promise.resolve(chunk);
+    }
+    if (this.ended) return Promise.resolve(undefined);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  cancel(): void {
+    if (this.ended) return;
+    this.failure = Object.assign(new Error("the response was cancelled"), { code: "ECANCELLED" });
+    this.response.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    const reader = this.waiting;
+    if (reader !== undefined) {
+      this.waiting = undefined;
       reader.resolve(chunk);
       return;
     }
-    queue.push(chunk);
-    queued += chunk.byteLength;
-    if (queued >= RESPONSE_HIGH_WATER_BYTES) response.pause();
-  });
-  response.once("end", () => {
-    ended = true;
-    if (waiting !== undefined) {
-      const reader = waiting;
-      waiting = undefined;
-      reader.resolve(undefined);
-    }
-  });
-  response.once("close", () => {
-    if (ended) return;
-    failure ??= Object.assign(new Error("the replica closed the response early"), { code: "ECONNRESET" });
-    if (waiting !== undefined) {
-      const reader = waiting;
-      waiting = undefined;
-      reader.reject(failure);
-    }
-  });
-  return {
-    next: () => {
-      const chunk = queue.shift();
-      if (chunk !== undefined) {
-        queued -= chunk.byteLength;
-        if (queued < RESPONSE_HIGH_WATER_BYTES && response.isPaused()) response.resume();
-        return Promise.resolve(chunk);
-      }
-      if (ended) return Promise.resolve(undefined);
-      if (failure !== undefined) return Promise.reject(failure);
-      return new Promise((resolve, reject) => {
-        waiting = { resolve, reject };
-      });
-    },
-    cancel: () => {
-      if (ended) return;
-      failure = Object.assign(new Error("the response was cancelled"), { code: "ECANCELLED" });
-      response.destroy();
-    },
-  };
+    this.queue.push(chunk);
+    this.queued += chunk.byteLength;
+    if (this.queued >= RESPONSE_HIGH_WATER_BYTES) this.response.pause();
+  }
+
+  private onEnd(): void {
+    this.ended = true;
+    const reader = this.waiting;
+    this.waiting = undefined;
+    reader?.resolve(undefined);
+  }
+
+  private onClose(): void {
+    if (this.ended) return;
+    this.failure ??= Object.assign(new Error("the replica closed the response early"), { code: "ECONNRESET" });
+    const reader = this.waiting;
+    this.waiting = undefined;
+    reader?.reject(this.failure);
+  }
 }
 
 /**
