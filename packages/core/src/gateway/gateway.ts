@@ -86,6 +86,8 @@ const IMAGE_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
 const SCALE_UP_CALL_INTERVAL_MS = 5000;
 /** Connection failures that say the replica is not there: skip it for a while. */
 const DOWN_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "UPSTREAM_CONNECT_TIMEOUT"]);
+/** The connection broke before any response: what a kept-alive connection closed by the replica looks like. */
+const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"]);
 /** Response headers that describe one hop (or the replica itself), never forwarded. */
 const RESPONSE_HEADERS_DROPPED = new Set([
   "connection",
@@ -578,7 +580,10 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         const code = errorCode(error);
         if (code !== undefined && DOWN_CODES.has(code)) routes.markDown(replica.id);
         // A keep-alive connection the replica had just closed: the same replica deserves one more try.
-        const staleSocket = (error as { reusedSocket?: boolean }).reusedSocket === true && (code === "ECONNRESET" || code === "EPIPE");
+        // Only node:http says whether the connection was a reused one; for the others a reset before
+        // any response is taken as one (a replica that really died is marked down by the next try).
+        const reused = (error as { reusedSocket?: boolean }).reusedSocket;
+        const staleSocket = reused !== false && code !== undefined && RESET_CODES.has(code);
         if (staleSocket && !retriedSameReplica) {
           retriedSameReplica = true;
           tried.delete(replica.id);

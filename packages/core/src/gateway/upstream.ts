@@ -56,7 +56,6 @@ export interface UndiciTransportOptions {
 function upstreamError(error: unknown): unknown {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (code === "UND_ERR_CONNECT_TIMEOUT") return Object.assign(new Error((error as Error).message), { code: "UPSTREAM_CONNECT_TIMEOUT", cause: error });
-  if (code === "UND_ERR_SOCKET") return Object.assign(new Error((error as Error).message), { code: "ECONNRESET", cause: error });
   return error;
 }
 

@@ -1,4 +1,4 @@
-import { request as httpRequest } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchTransport, nodeHttpTransport, type UpstreamTransport } from "../../src/gateway";
 import { readUsage } from "../../src/usage";
@@ -36,6 +36,9 @@ describe.each([
   let served: ServedGateway;
   let slowKey: string;
   let pairKey: string;
+  let flaky: Server;
+  let flakyKey: string;
+  const flakySeen = { requests: 0, dropped: 0 };
 
   beforeAll(async () => {
     await platform.workload("acme", { slug: "slow" });
@@ -46,6 +49,27 @@ describe.each([
     pair = await startReplica({ id: platform.replicaIdFor("acme", "pair", 1), serverSecret: platform.ctx.serverSecret });
     await platform.replica("acme", "pair", { slot: 0, port: await freePort() });
     await platform.replica("acme", "pair", { slot: 1, port: pair.port });
+    // A replica that drops every connection on its second request, as if it had closed the kept-alive
+    // connection just as the gateway reused it.
+    flaky = createServer((req, res) => {
+      flakySeen.requests++;
+      const socket = req.socket as typeof req.socket & { served?: number };
+      socket.served = (socket.served ?? 0) + 1;
+      if (socket.served === 2) {
+        flakySeen.dropped++;
+        socket.destroy();
+        return;
+      }
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/json", connection: "keep-alive" });
+        res.end(JSON.stringify({ object: "chat.completion", choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } }));
+      });
+    });
+    await new Promise<void>((done) => flaky.listen(0, "127.0.0.1", () => done()));
+    await platform.workload("acme", { slug: "flaky" });
+    await platform.replica("acme", "flaky", { port: (flaky.address() as { port: number }).port });
+    flakyKey = (await platform.key("acme", "flaky")).secret;
     slowKey = (await platform.key("acme", "slow")).secret;
     pairKey = (await platform.key("acme", "pair")).secret;
     const transport = make();
@@ -55,6 +79,27 @@ describe.each([
   afterAll(async () => {
     await served?.close();
     await stopAllReplicas();
+    flaky?.closeAllConnections();
+    await new Promise<void>((done) => (flaky === undefined ? done() : flaky.close(() => done())));
+  });
+
+  it("a kept-alive connection the replica closed as it was reused is retried once on the same replica", async () => {
+    // Act: the second request reuses the first one's connection, which the replica drops.
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${served.url}/endpoint/acme/flaky/v1/chat/completions`, {
+        method: "POST",
+        headers: { ...bearer(flakyKey), "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", messages: [{ role: "user", content: `request ${i}` }] }),
+      });
+      statuses.push(response.status);
+      await response.text();
+    }
+
+    // Assess: every client request succeeded, and the replica saw at least one dropped attempt.
+    expect(statuses).toEqual([200, 200, 200]);
+    expect(flakySeen.dropped).toBeGreaterThanOrEqual(1);
+    expect(flakySeen.requests).toBe(3 + flakySeen.dropped);
   });
 
   it("streaming: the first chunk reaches the client before the replica has sent its last", async () => {
