@@ -35,6 +35,13 @@ export interface SupervisorTuning {
   probeTimeoutMs: number;
   /** Failed probes in a row after which a ready replica goes back to `starting`. */
   unreadyAfterFailures: number;
+  /**
+   * A run that has not answered this long after it started (or was adopted) is stopped and counts
+   * as a failed run: a backend hung while loading must not hold its GPU and port forever.
+   */
+  startupTimeoutMs: number;
+  /** A run that was ready and has not answered for this long is stopped and counts as a failed run. */
+  unresponsiveTimeoutMs: number;
   /** Liveness poll of an adopted process (not our child, so no exit event). */
   livenessIntervalMs: number;
   /** stderr lines kept for the failure report. */
@@ -51,6 +58,9 @@ export const DEFAULT_TUNING: SupervisorTuning = {
   readyProbeIntervalMs: 2_000,
   probeTimeoutMs: 3_000,
   unreadyAfterFailures: 2,
+  // Large models download and load for many minutes before vLLM answers.
+  startupTimeoutMs: 30 * 60_000,
+  unresponsiveTimeoutMs: 5 * 60_000,
   livenessIntervalMs: 1_000,
   stderrLines: 40,
 };
@@ -118,6 +128,12 @@ interface Run {
   pid: number;
   pgid: number;
   startedAt: number;
+  /** When this supervisor began watching the run (its launch, or its adoption). */
+  watchedSince: number;
+  /** When a ready run stopped answering. */
+  unreadySince: number | undefined;
+  /** Set when the supervisor stopped the run itself because it hung; the exit is reported with it. */
+  hungReason: string | undefined;
   procStartTime: string | undefined;
   /** Undefined for an adopted process. */
   child: ChildProcess | undefined;
@@ -182,6 +198,9 @@ export class ReplicaSupervisor {
       pid: process.pid,
       pgid: process.pgid,
       startedAt: Date.parse(process.startedAt) || now,
+      watchedSince: now,
+      unreadySince: undefined,
+      hungReason: undefined,
       procStartTime: process.procStartTime,
       child: undefined,
       closed: Promise.resolve(),
@@ -283,6 +302,9 @@ export class ReplicaSupervisor {
       pid,
       pgid: pid,
       startedAt: this.clock.now(),
+      watchedSince: this.clock.now(),
+      unreadySince: undefined,
+      hungReason: undefined,
       procStartTime: readProcStat(pid)?.startTime,
       child,
       closed: new Promise((resolve) => child.once("close", () => resolve())),
@@ -325,9 +347,10 @@ export class ReplicaSupervisor {
     this.failures++;
     const own = run.child !== undefined;
     this.exitCode = own ? code : null;
-    const described = own
+    const exited = own
       ? describeExit(code, signal, this.stderr.last())
       : "the backend (adopted from a previous agent run) exited; its exit code is unknown";
+    const described = run.hungReason === undefined ? exited : `${run.hungReason}; stopped it (${exited})`;
     this.lastExit = described;
     this.log(described);
     const max = this.tuning.maxConsecutiveFailures;
@@ -360,14 +383,14 @@ export class ReplicaSupervisor {
   }
 
   private async probe(run: Run): Promise<void> {
-    if (!this.isCurrent(run)) return;
+    if (!this.isCurrent(run) || run.hungReason !== undefined) return;
     let result: ProbeResult;
     try {
       result = await this.options.probe(AbortSignal.timeout(this.tuning.probeTimeoutMs));
     } catch (error) {
       result = { ok: false, reason: message(error) };
     }
-    if (!this.isCurrent(run)) return;
+    if (!this.isCurrent(run) || run.hungReason !== undefined) return;
     const now = this.clock.now();
     if (result.ok) {
       run.probeFailures = 0;
@@ -382,10 +405,22 @@ export class ReplicaSupervisor {
       if (run.probeFailures >= this.tuning.unreadyAfterFailures) {
         run.longestReadyMs = Math.max(run.longestReadyMs, now - (run.readySince ?? now));
         run.readySince = undefined;
+        run.unreadySince = now;
         this.log(`stopped answering: ${result.reason}`);
         this.setState("starting", `stopped answering: ${result.reason}`);
       }
     } else {
+      const limit = run.wasReady ? this.tuning.unresponsiveTimeoutMs : this.tuning.startupTimeoutMs;
+      const silentMs = now - (run.wasReady ? (run.unreadySince ?? now) : run.watchedSince);
+      if (silentMs >= limit) {
+        this.stopHung(
+          run,
+          run.wasReady
+            ? `stopped answering for ${seconds(silentMs)} (limit ${seconds(limit)}): ${result.reason}`
+            : `not ready ${seconds(silentMs)} after it started (limit ${seconds(limit)}): ${result.reason}`,
+        );
+        return;
+      }
       // Progress while starting rides on the next heartbeat; only state changes notify.
       this.reason = run.wasReady
         ? `stopped answering: ${result.reason}`
@@ -394,6 +429,17 @@ export class ReplicaSupervisor {
           : `restarted after: ${this.lastExit}; waiting for it to answer: ${result.reason}`;
     }
     this.scheduleProbe(run);
+  }
+
+  /**
+   * Stops a run that hung (alive, never or no longer answering). Its exit then takes the usual path:
+   * a failed run, restarted with backoff, `failed` after too many in a row.
+   */
+  private stopHung(run: Run, reason: string): void {
+    run.hungReason = reason;
+    this.log(`${reason}; stopping it`);
+    this.reason = `${reason}; stopping it`;
+    void stopGroup(run.pgid, this.tuning.graceMs);
   }
 
   private scheduleLiveness(run: Run): void {

@@ -140,6 +140,47 @@ describe("ReplicaSupervisor with the test replica", () => {
     expect(failed.pid).toBeUndefined();
   });
 
+  it("a backend that never becomes ready is stopped after the startup timeout, restarted, and failed after too many", async () => {
+    // Prepare: the test replica runs but reports not ready for ten minutes.
+    const { assignment } = await setup("hung", { command: replicaCommand("MARKER", "--ready-after-ms 600000") });
+    const { supervisor, logs } = supervise(assignment, {
+      tuning: { startupTimeoutMs: 700, maxConsecutiveFailures: 2 },
+    });
+    // Act
+    supervisor.start();
+    const failed = await waitFor("failed", state(supervisor, "failed"), 15_000);
+    // Assess: two runs, each stopped by the supervisor, with the reason in words.
+    expect(failed.restarts).toBe(1);
+    expect(failed.reason).toMatch(
+      /^not ready [\d.]+ s after it started \(limit 0\.7 s\): .*; stopped it \(killed by SIGTERM\) \(2 failures in a row; not restarting\)$/,
+    );
+    expect(logs.filter((line) => line.includes("stopping it"))).toHaveLength(2);
+    expect(failed.pid).toBeUndefined();
+  });
+
+  it("a ready backend that stops answering is stopped after the unresponsive timeout and comes back", async () => {
+    // Prepare: readiness follows a switch the test flips, so the backend process itself stays alive.
+    const { assignment } = await setup("unresponsive");
+    let answering = true;
+    const { supervisor, logs } = supervise(assignment, {
+      tuning: { unresponsiveTimeoutMs: 500, unreadyAfterFailures: 2 },
+      probe: async (signal) => (answering ? checkReady(assignment, { signal }) : { ok: false, reason: "timed out" }),
+    });
+    supervisor.start();
+    const first = await waitFor("ready", state(supervisor, "ready"));
+    // Act
+    answering = false;
+    const restarting = await waitFor("restart", () => supervisor.snapshot().restarts === 1 && supervisor.snapshot(), 10_000);
+    answering = true;
+    const again = await waitFor("ready again", state(supervisor, "ready"));
+    // Assess
+    expect(logs.some((line) => /stopped answering for [\d.]+ s \(limit 0\.5 s\): timed out; stopping it/.test(line))).toBe(true);
+    expect(again.pid).not.toBe(first.pid);
+    expect(restarting.pid).not.toBe(first.pid);
+    // The hung process itself is gone (same pid with the same start time would be the same process).
+    expect(readProcStat(first.pid ?? 0)?.startTime === first.procStartTime).toBe(false);
+  });
+
   it("a command that does not exist fails at once with a readable reason (exit code 127 + the shell's line)", async () => {
     // Prepare
     const { assignment, marker } = await setup("notfound", { command: "MARKER-no-such-backend serve m" });
