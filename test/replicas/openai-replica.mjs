@@ -9,6 +9,8 @@
 // argument after `serve`). Test knobs: --startup-delay-ms N (listen late, like loading weights),
 // --ready-after-ms N (/health answers 503 until then), --chunk-delay-ms N (between stream chunks),
 // --exit-after-ms N --exit-code C (crash on purpose), --no-api-key (serve without a secret, as ollama).
+// ollama mode: --ollama adds GET /api/tags and POST /api/pull (NDJSON progress, like ollama's); with
+// --ollama-pull-ms N the model starts not pulled and a pull takes about N ms.
 import { createServer } from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -157,7 +159,36 @@ function parseMultipart(buffer, contentType) {
   return parts;
 }
 
+// ollama mode: the model is "on disk" once pulled (at once without --ollama-pull-ms).
+let ollamaPulled = flags["ollama-pull-ms"] === undefined;
+const ollamaRoutes = {
+  "GET /api/tags": (_req, res) =>
+    send(res, 200, { models: ollamaPulled ? [{ name: `${model}:latest`, model: `${model}:latest`, size: 4_700_000_000 }] : [] }),
+  "POST /api/pull": async (_req, res, body) => {
+    const wanted = String(JSON.parse(body).model ?? "");
+    res.writeHead(200, { "content-type": "application/x-ndjson" });
+    const line = (value) => res.write(`${JSON.stringify(value)}\n`);
+    line({ status: "pulling manifest" });
+    if (wanted !== model && wanted !== `${model}:latest`) {
+      line({ error: "pull model manifest: file does not exist" });
+      return res.end();
+    }
+    const total = 4_700_000_000;
+    const steps = 5;
+    for (let step = 1; step <= steps; step++) {
+      await new Promise((resolve) => setTimeout(resolve, num("ollama-pull-ms", 0) / steps));
+      line({ status: "pulling 6a0746a1ec1a", digest: "sha256:6a0746a1ec1a", total, completed: Math.round((total * step) / steps) });
+    }
+    line({ status: "verifying sha256 digest" });
+    line({ status: "writing manifest" });
+    ollamaPulled = true;
+    line({ status: "success" });
+    res.end();
+  },
+};
+
 const routes = {
+  ...(flags.ollama ? ollamaRoutes : {}),
   "GET /health": (_req, res) =>
     Date.now() - startedAt < num("ready-after-ms", 0) ? send(res, 503, { status: "loading" }) : send(res, 200, ""),
   "GET /v1/models": (_req, res) => send(res, 200, { object: "list", data: [{ id: model, object: "model", owned_by: "test-replica" }] }),
@@ -217,11 +248,12 @@ const routes = {
 const server = createServer(async (req, res) => {
   const path = (req.url ?? "/").split("?")[0];
   const handler = routes[`${req.method} ${path}`];
-  const open = path === "/health" || path === "/metrics";
+  const open = path === "/health" || path === "/metrics" || path.startsWith("/api/");
   if (!open && apiKey && req.headers.authorization !== `Bearer ${apiKey}`) {
     return send(res, 401, { error: { message: "Unauthorized", type: "invalid_request_error", code: 401 } });
   }
   if (!handler) return send(res, 404, { error: { message: `no route ${req.method} ${path}`, type: "not_found", code: 404 } });
+  if (path === "/api/pull") return handler(req, res, (await readBody(req)).toString("utf8"));
   if (open || path === "/test/stats") return handler(req, res, "");
   stats.requests++;
   stats.byRoute[path] = (stats.byRoute[path] ?? 0) + 1;

@@ -13,6 +13,7 @@ import { discoverGpus } from "./gpu-discovery";
 import { checkReady, type ProbeTarget } from "./health";
 import { AGENT_VERSION, defaultAdvertiseHost, describeHost } from "./host-info";
 import { scrapeLoad } from "./metrics";
+import { OllamaModelPull } from "./ollama-pull";
 import { isAlive, readProcStat, stopGroup } from "./processes";
 import { type RecordedProcess, readState, StateFile } from "./state-file";
 import { type Clock, DEFAULT_TUNING, ReplicaSupervisor, type SupervisorTuning } from "./supervisor";
@@ -482,17 +483,23 @@ class Agent {
   private supervise(assignment: Assignment, command: BuiltCommand): ReplicaSupervisor {
     const target = probeTarget(assignment);
     const forward = this.options.logBackendOutput ?? true;
+    // ollama starts with only the models on disk: the agent pulls the assigned one through its API.
+    const pull = target.backend === "ollama" ? new OllamaModelPull(target) : undefined;
     return new ReplicaSupervisor({
       replicaId: assignment.replica_id,
       command,
       secrets: [assignment.secret, this.options.token],
-      probe: (signal) => checkReady(target, { signal }),
+      probe: async (signal) => {
+        const result = await checkReady(target, { signal });
+        return !result.ok && result.modelMissing === true && pull !== undefined ? pull.ensure() : result;
+      },
       ...(this.options.cwd === undefined ? {} : { cwd: this.options.cwd }),
       tuning: this.tuning,
       ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
       log: this.log,
       ...(forward ? { onOutput: (_stream, line) => this.log(`[${assignment.replica_id}] ${line}`) } : {}),
-      onChange: () => {
+      onChange: (snapshot) => {
+        if (snapshot.state === "stopping" || snapshot.state === "failed") pull?.abort();
         void this.persist();
         this.nudge();
       },

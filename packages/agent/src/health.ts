@@ -9,7 +9,11 @@ export interface ProbeTarget {
   secret: string;
 }
 
-export type ProbeResult = { ok: true } | { ok: false; reason: string };
+/**
+ * A readiness answer. Not ready may say more: `modelMissing` (ollama runs but lacks the model: the
+ * agent pulls it) and `progress` (not ready, but visibly getting there: no hang).
+ */
+export type ProbeResult = { ok: true } | { ok: false; reason: string; modelMissing?: boolean; progress?: boolean };
 
 /** A wildcard bind address is reached on loopback; IPv6 literals go in brackets. */
 export function replicaUrl(target: Pick<ProbeTarget, "host" | "port">, path: string): string {
@@ -87,6 +91,7 @@ export async function checkReady(
       return {
         ok: false,
         reason: `ollama does not list model ${target.model} (pull it: ollama pull ${target.model})`,
+        modelMissing: true,
       };
     }
     return { ok: true };

@@ -4,6 +4,7 @@ export * from "./gpu-discovery";
 export * from "./health";
 export * from "./host-info";
 export * from "./metrics";
+export * from "./ollama-pull";
 export * from "./output-lines";
 export * from "./processes";
 export * from "./state-file";

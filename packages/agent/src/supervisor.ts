@@ -410,6 +410,11 @@ export class ReplicaSupervisor {
         this.setState("starting", `stopped answering: ${result.reason}`);
       }
     } else {
+      // Visible progress (e.g. a model download) is not a hang: the silence clock starts over.
+      if (result.progress === true) {
+        if (run.wasReady) run.unreadySince = now;
+        else run.watchedSince = now;
+      }
       const limit = run.wasReady ? this.tuning.unresponsiveTimeoutMs : this.tuning.startupTimeoutMs;
       const silentMs = now - (run.wasReady ? (run.unreadySince ?? now) : run.watchedSince);
       if (silentMs >= limit) {
@@ -417,7 +422,7 @@ export class ReplicaSupervisor {
           run,
           run.wasReady
             ? `stopped answering for ${seconds(silentMs)} (limit ${seconds(limit)}): ${result.reason}`
-            : `not ready ${seconds(silentMs)} after it started (limit ${seconds(limit)}): ${result.reason}`,
+            : `not ready and no progress for ${seconds(silentMs)} (limit ${seconds(limit)}): ${result.reason}`,
         );
         return;
       }

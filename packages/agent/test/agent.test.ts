@@ -14,7 +14,7 @@ import {
 } from "../src";
 import { testAssignment } from "./support/assignments";
 import { FakeControlPlane } from "./support/fake-control-plane";
-import { expectNoProcessLeft, freePort, processesWith, uniqueMarker, waitFor } from "./support/processes";
+import { expectNoProcessLeft, freePort, processesWith, replicaCommand, uniqueMarker, waitFor } from "./support/processes";
 
 let plane: FakeControlPlane;
 let stateDir: string;
@@ -110,6 +110,51 @@ describe("startAgent against a control plane", () => {
     ]);
     expect(logs.join("\n")).not.toContain(assignment.secret);
     expect(logs.join("\n")).not.toContain(plane.token);
+  });
+
+  it("pulls an ollama replica's model through ollama's API, reports the download, then reports it ready", async () => {
+    // Prepare: the test replica in ollama mode starts without the model; a pull takes about 1.5 s.
+    const port = await freePort();
+    const assignment = testAssignment(marker, port, {
+      backend: "ollama",
+      command: replicaCommand(marker, "--no-api-key --ollama --ollama-pull-ms 1500"),
+    });
+    plane.assignments = [assignment];
+    // Act
+    await agent();
+    const pulling = await waitFor("pulling report", () => {
+      const report = plane.lastReport(assignment.replica_id);
+      return report?.reason?.includes("% (") === true && report;
+    });
+    const ready = await waitFor("ready report", reported(assignment.replica_id, "ready"), 15_000);
+    // Assess
+    expect(pulling.state).toBe("starting");
+    expect(pulling.reason).toMatch(new RegExp(`^waiting for the backend to answer: pulling model ${marker} into ollama: pulling 6a0746a1ec1a: \\d+% \\([\\d.]+ of 4\\.4 GB\\)$`));
+    expect(ready.restarts).toBe(0);
+    const tags = (await (await fetch(`http://127.0.0.1:${port}/api/tags`)).json()) as { models: { name: string }[] };
+    expect(tags.models.map((m) => m.name)).toEqual([`${marker}:latest`]);
+  });
+
+  it("reports an ollama model that cannot be pulled with ollama's own reason", async () => {
+    // Prepare: the assignment names a model this ollama does not know.
+    const port = await freePort();
+    const assignment = testAssignment(marker, port, {
+      backend: "ollama",
+      model: "no-such-model",
+      command: replicaCommand(marker, "--no-api-key --ollama --ollama-pull-ms 100"),
+    });
+    plane.assignments = [assignment];
+    // Act
+    await agent();
+    const failing = await waitFor("pull failure report", () => {
+      const report = plane.lastReport(assignment.replica_id);
+      return report?.reason?.includes("failed") === true && report;
+    });
+    // Assess
+    expect(failing.state).toBe("starting");
+    expect(failing.reason).toMatch(
+      /^waiting for the backend to answer: pulling model no-such-model into ollama failed: pull model manifest: file does not exist; retrying in \d+ s$/,
+    );
   });
 
   it("stops a replica that is no longer assigned, and forgets it", async () => {

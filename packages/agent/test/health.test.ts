@@ -106,11 +106,12 @@ describe("checkReady (ollama)", () => {
     });
   });
 
-  it("is not ready when the model is not pulled, and says how to fix it", async () => {
+  it("is not ready when the model is not pulled, says how to fix it, and flags the missing model (the agent pulls it)", async () => {
     const port = await serve(tags(["llama3.1:latest"]));
     expect(await checkReady(target(port, { backend: "ollama", model: "qwen2.5:7b" }))).toEqual({
       ok: false,
       reason: "ollama does not list model qwen2.5:7b (pull it: ollama pull qwen2.5:7b)",
+      modelMissing: true,
     });
   });
 });

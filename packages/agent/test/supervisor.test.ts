@@ -152,10 +152,30 @@ describe("ReplicaSupervisor with the test replica", () => {
     // Assess: two runs, each stopped by the supervisor, with the reason in words.
     expect(failed.restarts).toBe(1);
     expect(failed.reason).toMatch(
-      /^not ready [\d.]+ s after it started \(limit 0\.7 s\): .*; stopped it \(killed by SIGTERM\) \(2 failures in a row; not restarting\)$/,
+      /^not ready and no progress for [\d.]+ s \(limit 0\.7 s\): .*; stopped it \(killed by SIGTERM\) \(2 failures in a row; not restarting\)$/,
     );
     expect(logs.filter((line) => line.includes("stopping it"))).toHaveLength(2);
     expect(failed.pid).toBeUndefined();
+  });
+
+  it("a backend that is not ready but reports progress is not stopped; once progress stops, the timeout runs", async () => {
+    // Prepare: not ready throughout; "progress" (as an ollama model download reports it) for the first second.
+    const { assignment } = await setup("progress", { command: replicaCommand("MARKER", "--ready-after-ms 600000") });
+    let progressing = true;
+    const { supervisor, logs } = supervise(assignment, {
+      tuning: { startupTimeoutMs: 400, maxConsecutiveFailures: 1 },
+      probe: async () => ({ ok: false, reason: "downloading", progress: progressing }),
+    });
+    // Act
+    supervisor.start();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const during = supervisor.snapshot();
+    progressing = false;
+    const failed = await waitFor("failed", state(supervisor, "failed"), 10_000);
+    // Assess
+    expect(during.state).toBe("starting");
+    expect(logs.filter((line) => line.includes("stopping it"))).toHaveLength(1);
+    expect(failed.reason).toMatch(/^not ready and no progress for [\d.]+ s \(limit 0\.4 s\): downloading; stopped it/);
   });
 
   it("a ready backend that stops answering is stopped after the unresponsive timeout and comes back", async () => {
