@@ -158,8 +158,10 @@ export async function getWorker(ctx: PlatformContext, principal: Principal, proj
 }
 
 /**
- * Deregisters a worker: it is marked draining (the agent API stops assigning to it and the
- * controller moves its replicas) and then removed. Its token stops authenticating at once.
+ * Deregisters a worker: its record is removed at once (answered with `state: "draining"`), so its
+ * token stops authenticating; its agent stops the replicas at the next heartbeat (401), and the
+ * controller treats them as lost and replaces them on other workers at its next tick. There is no
+ * drain: capacity dips while the replacements start.
  */
 export async function deregisterWorker(
   ctx: PlatformContext,
