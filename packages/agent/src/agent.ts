@@ -51,8 +51,12 @@ export interface AgentOptions {
   /** Retry backoff while the control plane is unreachable: doubling from initial to max, with jitter. */
   retryInitialMs?: number;
   retryMaxMs?: number;
-  /** Skips GPU discovery (nvidia-smi). */
+  /** Skips GPU discovery (nvidia-smi): these GPUs, for good. */
   gpus?: Gpu[];
+  /** How GPUs are discovered (default: nvidia-smi). Re-run every `gpuRefreshMs`, so a GPU that drops off shows. */
+  discoverGpus?: () => Promise<Gpu[]>;
+  /** Default 60 s. */
+  gpuRefreshMs?: number;
   /** Versioned backend environments (default INFERENCEKEY_BACKEND_ENVS, else ~/.inferencekey/envs). */
   envsDir?: string;
   /** The environment backends inherit (default: this process's; INFERENCEKEY_* variables are never passed). */
@@ -151,6 +155,10 @@ class Agent {
   private readonly releases = new Map<number, Promise<void>>();
   private readonly background = new Set<Promise<unknown>>();
   private host!: HostInfo;
+  private advertise = "";
+  private gpus: Gpu[] = [];
+  private gpusDiscoveredAt = 0;
+  private gpuDiscovery: Promise<void> | undefined;
   private stopping = false;
   private finishing: Promise<void> | undefined;
   private sleeping: { wake: () => void; wakeable: boolean } | undefined;
@@ -179,8 +187,11 @@ class Agent {
   }
 
   async init(): Promise<void> {
-    const gpus = this.options.gpus ?? (await discoverGpus());
+    const gpus = this.options.gpus ?? (await (this.options.discoverGpus ?? discoverGpus)());
     const advertise = this.options.advertiseHost ?? defaultAdvertiseHost();
+    this.advertise = advertise;
+    this.gpus = gpus;
+    this.gpusDiscoveredAt = Date.now();
     this.host = describeHost(advertise, gpus);
     const gpuText =
       gpus.length === 0
@@ -284,7 +295,29 @@ class Agent {
     }, wait);
   }
 
+  /** Re-discovers GPUs now and then, in the background; a change shows in the next heartbeat. */
+  private refreshGpus(): void {
+    if (this.options.gpus !== undefined || this.gpuDiscovery !== undefined) return;
+    if (Date.now() - this.gpusDiscoveredAt < (this.options.gpuRefreshMs ?? 60_000)) return;
+    this.gpusDiscoveredAt = Date.now();
+    this.gpuDiscovery = (this.options.discoverGpus ?? discoverGpus)()
+      .then((gpus) => {
+        const describe = (list: Gpu[]) => list.map((g) => `${g.index}:${g.name}:${g.memory_mb}:${g.uuid ?? ""}`).join(",");
+        if (describe(gpus) === describe(this.gpus)) return;
+        const names = (list: Gpu[]) => (list.length === 0 ? "none" : list.map((g) => `${g.index} ${g.name}`).join(", "));
+        this.log(`GPUs changed: ${names(this.gpus)} -> ${names(gpus)}`);
+        this.gpus = gpus;
+        this.host = describeHost(this.advertise, gpus);
+        this.nudge();
+      })
+      .catch((error: unknown) => this.log(`GPU discovery failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        this.gpuDiscovery = undefined;
+      });
+  }
+
   private async heartbeat(): Promise<HeartbeatResponse> {
+    this.refreshGpus();
     const body: HeartbeatRequest = { host: this.host, replicas: await this.reports(true) };
     const controller = new AbortController();
     this.inflight = controller;

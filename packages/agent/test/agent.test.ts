@@ -157,6 +157,22 @@ describe("startAgent against a control plane", () => {
     );
   });
 
+  it("re-discovers GPUs while running: a GPU that drops off shows in the next heartbeats and the log", async () => {
+    // Prepare
+    const a100 = { index: 0, name: "NVIDIA A100-SXM4-80GB", memory_mb: 81920, uuid: "GPU-aaaa" };
+    const h100 = { index: 1, name: "NVIDIA H100 80GB HBM3", memory_mb: 81559, uuid: "GPU-bbbb" };
+    let present = [a100, h100];
+    // Act
+    await agent({ gpus: undefined, discoverGpus: async () => present, gpuRefreshMs: 100 });
+    const reportedGpus = () => (plane.heartbeats.at(-1)?.body.host.gpus ?? []) as unknown[];
+    await waitFor("both GPUs reported", () => reportedGpus().length === 2);
+    present = [a100];
+    const after = await waitFor("one GPU reported", () => reportedGpus().length === 1 && reportedGpus());
+    // Assess
+    expect(after).toEqual([a100]);
+    expect(logs).toContain("GPUs changed: 0 NVIDIA A100-SXM4-80GB, 1 NVIDIA H100 80GB HBM3 -> 0 NVIDIA A100-SXM4-80GB");
+  });
+
   it("stops a replica that is no longer assigned, and forgets it", async () => {
     // Prepare
     const assignment = testAssignment(marker, await freePort());
