@@ -8,7 +8,9 @@
 // Flags (vLLM-style): --host H --port P --api-key K --served-model-name M (or the first positional
 // argument after `serve`). Test knobs: --startup-delay-ms N (listen late, like loading weights),
 // --ready-after-ms N (/health answers 503 until then), --chunk-delay-ms N (between stream chunks),
-// --exit-after-ms N --exit-code C (crash on purpose), --no-api-key (serve without a secret, as ollama).
+// --exit-after-ms N --exit-code C (crash on purpose), --no-api-key (serve without a secret, as ollama),
+// --log-every-ms N (a line on stdout and stderr every N ms, as a busy backend logs; like most backends
+// it dies of EPIPE when nobody reads its output any more).
 // ollama mode: --ollama adds GET /api/tags and POST /api/pull (NDJSON progress, like ollama's); with
 // --ollama-pull-ms N the model starts not pulled and a pull takes about N ms.
 import { createServer } from "node:http";
@@ -272,6 +274,15 @@ const server = createServer(async (req, res) => {
 setTimeout(() => {
   server.listen(port, host, () => console.log(`openai-replica: serving ${model} on http://${host}:${port}`));
 }, num("startup-delay-ms", 0));
+
+if (flags["log-every-ms"] !== undefined) {
+  let line = 0;
+  setInterval(() => {
+    line++;
+    process.stdout.write(`openai-replica: stats line ${line}\n`);
+    process.stderr.write(`openai-replica: log line ${line}\n`);
+  }, num("log-every-ms", 1000));
+}
 
 if (flags["exit-after-ms"] !== undefined) {
   setTimeout(() => {

@@ -16,7 +16,7 @@ import { scrapeLoad } from "./metrics";
 import { OllamaModelPull } from "./ollama-pull";
 import { isAlive, readProcStat, stopGroup } from "./processes";
 import { type RecordedProcess, readState, StateFile } from "./state-file";
-import { type Clock, DEFAULT_TUNING, ReplicaSupervisor, type SupervisorTuning } from "./supervisor";
+import { type Clock, DEFAULT_TUNING, keepOutputDrained, ReplicaSupervisor, type SupervisorTuning } from "./supervisor";
 
 export const WORKER_TOKEN_REJECTED = "worker token rejected: wrong or revoked (was the worker deregistered?)";
 
@@ -586,7 +586,7 @@ class Agent {
         await Promise.all([...stops, ...orphans, ...this.background]);
         this.entries.clear();
       } else {
-        for (const entry of this.entries.values()) entry.supervisor?.detach();
+        keepOutputDrained([...this.entries.values()].flatMap((entry) => entry.supervisor?.detach() ?? []));
         await Promise.all(this.background);
       }
       await this.persist();

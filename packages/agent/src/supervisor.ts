@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 import type { BuiltCommand } from "./command";
 import type { ProbeResult } from "./health";
 import { OutputLines } from "./output-lines";
@@ -145,6 +146,34 @@ interface Run {
   ended: boolean;
 }
 
+/** Reads every inherited fd from 3 on until its end, discarding the bytes; exits when all ended. */
+const DRAIN_SCRIPT =
+  "const net=require('node:net');const n=Number(process.argv[1]);" +
+  "for(let fd=3;fd<3+n;fd++){const s=new net.Socket({fd,readable:true,writable:false});s.on('error',()=>{});s.resume();}";
+
+/**
+ * Hands backends' output pipes to one small detached reader (this Node, reading to nowhere) and
+ * closes this process's ends. Once the agent is gone nobody else would read them, and a backend
+ * writing to a pipe without a reader dies of EPIPE/SIGPIPE (Go programs such as ollama at once).
+ * The reader exits when every backend it drains has exited (end of file on all pipes). A shell
+ * `cat` cannot do it: the pipes are non-blocking, and cat gives up on EAGAIN.
+ */
+export function keepOutputDrained(pipes: Readable[]): void {
+  if (pipes.length === 0) return;
+  try {
+    const drainer = spawn(process.execPath, ["-e", DRAIN_SCRIPT, String(pipes.length)], {
+      detached: true,
+      stdio: ["ignore", "ignore", "ignore", ...pipes],
+      env: {},
+    });
+    drainer.on("error", () => {});
+    drainer.unref();
+  } catch {
+    // Without a reader a backend may die at its next output line; the next agent then restarts it.
+  }
+  for (const pipe of pipes) pipe.destroy();
+}
+
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const seconds = (ms: number) => `${Number((ms / 1000).toFixed(1))} s`;
 
@@ -260,17 +289,18 @@ export class ReplicaSupervisor {
 
   /**
    * Lets go of the process without stopping it (the agent shuts down and a later agent adopts it):
-   * no more probes or restarts, and nothing of it keeps this process alive.
+   * no more probes or restarts, and nothing of it keeps this process alive. Answers the backend's
+   * output pipes, which someone must go on reading (`keepOutputDrained`).
    */
-  detach(): void {
+  detach(): Readable[] {
     this.detached = true;
     this.clearTimers();
     const child = this.run?.child;
-    if (child !== undefined) {
-      child.unref();
-      for (const stream of [child.stdout, child.stderr])
-        (stream as unknown as { unref?: () => void } | null)?.unref?.();
-    }
+    if (child === undefined) return [];
+    child.unref();
+    const pipes = [child.stdout, child.stderr].filter((pipe) => pipe !== null);
+    for (const pipe of pipes) pipe.removeAllListeners("data");
+    return pipes;
   }
 
   private launch(): void {

@@ -313,6 +313,26 @@ describe("startAgent against a control plane", () => {
     );
   });
 
+  it("a replica left serving keeps running while it logs after its agent is gone, and is adopted", async () => {
+    // Prepare: a backend that writes to stdout and stderr every 50 ms (a pipe nobody reads kills it).
+    const assignment = testAssignment(marker, await freePort(), { command: replicaCommand(marker, "--log-every-ms 50") });
+    plane.assignments = [assignment];
+    const first = await agent();
+    const ready = await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    // Act: the agent leaves, the backend goes on logging for a while, then a new agent starts.
+    await first.stop({ stopReplicas: false });
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const aliveAlone = isAlive(ready.pid ?? 0);
+    const health = await fetch(`http://127.0.0.1:${assignment.port}/health`);
+    const beforeRestart = plane.heartbeats.length;
+    await agent();
+    await waitFor("reported by the new agent", () => plane.heartbeats.length > beforeRestart + 1);
+    // Assess
+    expect(aliveAlone).toBe(true);
+    expect(health.status).toBe(200);
+    expect(plane.lastReport(assignment.replica_id)).toMatchObject({ state: "ready", pid: ready.pid });
+  });
+
   it("after a restart, stops a recorded replica that is no longer assigned: no orphan", async () => {
     // Prepare
     const assignment = testAssignment(marker, await freePort());
