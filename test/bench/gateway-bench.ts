@@ -98,19 +98,20 @@ async function runGateway(replicaPort: number): Promise<void> {
   // 1. A minimal Request -> Response proxy behind the same local runtime and upstream transport: no auth,
   // routing, limits or usage.
   const transport = undiciTransport();
+  const toReplica = (body: Uint8Array | undefined, signal: AbortSignal) =>
+    transport.send({
+      host: "127.0.0.1",
+      port: replicaPort,
+      path: "/v1/chat/completions",
+      method: "POST",
+      headers: { authorization, "content-type": "application/json" },
+      body,
+      signal,
+      connectTimeoutMs: 5000,
+    });
   const minimal = await serve(
     async (request) => {
-      const body = new Uint8Array(await request.arrayBuffer());
-      const upstream = await transport.send({
-        host: "127.0.0.1",
-        port: replicaPort,
-        path: "/v1/chat/completions",
-        method: "POST",
-        headers: { authorization, "content-type": "application/json" },
-        body,
-        signal: request.signal,
-        connectTimeoutMs: 5000,
-      });
+      const upstream = await toReplica(new Uint8Array(await request.arrayBuffer()), request.signal);
       return new Response(upstream.body === null ? null : webStreamOf(upstream.body), { status: upstream.status, headers: { "content-type": String(upstream.headers["content-type"]) } });
     },
     { port: 0 },
@@ -121,16 +122,7 @@ async function runGateway(replicaPort: number): Promise<void> {
     direct: {
       prefix: "/",
       serve: async (request) => {
-        const upstream = await transport.send({
-          host: "127.0.0.1",
-          port: replicaPort,
-          path: "/v1/chat/completions",
-          method: "POST",
-          headers: { authorization, "content-type": "application/json" },
-          body: request.body instanceof Uint8Array ? request.body : undefined,
-          signal: request.signal,
-          connectTimeoutMs: 5000,
-        });
+        const upstream = await toReplica(request.body instanceof Uint8Array ? request.body : undefined, request.signal);
         return { status: upstream.status, headers: { "content-type": String(upstream.headers["content-type"]) }, body: upstream.body };
       },
     },
