@@ -13,6 +13,8 @@ const ctx = lambdaPlatformContext();
 const gateway = createGateway(ctx, {
   requestScaleUp: (project, workload) => recordColdRequest(ctx, project, workload),
   usageFlushMs: 0,
+  // Many Lambda instances serve one key: its per-minute limit is counted in DynamoDB.
+  rateLimitScope: "shared",
 });
 
 /**

@@ -11,6 +11,7 @@ import { GatewayError, gatewayErrorReply } from "./errors";
 import { type ChunkSource, fromWebRequest, type GatewayReply, type GatewayRequest, toWebResponse } from "./exchange";
 import { type ImageFormat, imageFormatOf, imagesToUrls, MultipartFieldSniffer } from "./images";
 import { SlidingWindowCounter } from "./rate-window";
+import { SharedRateLimiter } from "./shared-rate";
 import {
   type EndpointPath,
   FILE_ID_PATTERN,
@@ -40,6 +41,12 @@ export interface GatewayOptions {
   fileUrlTtlSeconds?: number;
   keyCache?: Partial<KeyCacheOptions>;
   routeCache?: Partial<RouteCacheOptions>;
+  /**
+   * Where keys' `rate_limit_per_minute` is counted. "instance" (default): in this process, a sliding
+   * window (exact for the single local gateway). "shared": in the store, so the limit holds across
+   * every instance (the Lambda gateway); see SharedRateLimiter.
+   */
+  rateLimitScope?: "instance" | "shared";
   /** Per-route overrides of the body limit (bytes) and timeouts (ms). */
   routes?: Partial<Record<GatewayRoute, Partial<Pick<RouteDefinition, "maxBodyBytes" | "firstByteTimeoutMs" | "idleTimeoutMs">>>>;
   /** Connecting to a replica. Default 5000. */
@@ -244,6 +251,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   const transport = options.transport ?? undiciTransport();
   const nowMs = () => ctx.now().getTime();
   const rateLimits = new SlidingWindowCounter(nowMs);
+  const sharedRateLimits =
+    options.rateLimitScope === "shared" ? new SharedRateLimiter(ctx, { fallback: rateLimits, log }) : undefined;
   const requestRates = new SlidingWindowCounter(nowMs);
   const usage = new UsageRecorder(ctx, {
     ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }),
@@ -306,7 +315,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     try {
       const limit = key.record.rate_limit_per_minute;
       if (limit !== undefined) {
-        const wait = rateLimits.admit(key.record.id, limit);
+        const admitted = sharedRateLimits === undefined ? rateLimits.admit(key.record.id, limit) : sharedRateLimits.admit(key.record.id, limit);
+        const wait = typeof admitted === "number" ? admitted : await admitted;
         if (wait > 0) {
           throw new GatewayError(
             429,

@@ -20,6 +20,7 @@ export {
   type RouteDefinition,
   routesServed,
 } from "./routes";
+export { rateBudgetKey, SharedRateLimiter, type SharedRateLimiterOptions } from "./shared-rate";
 export { DEFAULT_ROUTE_CACHE, type RouteCacheOptions, RouteTable, type UpstreamReplica } from "./route-table";
 export { fileUrl, signFile, verifyFileSignature } from "./signed-url";
 export {

@@ -110,3 +110,42 @@ describe.each(GATEWAY_BINDINGS)("gateway: rate and size limits ($binding binding
     }
   });
 });
+
+describe("gateway: a key's rate limit shared by several gateway instances (rateLimitScope: shared, as in Lambda)", () => {
+  const platform = new TestPlatform();
+  let replica: ReplicaProcess;
+  const served: ServedGateway[] = [];
+
+  beforeAll(async () => {
+    await platform.workload("acme", { slug: "chat" });
+    replica = await startReplica({ id: platform.replicaIdFor("acme", "chat"), serverSecret: platform.ctx.serverSecret });
+    await platform.replica("acme", "chat", { port: replica.port });
+    for (let i = 0; i < 2; i++) served.push(await serveGateway(platform, { rateLimitScope: "shared" }));
+  });
+
+  afterAll(async () => {
+    for (const gateway of served) await gateway.close();
+    await stopAllReplicas();
+  });
+
+  it("two instances together admit the key's limit, not twice it, and the replica sees only those", async () => {
+    // Prepare
+    const key = await platform.key("acme", "chat", { rate_limit_per_minute: 4 });
+    const before = (await replica.stats()).requests;
+    // Act: alternate between the instances, as a load balancer would.
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const response = await fetch(`${served[i % 2]?.url}/endpoint/acme/chat/v1/chat/completions`, {
+        method: "POST",
+        headers: { ...bearer(key.secret), "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+      });
+      statuses.push(response.status);
+      await response.text();
+    }
+    // Assess
+    expect(statuses.filter((s) => s === 200)).toHaveLength(4);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(4);
+    expect((await replica.stats()).requests - before).toBe(4);
+  });
+});
