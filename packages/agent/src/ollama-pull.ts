@@ -96,7 +96,8 @@ export class OllamaModelPull {
     const response = await this.fetchImpl(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: this.target.model, stream: true }),
+      // `name` for ollama releases from before `model` replaced it.
+      body: JSON.stringify({ model: this.target.model, name: this.target.model, stream: true }),
       signal,
     });
     if (response.body === null) return `POST ${url} answered ${response.status} without a body`;

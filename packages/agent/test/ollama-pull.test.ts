@@ -58,7 +58,7 @@ describe("OllamaModelPull", () => {
     await ollama.step();
     const halfway = pull.ensure();
     // Assess
-    expect(ollama.calls).toEqual([{ url: "http://127.0.0.1:11434/api/pull", body: { model: "llama3.1", stream: true } }]);
+    expect(ollama.calls).toEqual([{ url: "http://127.0.0.1:11434/api/pull", body: { model: "llama3.1", name: "llama3.1", stream: true } }]);
     expect(first).toEqual({ ok: false, reason: "pulling model llama3.1 into ollama: requested", progress: true });
     expect(halfway).toEqual({ ok: false, reason: "pulling model llama3.1 into ollama: pulling 6a07: 50% (150.0 of 300.0 MB)", progress: true });
     await ollama.step();
