@@ -1,7 +1,7 @@
 import http from "node:http";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
-import { type Dispatcher, Agent as UndiciAgent } from "undici";
+import type { Dispatcher, Agent as UndiciAgent } from "undici";
 import { type ChunkSource, chunkSourceOf } from "./exchange";
 
 /** One request to a replica, already fully decided by the gateway (address, path, headers). */
@@ -45,6 +45,13 @@ function connectTimeoutError(ms: number): Error {
   return Object.assign(new Error(`no connection to the replica within ${ms} ms`), { code: "UPSTREAM_CONNECT_TIMEOUT" });
 }
 
+let undiciModule: Promise<typeof import("undici")> | undefined;
+/** undici loads on the first proxied request: everything else that imports core (SDK, control API) skips its ~60 ms load. */
+function loadUndici(): Promise<typeof import("undici")> {
+  undiciModule ??= import("undici");
+  return undiciModule;
+}
+
 export interface UndiciTransportOptions {
   /** Concurrent connections per replica address. Default 256. */
   connections?: number;
@@ -68,10 +75,15 @@ function upstreamError(error: unknown): unknown {
 export function undiciTransport(options: UndiciTransportOptions = {}): UpstreamTransport {
   // One agent per connect timeout in use (in practice one): undici takes it per agent, not per request.
   const agents = new Map<number, UndiciAgent>();
-  const agentFor = (connectTimeoutMs: number): UndiciAgent => {
+  let closed = false;
+  // Start loading now, in the background: the first request should not wait for it.
+  loadUndici().catch(() => undefined);
+  const agentFor = async (connectTimeoutMs: number): Promise<UndiciAgent> => {
     let agent = agents.get(connectTimeoutMs);
     if (agent === undefined) {
-      agent = new UndiciAgent({
+      const { Agent } = await loadUndici();
+      if (closed) throw new Error("the upstream transport is closed");
+      agent = agents.get(connectTimeoutMs) ?? new Agent({
         connections: options.connections ?? 256,
         keepAliveTimeout: options.keepAliveTimeoutMs ?? 4000,
         keepAliveMaxTimeout: options.keepAliveTimeoutMs ?? 4000,
@@ -87,7 +99,8 @@ export function undiciTransport(options: UndiciTransportOptions = {}): UpstreamT
     send: async (upstream) => {
       let response: Dispatcher.ResponseData;
       try {
-        response = await agentFor(upstream.connectTimeoutMs).request({
+        const agent = agents.get(upstream.connectTimeoutMs) ?? (await agentFor(upstream.connectTimeoutMs));
+        response = await agent.request({
           origin: `http://${upstream.host}:${upstream.port}`,
           path: upstream.path,
           method: upstream.method as "GET" | "POST",
@@ -110,6 +123,7 @@ export function undiciTransport(options: UndiciTransportOptions = {}): UpstreamT
       };
     },
     close: () => {
+      closed = true;
       for (const agent of agents.values()) void agent.destroy().catch(() => undefined);
       agents.clear();
     },
