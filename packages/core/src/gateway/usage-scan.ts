@@ -42,43 +42,68 @@ function usageAt(text: string, from: number): TokenUsage | undefined {
 }
 
 const JSON_TAIL_CHARS = 16 * 1024;
-const MAX_SSE_LINE_CHARS = 1024 * 1024;
+const MAX_SSE_LINE_BYTES = 1024 * 1024;
+const USAGE_KEY_BYTES = Buffer.from(USAGE_KEY);
+const NEWLINE = 0x0a;
 
 /**
  * Watches response chunks as they pass (nothing is held back or copied beyond a bounded window)
- * and reports the token usage at the end. SSE: complete `data:` lines are scanned, the last usage
- * seen wins (vLLM's final usage chunk, or cumulative continuous stats). JSON: usage sits near the
- * end of OpenAI responses, so only the last 16 KiB are kept.
+ * and reports the token usage at the end. SSE: complete lines are searched as bytes and only those
+ * holding `"usage"` are decoded and read, the last usage seen winning (vLLM's final usage chunk, or
+ * cumulative continuous stats); a line break is ASCII, so complete lines never split a character.
+ * JSON: usage sits near the end of OpenAI responses, so only the last 16 KiB are kept.
  */
 export class UsageScanner {
   private readonly decoder = new TextDecoder();
-  private carry = "";
+  /** JSON mode: the decoded tail. */
+  private tail = "";
+  /** SSE mode: the bytes after the last line break, until their line completes. */
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
   private usage: TokenUsage | undefined;
 
   constructor(private readonly mode: "sse" | "json") {}
 
   push(chunk: Uint8Array): void {
-    const text = this.decoder.decode(chunk, { stream: true });
     if (this.mode === "json") {
-      this.carry = this.carry.length + text.length <= JSON_TAIL_CHARS ? this.carry + text : (this.carry + text).slice(-JSON_TAIL_CHARS);
+      const text = this.decoder.decode(chunk, { stream: true });
+      this.tail = this.tail.length + text.length <= JSON_TAIL_CHARS ? this.tail + text : (this.tail + text).slice(-JSON_TAIL_CHARS);
       return;
     }
-    const combined = this.carry + text;
-    const lastNewline = combined.lastIndexOf("\n");
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const lastNewline = bytes.lastIndexOf(NEWLINE);
     if (lastNewline === -1) {
-      this.carry = combined.length > MAX_SSE_LINE_CHARS ? "" : combined;
+      this.keepPartial(bytes);
       return;
     }
-    const complete = combined.slice(0, lastNewline);
-    this.carry = combined.slice(lastNewline + 1);
-    if (complete.includes(USAGE_KEY)) this.usage = extractUsage(complete) ?? this.usage;
+    const head = bytes.subarray(0, lastNewline);
+    const complete = this.partialBytes === 0 ? head : Buffer.concat([...this.partial, head]);
+    this.partial = [];
+    this.partialBytes = 0;
+    this.keepPartial(bytes.subarray(lastNewline + 1));
+    if (complete.includes(USAGE_KEY_BYTES)) this.usage = extractUsage(complete.toString("utf8")) ?? this.usage;
   }
 
   /** The usage found, once the body ended. */
   finish(): TokenUsage | undefined {
-    const rest = this.carry + this.decoder.decode();
-    this.carry = "";
+    const rest = this.mode === "json" ? this.tail + this.decoder.decode() : Buffer.concat(this.partial).toString("utf8");
+    this.tail = "";
+    this.partial = [];
+    this.partialBytes = 0;
     if (rest.includes(USAGE_KEY)) this.usage = extractUsage(rest) ?? this.usage;
     return this.usage;
+  }
+
+  private keepPartial(bytes: Buffer): void {
+    if (bytes.byteLength === 0) return;
+    if (this.partialBytes + bytes.byteLength > MAX_SSE_LINE_BYTES) {
+      // A line this long is no SSE event the gateway meters: drop it rather than grow without bound.
+      this.partial = [];
+      this.partialBytes = 0;
+      return;
+    }
+    // A copy: the chunk itself goes on to the client and may be reused.
+    this.partial.push(Buffer.from(bytes));
+    this.partialBytes += bytes.byteLength;
   }
 }

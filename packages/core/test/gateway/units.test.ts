@@ -61,6 +61,39 @@ describe("usage scanning", () => {
     );
   });
 
+  it("reads SSE streams with multi-byte text and usage anywhere exactly as a whole-text read would", () => {
+    // Prepare: events with emoji and accents in their text, some carrying usage, cut at random byte offsets.
+    const event = fc.record({
+      text: fc.string({ unit: fc.constantFrom("a", " ", "é", "€", "😀", "\\", '"', "usage"), maxLength: 20 }),
+      usage: fc.option(fc.record({ prompt: fc.nat(5000), completion: fc.nat(5000) }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(2000), { maxLength: 10 }), (events, cuts) => {
+        const text = events
+          .map(
+            (e) =>
+              `data: ${JSON.stringify({
+                choices: [{ delta: { content: e.text } }],
+                ...(e.usage === undefined ? {} : { usage: { prompt_tokens: e.usage.prompt, completion_tokens: e.usage.completion } }),
+              })}\n\n`,
+          )
+          .join("");
+        const bytes = encode(text);
+        const points = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
+        const scanner = new UsageScanner("sse");
+        // Act
+        let from = 0;
+        for (const point of [...points, bytes.length]) {
+          scanner.push(bytes.subarray(from, point));
+          from = point;
+        }
+        // Assess: the last usage in the stream, as reading all of it at once finds it.
+        expect(scanner.finish()).toEqual(extractUsage(text));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("reads the usage at the end of a large JSON body from a bounded tail", () => {
     // Prepare
     const body = JSON.stringify({ data: [{ embedding: new Array(20_000).fill(0.123) }], usage: { prompt_tokens: 7, total_tokens: 7 } });
