@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { replicaSecret } from "../../src/replicas";
+import { readUsage } from "../../src/usage";
 import { bearer, rawRequest, type ServedGateway, serveGateway, GATEWAY_BINDINGS, TestPlatform } from "./support";
 
 interface ErrorBody {
@@ -182,6 +183,43 @@ describe.each(GATEWAY_BINDINGS)("gateway: routes per modality and what it makes 
     expect(response.status).toBe(200);
     expect(outcome).toBe("broken");
     expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  it("a replica that dies mid-stream breaks the client's stream (no clean end) and counts as an error", async () => {
+    // Prepare: two events, then the connection is destroyed without the end of the chunked body.
+    behave = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('data: {"choices":[{"delta":{"content":"one"}}]}\n\n');
+      setTimeout(() => {
+        res.write('data: {"choices":[{"delta":{"content":"two"}}]}\n\n');
+        setTimeout(() => res.socket?.destroy(), 20);
+      }, 20);
+    };
+    const key = await platform.key("acme", "chat");
+
+    // Act
+    const response = await fetch(`${served.url}/endpoint/acme/chat/v1/chat/completions`, {
+      method: "POST",
+      headers: { ...bearer(key.secret), "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "hi" }] }),
+    });
+    const received: string[] = [];
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const outcome = await (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return "ended";
+        received.push(Buffer.from(value).toString());
+      }
+    })().catch(() => "broken");
+    await served.gateway.flushUsage();
+    const usage = await readUsage(platform.ctx, "acme", "chat", { from: new Date(Date.now() - 60_000), to: new Date(Date.now() + 60_000) });
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(outcome).toBe("broken");
+    expect(received.join("")).toContain('"content":"two"');
+    expect(usage.by_key.find((k) => k.key_id === key.id)?.errors).toBe(1);
   });
 
   it("models falls back to the spec when the replica has no models route", async () => {
