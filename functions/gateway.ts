@@ -19,8 +19,9 @@ const gateway = createGateway(ctx, {
 
 /**
  * The data gateway behind a Function URL in RESPONSE_STREAM mode: the gateway `npm start` serves,
- * through its web binding (`gateway.handle`, Request -> Response), its body piped chunk by chunk. A client that disconnects closes the
- * response stream, which aborts the request and cancels the upstream call.
+ * through its web binding (`gateway.handle`, Request -> Response), its body piped chunk by chunk.
+ * A client that disconnects closes the response stream, which aborts the request and cancels the
+ * upstream call.
  */
 export const handler = awslambda.streamifyResponse<APIGatewayProxyEventV2>(async (event, responseStream) => {
   const disconnected = new AbortController();
