@@ -1,34 +1,9 @@
 import { type CamelKeys, camelKeys, type Simplify } from "../casing";
+import type { UsageReport as UsageReportWire, UsageSummary as UsageSummaryWire } from "@inferencekey/core";
 import type { CallOptions } from "../http/http-client";
 
-/**
- * The usage report as the control API sends it. It mirrors `UsageReport` of
- * `packages/core/src/usage` field for field (a test keeps the two identical); it is spelled out
- * here because `@inferencekey/core`'s entry does not export the usage module.
- */
-export interface UsageSummaryWire {
-  requests: number;
-  errors: number;
-  cancelled: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  unmetered: number;
-  latency_ms_avg: number;
-  latency_ms_max: number;
-  latency_ms_p50: number;
-  latency_ms_p99: number;
-}
-
-export interface UsageReportWire {
-  project: string;
-  workload: string;
-  from: string;
-  to: string;
-  totals: UsageSummaryWire;
-  by_key: (UsageSummaryWire & { key_id: string })[];
-  by_minute: (UsageSummaryWire & { minute: string })[];
-}
+/** The usage report as the control API sends it (snake_case): core's own types. */
+export type { UsageReportWire, UsageSummaryWire };
 
 /**
  * Counters of a workload's data-plane traffic over a range: `requests`, `errors` (status >= 400
