@@ -11,7 +11,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, createServer as createHttpServer, request as httpRequest } from "node:http";
-import { createServer } from "node:net";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -28,6 +27,7 @@ import type { PlatformContext } from "../../packages/core/src/platform/context";
 import { createReplica, type ReplicaRecord, replicaId, replicaSecret } from "../../packages/core/src/replicas";
 import { MemoryStore } from "../../packages/core/src/store";
 import { ensureWorkload } from "../../packages/core/src/workloads";
+import { freePort } from "../support/ports";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SERVER_SECRET = "bench-server-secret";
@@ -40,17 +40,6 @@ const WARMUP_SECONDS = 3;
 const SATURATION_CONCURRENCY = 32;
 /** Open-loop sends stop piling up past this many requests in flight. */
 const MAX_IN_FLIGHT = 2000;
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => done(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** The one replica of workload bench/chat, ready at `port`. */
 function benchReplica(port: number): ReplicaRecord {

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { replicaSecret } from "@inferencekey/core";
 import { ManagementClient } from "@inferencekey/sdk";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, type PlatformProcess, startPlatformProcess } from "../support/platform-process";
 import { processesWith, waitFor } from "../support/processes";
+import { freePort } from "../support/ports";
 
 /**
  * A private worker: registered through the SDK, its agent started as a separate process with the
@@ -15,16 +15,6 @@ import { processesWith, waitFor } from "../support/processes";
  */
 const marker = `e2e-private-${process.pid}`;
 const agentBin = join(REPO_ROOT, "packages/agent/bin/inferencekey-agent.mjs");
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function startAgent(baseUrl: string, token: string, stateDir: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [agentBin, "--base-url", baseUrl, "--state-dir", stateDir, "--advertise-host", "127.0.0.1"], {

@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { shellQuote } from "../../src";
+import { freePort } from "../../../../test/support/ports";
+
+export { freePort };
 
 /** The strict OpenAI-compatible test double used as a backend command. */
 export const REPLICA_SCRIPT = resolve(import.meta.dirname, "../../../../test/replicas/openai-replica.mjs");
@@ -52,18 +54,6 @@ export async function expectNoProcessLeft(marker: string, timeoutMs = 3_000): Pr
     }
   }
   throw new Error(`processes left behind:\n${left.map((p) => `  ${p.pid} ${p.cmdline}`).join("\n")}`);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 export async function waitFor<T>(

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { type HttpServerHandle, serve } from "@inferencekey/local";
 import { createKey, KeyInputSchema } from "../../src/keys";
@@ -10,6 +9,9 @@ import { createReplica, type ReplicaRecord, replicaId, replicaSecret, updateRepl
 import type { Principal } from "../../src/tokens";
 import { ensureWorkload } from "../../src/workloads";
 import { createGateway, type Gateway, type GatewayOptions } from "../../src/gateway";
+import { freePort } from "../../../../test/support/ports";
+
+export { freePort };
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../../../..");
 const REPLICA_SCRIPT = join(REPO_ROOT, "test/replicas/openai-replica.mjs");
@@ -21,18 +23,6 @@ process.once("exit", () => {
 });
 
 /** A port nothing listens on right now (bound, then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 export interface ReplicaStats {
   requests: number;
   running: number;
