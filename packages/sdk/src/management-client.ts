@@ -5,8 +5,8 @@ import { ConfigurationError, ValidationError } from "./errors";
 import { type CallOptions, type FetchLike, HttpClient, normaliseBaseUrl } from "./http/http-client";
 import { KeysResource } from "./resources/keys";
 import { pathOf } from "./resources/paths";
+import { isoOf } from "./resources/call-options";
 import {
-  isoOf,
   toWorkloadUsage,
   type UsageOptions,
   type UsageReportWire,

@@ -5,7 +5,7 @@ import type {
   WorkloadSpec as WireWorkloadSpec,
   WorkloadSpecInput,
 } from "@inferencekey/core";
-import { type CamelCase, type Simplify, toSnakeCase } from "./casing";
+import { type CamelCase, type Simplify, snakeKeys } from "./casing";
 
 /**
  * A closed set of string literals that still accepts any string: editors offer the literals, and
@@ -148,9 +148,5 @@ export type NormalizedWorkloadSpec = WireWorkloadSpec;
  * ```
  */
 export function toWireSpec(spec: EnsureSpec): Record<string, unknown> {
-  const wire: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(spec)) {
-    if (value !== undefined) wire[toSnakeCase(key)] = value;
-  }
-  return wire;
+  return snakeKeys(spec);
 }

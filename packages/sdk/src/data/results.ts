@@ -1,4 +1,5 @@
 import { InferenceKeyError } from "../errors";
+import { isRecord } from "../http/http-client";
 import type { OpenLiteral } from "../spec";
 
 /**
@@ -187,10 +188,6 @@ export interface Embeddings {
   model: string;
   usage: TokenUsage | undefined;
   raw: EmbeddingsWire;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function count(value: unknown): number | undefined {

@@ -1,9 +1,8 @@
 import { APIConnectionError, errorForStatus, InferenceKeyError } from "../errors";
-import { wireErrorOf } from "../http/http-client";
+import { isRecord, wireErrorOf } from "../http/http-client";
 import {
   type ChatCompletionWire,
   type FinishReason,
-  isRecord,
   type TextGeneration,
   type TokenUsage,
   toTokenUsage,

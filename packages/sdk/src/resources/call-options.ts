@@ -14,6 +14,11 @@ export function bodyOf<T extends IdempotentCallOptions>(options: T): Omit<T, Tra
   return body;
 }
 
+/** A date as the wire takes it (ISO 8601); strings pass as they are. */
+export function isoOf(value: string | Date | undefined): string | undefined {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
 /** The transport options of an options object, and nothing else. */
 export function callOf(options: IdempotentCallOptions | undefined): IdempotentCallOptions {
   return {

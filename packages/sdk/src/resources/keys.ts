@@ -1,7 +1,7 @@
 import type { createKey, DataKeyRecord, rotateKey } from "@inferencekey/core";
 import { type CamelKeys, camelKeys, type Simplify, snakeKeys } from "../casing";
 import type { CallOptions, HttpClient, IdempotentCallOptions } from "../http/http-client";
-import { bodyOf, callOf } from "./call-options";
+import { bodyOf, callOf, isoOf } from "./call-options";
 import { pathOf } from "./paths";
 
 /**
@@ -98,7 +98,7 @@ export class KeysResource {
     const { expiresAt, ...rest } = bodyOf(options);
     const body = snakeKeys({
       ...rest,
-      expiresAt: expiresAt instanceof Date ? expiresAt.toISOString() : expiresAt,
+      expiresAt: isoOf(expiresAt),
     });
     const created = await this.http.json<DataKeyRecord & { key: string }>({
       method: "POST",

@@ -56,11 +56,6 @@ export interface UsageOptions extends CallOptions {
   to?: string | Date | undefined;
 }
 
-/** A range bound as sent in the query. */
-export function isoOf(value: string | Date | undefined): string | undefined {
-  return value instanceof Date ? value.toISOString() : value;
-}
-
 /** The wire report in camelCase, summaries included. */
 export function toWorkloadUsage(wire: UsageReportWire): WorkloadUsage {
   return {
