@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import type { GatewayReply, GatewayRequest } from "@inferencekey/core";
+import { drained, type GatewayReply, type GatewayRequest } from "@inferencekey/core";
 
 export type FetchHandler = (request: Request) => Promise<Response>;
 
@@ -158,12 +158,12 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
         return;
       }
       res.write(first.value);
-      if (!res.write(next.value)) await new Promise<void>((resolve) => res.once("drain", resolve));
+      if (!res.write(next.value)) await drained(res);
     }
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value)) await new Promise<void>((resolve) => res.once("drain", resolve));
+      if (!res.write(value)) await drained(res);
     }
     res.end();
   } catch {
@@ -218,17 +218,7 @@ export async function writeGatewayReply(reply: GatewayReply, res: ServerResponse
       const chunk = await body.next();
       if (chunk === undefined) break;
       if (res.destroyed) return;
-      if (!res.write(chunk)) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            res.off("drain", done);
-            res.off("close", done);
-            resolve();
-          };
-          res.once("drain", done);
-          res.once("close", done);
-        });
-      }
+      if (!res.write(chunk)) await drained(res);
     }
     res.end();
   } catch {
@@ -237,15 +227,17 @@ export async function writeGatewayReply(reply: GatewayReply, res: ServerResponse
   }
 }
 
+/** Runs a handler's whole answer; a failure the handler did not turn into a response is a 500. */
+function answer(res: ServerResponse, work: Promise<void>): void {
+  work.catch((error: unknown) => {
+    console.error("local runtime: unhandled error", error);
+    if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { code: "internal", message: "Internal error" } }));
+  });
+}
+
 function dispatchDirect(route: DirectRoute, request: GatewayRequest, res: ServerResponse): void {
-  route
-    .serve(request)
-    .then((reply) => writeGatewayReply(reply, res))
-    .catch((error: unknown) => {
-      console.error("local runtime: unhandled error", error);
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { code: "internal", message: "Internal error" } }));
-    });
+  answer(res, route.serve(request).then((reply) => writeGatewayReply(reply, res)));
 }
 
 function serveDirect(route: DirectRoute, req: IncomingMessage, res: ServerResponse, url: string): void {
@@ -260,13 +252,7 @@ function serveDirect(route: DirectRoute, req: IncomingMessage, res: ServerRespon
 }
 
 function dispatch(handler: FetchHandler, request: Request, res: ServerResponse): void {
-  handler(request)
-    .then((response) => writeWebResponse(response, res))
-    .catch((error: unknown) => {
-      console.error("local runtime: unhandled error", error);
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { code: "internal", message: "Internal error" } }));
-    });
+  answer(res, handler(request).then((response) => writeWebResponse(response, res)));
 }
 
 export interface HttpServerHandle {

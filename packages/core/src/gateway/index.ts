@@ -1,6 +1,7 @@
 export { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptions } from "./auth";
 export { assertBlobKey, type BlobStore, type StoredBlob, LocalFileBlobStore, MemoryBlobStore } from "./blob-store";
 export { GatewayError, type GatewayErrorCode, gatewayErrorReply } from "./errors";
+export { drained } from "./node-streams";
 export {
   type ChunkSource,
   chunkSourceOf,

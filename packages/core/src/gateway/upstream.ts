@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import type { Dispatcher, Agent as UndiciAgent } from "undici";
 import { type ChunkSource, chunkSourceOf } from "./exchange";
+import { drained } from "./node-streams";
 
 /** One request to a replica, already fully decided by the gateway (address, path, headers). */
 export interface UpstreamRequest {
@@ -207,12 +208,7 @@ function writeBody(request: http.ClientRequest, body: UpstreamRequest["body"]): 
       const { done, value } = await reader.read();
       if (done) break;
       if (request.destroyed) return;
-      if (!request.write(value)) {
-        await new Promise<void>((resolve) => {
-          request.once("drain", resolve);
-          request.once("close", resolve);
-        });
-      }
+      if (!request.write(value)) await drained(request);
     }
     request.end();
   };
