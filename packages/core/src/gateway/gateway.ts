@@ -25,7 +25,7 @@ import {
 import { DEFAULT_ROUTE_CACHE, type RouteCacheOptions, type RouteInfo, RouteTable, type UpstreamReplica } from "./route-table";
 import { verifyFileSignature } from "./signed-url";
 import { type UpstreamResponse, type UpstreamTransport, undiciTransport } from "./upstream";
-import { extractUsage, type TokenUsage, UsageScanner } from "./usage-scan";
+import { extractUsage, JSON_TAIL_CHARS, type TokenUsage, UsageScanner } from "./usage-scan";
 
 export interface GatewayOptions {
   /**
@@ -270,10 +270,12 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   const requestIdPrefix = `req_${randomBase62(10)}`;
   let requestCounter = 0;
 
-  const definitions = new Map<GatewayRoute, RouteDefinition>();
-  for (const [route, definition] of Object.entries(ROUTE_DEFINITIONS) as [GatewayRoute, RouteDefinition][]) {
-    definitions.set(route, { ...definition, ...options.routes?.[route] });
-  }
+  const definitions = Object.fromEntries(
+    (Object.entries(ROUTE_DEFINITIONS) as [GatewayRoute, RouteDefinition][]).map(([route, definition]) => [
+      route,
+      { ...definition, ...options.routes?.[route] },
+    ]),
+  ) as Record<GatewayRoute, RouteDefinition>;
 
   function recordUsage(call: Pick<Call, "project" | "workload" | "key" | "started">, sample: Omit<UsageSample, "keyId" | "latencyMs">) {
     usage.record(call.project, call.workload, { keyId: call.key.record.id, latencyMs: performance.now() - call.started, ...sample });
@@ -370,7 +372,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   function resolveRoute(route: string, record: WorkloadRecord, project: string, workload: string): RouteDefinition {
     const taskType = record.spec.task_type as TaskTypeName;
     const modality = MODALITIES[taskType];
-    if (route === "models") return definitions.get("models") ?? ROUTE_DEFINITIONS.models;
+    if (route === "models") return definitions.models;
     const shown = route.length > 100 ? `${route.slice(0, 100)}...` : route;
     if (modality === undefined || modality.mode === "async") {
       throw new GatewayError(
@@ -391,7 +393,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         { fields: { task_type: taskType, routes: served } },
       );
     }
-    return definitions.get(route) ?? ROUTE_DEFINITIONS[route];
+    return definitions[route];
   }
 
   function tooLarge(definition: RouteDefinition): GatewayError {
@@ -685,7 +687,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
           // Usage sits at the end of OpenAI answers: decode only the tail, without a TextDecoder per answer.
           const tokens: TokenUsage | undefined = metered
             ? extractUsage(
-                Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", Math.max(0, bytes.byteLength - 16 * 1024)),
+                Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", Math.max(0, bytes.byteLength - JSON_TAIL_CHARS)),
               )
             : undefined;
           settle(call, link, {
@@ -746,9 +748,9 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     try {
       parsed = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8"));
     } catch {
-      settle(call, link, { status: upstream.status });
-      return { status: upstream.status, headers, body: raw };
+      parsed = undefined;
     }
+    // Not the JSON object OpenAI's images answers are: passed on as the replica sent it.
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
       settle(call, link, { status: upstream.status });
       return { status: upstream.status, headers, body: raw };

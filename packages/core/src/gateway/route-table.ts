@@ -127,11 +127,6 @@ export class RouteTable {
     if (this.downUntil.size > 0) this.downUntil.delete(replicaId);
   }
 
-  /** Outstanding requests per replica id (for tests and status). */
-  outstandingRequests(replicaId: string): number {
-    return this.outstanding.get(replicaId) ?? 0;
-  }
-
   private async read(project: string, workload: string): Promise<RouteInfo> {
     try {
       const key = keys.workload(project, workload);

@@ -56,7 +56,4 @@ export class TtlCache<V> {
     this.entries.delete(key);
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
 }

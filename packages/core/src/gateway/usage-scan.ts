@@ -41,7 +41,8 @@ function usageAt(text: string, from: number): TokenUsage | undefined {
   return { promptTokens: Number(prompt?.[1] ?? 0), completionTokens: Number(completion?.[1] ?? 0) };
 }
 
-const JSON_TAIL_CHARS = 16 * 1024;
+/** JSON answers keep their usage near the end: this much of the tail is read for it. */
+export const JSON_TAIL_CHARS = 16 * 1024;
 const MAX_SSE_LINE_BYTES = 1024 * 1024;
 const USAGE_KEY_BYTES = Buffer.from(USAGE_KEY);
 const NEWLINE = 0x0a;
