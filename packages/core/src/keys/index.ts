@@ -4,7 +4,7 @@ import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { digestSecret, secretHint } from "../secrets";
 import type { Principal } from "../tokens";
-import { getWorkload } from "../workloads";
+import { getWorkloadRecord } from "../workloads";
 
 export const KeyInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(120),
@@ -46,7 +46,7 @@ export async function createKey(
   input: z.output<typeof KeyInputSchema>,
   idempotency?: Idempotency,
 ): Promise<{ key: DataKeyRecord; secret: string }> {
-  await getWorkload(ctx, principal, project, workload);
+  await getWorkloadRecord(ctx, principal, project, workload);
   if (input.expires_at !== undefined && Date.parse(input.expires_at) <= ctx.now().getTime()) {
     throw new ValidationError("The key would already be expired.", [
       { path: "expires_at", message: "expires_at is in the past", received: input.expires_at, expected: "a future instant" },
@@ -97,7 +97,7 @@ export async function listKeys(
   project: string,
   workload: string,
 ): Promise<DataKeyRecord[]> {
-  await getWorkload(ctx, principal, project, workload);
+  await getWorkloadRecord(ctx, principal, project, workload);
   const out: DataKeyRecord[] = [];
   let cursor: string | undefined;
   do {
@@ -143,7 +143,7 @@ export async function revokeKey(
   workload: string,
   keyId: string,
 ): Promise<DataKeyRecord> {
-  await getWorkload(ctx, principal, project, workload);
+  await getWorkloadRecord(ctx, principal, project, workload);
   return updateKey(ctx, project, workload, keyId, (key) => (key.revoked_at ? key : { ...key, revoked_at: isoNow(ctx) }));
 }
 
@@ -160,7 +160,7 @@ export async function rotateKey(
   input: z.output<typeof RotateInputSchema>,
   idempotency?: Idempotency,
 ): Promise<{ key: DataKeyRecord; secret: string; previous: DataKeyRecord }> {
-  await getWorkload(ctx, principal, project, workload);
+  // listKeys checks the project and workload first.
   const current = (await listKeys(ctx, principal, project, workload)).find((k) => k.id === keyId);
   if (!current) throw new NotFoundError(`key ${keyId} not found on workload "${workload}"`);
   if (current.revoked_at !== undefined && !(idempotency !== undefined && current.rotated_to !== undefined)) {
