@@ -18,6 +18,7 @@ import { isWorkerLost, isWorkerOnline, listProjectWorkers, type WorkerRecord } f
 import { policyState, type WorkloadRecord } from "../workloads";
 import { type PlanAction, planReconcile } from "./plan";
 import { controllerKeys, type ControllerState, readControllerState } from "./state";
+import { queryAll } from "../store";
 
 
 export interface ReconcileOutcome {
@@ -334,23 +335,13 @@ async function recordEventOnce(ctx: PlatformContext, workload: WorkloadRecord, t
 /** One controller tick over every workload of every project (tombstones included). */
 export async function reconcileAll(ctx: PlatformContext, compute: Compute, options: ControllerOptions = {}): Promise<ReconcileOutcome[]> {
   const outcomes: ReconcileOutcome[] = [];
-  let projectCursor: string | undefined;
-  do {
-    const projects = await ctx.store.query({ pk: keys.org(), skPrefix: keys.projectPrefix(), ...(projectCursor ? { cursor: projectCursor } : {}) });
-    for (const projectItem of projects.items) {
-      const project = (projectItem.data as { slug: string }).slug;
-      let cursor: string | undefined;
-      do {
-        const page = await ctx.store.query({ pk: keys.workload(project, "").pk, skPrefix: keys.workloadPrefix(), ...(cursor ? { cursor } : {}) });
-        for (const item of page.items) {
-          const slug = (item.data as unknown as WorkloadRecord).slug;
-          const outcome = await reconcileWorkload(ctx, compute, project, slug, options);
-          if (outcome) outcomes.push(outcome);
-        }
-        cursor = page.cursor;
-      } while (cursor !== undefined);
+  for (const projectItem of await queryAll(ctx.store, { pk: keys.org(), skPrefix: keys.projectPrefix() })) {
+    const project = (projectItem.data as { slug: string }).slug;
+    for (const item of await queryAll(ctx.store, { pk: keys.workload(project, "").pk, skPrefix: keys.workloadPrefix() })) {
+      const slug = (item.data as unknown as WorkloadRecord).slug;
+      const outcome = await reconcileWorkload(ctx, compute, project, slug, options);
+      if (outcome) outcomes.push(outcome);
     }
-    projectCursor = projects.cursor;
-  } while (projectCursor !== undefined);
+  }
   return outcomes;
 }

@@ -5,6 +5,7 @@ import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { digestSecret, secretHint } from "../secrets";
 import type { Principal } from "../tokens";
 import { getWorkloadRecord } from "../workloads";
+import { queryAll } from "../store";
 
 export const KeyInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(120),
@@ -98,14 +99,8 @@ export async function listKeys(
   workload: string,
 ): Promise<DataKeyRecord[]> {
   await getWorkloadRecord(ctx, principal, project, workload);
-  const out: DataKeyRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await ctx.store.query({ pk: keys.keysIndex(project, workload), index: "gsi1", ...(cursor ? { cursor } : {}) });
-    out.push(...page.items.map((i) => i.data as unknown as DataKeyRecord));
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return out;
+  const items = await queryAll(ctx.store, { pk: keys.keysIndex(project, workload), index: "gsi1" });
+  return items.map((i) => i.data as unknown as DataKeyRecord);
 }
 
 async function updateKey(

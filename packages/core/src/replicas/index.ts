@@ -2,7 +2,7 @@ import { createHash, createHmac } from "node:crypto";
 import type { ReplicaLoad } from "../agent-protocol";
 import { ConditionFailedError } from "../errors";
 import type { PlatformContext } from "../platform/context";
-import type { StoreItem } from "../store";
+import { queryAll, type StoreItem } from "../store";
 
 export const REPLICA_PHASES = ["pending", "starting", "ready", "failed", "stopping", "stopped"] as const;
 export type ReplicaPhase = (typeof REPLICA_PHASES)[number];
@@ -64,25 +64,14 @@ export interface StoredReplica {
   item: StoreItem;
 }
 
-async function queryAll(ctx: PlatformContext, input: { pk: string; index?: "gsi1" }): Promise<StoreItem[]> {
-  const out: StoreItem[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await ctx.store.query({ ...input, ...(cursor ? { cursor } : {}) });
-    out.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return out;
-}
-
 export async function listWorkloadReplicas(ctx: PlatformContext, project: string, workload: string): Promise<StoredReplica[]> {
-  const items = await queryAll(ctx, { pk: replicaKeys.workload(project, workload) });
+  const items = await queryAll(ctx.store, { pk: replicaKeys.workload(project, workload) });
   return items.map((item) => ({ record: item.data as unknown as ReplicaRecord, item }));
 }
 
 /** Replicas placed on a worker. Index reads can lag; callers re-read items before writing. */
 export async function listWorkerReplicas(ctx: PlatformContext, workerId: string): Promise<StoredReplica[]> {
-  const items = await queryAll(ctx, { pk: replicaKeys.byWorker(workerId), index: "gsi1" });
+  const items = await queryAll(ctx.store, { pk: replicaKeys.byWorker(workerId), index: "gsi1" });
   return items.map((item) => ({ record: item.data as unknown as ReplicaRecord, item }));
 }
 
@@ -151,7 +140,7 @@ export async function claimPort(
   usable: (port: number) => Promise<boolean> | boolean = () => true,
 ): Promise<number> {
   const taken = new Set(
-    (await queryAll(ctx, { pk: replicaKeys.port(workerId, 0).pk })).map((item) => Number(item.sk)),
+    (await queryAll(ctx.store, { pk: replicaKeys.port(workerId, 0).pk })).map((item) => Number(item.sk)),
   );
   for (let port = PORT_RANGE.first; port <= PORT_RANGE.last; port++) {
     if (taken.has(port) || !(await usable(port))) continue;

@@ -1,2 +1,3 @@
 export * from "./port";
 export { MemoryStore, assertCondition } from "./memory-store";
+export { queryAll } from "./query-all";

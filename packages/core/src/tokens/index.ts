@@ -2,6 +2,7 @@ import { ConditionFailedError, ForbiddenError, NotFoundError, UnauthorizedError,
 import { newId } from "../ids";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { digestSecret, generateSecret, isWellFormedSecret, secretHint } from "../secrets";
+import { queryAll } from "../store";
 
 /** An `ik_sdk_` control token as stored: the digest is the item's key, never the token. */
 export interface TokenRecord {
@@ -134,14 +135,7 @@ export async function createToken(
 
 export async function listTokens(ctx: PlatformContext, principal: Principal): Promise<TokenRecord[]> {
   requireAdmin(principal);
-  const out: TokenRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await ctx.store.query({ pk: keys.tokensIndex(), index: "gsi1", ...(cursor ? { cursor } : {}) });
-    out.push(...page.items.map((i) => i.data as unknown as TokenRecord));
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return out;
+  return (await queryAll(ctx.store, { pk: keys.tokensIndex(), index: "gsi1" })).map((i) => i.data as unknown as TokenRecord);
 }
 
 export async function revokeToken(ctx: PlatformContext, principal: Principal, tokenId: string): Promise<TokenRecord> {

@@ -1,6 +1,7 @@
 import { ConditionFailedError } from "../errors";
 import { randomBase62 } from "../ids";
 import type { PlatformContext } from "../platform/context";
+import { queryAll } from "../store";
 
 /**
  * Usage of the data plane per workload, key and minute. Each gateway instance aggregates in memory
@@ -321,22 +322,14 @@ async function readItems(
   const lastMinute = minuteOf(new Date(to.getTime() - 1));
   if (to.getTime() <= from.getTime()) return [];
   const out: { minute: string; keyId: string; counters: UsageCounters }[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await ctx.store.query({
-      pk: usageKeys.partition(project, workload),
-      skPrefix: commonPrefix(fromMinute, lastMinute),
-      ...(cursor === undefined ? {} : { cursor }),
-    });
-    for (const item of page.items) {
-      const data = item.data as unknown as UsageItemData;
-      if (data.minute < fromMinute || data.minute > lastMinute) continue;
-      const counters = emptyCounters();
-      for (const part of Object.values(data.parts ?? {})) addCounters(counters, part);
-      out.push({ minute: data.minute, keyId: data.key_id, counters });
-    }
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  const items = await queryAll(ctx.store, { pk: usageKeys.partition(project, workload), skPrefix: commonPrefix(fromMinute, lastMinute) });
+  for (const item of items) {
+    const data = item.data as unknown as UsageItemData;
+    if (data.minute < fromMinute || data.minute > lastMinute) continue;
+    const counters = emptyCounters();
+    for (const part of Object.values(data.parts ?? {})) addCounters(counters, part);
+    out.push({ minute: data.minute, keyId: data.key_id, counters });
+  }
   return out;
 }
 

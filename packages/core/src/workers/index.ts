@@ -7,6 +7,7 @@ import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { getOrCreateProject, getProject } from "../projects";
 import { digestSecret, secretHint } from "../secrets";
 import type { Principal } from "../tokens";
+import { queryAll } from "../store";
 
 export const WorkerInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(120),
@@ -136,18 +137,8 @@ export async function listWorkers(ctx: PlatformContext, principal: Principal, pr
 }
 
 export async function listProjectWorkers(ctx: PlatformContext, project: string): Promise<WorkerRecord[]> {
-  const out: WorkerRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await ctx.store.query({
-      pk: keys.worker(project, "").pk,
-      skPrefix: keys.workerPrefix(),
-      ...(cursor ? { cursor } : {}),
-    });
-    out.push(...page.items.map((i) => i.data as unknown as WorkerRecord));
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return out;
+  const items = await queryAll(ctx.store, { pk: keys.worker(project, "").pk, skPrefix: keys.workerPrefix() });
+  return items.map((i) => i.data as unknown as WorkerRecord);
 }
 
 export async function getWorker(ctx: PlatformContext, principal: Principal, project: string, workerId: string): Promise<WorkerView> {
