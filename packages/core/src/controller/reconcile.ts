@@ -96,12 +96,14 @@ export async function reconcileWorkload(
   project: string,
   slug: string,
   options: ControllerOptions = {},
+  /** The project's workers, when the caller already listed them for this tick (reconcileAll). */
+  projectWorkers?: readonly WorkerRecord[],
 ): Promise<ReconcileOutcome | undefined> {
   const owner = options.controllerId ?? defaultControllerId;
   const fence = await acquireLease(ctx, project, slug, owner, options.leaseSeconds ?? 30);
   if (fence === undefined) return { project, workload: slug, desired: -1, decision: "another controller holds the lease", actions: [], skipped: true };
   try {
-    return await reconcileUnderLease(ctx, compute, project, slug, options);
+    return await reconcileUnderLease(ctx, compute, project, slug, options, projectWorkers);
   } finally {
     await releaseLease(ctx, project, slug, fence);
   }
@@ -113,6 +115,7 @@ async function reconcileUnderLease(
   project: string,
   slug: string,
   options: ControllerOptions,
+  projectWorkers: readonly WorkerRecord[] | undefined,
 ): Promise<ReconcileOutcome | undefined> {
   const key = keys.workload(project, slug);
   const item = await ctx.store.get(key.pk, key.sk);
@@ -121,7 +124,7 @@ async function reconcileUnderLease(
   const now = ctx.now();
   const deleted = workload.deleted_at !== undefined;
   const replicas = (await listWorkloadReplicas(ctx, project, slug)).map((r) => r.record);
-  const workers = new Map((await listProjectWorkers(ctx, project)).map((w) => [w.id, w]));
+  const workers = new Map((projectWorkers ?? (await listProjectWorkers(ctx, project))).map((w) => [w.id, w]));
   const previous = await readControllerState(ctx, project, slug);
   const { desired, decision, autoscale } = deleted
     ? { desired: 0, decision: "deleted: stopping every replica", autoscale: undefined }
@@ -337,9 +340,11 @@ export async function reconcileAll(ctx: PlatformContext, compute: Compute, optio
   const outcomes: ReconcileOutcome[] = [];
   for (const projectItem of await queryAll(ctx.store, { pk: keys.org(), skPrefix: keys.projectPrefix() })) {
     const project = (projectItem.data as { slug: string }).slug;
+    // Listed once per project per tick: heartbeats a tick old are fine next to the 15 s / 120 s thresholds.
+    const workers = await listProjectWorkers(ctx, project);
     for (const item of await queryAll(ctx.store, { pk: keys.workload(project, "").pk, skPrefix: keys.workloadPrefix() })) {
       const slug = (item.data as unknown as WorkloadRecord).slug;
-      const outcome = await reconcileWorkload(ctx, compute, project, slug, options);
+      const outcome = await reconcileWorkload(ctx, compute, project, slug, options, workers);
       if (outcome) outcomes.push(outcome);
     }
   }
