@@ -16,7 +16,14 @@ import { scrapeLoad } from "./metrics";
 import { OllamaModelPull } from "./ollama-pull";
 import { isAlive, readProcStat, stopGroup } from "./processes";
 import { type RecordedProcess, readState, StateFile } from "./state-file";
-import { type Clock, DEFAULT_TUNING, keepOutputDrained, ReplicaSupervisor, type SupervisorTuning } from "./supervisor";
+import {
+  type Clock,
+  DEFAULT_TUNING,
+  keepOutputDrained,
+  ReplicaSupervisor,
+  restartDelayMs,
+  type SupervisorTuning,
+} from "./supervisor";
 
 export const WORKER_TOKEN_REJECTED = "worker token rejected: wrong or revoked (was the worker deregistered?)";
 
@@ -104,7 +111,7 @@ export function retryDelayMs(
   maxMs: number,
   random: () => number = Math.random,
 ): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
+  const base = restartDelayMs(failures, initialMs, maxMs);
   return Math.round(base / 2 + (random() * base) / 2);
 }
 

@@ -223,25 +223,18 @@ export class ReplicaSupervisor {
   /** Supervises a process a previous agent started; `ready` when it already answered a probe. */
   adopt(process: AdoptedProcess, ready: boolean): void {
     const now = this.clock.now();
-    const run: Run = {
-      pid: process.pid,
-      pgid: process.pgid,
-      startedAt: Date.parse(process.startedAt) || now,
-      watchedSince: now,
-      unreadySince: undefined,
-      hungReason: undefined,
-      procStartTime: process.procStartTime,
-      child: undefined,
-      closed: Promise.resolve(),
-      readySince: ready ? now : undefined,
-      longestReadyMs: 0,
-      probeFailures: 0,
-      wasReady: ready,
-      ended: false,
-    };
-    this.adopted = true;
-    this.run = run;
-    this.lastPgid = run.pgid;
+    const run = this.watch(
+      {
+        pid: process.pid,
+        pgid: process.pgid,
+        startedAt: Date.parse(process.startedAt) || now,
+        procStartTime: process.procStartTime,
+        child: undefined,
+        closed: Promise.resolve(),
+        readySince: ready ? now : undefined,
+      },
+      now,
+    );
     this.setState(
       ready ? "ready" : "starting",
       ready ? undefined : "adopted from a previous agent run; waiting for it to answer",
@@ -328,25 +321,19 @@ export class ReplicaSupervisor {
     child.on("error", () => {});
     child.stdout?.on("data", (chunk: Buffer) => this.stdout.push(chunk));
     child.stderr?.on("data", (chunk: Buffer) => this.stderr.push(chunk));
-    const run: Run = {
-      pid,
-      pgid: pid,
-      startedAt: this.clock.now(),
-      watchedSince: this.clock.now(),
-      unreadySince: undefined,
-      hungReason: undefined,
-      procStartTime: readProcStat(pid)?.startTime,
-      child,
-      closed: new Promise((resolve) => child.once("close", () => resolve())),
-      readySince: undefined,
-      longestReadyMs: 0,
-      probeFailures: 0,
-      wasReady: false,
-      ended: false,
-    };
-    this.run = run;
-    this.lastPgid = pid;
-    this.adopted = false;
+    const now = this.clock.now();
+    const run = this.watch(
+      {
+        pid,
+        pgid: pid,
+        startedAt: now,
+        procStartTime: readProcStat(pid)?.startTime,
+        child,
+        closed: new Promise((resolve) => child.once("close", () => resolve())),
+        readySince: undefined,
+      },
+      now,
+    );
     child.once("exit", (code, signal) => void this.onExit(run, code, signal));
     this.log(`started pid ${pid}${this.restarts > 0 ? ` (restart ${this.restarts})` : ""}`);
     this.setState(
@@ -354,6 +341,27 @@ export class ReplicaSupervisor {
       this.lastExit === undefined ? "starting the backend" : `restarted after: ${this.lastExit}`,
     );
     this.scheduleProbe(run);
+  }
+
+  /** Makes a process (spawned, or adopted when `child` is undefined) the current run, from `now` on. */
+  private watch(
+    process: Pick<Run, "pid" | "pgid" | "startedAt" | "procStartTime" | "child" | "closed" | "readySince">,
+    now: number,
+  ): Run {
+    const run: Run = {
+      ...process,
+      watchedSince: now,
+      unreadySince: undefined,
+      hungReason: undefined,
+      longestReadyMs: 0,
+      probeFailures: 0,
+      wasReady: process.readySince !== undefined,
+      ended: false,
+    };
+    this.run = run;
+    this.lastPgid = run.pgid;
+    this.adopted = process.child === undefined;
+    return run;
   }
 
   private async onExit(run: Run, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
