@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ._transport import Operation, Request, path_of
+from ._transport import Operation, Request, expect_object, path_of
 from .enums import OnDrift
 from .errors import InferenceKeyError
 from .models import (
@@ -27,11 +27,7 @@ from .spec import WorkloadSpec, to_json_value
 
 
 def _object(data: Any) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise InferenceKeyError(
-            f"expected a JSON object from the API, got {type(data).__name__}", code="invalid_response"
-        )
-    return data
+    return expect_object(data, "the API")
 
 
 def _items(data: Any) -> list[Mapping[str, Any]]:

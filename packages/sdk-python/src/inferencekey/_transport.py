@@ -92,6 +92,14 @@ def check_timeout(value: float) -> float:
     return float(value)
 
 
+def expect_object(data: Any, source: str) -> Mapping[str, Any]:
+    """Return ``data`` if it is a JSON object, else raise ``InferenceKeyError`` naming ``source``."""
+    if not isinstance(data, Mapping):
+        raise InferenceKeyError(
+            f"expected a JSON object from {source}, got {type(data).__name__}", code="invalid_response"
+        )
+    return data
+
 @dataclass(frozen=True)
 class Request:
     """One HTTP call as a resource describes it."""

@@ -24,6 +24,7 @@ from ._transport import (
     Request,
     SyncTransport,
     TransportOptions,
+    expect_object,
     normalise_base_url,
     path_of,
     stream_failure,
@@ -76,11 +77,7 @@ def _chat_body(
 
 
 def _object(data: Any) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise InferenceKeyError(
-            f"expected a JSON object from the endpoint, got {type(data).__name__}", code="invalid_response"
-        )
-    return data
+    return expect_object(data, "the endpoint")
 
 
 class _StreamState:

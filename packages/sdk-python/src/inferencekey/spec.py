@@ -125,23 +125,18 @@ class WorkloadSpec:
             True
 
         """
-
-        def optional(name: str) -> Any:
-            value = data.get(name)
-            return None if value is None else value
-
-        task_type = optional("task_type")
-        policy = optional("execution_policy")
-        config = optional("execution_policy_config")
+        task_type = data.get("task_type")
+        policy = data.get("execution_policy")
+        config = data.get("execution_policy_config")
         return cls(
             name=str(data.get("name", "")),
             slug=str(data.get("slug", "")),
             model=str(data.get("model", "")),
             backend=coerce_enum(Backend, data.get("backend", "")),
             task_type=None if task_type is None else coerce_enum(TaskType, task_type),
-            command=optional("command"),
-            vllm_version=optional("vllm_version"),
-            worker_id=optional("worker_id"),
+            command=data.get("command"),
+            vllm_version=data.get("vllm_version"),
+            worker_id=data.get("worker_id"),
             execution_policy=None if policy is None else coerce_enum(ExecutionPolicy, policy),
             execution_policy_config=dict(config) if isinstance(config, Mapping) else None,
         )
