@@ -10,6 +10,7 @@ import { recordEvent } from "../events";
 import { parseInput } from "../http/control-api";
 import { errorResponse, json, readJsonBody, requestIdOf } from "../http/responses";
 import { keys, type PlatformContext } from "../platform/context";
+import type { StoreItem } from "../store";
 import { listWorkerReplicas, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
 import { digestSecret, isWellFormedSecret } from "../secrets";
 import { bearer } from "../tokens";
@@ -18,6 +19,8 @@ import type { WorkerRecord } from "../workers";
 export interface WorkerPrincipal {
   project: string;
   workerId: string;
+  /** The worker item authentication read, so the heartbeat that follows need not read it again. */
+  workerItem?: StoreItem;
 }
 
 /** A worker token authenticates its worker only while the worker is registered. */
@@ -25,14 +28,15 @@ export async function authenticateWorker(ctx: PlatformContext, authorization: st
   const token = bearer(authorization);
   if (token === undefined) throw new UnauthorizedError("A worker token is required: send `Authorization: Bearer ik_wrk_...`.");
   if (!isWellFormedSecret("worker", token)) throw new UnauthorizedError("The worker token is malformed: expected ik_wrk_ followed by 30 characters.");
-  const item = await ctx.store.get(keys.secret(digestSecret(ctx.serverSecret, token)).pk, "SECRET");
+  const secretKey = keys.secret(digestSecret(ctx.serverSecret, token));
+  const item = await ctx.store.get(secretKey.pk, secretKey.sk);
   const record = item?.data as { kind?: string; project?: string; worker_id?: string } | undefined;
   if (record?.kind !== "worker" || record.project === undefined || record.worker_id === undefined) {
     throw new UnauthorizedError("The worker token is not recognised.");
   }
   const worker = await ctx.store.get(keys.worker(record.project, record.worker_id).pk, keys.worker(record.project, record.worker_id).sk);
   if (!worker) throw new UnauthorizedError("The worker was deregistered; its token no longer works.");
-  return { project: record.project, workerId: record.worker_id };
+  return { project: record.project, workerId: record.worker_id, workerItem: worker };
 }
 
 /** Called when the replica set of a workload changed (a replica became ready, failed, stopped). */
@@ -53,7 +57,8 @@ export async function heartbeat(
   const now = ctx.now().toISOString();
   const workerKey = keys.worker(principal.project, principal.workerId);
   for (let attempt = 0; ; attempt++) {
-    const item = await ctx.store.get(workerKey.pk, workerKey.sk);
+    // A write that lost a race re-reads; the first attempt uses what authentication read.
+    const item = attempt === 0 && principal.workerItem !== undefined ? principal.workerItem : await ctx.store.get(workerKey.pk, workerKey.sk);
     if (!item) throw new UnauthorizedError("The worker was deregistered; its token no longer works.");
     const worker = item.data as unknown as WorkerRecord;
     try {

@@ -102,7 +102,8 @@ export async function authenticateSdkToken(ctx: PlatformContext, authorization: 
     throw new UnauthorizedError("worker tokens are for the agent API; the control API needs an ik_sdk_ token.");
   }
   if (!isWellFormedSecret("sdk", secret)) throw new UnauthorizedError("The token is malformed: expected ik_sdk_ followed by 30 characters.");
-  const item = await ctx.store.get(keys.secret(digestSecret(ctx.serverSecret, secret)).pk, "SECRET");
+  const secretKey = keys.secret(digestSecret(ctx.serverSecret, secret));
+  const item = await ctx.store.get(secretKey.pk, secretKey.sk);
   const record = item?.data as TokenRecord | undefined;
   if (record?.kind !== "sdk") throw new UnauthorizedError("The token is not recognised.");
   if (record.revoked_at !== undefined) throw new UnauthorizedError("The token has been revoked.");
