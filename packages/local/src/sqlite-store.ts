@@ -1,4 +1,4 @@
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import {
   assertCondition,
   type NewItem,
@@ -60,6 +60,8 @@ const LIVE = "(expires_at IS NULL OR expires_at > :now)";
 export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
   private readonly now: () => number;
+  /** Prepared once per SQL text: the texts are fixed, queries have a handful of shapes. */
+  private readonly statements = new Map<string, StatementSync>();
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.now = options.now ?? (() => Date.now());
@@ -80,23 +82,21 @@ export class SqliteStore implements Store {
       const current = this.read(item.pk, item.sk);
       assertCondition(current, condition, item.pk, item.sk);
       const stored = toStoreItem(item, (current?.version ?? 0) + 1);
-      this.db
-        .prepare(
-          `INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, expires_at, data)
+      this.statement(
+        `INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, expires_at, data)
            VALUES (:pk, :sk, :gsi1pk, :gsi1sk, :version, :expiresAt, :data)
            ON CONFLICT (pk, sk) DO UPDATE SET
              gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk, version = excluded.version,
              expires_at = excluded.expires_at, data = excluded.data`,
-        )
-        .run({
-          pk: stored.pk,
-          sk: stored.sk,
-          gsi1pk: stored.gsi1pk ?? null,
-          gsi1sk: stored.gsi1sk ?? null,
-          version: stored.version,
-          expiresAt: stored.expiresAt ?? null,
-          data: JSON.stringify(stored.data),
-        });
+      ).run({
+        pk: stored.pk,
+        sk: stored.sk,
+        gsi1pk: stored.gsi1pk ?? null,
+        gsi1sk: stored.gsi1sk ?? null,
+        version: stored.version,
+        expiresAt: stored.expiresAt ?? null,
+        data: JSON.stringify(stored.data),
+      });
       return stored;
     });
   }
@@ -104,7 +104,7 @@ export class SqliteStore implements Store {
   async delete(pk: string, sk: string, condition: WriteCondition = { kind: "any" }): Promise<void> {
     this.transaction(() => {
       assertCondition(this.read(pk, sk), condition, pk, sk);
-      this.db.prepare("DELETE FROM items WHERE pk = :pk AND sk = :sk").run({ pk, sk });
+      this.statement("DELETE FROM items WHERE pk = :pk AND sk = :sk").run({ pk, sk });
     });
   }
 
@@ -144,7 +144,7 @@ export class SqliteStore implements Store {
       ORDER BY ${order.map((column) => `${column} ${direction}`).join(", ")}
       ${limit === undefined ? "" : "LIMIT :limit"}`;
     if (limit !== undefined) params.limit = Math.max(0, Math.trunc(limit)) + 1;
-    const rows = this.db.prepare(sql).all(params) as unknown as Row[];
+    const rows = this.statement(sql).all(params) as unknown as Row[];
     const page = limit === undefined ? rows : rows.slice(0, Math.max(0, Math.trunc(limit)));
     const last = page.at(-1);
     const cursor =
@@ -156,9 +156,9 @@ export class SqliteStore implements Store {
 
   /** Drops expired rows for good (what DynamoDB TTL does); reads already ignore them. Returns the count. */
   purgeExpired(): number {
-    const result = this.db
-      .prepare("DELETE FROM items WHERE expires_at <= :now")
-      .run({ now: this.nowSeconds() });
+    const result = this.statement("DELETE FROM items WHERE expires_at <= :now").run({
+      now: this.nowSeconds(),
+    });
     return Number(result.changes);
   }
 
@@ -167,10 +167,21 @@ export class SqliteStore implements Store {
   }
 
   private read(pk: string, sk: string): StoreItem | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM items WHERE pk = :pk AND sk = :sk AND ${LIVE}`)
-      .get({ pk, sk, now: this.nowSeconds() }) as Row | undefined;
+    const row = this.statement(`SELECT * FROM items WHERE pk = :pk AND sk = :sk AND ${LIVE}`).get({
+      pk,
+      sk,
+      now: this.nowSeconds(),
+    }) as Row | undefined;
     return row === undefined ? undefined : fromRow(row);
+  }
+
+  private statement(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   private transaction<T>(work: () => T): T {
