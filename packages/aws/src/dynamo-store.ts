@@ -300,7 +300,7 @@ function conditionFor(
 }
 
 /** The item as stored: optional attributes left out rather than written as null. */
-function toStoreItem(item: NewItem, version: number): StoreItem {
+function itemOf(item: Omit<NewItem, "data">, version: number, data: Record<string, unknown>): StoreItem {
   return {
     pk: item.pk,
     sk: item.sk,
@@ -308,22 +308,27 @@ function toStoreItem(item: NewItem, version: number): StoreItem {
     ...(item.gsi1sk === undefined ? {} : { gsi1sk: item.gsi1sk }),
     version,
     ...(item.expiresAt === undefined ? {} : { expiresAt: item.expiresAt }),
-    data: structuredClone(item.data),
+    data,
   };
 }
 
-/** Records are written only by this adapter, so their shape is trusted. */
+/** What a put stores and returns: a copy, so the caller's object can change without changing it. */
+function toStoreItem(item: NewItem, version: number): StoreItem {
+  return itemOf(item, version, structuredClone(item.data));
+}
+
+/** Records are written only by this adapter, so their shape is trusted; the SDK built them fresh, so no copy. */
 function fromRecord(record: Record<string, unknown>): StoreItem {
-  return toStoreItem(
+  return itemOf(
     {
       pk: record.pk as string,
       sk: record.sk as string,
       gsi1pk: record.gsi1pk as string | undefined,
       gsi1sk: record.gsi1sk as string | undefined,
       expiresAt: record.expiresAt as number | undefined,
-      data: (record.data ?? {}) as Record<string, unknown>,
     },
     record.version as number,
+    (record.data ?? {}) as Record<string, unknown>,
   );
 }
 
