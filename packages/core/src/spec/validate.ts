@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { findOffering, GPU_DISPLAY_NAMES, KNOWN_CUDA_VERSIONS } from "../catalog";
 import { type ErrorDetail, ValidationError } from "../errors";
-import { parseCron, parseTimeZone, parseWindow } from "../schedule";
+import { parseCron, parseTimeZone, parseWindow, type ScheduleError } from "../schedule";
 import {
   BACKENDS,
   defaultCommand,
@@ -15,6 +15,7 @@ import {
 import {
   AutoscalingConfigSchema,
   CloudPoolSchema,
+  CUDA_VERSION_PATTERN,
   FixedConfigSchema,
   POLICY_CONFIG_SCHEMAS,
   ScheduledConfigSchema,
@@ -245,9 +246,7 @@ function issueToDetails(
               : `${JSON.stringify(source)} is not a valid workers.source`,
           received: source,
           expected: 'one of cloud, private ({source: "cloud", cloud_pool} or {source: "private", private_worker_ids})',
-          ...(typeof source === "string" && closest(source, ["cloud", "private"])
-            ? { suggestion: closest(source, ["cloud", "private"]) }
-            : {}),
+          ...suggestionFor(source, ["cloud", "private"]),
         },
       ];
     }
@@ -392,24 +391,12 @@ function checkPolicyRules(
       const parsed = parseTimeZone(timezone);
       if (parsed.ok) zone = parsed.value;
       else
-        details.push({
-          path: at("timezone"),
-          message: parsed.error.message,
-          received: timezone,
-          expected: parsed.error.expected,
-          ...(parsed.error.suggestion === undefined ? {} : { suggestion: parsed.error.suggestion }),
-        });
+        details.push(scheduleErrorDetail(at("timezone"), timezone, parsed.error));
     }
     if (typeof window === "string") {
       const parsed = parseWindow(window, zone);
       if (!parsed.ok) {
-        details.push({
-          path: at("window"),
-          message: parsed.error.message,
-          received: window,
-          expected: parsed.error.expected,
-          ...(parsed.error.suggestion === undefined ? {} : { suggestion: parsed.error.suggestion }),
-        });
+        details.push(scheduleErrorDetail(at("window"), window, parsed.error));
       } else if (zone !== undefined && parsed.value.timeZone !== zone) {
         details.push({
           path: at("timezone"),
@@ -430,13 +417,7 @@ function checkPolicyRules(
     if (typeof cron === "string") {
       const parsed = parseCron(cron, zone ?? "UTC");
       if (!parsed.ok) {
-        details.push({
-          path: at("cron"),
-          message: parsed.error.message,
-          received: cron,
-          expected: parsed.error.expected,
-          ...(parsed.error.suggestion === undefined ? {} : { suggestion: parsed.error.suggestion }),
-        });
+        details.push(scheduleErrorDetail(at("cron"), cron, parsed.error));
       }
     }
   }
@@ -489,7 +470,7 @@ function checkPolicyRules(
         const cuda = (pool as Record<string, unknown>).allowed_cuda_versions;
         if (Array.isArray(cuda)) {
           cuda.forEach((version, index) => {
-            if (typeof version === "string" && /^\d+\.\d+$/.test(version) && !KNOWN_CUDA_VERSIONS.includes(version)) {
+            if (typeof version === "string" && CUDA_VERSION_PATTERN.test(version) && !KNOWN_CUDA_VERSIONS.includes(version)) {
               details.push({
                 path: at("workers", "cloud_pool", "allowed_cuda_versions", index),
                 message: `no catalog GPU offers CUDA ${version}`,
@@ -538,4 +519,21 @@ export function referencedWorkerIds(spec: WorkloadSpec): { path: string; workerI
     });
   }
   return refs;
+}
+
+/** A schedule parse error (window, cron or time zone) as an error detail at `path`. */
+function scheduleErrorDetail(path: string, received: string, error: ScheduleError): ErrorDetail {
+  return {
+    path,
+    message: error.message,
+    received,
+    expected: error.expected,
+    ...(error.suggestion === undefined ? {} : { suggestion: error.suggestion }),
+  };
+}
+
+/** `{ suggestion }` when `value` is a near miss of one of `options`, else nothing. */
+function suggestionFor(value: unknown, options: readonly string[]): { suggestion?: string } {
+  const near = typeof value === "string" ? closest(value, [...options]) : undefined;
+  return near ? { suggestion: near } : {};
 }
