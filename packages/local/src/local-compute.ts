@@ -3,9 +3,11 @@ import {
   type Compute,
   deriveSecret,
   idFor,
+  keys,
   listProjectWorkers,
   type Placement,
   type PlatformContext,
+  queryAll,
   storeWorker,
   type WorkerRecord,
   type WorkloadRecord,
@@ -54,10 +56,9 @@ export class LocalCompute implements Compute {
 
   /** At start: the agents of projects that already have a local worker. */
   async restoreAgents(ctx: PlatformContext): Promise<void> {
-    const projects = await ctx.store.query({ pk: "ORG", skPrefix: "PRJ#" });
-    for (const item of projects.items) {
+    for (const item of await queryAll(ctx.store, { pk: keys.org(), skPrefix: keys.projectPrefix() })) {
       const project = (item.data as { slug: string }).slug;
-      const worker = (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");
+      const worker = await findLocalWorker(ctx, project);
       if (worker) {
         this.localWorkers.add(worker.id);
         this.options.ensureAgent(project, worker, localWorkerToken(ctx.serverSecret, project));
@@ -68,14 +69,14 @@ export class LocalCompute implements Compute {
   /** The project's local worker, registered on first use. */
   async localWorker(ctx: PlatformContext, project: string): Promise<WorkerRecord> {
     const token = localWorkerToken(ctx.serverSecret, project);
-    let worker = (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");
+    let worker = await findLocalWorker(ctx, project);
     if (worker === undefined) {
       try {
         const id = idFor(ctx, "wrk", { scope: "local-worker", key: project });
         worker = (await storeWorker(ctx, project, { name: "this machine (npm start)", labels: { [LOCAL_WORKER_LABEL]: "true" } }, token, id)).worker;
       } catch {
         // A concurrent first use registered it: the token item already exists.
-        worker = (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");
+        worker = await findLocalWorker(ctx, project);
         if (worker === undefined) throw new Error(`could not register the local worker of project ${project}`);
       }
     }
@@ -83,4 +84,9 @@ export class LocalCompute implements Compute {
     this.options.ensureAgent(project, worker, token);
     return worker;
   }
+}
+
+/** The project's worker that stands for this machine, if it was registered. */
+async function findLocalWorker(ctx: PlatformContext, project: string): Promise<WorkerRecord | undefined> {
+  return (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");
 }
