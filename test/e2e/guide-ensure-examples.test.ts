@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ManagementClient } from "@inferencekey/sdk";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { guideBlocks, REPO } from "../support/guide";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeWithGuide, GUIDE_PRESENT, guideBlocks, REPO } from "../support/guide";
 import { type PlatformProcess, startPlatformProcess } from "../support/platform-process";
 
 /**
@@ -12,10 +12,10 @@ import { type PlatformProcess, startPlatformProcess } from "../support/platform-
  * `wrk_7Yc2...`. Blocks that use `mgmt` without declaring it (the policy variations) get the one
  * line the guide's provision blocks declare it with.
  */
-const ensureBlocks = guideBlocks("ts").filter((b) => b.code.includes("mgmt.ensure("));
+const ensureBlocks = (GUIDE_PRESENT ? guideBlocks("ts") : []).filter((b) => b.code.includes("mgmt.ensure("));
 const workDir = join(REPO, "node_modules/.cache/guide-e2e");
 
-describe("guide: TypeScript ensure examples on the local platform", () => {
+describeWithGuide("guide: TypeScript ensure examples on the local platform", () => {
   let platform: PlatformProcess;
   let workerId: string;
 

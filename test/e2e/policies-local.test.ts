@@ -5,6 +5,7 @@ import { listProjectWorkers, recordColdRequest } from "@inferencekey/core";
 import { type LocalPlatform, startLocalPlatform } from "@inferencekey/local";
 import { ManagementClient } from "@inferencekey/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { anchorsAroundToday } from "../support/clock";
 import { REPO_ROOT } from "../support/platform-process";
 import { processesWith, waitFor } from "../support/processes";
 
@@ -12,11 +13,12 @@ import { processesWith, waitFor } from "../support/processes";
  * Execution policies on the local platform under a fake clock: the controller's "now" is moved by
  * the test, while the in-process agent runs real backend processes (the TEST DOUBLE
  * test/replicas/openai-replica.mjs). Ticks are driven by the test (the timer is set to an hour).
+ * The scenario is written for Friday 19:59 in Madrid and runs years before and years after the real
+ * today: nothing in the platform may compare the fake clock with the machine's.
  */
-const marker = `e2e-policies-${process.pid}`;
-let clock = Date.parse("2026-11-27T18:59:00Z"); // Friday 19:59 in Madrid
-
-describe("policies on the local platform with a fake clock", () => {
+describe.each(anchorsAroundToday("2026-11-27T18:59:00Z"))("policies on the local platform with a fake clock, $label", ({ at: start }) => {
+  const marker = `e2e-policies-${process.pid}-${start}`;
+  let clock = start; // a Friday, 19:59 in Madrid
   let platform: LocalPlatform;
   let mgmt: ManagementClient;
 
@@ -67,7 +69,7 @@ describe("policies on the local platform with a fake clock", () => {
     await tickAt(clock + 1000);
     await waitFor("ready inside the window", async () => (await ready("daytime")) === 1 || undefined);
 
-    await tickAt(Date.parse("2026-11-27T19:00:30Z")); // 20:00:30 Madrid: closed
+    await tickAt(start + 90_000); // 20:00:30 Madrid: closed
     await waitFor("backend gone after the window", async () => {
       await platform.controller.tick();
       return processesWith(model).length === 0 || undefined;

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
+import { describeWithGuide, GUIDE_PRESENT, guidePath } from "../support/guide";
 import { extractTsBlocks, FRAGMENT_PREFIX, type GuideModule, toModule, unsubstitute } from "./guide-blocks";
 
 /**
@@ -24,16 +25,7 @@ const KNOWN_GUIDE_DEFECTS: Record<string, { codes: number[]; reason: string }> =
   },
 };
 
-/** Next to the repo (`../shared/seed/`) as in CI, else INFERENCEKEY_GUIDE. */
-function guidePath(): string {
-  const sibling = path.resolve(repoRoot, "../shared/seed/workloads-guide.md");
-  if (existsSync(sibling)) return sibling;
-  const fromEnv = process.env.INFERENCEKEY_GUIDE;
-  if (fromEnv !== undefined && fromEnv !== "") return path.resolve(fromEnv);
-  throw new Error(`workloads guide not found at ${sibling}; set INFERENCEKEY_GUIDE to its path`);
-}
-
-const markdown = readFileSync(guidePath(), "utf8");
+const markdown = GUIDE_PRESENT ? readFileSync(guidePath(), "utf8") : "";
 const modules = extractTsBlocks(markdown).map(toModule);
 
 /** Counted independently of the extractor: fences whose body calls ensure(). */
@@ -120,31 +112,32 @@ const DATA_NEGATIVE_CONTROL = toModule({
 });
 const dataNegativeControlFile = path.join(outDir, "negative-control-data.ts");
 
-beforeAll(() => {
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  for (const module of modules) writeFileSync(fileOf(module), module.source);
-  writeFileSync(negativeControlFile, NEGATIVE_CONTROL.source);
-  writeFileSync(dataNegativeControlFile, DATA_NEGATIVE_CONTROL.source);
-  const controls = [negativeControlFile, dataNegativeControlFile];
-  const program = ts.createProgram([...modules.map(fileOf), ...controls], compilerOptions());
-  for (const file of controls) {
-    const control = program.getSourceFile(file);
-    if (control !== undefined)
-      problemsByFile.set(file, program.getSemanticDiagnostics(control).map(problemOf));
-  }
-  for (const module of modules) {
-    const sourceFile = program.getSourceFile(fileOf(module));
-    if (sourceFile === undefined) throw new Error(`compiler did not load ${fileOf(module)}`);
-    const diagnostics = [
-      ...program.getSyntacticDiagnostics(sourceFile),
-      ...program.getSemanticDiagnostics(sourceFile),
-    ];
-    problemsByFile.set(fileOf(module), diagnostics.map(problemOf));
-  }
-}, 120_000);
 
-describe("workloads guide: TypeScript blocks type-check", () => {
+describeWithGuide("workloads guide: TypeScript blocks type-check", () => {
+  beforeAll(() => {
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(outDir, { recursive: true });
+    for (const module of modules) writeFileSync(fileOf(module), module.source);
+    writeFileSync(negativeControlFile, NEGATIVE_CONTROL.source);
+    writeFileSync(dataNegativeControlFile, DATA_NEGATIVE_CONTROL.source);
+    const controls = [negativeControlFile, dataNegativeControlFile];
+    const program = ts.createProgram([...modules.map(fileOf), ...controls], compilerOptions());
+    for (const file of controls) {
+      const control = program.getSourceFile(file);
+      if (control !== undefined)
+        problemsByFile.set(file, program.getSemanticDiagnostics(control).map(problemOf));
+    }
+    for (const module of modules) {
+      const sourceFile = program.getSourceFile(fileOf(module));
+      if (sourceFile === undefined) throw new Error(`compiler did not load ${fileOf(module)}`);
+      const diagnostics = [
+        ...program.getSyntacticDiagnostics(sourceFile),
+        ...program.getSemanticDiagnostics(sourceFile),
+      ];
+      problemsByFile.set(fileOf(module), diagnostics.map(problemOf));
+    }
+  }, 120_000);
+
   it("finds the guide's blocks and classifies every one", () => {
     // Prepare
     const kinds = modules.map((m) => m.kind);

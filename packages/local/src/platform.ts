@@ -51,8 +51,10 @@ interface RunningAgent {
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const log = options.log ?? ((line: string) => console.log(line));
   ensureStateDir(options.dir);
-  const store = new SqliteStore(join(options.dir, "store.db"));
-  const ctx: PlatformContext = { store, serverSecret: loadServerSecret(options.dir), now: options.now ?? (() => new Date()) };
+  // One clock for every component: expiry in the store and the blob files, the controller, the gateway.
+  const now = options.now ?? (() => new Date());
+  const store = new SqliteStore(join(options.dir, "store.db"), { now: () => now().getTime() });
+  const ctx: PlatformContext = { store, serverSecret: loadServerSecret(options.dir), now };
 
   const agents = new Map<string, Promise<RunningAgent | undefined>>();
   let baseUrl = "";
@@ -86,7 +88,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       await recordColdRequest(ctx, project, workload);
       controller.poke(project, workload);
     },
-    blobs: new LocalFileBlobStore(join(options.dir, "blobs")),
+    blobs: new LocalFileBlobStore(join(options.dir, "blobs"), { now }),
     log,
   });
   const controller = new LocalController(ctx, compute, {

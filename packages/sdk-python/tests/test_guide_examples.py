@@ -37,13 +37,13 @@ import httpx
 import pytest
 
 from _gateway import GatewayPlatform
-from _guide import WORKER_PLACEHOLDER, GuideBlock, guide_blocks
+from _guide import GUIDE_PRESENT, WORKER_PLACEHOLDER, GuideBlock, guide_blocks, requires_guide
 from _platform import LocalPlatform
 from inferencekey import EnsureRef, ManagementClient, WorkloadSpec
 
-pytestmark = pytest.mark.platform
+pytestmark = [pytest.mark.platform, requires_guide]
 
-BLOCKS = guide_blocks("python")
+BLOCKS = guide_blocks("python") if GUIDE_PRESENT else []
 RUNNABLE = [b for b in BLOCKS if b.kind in ("provision", "policy")]
 CALLS = [b for b in BLOCKS if b.kind == "call"]
 HOSTED_URL = "https://api.inferencekey.com"

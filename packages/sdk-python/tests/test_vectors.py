@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 import inferencekey
-from _guide import guide_specs
+from _guide import guide_specs, requires_guide
 from _vectors import declared_count, load_vectors
 from conftest import json_response
 from inferencekey import InferenceKeyError, WorkloadSpec
@@ -46,6 +46,7 @@ def test_error_vectors_cover_every_control_api_error_code() -> None:
 # --- specs.json ---------------------------------------------------------------------------------
 
 
+@requires_guide
 def test_the_guide_builds_exactly_the_vector_specs_in_order() -> None:
     found = guide_specs()
     assert len(found) == len(SPECS), "a WorkloadSpec was added to or removed from the guide: update specs.json"

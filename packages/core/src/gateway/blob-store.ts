@@ -71,7 +71,8 @@ interface BlobMeta {
  * a file. Expired files are swept at most once a minute, on put.
  */
 export class LocalFileBlobStore implements BlobStore {
-  private lastSweep = 0;
+  /** Monotonic time of the last sweep: pacing sweeps is not about expiry, so it ignores the clock. */
+  private lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly dir: string,
@@ -122,7 +123,7 @@ export class LocalFileBlobStore implements BlobStore {
   }
 
   private async sweepIfDue(): Promise<void> {
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.lastSweep < (this.options.sweepIntervalMs ?? 60_000)) return;
     this.lastSweep = now;
     await this.sweep();
