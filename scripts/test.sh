@@ -1,5 +1,6 @@
 #!/bin/sh
-# The whole check: type-check, lint, every TypeScript suite, then the Python SDK suite.
+# The whole check: type-check, lint, the AWS emulators installed (moto server, once), every
+# TypeScript suite, then the Python SDK suite.
 set -e
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 cd "$root"
@@ -7,6 +8,8 @@ echo "== type-check"
 sh scripts/node22.sh node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 echo "== lint"
 sh scripts/node22.sh node_modules/@biomejs/biome/bin/biome lint .
+echo "== emulators"
+sh scripts/emulators.sh >/dev/null
 echo "== vitest"
 sh scripts/node22.sh node_modules/vitest/vitest.mjs run "$@"
 if [ -f packages/sdk-python/pyproject.toml ]; then

@@ -55,6 +55,7 @@ function countingStore(inner: Store): Store & { puts: number } {
     },
     delete: (pk: string, sk: string, condition?: Parameters<Store["delete"]>[2]) => inner.delete(pk, sk, condition),
     query: (input: Parameters<Store["query"]>[0]) => inner.query(input),
+    transact: (writes: Parameters<Store["transact"]>[0]) => inner.transact(writes),
   };
   return counted;
 }

@@ -7,6 +7,7 @@ import { MemoryStore } from "@inferencekey/core";
 import { SqliteStore } from "@inferencekey/local";
 import { afterAll, beforeAll } from "vitest";
 import { EMULATOR_CREDENTIALS, type RunningDynalite, startDynalite } from "../support/dynalite";
+import { type RunningMoto, startMoto } from "../support/moto";
 import { describeStoreContract } from "./store";
 
 describeStoreContract("MemoryStore", async (now) => new MemoryStore(now));
@@ -21,27 +22,36 @@ describeStoreContract(
 );
 
 let dynalite: RunningDynalite | undefined;
-let client: DynamoDBDocumentClient | undefined;
+let moto: RunningMoto | undefined;
+let dynaliteClient: DynamoDBDocumentClient | undefined;
+let motoClient: DynamoDBDocumentClient | undefined;
 let tables = 0;
 
+const clientFor = (endpoint: string) =>
+  createDynamoDocumentClient({ region: "us-east-1", endpoint, credentials: EMULATOR_CREDENTIALS });
+
 beforeAll(async () => {
-  dynalite = await startDynalite();
-  client = createDynamoDocumentClient({
-    region: "us-east-1",
-    endpoint: dynalite.endpoint,
-    credentials: EMULATOR_CREDENTIALS,
-  });
-});
+  [dynalite, moto] = await Promise.all([startDynalite(), startMoto()]);
+  dynaliteClient = clientFor(dynalite.endpoint);
+  motoClient = clientFor(moto.endpoint);
+}, 60_000);
 
 afterAll(async () => {
-  client?.destroy();
-  await dynalite?.stop();
+  dynaliteClient?.destroy();
+  motoClient?.destroy();
+  await Promise.all([dynalite?.stop(), moto?.stop()]);
 });
 
-describeStoreContract("DynamoStore (dynalite)", async (now) => {
-  if (client === undefined) throw new Error("dynalite did not start");
-  // A table per case: cheap on dynalite, and no case sees another's items.
+/** A table per case: cheap on both emulators, and no case sees another's items. */
+async function freshDynamoStore(client: DynamoDBDocumentClient | undefined, now: () => number): Promise<DynamoStore> {
+  if (client === undefined) throw new Error("the emulator did not start");
   const tableName = `contract-${++tables}`;
   await ensureTable(client, tableName);
   return new DynamoStore({ client, tableName, now });
+}
+
+describeStoreContract("DynamoStore (dynalite)", (now) => freshDynamoStore(dynaliteClient, now), {
+  transactionsSkipReason: "dynalite has no TransactWriteItems; the moto run below covers them",
 });
+
+describeStoreContract("DynamoStore (moto server)", (now) => freshDynamoStore(motoClient, now));

@@ -1,5 +1,6 @@
 import {
   ConditionFailedError,
+  ValidationError,
   type NewItem,
   type QueryInput,
   type Store,
@@ -18,7 +19,11 @@ const START_S = START_MS / 1000;
  * The one behaviour every Store adapter must have (see `packages/core/src/store/port.ts`).
  * Each case gets a new store, so cases never see each other's items.
  */
-export function describeStoreContract(name: string, factory: StoreFactory): void {
+export function describeStoreContract(
+  name: string,
+  factory: StoreFactory,
+  options: { transactionsSkipReason?: string } = {},
+): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     let nowMs = START_MS;
@@ -634,6 +639,110 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const lost = results.filter((result) => result.status === "rejected");
         expect(won).toHaveLength(1);
         expect(lost.every((result) => result.reason instanceof ConditionFailedError)).toBe(true);
+      });
+    });
+
+    // An emulator without TransactWriteItems (dynalite) says so; the same adapter runs these on moto.
+    const describeTransactions = options.transactionsSkipReason === undefined ? describe : describe.skip;
+    describeTransactions(`transact${options.transactionsSkipReason === undefined ? "" : ` (skipped: ${options.transactionsSkipReason})`}`, () => {
+      it("applies every part together and returns the stored puts", async () => {
+        // Prepare
+        await store.put({ pk: "lease", sk: "l", data: { holder: "a" } }, { kind: "absent" });
+        const old = await store.put({ pk: "job", sk: "old", data: {} }, { kind: "absent" });
+        const claim = await store.put({ pk: "claim", sk: "c", data: { n: 1 } }, { kind: "absent" });
+
+        // Act
+        const stored = await store.transact([
+          { kind: "check", pk: "lease", sk: "l", condition: { kind: "version", version: 1 } },
+          { kind: "put", item: { pk: "job", sk: "new", gsi1pk: "jobs", gsi1sk: "new", data: { n: 2 } }, condition: { kind: "absent" } },
+          { kind: "put", item: { pk: "claim", sk: "c", data: { n: 3 } }, condition: { kind: "version", version: claim.version } },
+          { kind: "delete", pk: "job", sk: "old", condition: { kind: "version", version: old.version } },
+        ]);
+
+        // Assess
+        expect(stored).toEqual([
+          { pk: "job", sk: "new", gsi1pk: "jobs", gsi1sk: "new", version: 1, data: { n: 2 } },
+          { pk: "claim", sk: "c", version: 2, data: { n: 3 } },
+        ]);
+        expect(await store.get("job", "new")).toEqual(stored[0]);
+        expect(await store.get("claim", "c")).toEqual(stored[1]);
+        expect(await store.get("job", "old")).toBeUndefined();
+        expect((await store.get("lease", "l"))?.version).toBe(1);
+        expect((await store.query({ pk: "jobs", index: "gsi1" })).items).toHaveLength(1);
+      });
+
+      it("applies nothing when one condition fails, and names that item", async () => {
+        // Prepare: the lease moved on (version 2), so a write fenced by version 1 must not land.
+        await store.put({ pk: "lease", sk: "l", data: { holder: "a" } }, { kind: "absent" });
+        await store.put({ pk: "lease", sk: "l", data: { holder: "b" } }, { kind: "version", version: 1 });
+        await store.put({ pk: "job", sk: "old", data: {} }, { kind: "absent" });
+
+        // Act
+        const attempt = store.transact([
+          { kind: "put", item: { pk: "job", sk: "new", data: {} }, condition: { kind: "absent" } },
+          { kind: "delete", pk: "job", sk: "old", condition: { kind: "any" } },
+          { kind: "check", pk: "lease", sk: "l", condition: { kind: "version", version: 1 } },
+        ]);
+
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(ConditionFailedError);
+        await expect(attempt).rejects.toMatchObject({ pk: "lease", sk: "l" });
+        expect(await store.get("job", "new")).toBeUndefined();
+        expect(await store.get("job", "old")).toBeDefined();
+      });
+
+      it("checks absence, and an expired item counts as absent", async () => {
+        // Prepare
+        await store.put({ pk: "claim", sk: "port#20000", expiresAt: START_S + 10, data: {} }, { kind: "absent" });
+        await store.put({ pk: "claim", sk: "port#20001", data: {} }, { kind: "absent" });
+        nowMs = START_MS + 11_000;
+
+        // Act
+        const [claimed] = await store.transact([
+          { kind: "put", item: { pk: "claim", sk: "port#20000", data: { replica: "r1" } }, condition: { kind: "absent" } },
+          { kind: "check", pk: "claim", sk: "port#20002", condition: { kind: "absent" } },
+        ]);
+        const taken = store.transact([
+          { kind: "put", item: { pk: "claim", sk: "port#20001", data: { replica: "r2" } }, condition: { kind: "absent" } },
+        ]);
+
+        // Assess
+        expect(claimed).toEqual({ pk: "claim", sk: "port#20000", version: 1, data: { replica: "r1" } });
+        await expect(taken).rejects.toMatchObject({ pk: "claim", sk: "port#20001" });
+      });
+
+      it("refuses an empty transaction and one naming an item twice, touching nothing", async () => {
+        // Act
+        const empty = store.transact([]);
+        const twice = store.transact([
+          { kind: "put", item: { pk: "a", sk: "1", data: {} }, condition: { kind: "absent" } },
+          { kind: "check", pk: "a", sk: "1", condition: { kind: "absent" } },
+        ]);
+
+        // Assess
+        await expect(empty).rejects.toBeInstanceOf(ValidationError);
+        await expect(twice).rejects.toMatchObject({ details: [{ path: "writes.1" }] });
+        expect(await store.get("a", "1")).toBeUndefined();
+      });
+
+      it("lets exactly one of 8 parallel transactions fenced by the same version win", async () => {
+        // Prepare
+        await store.put({ pk: "lease", sk: "l", data: {} }, { kind: "absent" });
+
+        // Act: each bumps the lease from version 1 and writes its own item; only one may land.
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) =>
+            store.transact([
+              { kind: "put", item: { pk: "lease", sk: "l", data: { holder: i } }, condition: { kind: "version", version: 1 } },
+              { kind: "put", item: { pk: "tick", sk: `t${i}`, data: {} }, condition: { kind: "absent" } },
+            ]),
+          ),
+        );
+
+        // Assess
+        expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+        expect((await store.query({ pk: "tick" })).items).toHaveLength(1);
+        expect((await store.get("lease", "l"))?.version).toBe(2);
       });
     });
   });

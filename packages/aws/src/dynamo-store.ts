@@ -10,15 +10,19 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import {
+  assertTransactShape,
   ConditionFailedError,
   type NewItem,
   type QueryInput,
   type QueryPage,
   type Store,
   type StoreItem,
+  type TransactWrite,
+  transactKey,
   ValidationError,
   type WriteCondition,
 } from "@inferencekey/core";
@@ -140,6 +144,40 @@ export class DynamoStore implements Store {
       ...(guard === undefined ? {} : this.expression(guard.expression, guard.values)),
     });
     await this.conditional(pk, sk, () => this.client.send(command));
+  }
+
+  /**
+   * One TransactWriteItems. Puts are conditional (absent or version), so each one's new version is
+   * known before the call. A cancelled transaction names its failing part in CancellationReasons;
+   * a conflict with another transaction in flight is a lost race like any other.
+   */
+  async transact(writes: readonly TransactWrite[]): Promise<StoreItem[]> {
+    assertTransactShape(writes);
+    const stored: StoreItem[] = [];
+    const guarded = (condition: WriteCondition) => {
+      const guard = conditionFor(condition);
+      return guard === undefined ? {} : this.expression(guard.expression, guard.values);
+    };
+    const parts = writes.map((write) => {
+      if (write.kind === "put") {
+        const item = toStoreItem(write.item, write.condition.kind === "version" ? write.condition.version + 1 : 1);
+        stored.push(item);
+        return { Put: { TableName: this.tableName, Item: item, ...guarded(write.condition) } };
+      }
+      const target = { TableName: this.tableName, Key: { pk: write.pk, sk: write.sk }, ...guarded(write.condition) };
+      return write.kind === "delete" ? { Delete: target } : { ConditionCheck: target as typeof target & { ConditionExpression: string } };
+    });
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: parts }));
+    } catch (error) {
+      const failed = failedPart(error);
+      if (failed !== undefined) {
+        const { pk, sk } = transactKey(writes[failed] as TransactWrite);
+        throw new ConditionFailedError(pk, sk);
+      }
+      throw error;
+    }
+    return stored;
   }
 
   async query(input: QueryInput): Promise<QueryPage> {
@@ -362,6 +400,18 @@ function decodeCursor(cursor: string): Record<string, unknown> {
 
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
+}
+
+/**
+ * The index of the part that cancelled a transaction (its condition failed, or another transaction
+ * held the item), or undefined when the error is of another kind.
+ */
+function failedPart(error: unknown): number | undefined {
+  if (errorName(error) === "TransactionConflictException") return 0;
+  if (errorName(error) !== "TransactionCanceledException") return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  const index = reasons.findIndex((reason) => reason.Code === "ConditionalCheckFailed" || reason.Code === "TransactionConflict");
+  return index === -1 ? undefined : index;
 }
 
 function isConditionalCheckFailed(error: unknown): boolean {

@@ -5,6 +5,7 @@ import {
   DynamoDBClient,
   ProvisionedThroughputExceededException,
   ResourceInUseException,
+  TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -12,6 +13,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { ConditionFailedError, ValidationError } from "@inferencekey/core";
@@ -19,7 +21,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTableInput, DynamoStore, ensureTable } from "../src/dynamo-store";
 
-// Behaviour against a real DynamoDB API is covered by the contract suite on dynalite
+// Behaviour against a real DynamoDB API is covered by the contract suite on dynalite and moto
 // (test/contract); these cases pin down the requests built and how errors are mapped.
 
 const NOW_MS = Date.UTC(2030, 0, 1);
@@ -402,5 +404,79 @@ describe("table definition", () => {
 
     // Assess
     expect(ddb.commandCalls(DescribeTableCommand)).toHaveLength(2);
+  });
+});
+
+describe("DynamoStore.transact", () => {
+  it("sends one TransactWriteItems with a condition on every put and check", async () => {
+    // Prepare
+    ddb.on(TransactWriteCommand).resolves({});
+
+    // Act
+    const stored = await store.transact([
+      { kind: "check", pk: "PRJ#a", sk: "LEASE#w", condition: { kind: "version", version: 7 } },
+      { kind: "put", item: { pk: "PORT#h", sk: "20000", data: { replica: "r" } }, condition: { kind: "absent" } },
+      { kind: "delete", pk: "REP#a#w", sk: "0000", condition: { kind: "any" } },
+    ]);
+
+    // Assess
+    expect(stored).toEqual([{ pk: "PORT#h", sk: "20000", version: 1, data: { replica: "r" } }]);
+    const [call] = ddb.commandCalls(TransactWriteCommand);
+    expect(call?.args[0].input.TransactItems).toEqual([
+      {
+        ConditionCheck: {
+          TableName: TABLE,
+          Key: { pk: "PRJ#a", sk: "LEASE#w" },
+          ConditionExpression: "#version = :version AND (attribute_not_exists(#expiresAt) OR #expiresAt > :now)",
+          ExpressionAttributeNames: { "#version": "version", "#expiresAt": "expiresAt" },
+          ExpressionAttributeValues: { ":version": 7, ":now": NOW_S },
+        },
+      },
+      {
+        Put: {
+          TableName: TABLE,
+          Item: { pk: "PORT#h", sk: "20000", version: 1, data: { replica: "r" } },
+          ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now",
+          ExpressionAttributeNames: { "#pk": "pk", "#expiresAt": "expiresAt" },
+          ExpressionAttributeValues: { ":now": NOW_S },
+        },
+      },
+      { Delete: { TableName: TABLE, Key: { pk: "REP#a#w", sk: "0000" } } },
+    ]);
+  });
+
+  it("maps a cancelled transaction to ConditionFailedError naming the part whose condition failed", async () => {
+    // Prepare
+    ddb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: "Transaction cancelled",
+        $metadata: {},
+        CancellationReasons: [{ Code: "None" }, { Code: "ConditionalCheckFailed" }],
+      }),
+    );
+
+    // Act
+    const attempt = store.transact([
+      { kind: "put", item: { pk: "a", sk: "1", data: {} }, condition: { kind: "absent" } },
+      { kind: "check", pk: "lease", sk: "l", condition: { kind: "version", version: 1 } },
+    ]);
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(ConditionFailedError);
+    await expect(attempt).rejects.toMatchObject({ pk: "lease", sk: "l" });
+  });
+
+  it("passes other errors through, and refuses a malformed transaction before any call", async () => {
+    // Prepare
+    ddb.on(TransactWriteCommand).rejects(new ProvisionedThroughputExceededException({ message: "slow down", $metadata: {} }));
+
+    // Act
+    const throttled = store.transact([{ kind: "check", pk: "a", sk: "1", condition: { kind: "absent" } }]);
+    const empty = store.transact([]);
+
+    // Assess
+    await expect(throttled).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+    await expect(empty).rejects.toBeInstanceOf(ValidationError);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
 });

@@ -1,11 +1,14 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import {
   assertCondition,
+  assertTransactShape,
   type NewItem,
   type QueryInput,
   type QueryPage,
   type Store,
   type StoreItem,
+  type TransactWrite,
+  transactKey,
   ValidationError,
   type WriteCondition,
 } from "@inferencekey/core";
@@ -81,30 +84,57 @@ export class SqliteStore implements Store {
     return this.transaction(() => {
       const current = this.read(item.pk, item.sk);
       assertCondition(current, condition, item.pk, item.sk);
-      const stored = toStoreItem(item, (current?.version ?? 0) + 1);
-      this.statement(
-        `INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, expires_at, data)
-           VALUES (:pk, :sk, :gsi1pk, :gsi1sk, :version, :expiresAt, :data)
-           ON CONFLICT (pk, sk) DO UPDATE SET
-             gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk, version = excluded.version,
-             expires_at = excluded.expires_at, data = excluded.data`,
-      ).run({
-        pk: stored.pk,
-        sk: stored.sk,
-        gsi1pk: stored.gsi1pk ?? null,
-        gsi1sk: stored.gsi1sk ?? null,
-        version: stored.version,
-        expiresAt: stored.expiresAt ?? null,
-        data: JSON.stringify(stored.data),
+      return this.write(item, current);
+    });
+  }
+
+  async transact(writes: readonly TransactWrite[]): Promise<StoreItem[]> {
+    assertTransactShape(writes);
+    return this.transaction(() => {
+      const current = writes.map((write) => {
+        const { pk, sk } = transactKey(write);
+        const item = this.read(pk, sk);
+        assertCondition(item, write.condition, pk, sk);
+        return item;
       });
+      const stored: StoreItem[] = [];
+      for (const [index, write] of writes.entries()) {
+        if (write.kind === "put") stored.push(this.write(write.item, current[index]));
+        else if (write.kind === "delete") this.remove(write.pk, write.sk);
+      }
       return stored;
     });
+  }
+
+  /** Inside a transaction: stores `item` one version past `current`. */
+  private write(item: NewItem, current: StoreItem | undefined): StoreItem {
+    const stored = toStoreItem(item, (current?.version ?? 0) + 1);
+    this.statement(
+      `INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, expires_at, data)
+         VALUES (:pk, :sk, :gsi1pk, :gsi1sk, :version, :expiresAt, :data)
+         ON CONFLICT (pk, sk) DO UPDATE SET
+           gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk, version = excluded.version,
+           expires_at = excluded.expires_at, data = excluded.data`,
+    ).run({
+      pk: stored.pk,
+      sk: stored.sk,
+      gsi1pk: stored.gsi1pk ?? null,
+      gsi1sk: stored.gsi1sk ?? null,
+      version: stored.version,
+      expiresAt: stored.expiresAt ?? null,
+      data: JSON.stringify(stored.data),
+    });
+    return stored;
+  }
+
+  private remove(pk: string, sk: string): void {
+    this.statement("DELETE FROM items WHERE pk = :pk AND sk = :sk").run({ pk, sk });
   }
 
   async delete(pk: string, sk: string, condition: WriteCondition = { kind: "any" }): Promise<void> {
     this.transaction(() => {
       assertCondition(this.read(pk, sk), condition, pk, sk);
-      this.statement("DELETE FROM items WHERE pk = :pk AND sk = :sk").run({ pk, sk });
+      this.remove(pk, sk);
     });
   }
 

@@ -1,3 +1,4 @@
 export * from "./port";
 export { MemoryStore, assertCondition } from "./memory-store";
 export { queryAll } from "./query-all";
+export { assertTransactShape, transactKey } from "./transact";

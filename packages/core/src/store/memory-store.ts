@@ -1,5 +1,6 @@
 import { ConditionFailedError, ValidationError } from "../errors";
-import type { NewItem, QueryInput, QueryPage, Store, StoreItem, WriteCondition } from "./port";
+import type { NewItem, QueryInput, QueryPage, Store, StoreItem, TransactWrite, WriteCondition } from "./port";
+import { assertTransactShape, transactKey } from "./transact";
 
 /** The reference Store: a sorted in-memory map. Used by unit tests and as the contract's baseline. */
 export class MemoryStore implements Store {
@@ -15,15 +16,28 @@ export class MemoryStore implements Store {
   async put(item: NewItem, condition: WriteCondition): Promise<StoreItem> {
     const current = this.live(this.items.get(keyOf(item.pk, item.sk)));
     assertCondition(current, condition, item.pk, item.sk);
-    const stored: StoreItem = structuredClone({ ...item, version: (current?.version ?? 0) + 1 });
-    this.items.set(keyOf(item.pk, item.sk), stored);
-    return structuredClone(stored);
+    return this.write(item, current);
   }
 
   async delete(pk: string, sk: string, condition: WriteCondition = { kind: "any" }): Promise<void> {
     const current = this.live(this.items.get(keyOf(pk, sk)));
     assertCondition(current, condition, pk, sk);
     this.items.delete(keyOf(pk, sk));
+  }
+
+  async transact(writes: readonly TransactWrite[]): Promise<StoreItem[]> {
+    assertTransactShape(writes);
+    // Every condition first, then every write: one JavaScript turn, so nothing interleaves.
+    for (const write of writes) {
+      const { pk, sk } = transactKey(write);
+      assertCondition(this.live(this.items.get(keyOf(pk, sk))), write.condition, pk, sk);
+    }
+    const stored: StoreItem[] = [];
+    for (const write of writes) {
+      if (write.kind === "put") stored.push(this.write(write.item, this.live(this.items.get(keyOf(write.item.pk, write.item.sk)))));
+      else if (write.kind === "delete") this.items.delete(keyOf(write.pk, write.sk));
+    }
+    return stored;
   }
 
   async query(input: QueryInput): Promise<QueryPage> {
@@ -52,6 +66,12 @@ export class MemoryStore implements Store {
         ? Buffer.from(JSON.stringify([sortKeyOf(last), last.pk, last.sk])).toString("base64url")
         : undefined;
     return { items: page.map((item) => structuredClone(item)), ...(cursor === undefined ? {} : { cursor }) };
+  }
+
+  private write(item: NewItem, current: StoreItem | undefined): StoreItem {
+    const stored: StoreItem = structuredClone({ ...item, version: (current?.version ?? 0) + 1 });
+    this.items.set(keyOf(item.pk, item.sk), stored);
+    return structuredClone(stored);
   }
 
   private live(item: StoreItem | undefined): StoreItem | undefined {

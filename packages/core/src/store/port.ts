@@ -4,8 +4,9 @@
  * an in-memory one for unit tests. All run the same contract suite (`test/contract/store.ts`).
  *
  * Every write is conditional on the item's `version` (or on its absence), so concurrent writers
- * never lose an update: the loser gets `ConditionFailedError` and re-reads. There are no
- * multi-item transactions by design (dynalite lacks TransactWriteItems, and we do not need them).
+ * never lose an update: the loser gets `ConditionFailedError` and re-reads. Writes that must land
+ * together (a claim and the record it guards, a write fenced by a lease) go through `transact`:
+ * all conditions hold and every write applies, or nothing does.
  */
 export interface StoreItem {
   pk: string;
@@ -44,6 +45,19 @@ export interface QueryPage {
   cursor?: string;
 }
 
+/** A condition a transaction can check: `any` is no check, so it has no place in one. */
+export type TransactCondition = Exclude<WriteCondition, { kind: "any" }>;
+
+/** One part of `Store.transact`. */
+export type TransactWrite =
+  | { kind: "put"; item: NewItem; condition: TransactCondition }
+  | { kind: "delete"; pk: string; sk: string; condition: WriteCondition }
+  /** Writes nothing: the transaction applies only while this item is as stated (e.g. a lease's version). */
+  | { kind: "check"; pk: string; sk: string; condition: TransactCondition };
+
+/** DynamoDB's TransactWriteItems limit; every adapter enforces it so code that runs locally runs in AWS. */
+export const MAX_TRANSACT_WRITES = 100;
+
 export interface Store {
   /** Strongly consistent read of one item. */
   get(pk: string, sk: string): Promise<StoreItem | undefined>;
@@ -51,6 +65,12 @@ export interface Store {
   put(item: NewItem, condition: WriteCondition): Promise<StoreItem>;
   /** Conditional delete; deleting a missing item with condition `any` is a no-op. */
   delete(pk: string, sk: string, condition?: WriteCondition): Promise<void>;
+  /**
+   * All or nothing: every condition holds and every write applies, or none does and the first
+   * failing part's item is named by `ConditionFailedError`. At most MAX_TRANSACT_WRITES parts, each
+   * item at most once (ValidationError otherwise). Returns the items the puts stored, in order.
+   */
+  transact(writes: readonly TransactWrite[]): Promise<StoreItem[]>;
   /** Items of one partition in sort-key order. gsi1 queries are eventually consistent on DynamoDB. */
   query(input: QueryInput): Promise<QueryPage>;
   close?(): Promise<void>;
