@@ -18,7 +18,7 @@ import { isWorkerLost, isWorkerOnline, listProjectWorkers, type WorkerRecord } f
 import { policyState, type WorkloadRecord } from "../workloads";
 import { type PlanAction, planReconcile } from "./plan";
 import { controllerKeys, type ControllerState, readControllerState } from "./state";
-import { queryAll } from "../store";
+import { type Fence, fencedStore, queryAll } from "../store";
 
 
 export interface ReconcileOutcome {
@@ -59,32 +59,32 @@ export async function recordColdRequest(ctx: PlatformContext, project: string, s
 }
 
 /**
- * Per-workload lease with a fencing token (the lease item's version): a second controller running at
- * the same time skips the workload instead of racing. Replica ids are derived from (workload, slot,
- * generation) and created create-only, so even a controller whose lease lapsed mid-run cannot
- * start a replica twice.
+ * Per-workload lease with a fencing token (the lease item's version): a second reconcile running at
+ * the same time skips the workload instead of racing, whoever runs it (the same controller id
+ * included: two overlapping ticks of one controller are two reconciles). Every write made under the
+ * lease goes through `fencedStore`, so a reconcile whose lease lapsed and was taken over writes
+ * nothing more, and replica ids derived from (workload, slot, generation) are created create-only.
  */
-async function acquireLease(ctx: PlatformContext, project: string, slug: string, owner: string, seconds: number): Promise<number | undefined> {
+async function acquireLease(ctx: PlatformContext, project: string, slug: string, owner: string, seconds: number): Promise<Fence | undefined> {
   const key = controllerKeys.lease(project, slug);
   const now = ctx.now().getTime();
   const current = await ctx.store.get(key.pk, key.sk);
   const lease = current?.data as { owner?: string; until?: number } | undefined;
-  if (current && lease?.owner !== owner && (lease?.until ?? 0) > now) return undefined;
+  if (current && (lease?.until ?? 0) > now) return undefined;
   try {
     const written = await ctx.store.put(
       { ...key, data: { owner, until: now + seconds * 1000 } },
       current ? { kind: "version", version: current.version } : { kind: "absent" },
     );
-    return written.version;
+    return { ...key, version: written.version };
   } catch (error) {
     if (error instanceof ConditionFailedError) return undefined;
     throw error;
   }
 }
 
-async function releaseLease(ctx: PlatformContext, project: string, slug: string, fence: number): Promise<void> {
-  const key = controllerKeys.lease(project, slug);
-  await ctx.store.delete(key.pk, key.sk, { kind: "version", version: fence }).catch(() => undefined);
+async function releaseLease(ctx: PlatformContext, fence: Fence): Promise<void> {
+  await ctx.store.delete(fence.pk, fence.sk, { kind: "version", version: fence.version }).catch(() => undefined);
 }
 
 const defaultControllerId = `ctl_${randomBase62(10)}`;
@@ -103,9 +103,9 @@ export async function reconcileWorkload(
   const fence = await acquireLease(ctx, project, slug, owner, options.leaseSeconds ?? 30);
   if (fence === undefined) return { project, workload: slug, desired: -1, decision: "another controller holds the lease", actions: [], skipped: true };
   try {
-    return await reconcileUnderLease(ctx, compute, project, slug, options, projectWorkers);
+    return await reconcileUnderLease({ ...ctx, store: fencedStore(ctx.store, fence) }, compute, project, slug, options, projectWorkers);
   } finally {
-    await releaseLease(ctx, project, slug, fence);
+    await releaseLease(ctx, fence);
   }
 }
 
