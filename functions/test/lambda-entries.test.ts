@@ -2,11 +2,12 @@ import { awsConfigFromEnv, createDynamoDocumentClient, DynamoStore, dynamoClient
 import { bootstrapAdminToken } from "@inferencekey/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, ScheduledEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningDynalite, startDynalite } from "../../test/support/dynalite";
+import { type RunningMoto, startMoto } from "../../test/support/moto";
 
 /**
  * The Lambda entries, invoked as Lambda would (Function URL events, an EventBridge event), against a
- * DynamoDB API server (dynalite, in-process) with the table infra/storage.ts defines.
+ * DynamoDB API server (moto server, the shared AWS emulator: the controller's writes are
+ * transactions, which dynalite lacks) with the table infra/storage.ts defines.
  */
 function functionUrlEvent(method: string, path: string, options: { token?: string; body?: unknown } = {}): APIGatewayProxyEventV2 {
   return {
@@ -40,7 +41,7 @@ const context = {} as Context;
 type UrlHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 describe("Lambda entries against a DynamoDB API server", () => {
-  let dynalite: RunningDynalite;
+  let moto: RunningMoto;
   let admin: string;
   let controlApi: UrlHandler;
   let agentApi: UrlHandler;
@@ -48,11 +49,11 @@ describe("Lambda entries against a DynamoDB API server", () => {
 
   beforeAll(async () => {
     // Prepare: the environment infra/ gives the functions, a table, and the first admin token.
-    dynalite = await startDynalite();
+    moto = await startMoto();
     Object.assign(process.env, {
       INFERENCEKEY_TABLE: "inferencekey-test",
       INFERENCEKEY_SERVER_SECRET: "test-server-secret",
-      INFERENCEKEY_DYNAMODB_ENDPOINT: dynalite.endpoint,
+      INFERENCEKEY_DYNAMODB_ENDPOINT: moto.endpoint,
       AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",
@@ -64,10 +65,10 @@ describe("Lambda entries against a DynamoDB API server", () => {
     controlApi = (await import("../control-api")).handler as unknown as UrlHandler;
     agentApi = (await import("../agent-api")).handler as unknown as UrlHandler;
     tick = (await import("../controller-tick")).handler as unknown as typeof tick;
-  });
+  }, 60_000);
 
   afterAll(async () => {
-    await dynalite?.stop();
+    await moto?.stop();
   });
 
   it("control API: ensure through a Function URL event, 401 without a token", async () => {

@@ -22,3 +22,4 @@ export * from "./autoscale";
 export * from "./idempotency";
 export * from "./usage";
 export * from "./gateway";
+export * from "./migrations";

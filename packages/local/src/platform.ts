@@ -7,6 +7,8 @@ import {
   createGateway,
   LocalFileBlobStore,
   isWellFormedSecret,
+  MIGRATIONS,
+  migrateStore,
   type PlatformContext,
   recordColdRequest,
   resetAdminToken,
@@ -55,6 +57,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   const now = options.now ?? (() => new Date());
   const store = new SqliteStore(join(options.dir, "store.db"), { now: () => now().getTime() });
   const ctx: PlatformContext = { store, serverSecret: loadServerSecret(options.dir), now };
+  try {
+    await migrateStore(ctx, MIGRATIONS, log);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 
   const agents = new Map<string, Promise<RunningAgent | undefined>>();
   let baseUrl = "";
