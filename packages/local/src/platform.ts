@@ -33,6 +33,8 @@ export interface LocalPlatformOptions {
   localHourlyPriceUsd?: number;
   /** Run this machine as a worker (in-process agent). Default true. */
   runLocalWorker?: boolean;
+  /** How often expired items (events, usage, rate windows, cold marks) are deleted for good. Default 10 min. */
+  purgeEveryMs?: number;
 }
 
 export interface LocalPlatform {
@@ -141,6 +143,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   // Agents of projects that already have a local worker come back with the platform.
   await compute.restoreAgents(ctx);
   controller.start();
+  // Reads already skip expired items; this keeps the file bounded (what DynamoDB's TTL does in AWS).
+  const purge = () => {
+    try {
+      const purged = store.purgeExpired();
+      if (purged > 0) log(`store: purged ${purged} expired items`);
+    } catch (error) {
+      log(`store: purging expired items failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  purge();
+  const purgeTimer = setInterval(purge, options.purgeEveryMs ?? 600_000);
+  purgeTimer.unref();
 
   return {
     url: http.url,
@@ -149,6 +163,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     controller,
     adminTokenIssued,
     close: async () => {
+      clearInterval(purgeTimer);
       await controller.stop();
       await gateway.close();
       await Promise.all([...agents.values()].map(async (agent) => (await agent)?.stop({ stopReplicas: true })));
