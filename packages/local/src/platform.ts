@@ -99,6 +99,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       controller.poke(project, workload);
     },
     blobs: new LocalFileBlobStore(join(options.dir, "blobs"), { now }),
+    publicUrl: () => baseUrl || undefined,
     log,
   });
   const controller = new LocalController(ctx, compute, {

@@ -35,8 +35,12 @@ export interface GatewayOptions {
   requestScaleUp?: (project: string, workload: string) => void | Promise<void>;
   /** Where generated images are kept for their signed URLs. Without one, images get `data:` URLs. */
   blobs?: BlobStore;
-  /** Origin for signed file URLs (e.g. a custom domain). Default: the origin the request came to. */
-  publicUrl?: string;
+  /**
+   * The platform's own public base URL, for signed file URLs (the local runtime's URL; in AWS the
+   * base URL the deployment writes). Never taken from the request (a Host header is the caller's to
+   * choose): without it, images asked for as URLs come back as `data:` URLs.
+   */
+  publicUrl?: string | (() => string | undefined);
   /** Lifetime of a signed file URL. Default 3600. */
   fileUrlTtlSeconds?: number;
   keyCache?: Partial<KeyCacheOptions>;
@@ -758,7 +762,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     const converted = await imagesToUrls(parsed as Record<string, unknown>, {
       blobs: options.blobs,
       serverSecret: ctx.serverSecret,
-      base: options.publicUrl?.replace(/\/+$/, "") ?? new URL(call.request.url).origin,
+      base: (typeof options.publicUrl === "function" ? options.publicUrl() : options.publicUrl)?.replace(/\/+$/, ""),
       project: call.project,
       workload: call.workload,
       now: ctx.now(),

@@ -58,8 +58,8 @@ function contentTypeOf(data: Uint8Array): string {
 export interface ImageUrlContext {
   blobs: BlobStore | undefined;
   serverSecret: string;
-  /** Origin the URL is served from, e.g. `https://abc.lambda-url.us-east-1.on.aws`. */
-  base: string;
+  /** The platform's configured public base URL; undefined gives `data:` URLs (never the request's Host). */
+  base: string | undefined;
   project: string;
   workload: string;
   now: Date;
@@ -82,7 +82,7 @@ export async function imagesToUrls(body: Record<string, unknown>, ctx: ImageUrlC
       if (typeof b64 !== "string") return item;
       const bytes = Buffer.from(b64, "base64");
       const contentType = contentTypeOf(bytes);
-      if (ctx.blobs === undefined) return { ...rest, url: `data:${contentType};base64,${b64}` };
+      if (ctx.blobs === undefined || ctx.base === undefined) return { ...rest, url: `data:${contentType};base64,${b64}` };
       const fileId = `file_${randomBase62(24)}`;
       await ctx.blobs.put(`${ctx.project}/${ctx.workload}/${fileId}`, {
         data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),

@@ -2,7 +2,7 @@ import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryBlobStore } from "../../src/gateway";
 import { readUsage } from "../../src/usage";
-import { type Fleet, PNG_1X1, type ServedGateway, serveGateway, GATEWAY_BINDINGS, startFleet, stopAllReplicas, TestPlatform } from "./support";
+import { bearer, type Fleet, PNG_1X1, rawRequest, type ServedGateway, serveGateway, GATEWAY_BINDINGS, startFleet, stopAllReplicas, TestPlatform } from "./support";
 
 describe.each(GATEWAY_BINDINGS)("gateway: the official openai client, unchanged ($binding binding)", ({ binding }) => {
   let fleet: Fleet;
@@ -16,7 +16,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: the official openai client, unchanged 
 
   beforeAll(async () => {
     fleet = await startFleet(new TestPlatform());
-    served = await serveGateway(fleet.platform, { blobs: new MemoryBlobStore() }, binding);
+    served = await serveGateway(fleet.platform, { blobs: new MemoryBlobStore(), publicUrl: () => served.url }, binding);
   });
 
   afterAll(async () => {
@@ -91,6 +91,32 @@ describe.each(GATEWAY_BINDINGS)("gateway: the official openai client, unchanged 
     expect(fetched.status).toBe(200);
     expect(fetched.headers.get("content-type")).toBe("image/png");
     expect(bytes.equals(PNG_1X1)).toBe(true);
+  });
+
+  it("image URLs come from the configured public URL, never from the request's Host header", async () => {
+    // Act: a caller claims another host.
+    const answer = await rawRequest(served.url, {
+      method: "POST",
+      path: "/endpoint/acme/img/v1/images/generations",
+      headers: { ...bearer(fleet.keys.get("img")?.secret ?? ""), host: "evil.example", "content-type": "application/json" },
+      body: JSON.stringify({ model: "model-img", prompt: "x" }),
+    });
+    const bare = await serveGateway(fleet.platform, { blobs: new MemoryBlobStore() }, binding);
+    const unconfigured = await rawRequest(bare.url, {
+      method: "POST",
+      path: "/endpoint/acme/img/v1/images/generations",
+      headers: { ...bearer(fleet.keys.get("img")?.secret ?? ""), host: "evil.example", "content-type": "application/json" },
+      body: JSON.stringify({ model: "model-img", prompt: "x" }),
+    });
+    await bare.close();
+
+    // Assess
+    expect(answer.status).toBe(200);
+    const url = (JSON.parse(answer.body) as { data: { url: string }[] }).data[0]?.url ?? "";
+    expect(url.startsWith(`${served.url}/endpoint/acme/img/v1/files/`)).toBe(true);
+    expect(answer.body).not.toContain("evil.example");
+    const inline = (JSON.parse(unconfigured.body) as { data: { url: string }[] }).data[0]?.url ?? "";
+    expect(inline.startsWith("data:image/png;base64,")).toBe(true);
   });
 
   it("image generation passes b64_json through when asked", async () => {
