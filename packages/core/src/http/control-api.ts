@@ -4,7 +4,7 @@ import { MethodNotAllowedError, NotFoundError, ValidationError } from "../errors
 import { type Idempotency, parseIdempotencyKey } from "../idempotency";
 import { createKey, KeyInputSchema, listKeys, revokeKey, RotateInputSchema, rotateKey } from "../keys";
 import type { PlatformContext } from "../platform/context";
-import { createProject, getProject, listProjects, ProjectInputSchema } from "../projects";
+import { createProject, deleteProject, getProject, listProjects, ProjectInputSchema } from "../projects";
 import { MODALITIES } from "../spec/modalities";
 import { formatPath } from "../spec/validate";
 import { authenticateSdkToken, createToken, listTokens, type Principal, revokeToken } from "../tokens";
@@ -102,6 +102,7 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
       return json(await createProject(ctx, c.principal, input), 201);
     })
     .on("GET", "/v1/projects/:project", async (_r, p, c) => json(await getProject(ctx, c.principal, param(p, "project"))))
+    .on("DELETE", "/v1/projects/:project", async (_r, p, c) => json(await deleteProject(ctx, c.principal, param(p, "project"))))
     .on("PUT", "/v1/projects/:project/workloads/:slug", async (request, p, c) => {
       const body = await readJsonBody(request);
       const slug = param(p, "slug");

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConditionFailedError, ConflictError, NotFoundError } from "../errors";
+import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from "../errors";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { SLUG_PATTERN } from "../spec/schema";
 import { type Principal, requireAdmin } from "../tokens";
@@ -27,12 +27,31 @@ export async function getProject(ctx: PlatformContext, principal: Principal, slu
   return item.data as unknown as ProjectRecord;
 }
 
+/**
+ * Project slugs are DNS labels on every path that creates one (the control API's body, an implicit
+ * creation by ensure): they become URL segments and store keys, so `#`, spaces and newlines never
+ * get in. `path` names the field the caller wrote it in.
+ */
+export function assertProjectSlug(slug: string, path: string): void {
+  if (slug.length <= 63 && SLUG_PATTERN.test(slug)) return;
+  throw new ValidationError(`"${slug.slice(0, 80)}" is not a valid project slug.`, [
+    {
+      path,
+      message: "not a DNS label",
+      received: slug,
+      expected: "1-63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+    },
+  ]);
+}
+
 export async function createProject(
   ctx: PlatformContext,
   principal: Principal,
   input: z.output<typeof ProjectInputSchema>,
+  slugPath = "slug",
 ): Promise<ProjectRecord> {
   if (principal.project !== undefined) requireAdmin(principal);
+  assertProjectSlug(input.slug, slugPath);
   const record: ProjectRecord = { slug: input.slug, name: input.name ?? input.slug, created_at: isoNow(ctx) };
   try {
     await ctx.store.put({ ...keys.project(input.slug), data: { ...record } }, { kind: "absent" });
@@ -54,7 +73,7 @@ export async function getOrCreateProject(ctx: PlatformContext, principal: Princi
     if (!(error instanceof NotFoundError) || principal.project !== undefined) throw error;
   }
   try {
-    return await createProject(ctx, principal, { slug });
+    return await createProject(ctx, principal, { slug }, "project");
   } catch (error) {
     if (error instanceof ConflictError) return getProject(ctx, principal, slug);
     throw error;
@@ -80,4 +99,31 @@ export async function listProjects(
     data: result.items.map((i) => i.data as unknown as ProjectRecord),
     ...(result.cursor ? { next_cursor: result.cursor } : {}),
   };
+}
+
+/**
+ * Deletes an empty project (organisation admin only): its workloads and workers go first, so
+ * nothing is left running that no route reaches. Works on any stored slug, including ones made
+ * before slugs were checked on every path.
+ */
+export async function deleteProject(ctx: PlatformContext, principal: Principal, slug: string): Promise<{ slug: string; deleted: true }> {
+  requireAdmin(principal);
+  if (principal.project !== undefined) throw new NotFoundError(`project "${slug}" not found`);
+  const item = await ctx.store.get(keys.project(slug).pk, keys.project(slug).sk);
+  if (item === undefined) throw new NotFoundError(`project "${slug}" not found`);
+  const pk = keys.workload(slug, "").pk;
+  const [workload, worker] = await Promise.all(
+    [keys.workloadPrefix(), keys.workerPrefix()].map(async (skPrefix) => (await ctx.store.query({ pk, skPrefix, limit: 1 })).items[0]),
+  );
+  const left = workload ?? worker;
+  if (left !== undefined) {
+    throw new ConflictError(`project "${slug}" still has workloads or workers (${left.sk.split("#")[1] ?? left.sk}): delete them first`);
+  }
+  try {
+    await ctx.store.delete(item.pk, item.sk, { kind: "version", version: item.version });
+  } catch (error) {
+    if (error instanceof ConditionFailedError) throw new ConflictError(`project "${slug}" changed meanwhile; try again`);
+    throw error;
+  }
+  return { slug, deleted: true };
 }
