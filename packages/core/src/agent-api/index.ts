@@ -76,7 +76,9 @@ export async function heartbeat(
     if (replica === undefined) continue; // no longer assigned: the answer omits it and the agent stops it
     const updated = await applyReport(ctx, replica, report, now);
     if (updated !== undefined) {
-      byId.set(updated.id, updated);
+      if (updated.id !== replica.id) byId.delete(replica.id);
+      // A retry may have moved the slot to another worker: only this worker's replicas are its assignment.
+      if (updated.worker_id === principal.workerId) byId.set(updated.id, updated);
       if (updated.phase !== replica.phase) onReplicaChange?.(updated.project, updated.workload);
     }
   }
@@ -107,6 +109,8 @@ async function applyReport(ctx: PlatformContext, replica: ReplicaRecord, report:
   const phase: ReplicaPhase = report.state;
   let transitioned: ReplicaRecord | undefined;
   const updated = await updateReplica(ctx, replica.project, replica.workload, replica.slot, replica.generation, (current) => {
+    // The controller replaced the slot's replica (a retry) since this heartbeat listed it: the report is about the old one.
+    if (current.id !== replica.id) return undefined;
     const next: ReplicaRecord = {
       ...current,
       phase,
@@ -120,6 +124,8 @@ async function applyReport(ctx: PlatformContext, replica: ReplicaRecord, report:
       ...(phase === "ready" && current.phase !== "ready" ? { ready_at: now } : {}),
     };
     if (phase === "ready") delete next.reason;
+    // A retry is scheduled for a failed replica only; one that runs again needs none.
+    if (phase !== "failed") delete next.next_retry_at;
     transitioned = current.phase !== phase || current.restarts !== report.restarts ? current : undefined;
     return next;
   });
