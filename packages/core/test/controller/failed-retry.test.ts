@@ -25,7 +25,7 @@ async function world(workerNames: string[]) {
   const ctx: PlatformContext = { store: new MemoryStore(() => clock), serverSecret: "s", now: () => new Date(clock) };
   const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
   await createProject(ctx, admin, { slug: "acme" });
-  const workers = [];
+  const workers: Awaited<ReturnType<typeof registerWorker>>["worker"][] = [];
   for (const name of workerNames) workers.push((await registerWorker(ctx, admin, "acme", { name })).worker);
   const first = workers[0]?.id as string;
   const compute: Compute = { placeCloudReplica: async () => ({ workerId: first, hourlyPriceUsd: 0 }) };
