@@ -1,8 +1,9 @@
 import type { ErrorCode as ServerErrorCode, ErrorDetail as WireErrorDetail } from "@inferencekey/core";
 
 /**
- * One problem with an input, with the same fields as the wire's `error.details[]`. `path` is in
- * wire (snake_case) names, e.g. `execution_policy_config.min_workers`.
+ * One problem with an input, with the same fields as the wire's `error.details[]`. `path` names the
+ * field as you wrote it: for `ensure()`, top-level keys in camelCase (`executionPolicyConfig.min_workers`,
+ * the keys inside `executionPolicyConfig` as written); elsewhere the wire's snake_case path.
  *
  * @example
  * ```ts

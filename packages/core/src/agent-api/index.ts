@@ -12,7 +12,7 @@ import { errorResponse, json, readJsonBody, requestIdOf } from "../http/response
 import { keys, type PlatformContext } from "../platform/context";
 import type { StoreItem } from "../store";
 import { listWorkerReplicas, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
-import { digestSecret, isWellFormedSecret } from "../secrets";
+import { describeSecretProblem, digestSecret } from "../secrets";
 import { bearer } from "../tokens";
 import type { WorkerRecord } from "../workers";
 
@@ -27,7 +27,8 @@ export interface WorkerPrincipal {
 export async function authenticateWorker(ctx: PlatformContext, authorization: string | null): Promise<WorkerPrincipal> {
   const token = bearer(authorization);
   if (token === undefined) throw new UnauthorizedError("A worker token is required: send `Authorization: Bearer ik_wrk_...`.");
-  if (!isWellFormedSecret("worker", token)) throw new UnauthorizedError("The worker token is malformed: expected ik_wrk_ followed by 30 characters.");
+  const problem = describeSecretProblem("worker", token);
+  if (problem !== undefined) throw new UnauthorizedError(`The worker token is malformed: ${problem}.`);
   const secretKey = keys.secret(digestSecret(ctx.serverSecret, token));
   const item = await ctx.store.get(secretKey.pk, secretKey.sk);
   const record = item?.data as { kind?: string; project?: string; worker_id?: string } | undefined;

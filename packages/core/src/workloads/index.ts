@@ -175,12 +175,16 @@ export async function ensureWorkload(
   throw new ConditionFailedError(key.pk, key.sk);
 }
 
+/**
+ * `received` is the requested value and `expected` the stored one, written alike: a stored string is
+ * itself (`"vllm"`, not `"\"vllm\""`), other values their JSON (`expected` is text on the wire).
+ */
 function driftDetail(d: SpecDifference): ErrorDetail {
   return {
     path: d.path,
     message: `stored ${JSON.stringify(d.from)}, requested ${JSON.stringify(d.to)}`,
     received: d.to,
-    expected: d.from === undefined ? "absent (as stored)" : JSON.stringify(d.from),
+    expected: d.from === undefined ? "absent (as stored)" : typeof d.from === "string" ? d.from : JSON.stringify(d.from),
   };
 }
 

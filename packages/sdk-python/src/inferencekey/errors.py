@@ -222,6 +222,12 @@ class DriftError(ConflictError):
 
     """
 
+    def __str__(self) -> str:
+        # Each detail's message already quotes the stored and the requested value alike
+        # ('stored "a", requested "b"'); received/expected repeated after it would not be.
+        head = super().__str__().split("\n", 1)[0]
+        return "\n".join([head, *(f"  - {d.path or '(body)'}: {d.message}" for d in self.details)])
+
 
 class RateLimitError(InferenceKeyError):
     """HTTP 429: too many requests; ``retry_after`` says how long the server asked to wait.
