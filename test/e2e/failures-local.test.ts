@@ -14,8 +14,10 @@ const tokenIn = (devEnvPath: string) => readFileSync(devEnvPath, "utf8").match(/
 
 describe("local platform: failures say what to do", () => {
   const started: LocalPlatform[] = [];
+  // The platform's clock runs with the real one, plus whatever a test skips ahead.
+  let skippedMs = 0;
   const start = async (dir: string) => {
-    const platform = await startLocalPlatform({ dir, port: 0, tickMs: 500, log: () => undefined });
+    const platform = await startLocalPlatform({ dir, port: 0, tickMs: 500, log: () => undefined, now: () => new Date(Date.now() + skippedMs) });
     started.push(platform);
     return platform;
   };
@@ -57,12 +59,33 @@ describe("local platform: failures say what to do", () => {
 
     // Assess
     expect(status.replicas[0]).toMatchObject({ phase: "failed", reason: expect.stringContaining(`${missing}: not found`) });
-    expect(Date.parse(status.nextRetryAt as string) - Date.now()).toBeGreaterThan(10_000);
+    expect(Date.parse(status.nextRetryAt as string) - (Date.now() + skippedMs)).toBeGreaterThan(10_000);
     expect(error).toBeInstanceOf(WorkloadFailedError);
     expect(error).toMatchObject({ status: 503, code: "workload_failed", nextRetryAt: status.nextRetryAt });
     expect((error as WorkloadFailedError).reason).toContain(`${missing}: not found`);
     expect(requests).toBe(1);
-  }, 40_000);
+
+    // Act: past the retry time, the controller starts a new attempt, which the agent runs (and fails).
+    const failedId = status.replicas[0]?.id;
+    skippedMs += Date.parse(status.nextRetryAt as string) - Date.now() + 1_000;
+    const retried = await waitFor(
+      "the second attempt failed and rescheduled",
+      async () => {
+        const s = (await mgmt.get("broken")).status;
+        const replica = s.replicas[0];
+        return replica !== undefined && replica.id !== failedId && replica.phase === "failed" && s.nextRetryAt !== undefined ? s : undefined;
+      },
+      20_000,
+    );
+
+    // Assess: a new replica id, failed for the same reason, retried after twice the wait.
+    expect(retried.replicas).toHaveLength(1);
+    expect(retried.replicas[0]?.reason).toContain(`${missing}: not found`);
+    expect(retried.events.map((e) => e.type)).toEqual(expect.arrayContaining(["ReplicaRetryScheduled", "ReplicaRetrying"]));
+    const wait = Date.parse(retried.nextRetryAt as string) - (Date.now() + skippedMs);
+    expect(wait).toBeGreaterThan(40_000);
+    expect(wait).toBeLessThanOrEqual(60_000);
+  }, 60_000);
 
   it("a revoked admin token (dev.env lost, a restart replaced it) says to source dev.env again", async () => {
     // Prepare: a first start, then dev.env is lost and the platform restarts on the same state.
