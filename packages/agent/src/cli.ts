@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { isWellFormedSecret } from "@inferencekey/core";
+import { describeSecretProblem } from "@inferencekey/core";
 import { type AgentHandle, startAgent, WorkerTokenRejectedError } from "./agent";
 
 export const HELP = `inferencekey-agent: runs InferenceKey backend replicas on this box
@@ -43,14 +43,9 @@ function checkToken(token: string | undefined): string | undefined {
   if (token.startsWith("ik_sdk_") || token.startsWith("ik_live_")) {
     return `that is ${token.startsWith("ik_sdk_") ? "a control token (ik_sdk_)" : "a data key (ik_live_)"}, not a worker token: the agent needs the ik_wrk_ token shown when the worker was registered`;
   }
-  if (!isWellFormedSecret("worker", token)) {
-    // Never echo the token: a mistyped one is still mostly a secret.
-    return `the worker token is malformed: it must look like ik_wrk_ followed by 30 letters and digits (got ${token.length} characters${
-      token.startsWith("ik_wrk_")
-        ? ", which fail the checksum: check for a copy-paste error"
-        : " not starting with ik_wrk_"
-    })`;
-  }
+  // Never echo the token: a mistyped one is still mostly a secret.
+  const problem = describeSecretProblem("worker", token);
+  if (problem !== undefined) return `the worker token is malformed: ${problem}`;
   return undefined;
 }
 

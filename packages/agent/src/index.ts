@@ -9,3 +9,4 @@ export * from "./output-lines";
 export * from "./processes";
 export * from "./state-file";
 export * from "./supervisor";
+export * from "./telling-line";

@@ -4,6 +4,7 @@ import type { BuiltCommand } from "./command";
 import type { ProbeResult } from "./health";
 import { OutputLines } from "./output-lines";
 import { isAlive, readProcStat, signalGroup, stopGroup } from "./processes";
+import { tellingLine } from "./telling-line";
 
 export type SupervisorState = "starting" | "ready" | "failed" | "stopping" | "stopped";
 
@@ -71,8 +72,11 @@ export function restartDelayMs(failures: number, initialMs: number, maxMs: numbe
   return Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
 }
 
-/** An exit in words a person can act on; 126/127 are the shell saying the command could not run. */
-export function describeExit(code: number | null, signal: string | null, lastStderrLine?: string): string {
+/**
+ * An exit in words a person can act on, with the stderr line that tells why ({@link tellingLine});
+ * 126/127 are the shell saying the command could not run.
+ */
+export function describeExit(code: number | null, signal: string | null, cause?: string): string {
   const what =
     signal !== null
       ? `killed by ${signal}`
@@ -81,7 +85,7 @@ export function describeExit(code: number | null, signal: string | null, lastStd
         : code === 126
           ? "exited with code 126 (command not executable)"
           : `exited with code ${code}`;
-  return lastStderrLine === undefined ? what : `${what}: ${lastStderrLine}`;
+  return cause === undefined ? what : `${what}: ${cause}`;
 }
 
 /** A process a previous agent started, to be supervised again. */
@@ -386,7 +390,7 @@ export class ReplicaSupervisor {
     const own = run.child !== undefined;
     this.exitCode = own ? code : null;
     const exited = own
-      ? describeExit(code, signal, this.stderr.last())
+      ? describeExit(code, signal, tellingLine(this.stderr.lines()))
       : "the backend (adopted from a previous agent run) exited; its exit code is unknown";
     const described = run.hungReason === undefined ? exited : `${run.hungReason}; stopped it (${exited})`;
     this.lastExit = described;

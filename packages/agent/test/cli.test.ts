@@ -70,13 +70,13 @@ describe("parseCli", () => {
       "a short token",
       ["--token", "ik_wrk_abc"],
       {},
-      "the worker token is malformed: it must look like ik_wrk_ followed by 30 letters and digits",
+      "the worker token is malformed: it is 10 characters long, not 37 (ik_wrk_ followed by 30 letters and digits)",
     ],
     [
       "a mistyped token",
       ["--token", `${TOKEN.slice(0, -1)}${TOKEN.endsWith("A") ? "B" : "A"}`],
       {},
-      "which fail the checksum",
+      "the worker token is malformed: its checksum does not match",
     ],
     [
       "no URL",

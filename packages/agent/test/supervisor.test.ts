@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import type { Assignment } from "@inferencekey/core";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -214,6 +215,25 @@ describe("ReplicaSupervisor with the test replica", () => {
     expect(failed.reason).toMatch(
       new RegExp(`^exited with code 127 \\(command not found\\): .*${marker}-no-such-backend.*not found`),
     );
+  });
+
+  it("a backend that crashes on a taken port is failed with the EADDRINUSE line, not Node's version footer", async () => {
+    // Prepare: something else holds the port the replica is told to listen on.
+    const { assignment } = await setup("portclash");
+    const holder = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => holder.listen(assignment.port, assignment.host, resolve));
+    try {
+      const { supervisor } = supervise(assignment, { tuning: { maxConsecutiveFailures: 1 } });
+      // Act
+      supervisor.start();
+      const failed = await waitFor("failed", state(supervisor, "failed"));
+      // Assess
+      expect(failed.exitCode).toBe(1);
+      expect(failed.stderrTail.at(-1)).toMatch(/^Node\.js v\d/);
+      expect(failed.reason).toMatch(/^exited with code 1: Error: listen EADDRINUSE: address already in use .*:\d+ \(1 failures in a row/);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 
   it("a graceful stop reaches the whole process group: nothing is left behind", async () => {

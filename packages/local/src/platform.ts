@@ -113,7 +113,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     },
   });
 
-  const controlApi = createControlApi(ctx, { log, onWorkloadChange: (project, slug) => controller.poke(project, slug) });
+  const controlApi = createControlApi(ctx, {
+    log,
+    onWorkloadChange: (project, slug) => controller.poke(project, slug),
+    // A start that found dev.env lost or its token unusable replaced the admin token there.
+    revokedAdminTokenHint: `The current admin token of this npm start is in ${join(options.dir, "dev.env")}: load it again with \`source ${join(options.dir, "dev.env")}\` (a shell that sourced an older copy still holds the revoked one).`,
+  });
   const agentApi = createAgentApi(ctx, {
     log,
     heartbeatIntervalSeconds: 1,

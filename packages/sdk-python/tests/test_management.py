@@ -152,6 +152,20 @@ def test_drift_error_on_fail(mgmt_with: Any) -> None:
     assert caught.value.details[0].received == 2
 
 
+def test_drift_error_shows_the_stored_and_requested_values_alike(mgmt_with: Any) -> None:
+    # Prepare: a drift detail as the control API writes it for a string field.
+    details = [{"path": "model", "message": 'stored "a/b", requested "c/d"', "received": "c/d", "expected": "a/b"}]
+    mgmt, _ = mgmt_with([json_response(409, error_body("drift_detected", "differs", details))])
+
+    # Act
+    with pytest.raises(DriftError) as caught:
+        mgmt.ensure(SPEC, on_drift=OnDrift.FAIL)
+
+    # Assess
+    assert (caught.value.details[0].received, caught.value.details[0].expected) == ("c/d", "a/b")
+    assert str(caught.value).splitlines()[1] == '  - model: stored "a/b", requested "c/d"'
+
+
 def test_get_and_delete(mgmt_with: Any) -> None:
     mgmt, h = mgmt_with(
         [
@@ -304,8 +318,12 @@ def test_from_env_defaults_the_base_url(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_from_env_without_a_token_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INFERENCEKEY_SDK_TOKEN", raising=False)
-    with pytest.raises(ConfigurationError, match="INFERENCEKEY_SDK_TOKEN"):
+    with pytest.raises(ConfigurationError, match="INFERENCEKEY_SDK_TOKEN") as caught:
         ManagementClient.from_env(project="acme")
+    # It points at what exists (dev.env under npm start, the tokens route), not at a dashboard.
+    assert "source .inferencekey/dev.env" in caught.value.message
+    assert "POST /v1/tokens" in caught.value.message
+    assert "dashboard" not in caught.value.message
 
 
 def test_from_env_with_a_bad_base_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

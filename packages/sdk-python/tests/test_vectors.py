@@ -23,7 +23,7 @@ ENSURE_BODY = next(v for v in RESPONSES if v["name"] == "ensure")["body"]
 
 def test_every_vector_file_loads_its_full_count() -> None:
     assert len(SPECS) == declared_count("specs") == 19
-    assert len(ERRORS) == declared_count("errors") == 16
+    assert len(ERRORS) == declared_count("errors") == 42
     assert len(RESPONSES) == declared_count("responses") == 6
 
 
@@ -152,6 +152,13 @@ def test_error_answer_raises_the_expected_exception(vector: dict[str, Any], mgmt
     assert error.error_type == expected["error_type"]
     assert error.retry_after == expected["retry_after_seconds"]
     assert expected["code"] in str(error)
+    # The fields of the subclasses a caller acts on.
+    if "next_opening_at" in expected:
+        assert isinstance(error, inferencekey.WorkloadOutsideWindowError)
+        assert error.next_opening_at == expected["next_opening_at"]
+    if "reason" in expected:
+        assert isinstance(error, inferencekey.WorkloadFailedError)
+        assert (error.reason, error.next_retry_at) == (expected["reason"], expected["next_retry_at"])
 
 
 @pytest.mark.parametrize("vector", ERRORS, ids=[v["name"] for v in ERRORS])

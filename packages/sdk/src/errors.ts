@@ -1,8 +1,9 @@
 import type { ErrorCode as ServerErrorCode, ErrorDetail as WireErrorDetail } from "@inferencekey/core";
 
 /**
- * One problem with an input, with the same fields as the wire's `error.details[]`. `path` is in
- * wire (snake_case) names, e.g. `execution_policy_config.min_workers`.
+ * One problem with an input, with the same fields as the wire's `error.details[]`. `path` names the
+ * field as you wrote it: for `ensure()`, top-level keys in camelCase (`executionPolicyConfig.min_workers`,
+ * the keys inside `executionPolicyConfig` as written); elsewhere the wire's snake_case path.
  *
  * @example
  * ```ts
@@ -238,8 +239,9 @@ export class RateLimitError extends InferenceKeyError {
 
 /**
  * HTTP 5xx: the server failed or is unavailable. Retried automatically for idempotent calls. On
- * the data plane, `code` says why (`workload_scaling_up`: no replica is ready yet, retried
- * honouring `Retry-After`; `workload_stopped`, `upstream_timeout`, ...).
+ * the data plane, `code` says why (`workload_stopped`, `upstream_timeout`, ...); the conditions a
+ * caller acts on have their own subclass: {@link WorkloadScalingUpError},
+ * {@link WorkloadOutsideWindowError}, {@link WorkloadFailedError}.
  *
  * @example
  * ```ts
@@ -248,6 +250,72 @@ export class RateLimitError extends InferenceKeyError {
  */
 export class InternalServerError extends InferenceKeyError {
   override readonly name: string = "InternalServerError";
+}
+
+/**
+ * HTTP 503 `workload_scaling_up`: no replica of the workload is ready yet and one is starting. Nothing
+ * was forwarded, so the SDK retries it (even a POST), honouring `Retry-After`; thrown once its
+ * retries are spent. Send `X-Scale-Up-Timeout` (the `scaleUpTimeoutSeconds` option) to wait instead.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await endpoint.generateText({ prompt: "Hi" });
+ * } catch (error) {
+ *   if (error instanceof WorkloadScalingUpError) console.error(`still starting; retry in ${error.retryAfterSeconds ?? "a few"} s`);
+ * }
+ * ```
+ */
+export class WorkloadScalingUpError extends InternalServerError {
+  override readonly name: string = "WorkloadScalingUpError";
+}
+
+/**
+ * HTTP 503 `workload_outside_window`: a scheduled workload called outside its window.
+ * `nextOpeningAt` (ISO time) says when it opens again; undefined when the schedule never reopens.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await endpoint.generateText({ prompt: "Hi" });
+ * } catch (error) {
+ *   if (error instanceof WorkloadOutsideWindowError) console.error(`closed; opens at ${error.nextOpeningAt}`);
+ * }
+ * ```
+ */
+export class WorkloadOutsideWindowError extends InternalServerError {
+  override readonly name: string = "WorkloadOutsideWindowError";
+  readonly nextOpeningAt: string | undefined;
+  constructor(init: InferenceKeyErrorInit & { nextOpeningAt?: string | undefined }) {
+    super(init);
+    this.nextOpeningAt = init.nextOpeningAt;
+  }
+}
+
+/**
+ * HTTP 503 `workload_failed`: every replica of the workload failed and none is starting, so retrying
+ * the call cannot help; it is not retried. `reason` is why the replica failed (e.g. "exited with code
+ * 127 (command not found): sh: 1: vllm: not found"); `nextRetryAt` (ISO time) is when the platform
+ * starts it again, undefined until it has scheduled that.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await endpoint.generateText({ prompt: "Hi" });
+ * } catch (error) {
+ *   if (error instanceof WorkloadFailedError) console.error(`${error.reason}; next attempt at ${error.nextRetryAt}`);
+ * }
+ * ```
+ */
+export class WorkloadFailedError extends InternalServerError {
+  override readonly name: string = "WorkloadFailedError";
+  readonly reason: string | undefined;
+  readonly nextRetryAt: string | undefined;
+  constructor(init: InferenceKeyErrorInit & { reason?: string | undefined; nextRetryAt?: string | undefined }) {
+    super(init);
+    this.reason = init.reason;
+    this.nextRetryAt = init.nextRetryAt;
+  }
 }
 
 /**
@@ -293,7 +361,11 @@ export class APITimeoutError extends APIConnectionError {
 /** What the SDK knows about a failed HTTP exchange, before choosing the class. */
 export interface HttpErrorInit extends InferenceKeyErrorInit {
   status: number;
+  /** The body's error object, for the fields a subclass carries (`next_opening_at`, `reason`, `next_retry_at`). */
+  fields?: Readonly<Record<string, unknown>> | undefined;
 }
+
+const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
 
 /**
  * The status-mapped error class for an HTTP error answer: the one place a status becomes a class.
@@ -312,6 +384,13 @@ export function errorForStatus(init: HttpErrorInit): InferenceKeyError {
   if (status === 404) return new NotFoundError(init);
   if (status === 409) return code === "drift_detected" ? new DriftError(init) : new ConflictError(init);
   if (status === 429) return new RateLimitError(init);
+  if (status === 503 && code === "workload_scaling_up") return new WorkloadScalingUpError(init);
+  if (status === 503 && code === "workload_outside_window") {
+    return new WorkloadOutsideWindowError({ ...init, nextOpeningAt: text(init.fields?.next_opening_at) });
+  }
+  if (status === 503 && code === "workload_failed") {
+    return new WorkloadFailedError({ ...init, reason: text(init.fields?.reason), nextRetryAt: text(init.fields?.next_retry_at) });
+  }
   if (status >= 500) return new InternalServerError(init);
   return new InferenceKeyError(init);
 }

@@ -1,7 +1,7 @@
 import type { EnsureResult, WorkloadView } from "@inferencekey/core";
 import { DEFAULT_BASE_URL, ENV_VARS, readEnvironment } from "./env";
 import type { OnDrift } from "./enums";
-import { ConfigurationError, ValidationError } from "./errors";
+import { ConfigurationError, errorForStatus, InferenceKeyError, ValidationError } from "./errors";
 import { type CallOptions, type FetchLike, HttpClient, normaliseBaseUrl } from "./http/http-client";
 import { KeysResource } from "./resources/keys";
 import { pathOf } from "./resources/paths";
@@ -24,7 +24,7 @@ import {
   toWorkloadPage,
   type Workload,
 } from "./resources/workloads";
-import { type EnsureSpec, type OpenLiteral, toWireSpec } from "./spec";
+import { callerPath, type EnsureSpec, type OpenLiteral, toWireSpec } from "./spec";
 
 /**
  * Options of `new ManagementClient(...)`.
@@ -184,7 +184,9 @@ export class ManagementClient {
     const env = readEnvironment();
     if (env.token === undefined) {
       throw new ConfigurationError(
-        `${ENV_VARS.sdkToken} is not set: export your ik_sdk_ control token (dashboard → API tokens), or pass { token } to new ManagementClient().`,
+        `${ENV_VARS.sdkToken} is not set: export your ik_sdk_ control token, or pass { token } to new ManagementClient(). ` +
+          "Under `npm start`, `source .inferencekey/dev.env` sets it (the organisation admin token); " +
+          "other tokens are made with POST /v1/tokens (docs/api.md).",
       );
     }
     const baseUrl = normaliseBaseUrl(env.baseUrl, ENV_VARS.baseUrl);
@@ -227,13 +229,17 @@ export class ManagementClient {
         ],
       });
     }
-    const result = await this.http.json<EnsureResult>({
-      method: "PUT",
-      path: pathOf`/v1/projects/${this.project}/workloads/${spec.slug}`,
-      query: { on_drift: options.onDrift },
-      body: toWireSpec(spec),
-      ...callOf(options),
-    });
+    const result = await this.http
+      .json<EnsureResult>({
+        method: "PUT",
+        path: pathOf`/v1/projects/${this.project}/workloads/${spec.slug}`,
+        query: { on_drift: options.onDrift },
+        body: toWireSpec(spec),
+        ...callOf(options),
+      })
+      .catch((error: unknown) => {
+        throw inCallerNames(error, spec);
+      });
     return toEnsureRef(result);
   }
 
@@ -332,4 +338,28 @@ export class ManagementClient {
     });
     return toWorkloadUsage(report);
   }
+}
+
+/**
+ * The server names fields in wire (snake_case) paths; an ensure() caller wrote camelCase top-level
+ * keys, so its validation and drift details (and the summary message quoting them) name the fields
+ * as written. The error keeps its class, code and every other field.
+ */
+function inCallerNames(error: unknown, spec: EnsureSpec): unknown {
+  if (!(error instanceof InferenceKeyError) || error.status === undefined || error.details.length === 0) return error;
+  let message = error.message;
+  const details = error.details.map((detail) => {
+    const path = callerPath(detail.path, spec);
+    if (path !== detail.path) message = message.split(`${detail.path}: `).join(`${path}: `);
+    return { ...detail, path };
+  });
+  return errorForStatus({
+    status: error.status,
+    code: error.code,
+    message,
+    requestId: error.requestId,
+    details,
+    retryAfterSeconds: error.retryAfterSeconds,
+    errorType: error.errorType,
+  });
 }

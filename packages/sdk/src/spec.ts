@@ -5,7 +5,7 @@ import type {
   WorkloadSpec as WireWorkloadSpec,
   WorkloadSpecInput,
 } from "@inferencekey/core";
-import { type CamelCase, type Simplify, snakeKeys } from "./casing";
+import { type CamelCase, type Simplify, snakeKeys, toCamelCase, toSnakeCase } from "./casing";
 
 /**
  * A closed set of string literals that still accepts any string: editors offer the literals, and
@@ -149,4 +149,23 @@ export type NormalizedWorkloadSpec = WireWorkloadSpec;
  */
 export function toWireSpec(spec: EnsureSpec): Record<string, unknown> {
   return snakeKeys(spec);
+}
+
+/**
+ * A wire error path in the names the caller wrote: its top-level segment becomes the key of `spec`
+ * that serialises to it (`execution_policy_config.min_workers` -> `executionPolicyConfig.min_workers`);
+ * deeper segments stay, since `executionPolicyConfig` is sent as written. A field the caller did not
+ * write gets the SDK's camelCase name (`task_type` -> `taskType`).
+ *
+ * @example
+ * ```ts
+ * callerPath("execution_policy_config.min_replicas", { executionPolicyConfig: {} }); // "executionPolicyConfig.min_replicas"
+ * callerPath("workers[0]", {}); // "workers[0]"
+ * ```
+ */
+export function callerPath(wirePath: string, spec: object): string {
+  const end = wirePath.search(/[.[]/);
+  const head = end < 0 ? wirePath : wirePath.slice(0, end);
+  const written = Object.keys(spec).find((key) => toSnakeCase(key) === head);
+  return `${written ?? toCamelCase(head)}${end < 0 ? "" : wirePath.slice(end)}`;
 }

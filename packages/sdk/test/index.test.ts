@@ -76,6 +76,9 @@ describe("public entry", () => {
       "PermissionDeniedError",
       "RateLimitError",
       "ValidationError",
+      "WorkloadFailedError",
+      "WorkloadOutsideWindowError",
+      "WorkloadScalingUpError",
     ]);
   });
 });

@@ -70,7 +70,7 @@ describe("ManagementClient against the control API", () => {
     expect(drift).toMatchObject({
       status: 409,
       code: "drift_detected",
-      details: [{ path: "execution_policy_config.replicas" }],
+      details: [{ path: "executionPolicyConfig.replicas" }],
     });
     expect((drift as DriftError).requestId).toMatch(/^req_/);
     expect(ignored).toMatchObject({ changed: false, generation: 1 });
@@ -103,7 +103,7 @@ describe("ManagementClient against the control API", () => {
     expect(refs).toHaveLength(Object.keys(GUIDE_SPECS).length);
   });
 
-  it("reports a bad spec as a ValidationError with wire paths and suggestions", async () => {
+  it("reports a bad spec as a ValidationError with the caller's paths and suggestions", async () => {
     // Prepare
     const { mgmt } = await platform();
     const bad = {
@@ -122,8 +122,10 @@ describe("ManagementClient against the control API", () => {
     expect(error).toBeInstanceOf(ValidationError);
     const details = (error as ValidationError).details;
     expect(details).toContainEqual(
-      expect.objectContaining({ path: "execution_policy_config.min_replicas", suggestion: "min_workers" }),
+      expect.objectContaining({ path: "executionPolicyConfig.min_replicas", suggestion: "min_workers" }),
     );
+    expect((error as ValidationError).message).toContain("executionPolicyConfig.min_replicas: ");
+    expect((error as ValidationError).message).not.toContain("execution_policy_config");
     expect((error as ValidationError).requestId).toMatch(/^req_/);
   });
 

@@ -78,6 +78,9 @@ describe("ManagementClient.fromEnv", () => {
     // Assess
     expect(build).toThrow(ConfigurationError);
     expect(build).toThrow(/INFERENCEKEY_SDK_TOKEN is not set/);
+    // It points at what exists: dev.env under npm start and the tokens route, not a dashboard.
+    expect(build).toThrow(/source \.inferencekey\/dev\.env.*POST \/v1\/tokens/);
+    expect(build).not.toThrow(/dashboard/);
   });
 
   it("uses the token and the default base URL", async () => {
@@ -205,9 +208,54 @@ describe("ManagementClient.ensure", () => {
       .ensure({ name: "Bot", slug: "bot", model: "m", backend: "vllm" }, { onDrift: "fail" })
       .catch((e: unknown) => e);
 
-    // Assess
+    // Assess: the path names the field as the caller would write it; the rest is the wire's.
     expect(error).toBeInstanceOf(DriftError);
-    expect(error).toMatchObject({ status: 409, code: "drift_detected", requestId: "req_drift", details });
+    expect(error).toMatchObject({
+      status: 409,
+      code: "drift_detected",
+      requestId: "req_drift",
+      details: [{ ...details[0], path: "executionPolicyConfig.replicas" }],
+    });
+  });
+
+  it("names ensure()'s fields as the caller wrote them: top-level camelCase, keys inside executionPolicyConfig as written", async () => {
+    // Prepare
+    const details = [
+      { path: "execution_policy_config.min_replicas", message: "not an autoscaling field", received: 0, suggestion: "min_workers" },
+      { path: "task_type", message: "unknown task type", received: "chat" },
+      { path: "vllm_version", message: "must be x.y.z", received: "latest" },
+    ];
+    const message =
+      "The workload spec has 3 problems: execution_policy_config.min_replicas: not an autoscaling field; task_type: unknown task type; vllm_version: must be x.y.z";
+    const fetch = fakeFetch(wireError(400, "validation_failed", message, { details }));
+    const spec = {
+      name: "Bot",
+      slug: "bot",
+      model: "m",
+      backend: "vllm",
+      taskType: "chat",
+      vllm_version: "latest",
+      executionPolicy: "autoscaling",
+      executionPolicyConfig: { min_replicas: 0 },
+    } as unknown as EnsureSpec;
+
+    // Act
+    const error = await mgmt(fetch)
+      .ensure(spec)
+      .catch((e: unknown) => e);
+
+    // Assess: a key written in snake_case stays so; the wire body itself is unchanged.
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).details.map((d) => d.path)).toEqual([
+      "executionPolicyConfig.min_replicas",
+      "taskType",
+      "vllm_version",
+    ]);
+    expect((error as ValidationError).details[0]).toMatchObject({ received: 0, suggestion: "min_workers" });
+    expect((error as ValidationError).message).toBe(
+      "The workload spec has 3 problems: executionPolicyConfig.min_replicas: not an autoscaling field; taskType: unknown task type; vllm_version: must be x.y.z",
+    );
+    expect(fetch.calls[0]?.body).toMatchObject({ task_type: "chat", execution_policy_config: { min_replicas: 0 } });
   });
 
   it("retries a 429 after Retry-After (fake timers)", async () => {

@@ -45,6 +45,11 @@ interface ErrorVector {
     retry_after_seconds: number | null;
     retried_for_idempotent_calls: boolean;
     retried_without_idempotency_key: boolean;
+    /** WorkloadOutsideWindowError's `nextOpeningAt`. */
+    next_opening_at?: string;
+    /** WorkloadFailedError's `reason` and `nextRetryAt`. */
+    reason?: string;
+    next_retry_at?: string;
   };
 }
 
@@ -173,6 +178,9 @@ describe("errors.json: each answer maps to the named TypeScript class and fields
         errorType: expected.error_type ?? undefined,
         retryAfterSeconds: expected.retry_after_seconds ?? undefined,
       });
+      // The fields of the subclasses a caller acts on.
+      if (expected.next_opening_at !== undefined) expect(error).toMatchObject({ nextOpeningAt: expected.next_opening_at });
+      if (expected.reason !== undefined) expect(error).toMatchObject({ reason: expected.reason, nextRetryAt: expected.next_retry_at });
     });
 
     it(`${vector.plane} ${vector.status} ${vector.name}: retried for idempotent calls: ${expected.retried_for_idempotent_calls}, without an idempotency key: ${expected.retried_without_idempotency_key}`, async () => {

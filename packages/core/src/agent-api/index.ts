@@ -12,7 +12,7 @@ import { errorResponse, json, readJsonBody, requestIdOf } from "../http/response
 import { keys, type PlatformContext } from "../platform/context";
 import type { StoreItem } from "../store";
 import { listWorkerReplicas, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
-import { digestSecret, isWellFormedSecret } from "../secrets";
+import { describeSecretProblem, digestSecret } from "../secrets";
 import { bearer } from "../tokens";
 import type { WorkerRecord } from "../workers";
 
@@ -27,7 +27,8 @@ export interface WorkerPrincipal {
 export async function authenticateWorker(ctx: PlatformContext, authorization: string | null): Promise<WorkerPrincipal> {
   const token = bearer(authorization);
   if (token === undefined) throw new UnauthorizedError("A worker token is required: send `Authorization: Bearer ik_wrk_...`.");
-  if (!isWellFormedSecret("worker", token)) throw new UnauthorizedError("The worker token is malformed: expected ik_wrk_ followed by 30 characters.");
+  const problem = describeSecretProblem("worker", token);
+  if (problem !== undefined) throw new UnauthorizedError(`The worker token is malformed: ${problem}.`);
   const secretKey = keys.secret(digestSecret(ctx.serverSecret, token));
   const item = await ctx.store.get(secretKey.pk, secretKey.sk);
   const record = item?.data as { kind?: string; project?: string; worker_id?: string } | undefined;
@@ -76,7 +77,9 @@ export async function heartbeat(
     if (replica === undefined) continue; // no longer assigned: the answer omits it and the agent stops it
     const updated = await applyReport(ctx, replica, report, now);
     if (updated !== undefined) {
-      byId.set(updated.id, updated);
+      if (updated.id !== replica.id) byId.delete(replica.id);
+      // A retry may have moved the slot to another worker: only this worker's replicas are its assignment.
+      if (updated.worker_id === principal.workerId) byId.set(updated.id, updated);
       if (updated.phase !== replica.phase) onReplicaChange?.(updated.project, updated.workload);
     }
   }
@@ -107,6 +110,8 @@ async function applyReport(ctx: PlatformContext, replica: ReplicaRecord, report:
   const phase: ReplicaPhase = report.state;
   let transitioned: ReplicaRecord | undefined;
   const updated = await updateReplica(ctx, replica.project, replica.workload, replica.slot, replica.generation, (current) => {
+    // The controller replaced the slot's replica (a retry) since this heartbeat listed it: the report is about the old one.
+    if (current.id !== replica.id) return undefined;
     const next: ReplicaRecord = {
       ...current,
       phase,
@@ -120,6 +125,8 @@ async function applyReport(ctx: PlatformContext, replica: ReplicaRecord, report:
       ...(phase === "ready" && current.phase !== "ready" ? { ready_at: now } : {}),
     };
     if (phase === "ready") delete next.reason;
+    // A retry is scheduled for a failed replica only; one that runs again needs none.
+    if (phase !== "failed") delete next.next_retry_at;
     transitioned = current.phase !== phase || current.restarts !== report.restarts ? current : undefined;
     return next;
   });

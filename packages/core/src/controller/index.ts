@@ -8,4 +8,5 @@ export {
   recordColdRequest,
   type SignalSource,
 } from "./reconcile";
+export { DEFAULT_FAILED_RETRY, type FailedRetryPolicy, failedRetryDelayMs, planRetries, type RetryAction } from "./retry";
 export { type ControllerState, readControllerState } from "./state";

@@ -17,6 +17,7 @@ import {
 import { isWorkerLost, isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
 import { policyState, type WorkloadRecord } from "../workloads";
 import { type PlanAction, planReconcile } from "./plan";
+import { type FailedRetryPolicy, planRetries, type RetryAction } from "./retry";
 import { controllerKeys, type ControllerState, readControllerState } from "./state";
 import { type Fence, fencedStore, queryAll } from "../store";
 
@@ -26,7 +27,7 @@ export interface ReconcileOutcome {
   workload: string;
   desired: number;
   decision: string;
-  actions: PlanAction["kind"][];
+  actions: (PlanAction["kind"] | RetryAction["kind"])[];
   /** True when another controller held the workload's lease, so this one did nothing. */
   skipped?: boolean;
 }
@@ -47,6 +48,8 @@ export interface ControllerOptions {
   leaseSeconds?: number;
   /** When this controller started listening to heartbeats (a long-running local process). */
   watchingSince?: Date;
+  /** Backoff of failed slots' retries (default 30 s doubling to 30 min). */
+  failedRetry?: FailedRetryPolicy;
 }
 
 /** The gateway found no ready replica: remember it (durably, 2 minutes) so the next reconcile scales up. */
@@ -147,7 +150,9 @@ async function reconcileUnderLease(
     workerOnline: (id) => !isWorkerLost(workers.get(id), now, options.watchingSince),
   });
   for (const action of actions) await apply(ctx, compute, workload, workers, action, item.version);
-  return { project, workload: slug, desired, decision, actions: actions.map((a) => a.kind) };
+  const retries = planRetries({ desired, generation: workload.runtime_generation, deleted, replicas, now, ...(options.failedRetry ? { policy: options.failedRetry } : {}) });
+  for (const retry of retries) await applyRetry(ctx, compute, workload, workers, retry);
+  return { project, workload: slug, desired, decision, actions: [...actions.map((a) => a.kind), ...retries.map((r) => r.kind)] };
 }
 
 async function desiredNow(
@@ -242,6 +247,8 @@ async function chooseWorker(
   workload: WorkloadRecord,
   workers: Map<string, WorkerRecord>,
   slot: number,
+  /** A retry prefers a worker other than the one its replica failed on, when one is free. */
+  avoidWorkerId?: string,
 ): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number } | { unavailable: string }> {
   const spec = workload.spec;
   const now = ctx.now();
@@ -254,8 +261,8 @@ async function chooseWorker(
     const online = privateIds.filter((id) => isWorkerOnline(workers.get(id), now));
     const existing = (await listWorkloadReplicas(ctx, workload.project, workload.slug)).map((r) => r.record);
     const busy = new Set(existing.filter((r) => r.desired === "running" && r.slot !== slot).map((r) => r.worker_id));
-    const free = online.find((id) => !busy.has(id));
-    const chosen = free;
+    const free = online.filter((id) => !busy.has(id));
+    const chosen = free.find((id) => id !== avoidWorkerId) ?? free[0];
     if (chosen === undefined) {
       return { unavailable: `no free private worker among ${privateIds.join(", ")} (online: ${online.length})` };
     }
@@ -292,17 +299,34 @@ async function createPlacedReplica(
   }
   const worker = placement.worker;
   const port = await claimPort(ctx, worker.id, id, (candidate) => compute.portUsable?.(worker.id, candidate) ?? true);
+  const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, port, hourlyPriceUsd: placement.hourlyPriceUsd });
+  if (!(await createReplica(ctx, record))) {
+    await releasePort(ctx, worker.id, port);
+    return;
+  }
+  await recordEvent(ctx, workload.project, workload.slug, {
+    type: "ReplicaScheduled",
+    generation,
+    message: `replica ${id} (slot ${slot}, generation ${generation}) placed on ${worker.name} (${worker.id}) port ${port}`,
+  });
+}
+
+function newReplicaRecord(
+  ctx: PlatformContext,
+  workload: WorkloadRecord,
+  at: { id: string; slot: number; generation: number; worker: WorkerRecord; port: number; hourlyPriceUsd: number },
+): ReplicaRecord {
   const now = ctx.now().toISOString();
   const spec = workload.spec;
-  const record: ReplicaRecord = {
-    id,
+  return {
+    id: at.id,
     project: workload.project,
     workload: workload.slug,
-    slot,
-    generation,
-    worker_id: worker.id,
-    host: worker.host?.advertise_host ?? "127.0.0.1",
-    port,
+    slot: at.slot,
+    generation: at.generation,
+    worker_id: at.worker.id,
+    host: at.worker.host?.advertise_host ?? "127.0.0.1",
+    port: at.port,
     desired: "running",
     phase: "pending",
     restarts: 0,
@@ -312,18 +336,64 @@ async function createPlacedReplica(
     command: spec.command,
     ...(spec.vllm_version === undefined ? {} : { vllm_version: spec.vllm_version }),
     gpu_indexes: [],
-    hourly_price_usd: placement.hourlyPriceUsd,
+    hourly_price_usd: at.hourlyPriceUsd,
     created_at: now,
     updated_at: now,
   };
-  if (!(await createReplica(ctx, record))) {
+}
+
+async function applyRetry(
+  ctx: PlatformContext,
+  compute: Compute,
+  workload: WorkloadRecord,
+  workers: Map<string, WorkerRecord>,
+  action: RetryAction,
+): Promise<void> {
+  const { project, slug } = workload;
+  const failed = action.replica;
+  const stillFailed = (current: ReplicaRecord) => current.id === failed.id && current.phase === "failed" && current.desired === "running";
+  if (action.kind === "schedule-retry") {
+    const scheduled = await updateReplica(ctx, project, slug, failed.slot, failed.generation, (current) =>
+      !stillFailed(current) || current.next_retry_at !== undefined
+        ? undefined
+        : { ...current, next_retry_at: action.at, failures_in_a_row: action.failuresInARow, updated_at: ctx.now().toISOString() },
+    );
+    if (scheduled?.next_retry_at === action.at) {
+      await recordEvent(ctx, project, slug, {
+        type: "ReplicaRetryScheduled",
+        generation: failed.generation,
+        message: `slot ${failed.slot} will be retried at ${action.at} (failure ${action.failuresInARow} in a row): ${failed.reason ?? "see the ReplicaFailed event"}`,
+      });
+    }
+    return;
+  }
+  // A new attempt is a new replica id on a new port (the failed one may be what held it), and on
+  // another worker when the placement offers one: the cause may be local to the box.
+  const attempt = (failed.attempt ?? 0) + 1;
+  const id = replicaId(project, slug, failed.slot, failed.generation, attempt);
+  const placement = await chooseWorker(ctx, compute, workload, workers, failed.slot, failed.worker_id);
+  if ("unavailable" in placement) {
+    await recordEventOnce(ctx, workload, "PlacementPending", `slot ${failed.slot}: ${placement.unavailable}`);
+    return;
+  }
+  const worker = placement.worker;
+  const port = await claimPort(ctx, worker.id, id, (candidate) => compute.portUsable?.(worker.id, candidate) ?? true);
+  const next: ReplicaRecord = {
+    ...newReplicaRecord(ctx, workload, { id, slot: failed.slot, generation: failed.generation, worker, port, hourlyPriceUsd: placement.hourlyPriceUsd }),
+    attempt,
+    ...(failed.failures_in_a_row === undefined ? {} : { failures_in_a_row: failed.failures_in_a_row }),
+  };
+  const replaced = await updateReplica(ctx, project, slug, failed.slot, failed.generation, (current) => (stillFailed(current) ? next : undefined));
+  if (replaced?.id !== id) {
     await releasePort(ctx, worker.id, port);
     return;
   }
-  await recordEvent(ctx, workload.project, workload.slug, {
-    type: "ReplicaScheduled",
-    generation,
-    message: `replica ${id} (slot ${slot}, generation ${generation}) placed on ${worker.name} (${worker.id}) port ${port}`,
+  await releasePort(ctx, failed.worker_id, failed.port);
+  if (failed.worker_id !== worker.id) await compute.releaseCloudReplica?.(ctx, failed.worker_id, failed.id);
+  await recordEvent(ctx, project, slug, {
+    type: "ReplicaRetrying",
+    generation: failed.generation,
+    message: `replica ${failed.id} (slot ${failed.slot}) failed; retrying as ${id} on ${worker.name} (${worker.id}) port ${port} (attempt ${attempt})`,
   });
 }
 

@@ -1,6 +1,6 @@
 import { type DataKeyRecord, recordKeyUse } from "../keys";
 import { keys, type PlatformContext } from "../platform/context";
-import { digestSecret, isWellFormedSecret, SECRET_PREFIXES } from "../secrets";
+import { describeSecretProblem, digestSecret, isWellFormedSecret, SECRET_PREFIXES } from "../secrets";
 import { GatewayError } from "./errors";
 import { TtlCache } from "./ttl-cache";
 
@@ -71,11 +71,7 @@ export class KeyAuthenticator {
           "This is not a data key: endpoints take the workload's ik_live_ key (ik_sdk_ tokens are for the control API).",
         );
       }
-      throw new GatewayError(
-        401,
-        "malformed_api_key",
-        "The API key is malformed: data keys are `ik_live_` followed by 30 letters and digits. Check for a truncated or mistyped key.",
-      );
+      throw new GatewayError(401, "malformed_api_key", `The API key is malformed: ${describeSecretProblem("live", token)}.`);
     }
     const digest = digestSecret(this.ctx.serverSecret, token);
     // Oldest first when full: Map keeps insertion order.

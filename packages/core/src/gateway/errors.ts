@@ -3,36 +3,45 @@
  * openai clients raise their usual exceptions. Every failure has its own `code` (docs/gateway.md).
  */
 import type { GatewayReply } from "./exchange";
+import type { WorkloadFailure } from "./route-table";
 
-export type GatewayErrorCode =
-  | "not_found"
-  | "missing_api_key"
-  | "malformed_api_key"
-  | "wrong_key_kind"
-  | "invalid_api_key"
-  | "key_wrong_workload"
-  | "key_revoked"
-  | "key_expired"
-  | "workload_not_found"
-  | "route_not_served"
-  | "async_only_modality"
-  | "method_not_allowed"
-  | "invalid_request_body"
-  | "invalid_scale_up_timeout"
-  | "payload_too_large"
-  | "rate_limit_exceeded"
-  | "workload_scaling_up"
-  | "workload_outside_window"
-  | "workload_stopped"
-  | "upstream_unreachable"
-  | "upstream_timeout"
-  | "upstream_bad_response"
-  | "store_unavailable"
-  | "file_not_found"
-  | "file_url_expired"
-  | "file_url_invalid"
-  | "client_closed_request"
-  | "internal_error";
+/**
+ * Every data-plane error code with its HTTP status: the list docs/gateway.md and the wire vectors
+ * (`test/vectors/errors.json`) are held to.
+ */
+export const GATEWAY_ERROR_STATUS = {
+  not_found: 404,
+  missing_api_key: 401,
+  malformed_api_key: 401,
+  wrong_key_kind: 401,
+  invalid_api_key: 401,
+  key_wrong_workload: 401,
+  key_revoked: 401,
+  key_expired: 401,
+  workload_not_found: 404,
+  route_not_served: 404,
+  async_only_modality: 404,
+  method_not_allowed: 405,
+  invalid_request_body: 400,
+  invalid_scale_up_timeout: 400,
+  payload_too_large: 413,
+  rate_limit_exceeded: 429,
+  workload_scaling_up: 503,
+  workload_outside_window: 503,
+  workload_stopped: 503,
+  workload_failed: 503,
+  upstream_unreachable: 502,
+  upstream_timeout: 504,
+  upstream_bad_response: 502,
+  store_unavailable: 503,
+  file_not_found: 404,
+  file_url_expired: 403,
+  file_url_invalid: 403,
+  client_closed_request: 499,
+  internal_error: 500,
+} as const;
+
+export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_STATUS;
 
 function typeOf(status: number): string {
   if (status === 401) return "authentication_error";
@@ -77,4 +86,20 @@ export function gatewayErrorReply(error: GatewayError, requestId: string): Gatew
     error: { message: error.message, type: typeOf(error.status), param: null, code: error.code, ...error.options.fields },
   };
   return { status: error.status, headers, body: Buffer.from(JSON.stringify(body)) };
+}
+
+/**
+ * Every replica failed and none is starting: retrying the request cannot help until the controller
+ * retries the replica, so clients are told not to (`x-should-retry: false`, which the openai clients
+ * obey) and given the reason and the time of that retry instead.
+ */
+export function workloadFailedError(project: string, workload: string, failure: WorkloadFailure): GatewayError {
+  const when = failure.nextRetryAt === null ? "The platform will retry it" : `The platform retries it at ${failure.nextRetryAt}`;
+  return new GatewayError(
+    503,
+    "workload_failed",
+    `Workload ${project}/${workload} cannot serve: its replica failed (${failure.reason}). ${when}; fix the cause ` +
+      `(the workload's status and events say more: GET /v1/projects/${project}/workloads/${workload}) or ensure() a changed spec.`,
+    { fields: { reason: failure.reason, next_retry_at: failure.nextRetryAt }, headers: { "x-should-retry": "false" } },
+  );
 }

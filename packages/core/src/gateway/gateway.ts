@@ -7,7 +7,7 @@ import { policyState } from "../workloads/policy-state";
 import { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptions } from "./auth";
 import type { BlobStore } from "./blob-store";
 import { BodyTooLargeError, concatChunks, ReplayableBody, readLimited, readSourceLimited } from "./body";
-import { GatewayError, gatewayErrorReply } from "./errors";
+import { GatewayError, gatewayErrorReply, workloadFailedError } from "./errors";
 import { type ChunkSource, fromWebRequest, type GatewayReply, type GatewayRequest, toWebResponse } from "./exchange";
 import { type ImageFormat, imageFormatOf, imagesToUrls, MultipartFieldSniffer } from "./images";
 import { SlidingWindowCounter } from "./rate-window";
@@ -451,6 +451,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         `Workload ${project}/${workload} is stopped (fixed at 0 replicas); ensure() it with replicas >= 1 to serve.`,
       );
     }
+    if (info.failure !== undefined) throw workloadFailedError(project, workload, info.failure);
     const waitSeconds = scaleUpWait(request);
     await triggerScaleUp(project, workload);
     const deadline = performance.now() + waitSeconds * 1000;
@@ -462,6 +463,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         throw new GatewayError(404, "workload_not_found", `Workload ${project}/${workload} does not exist (it may have been deleted).`);
       }
       if (fresh.ready.length > 0) return fresh;
+      if (fresh.failure !== undefined) throw workloadFailedError(project, workload, fresh.failure);
       await triggerScaleUp(project, workload);
     }
     throw new GatewayError(

@@ -1,6 +1,6 @@
 export { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptions } from "./auth";
 export { assertBlobKey, type BlobStore, type StoredBlob, LocalFileBlobStore, MemoryBlobStore } from "./blob-store";
-export { GatewayError, type GatewayErrorCode, gatewayErrorReply } from "./errors";
+export { GATEWAY_ERROR_STATUS, GatewayError, type GatewayErrorCode, gatewayErrorReply, workloadFailedError } from "./errors";
 export { drained } from "./node-streams";
 export {
   type ChunkSource,
@@ -22,7 +22,7 @@ export {
   routesServed,
 } from "./routes";
 export { rateBudgetKey, SharedRateLimiter, type SharedRateLimiterOptions } from "./shared-rate";
-export { DEFAULT_ROUTE_CACHE, type RouteCacheOptions, RouteTable, type UpstreamReplica } from "./route-table";
+export { DEFAULT_ROUTE_CACHE, type RouteCacheOptions, RouteTable, type UpstreamReplica, type WorkloadFailure, workloadFailure } from "./route-table";
 export { fileUrl, signFile, verifyFileSignature } from "./signed-url";
 export {
   fetchTransport,

@@ -18,6 +18,33 @@ export interface RouteInfo {
   workload: WorkloadRecord | undefined;
   /** Replicas with desired "running" and phase "ready", at a well-formed address. */
   ready: UpstreamReplica[];
+  /** Set when every running replica has failed and none is starting or ready: nothing will serve soon. */
+  failure?: WorkloadFailure;
+}
+
+/** Why a workload cannot serve: the agent's reason for a failed replica and the controller's next retry. */
+export interface WorkloadFailure {
+  reason: string;
+  /** When the controller replaces a failed replica (null until it has scheduled it). */
+  nextRetryAt: string | null;
+}
+
+/**
+ * The failure that keeps a workload from serving, when every replica meant to run has failed and
+ * none is pending, starting or ready (one starting may yet serve: that is scaling up, not failed).
+ */
+export function workloadFailure(replicas: readonly ReplicaRecord[]): WorkloadFailure | undefined {
+  let failed: ReplicaRecord | undefined;
+  let nextRetryAt: string | undefined;
+  for (const replica of replicas) {
+    if (replica.desired !== "running") continue;
+    if (replica.phase !== "failed") return undefined;
+    failed ??= replica;
+    const at = replica.next_retry_at;
+    if (at !== undefined && (nextRetryAt === undefined || at < nextRetryAt)) nextRetryAt = at;
+  }
+  if (failed === undefined) return undefined;
+  return { reason: failed.reason ?? "the backend failed (no reason reported)", nextRetryAt: nextRetryAt ?? null };
 }
 
 export interface RouteCacheOptions {
@@ -139,7 +166,8 @@ export class RouteTable {
         if (!isServing(replica) || !isValidReplicaAddress(replica.host, replica.port)) continue;
         ready.push({ id: replica.id, host: replica.host, port: replica.port, authorization: this.secretOf(replica.id) });
       }
-      return { workload: record, ready };
+      const failure = ready.length === 0 ? workloadFailure(replicas.map((r) => r.record)) : undefined;
+      return failure === undefined ? { workload: record, ready } : { workload: record, ready, failure };
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       throw new GatewayError(503, "store_unavailable", "The workload's route cannot be read right now; retry shortly.", {

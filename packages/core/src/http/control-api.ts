@@ -24,6 +24,8 @@ export interface ControlApiOptions {
   log?: (line: string) => void;
   /** Told after a workload was created, changed or deleted, so the controller can act at once. */
   onWorkloadChange?: (project: string, slug: string) => void;
+  /** Said when a revoked organisation admin token is used: where the current one is. */
+  revokedAdminTokenHint?: string;
 }
 
 /** Parses input with a zod schema and reports every issue in wire names. */
@@ -190,6 +192,7 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
 export function createControlApi(ctx: PlatformContext, options: ControlApiOptions = {}): (request: Request) => Promise<Response> {
   const router = buildRouter(ctx, options);
   const log = options.log ?? ((line: string) => console.log(line));
+  const authOptions = options.revokedAdminTokenHint === undefined ? {} : { revokedAdminTokenHint: options.revokedAdminTokenHint };
   return async (request) => {
     const started = performance.now();
     const requestId = requestIdOf(request);
@@ -204,7 +207,7 @@ export function createControlApi(ctx: PlatformContext, options: ControlApiOption
         if ("allowed" in match) {
           throw new MethodNotAllowedError(`${request.method} is not allowed on ${url.pathname}; allowed: ${match.allowed.join(", ")}`);
         }
-        const principal = await authenticateSdkToken(ctx, request.headers.get("authorization"));
+        const principal = await authenticateSdkToken(ctx, request.headers.get("authorization"), authOptions);
         response = await match.handler(request, match.params, { principal, url });
         response.headers.set("x-request-id", requestId);
       }

@@ -40,6 +40,12 @@ export interface ReplicaRecord {
   updated_at: string;
   ready_at?: string;
   last_report_at?: string;
+  /** How many times the controller replaced this slot's failed replica in this generation (0 or absent: never). */
+  attempt?: number;
+  /** Failed runs of this slot since it was last ready: the controller's retry backoff grows with it. */
+  failures_in_a_row?: number;
+  /** Set once the replica is failed: when the controller replaces it (new id, new port, another worker if free). */
+  next_retry_at?: string;
 }
 
 export const replicaKeys = {
@@ -49,8 +55,13 @@ export const replicaKeys = {
   port: (workerId: string, port: number) => ({ pk: `PORT#${workerId}`, sk: String(port) }),
 };
 
-export function replicaId(project: string, workload: string, slot: number, generation: number): string {
-  const digest = createHash("sha256").update(`${project}/${workload}/${slot}/${generation}`).digest("base64url");
+/**
+ * A retry (`attempt` > 0) gets an id of its own, so an agent still holding the failed replica's
+ * supervisor sees a new assignment rather than one it already gave up on.
+ */
+export function replicaId(project: string, workload: string, slot: number, generation: number, attempt = 0): string {
+  const name = `${project}/${workload}/${slot}/${generation}${attempt > 0 ? `/${attempt}` : ""}`;
+  const digest = createHash("sha256").update(name).digest("base64url");
   return `rep_${digest.replace(/[-_]/g, "").slice(0, 16)}`;
 }
 

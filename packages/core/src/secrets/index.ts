@@ -49,6 +49,52 @@ export function isWellFormedSecret(kind: SecretKind, text: string): boolean {
   return timingSafeEqual(given, expected);
 }
 
+/** What is wrong with a secret that is not well formed, checked in this order. */
+export type SecretProblem = "wrong_prefix" | "wrong_length" | "bad_characters" | "bad_checksum";
+
+/**
+ * Why `text` is not a well-formed secret of this kind, or undefined when it is one. No store read.
+ *
+ * @example
+ * ```ts
+ * secretProblem("sdk", generateSecret("sdk")); // undefined
+ * secretProblem("sdk", `${generateSecret("sdk").slice(0, -1)}?`); // "bad_characters"
+ * ```
+ */
+export function secretProblem(kind: SecretKind, text: string): SecretProblem | undefined {
+  const prefix = SECRET_PREFIXES[kind];
+  if (!text.startsWith(prefix)) return "wrong_prefix";
+  if (text.length !== prefix.length + RANDOM_LENGTH + CHECKSUM_LENGTH) return "wrong_length";
+  if (!/^[0-9A-Za-z]+$/.test(text.slice(prefix.length))) return "bad_characters";
+  return isWellFormedSecret(kind, text) ? undefined : "bad_checksum";
+}
+
+/**
+ * The problem in words, never quoting the secret (a mistyped secret is still mostly a secret), e.g.
+ * "its checksum does not match: ...". Undefined when the secret is well formed.
+ *
+ * @example
+ * ```ts
+ * `The token is malformed: ${describeSecretProblem("sdk", token)}.`
+ * ```
+ */
+export function describeSecretProblem(kind: SecretKind, text: string): string | undefined {
+  const prefix = SECRET_PREFIXES[kind];
+  const length = prefix.length + RANDOM_LENGTH + CHECKSUM_LENGTH;
+  switch (secretProblem(kind, text)) {
+    case undefined:
+      return undefined;
+    case "wrong_prefix":
+      return `it does not start with ${prefix}`;
+    case "wrong_length":
+      return `it is ${text.length} characters long, not ${length} (${prefix} followed by ${RANDOM_LENGTH + CHECKSUM_LENGTH} letters and digits): was it cut short, or pasted with something else?`;
+    case "bad_characters":
+      return `it has characters other than letters and digits after ${prefix} (a quote, space or line break pasted with it?)`;
+    case "bad_checksum":
+      return `its checksum does not match (its last ${CHECKSUM_LENGTH} characters check the rest): a character was mistyped or changed; copy it again`;
+  }
+}
+
 /** Keyed digest stored in place of the secret (HMAC-SHA256, hex). */
 export function digestSecret(serverSecret: string, secret: string): string {
   return createHmac("sha256", serverSecret).update(secret).digest("hex");

@@ -1,7 +1,7 @@
 import { ConditionFailedError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from "../errors";
 import { newId } from "../ids";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
-import { digestSecret, generateSecret, isWellFormedSecret, secretHint } from "../secrets";
+import { describeSecretProblem, digestSecret, generateSecret, secretHint } from "../secrets";
 import { queryAll } from "../store";
 
 /** An `ik_sdk_` control token as stored: the digest is the item's key, never the token. */
@@ -90,7 +90,19 @@ export async function resetAdminToken(ctx: PlatformContext): Promise<CreatedToke
   return created;
 }
 
-export async function authenticateSdkToken(ctx: PlatformContext, authorization: string | null): Promise<Principal> {
+export interface AuthenticateOptions {
+  /**
+   * Appended when a revoked organisation admin token is used: where the current one is (under
+   * `npm start`, dev.env, which a restart rewrites when it replaces a lost admin token).
+   */
+  revokedAdminTokenHint?: string;
+}
+
+export async function authenticateSdkToken(
+  ctx: PlatformContext,
+  authorization: string | null,
+  options: AuthenticateOptions = {},
+): Promise<Principal> {
   const secret = bearer(authorization);
   if (secret === undefined) throw new UnauthorizedError();
   if (secret.startsWith("ik_live_")) {
@@ -101,12 +113,16 @@ export async function authenticateSdkToken(ctx: PlatformContext, authorization: 
   if (secret.startsWith("ik_wrk_")) {
     throw new UnauthorizedError("worker tokens are for the agent API; the control API needs an ik_sdk_ token.");
   }
-  if (!isWellFormedSecret("sdk", secret)) throw new UnauthorizedError("The token is malformed: expected ik_sdk_ followed by 30 characters.");
+  const problem = describeSecretProblem("sdk", secret);
+  if (problem !== undefined) throw new UnauthorizedError(`The token is malformed: ${problem}.`);
   const secretKey = keys.secret(digestSecret(ctx.serverSecret, secret));
   const item = await ctx.store.get(secretKey.pk, secretKey.sk);
   const record = item?.data as TokenRecord | undefined;
   if (record?.kind !== "sdk") throw new UnauthorizedError("The token is not recognised.");
-  if (record.revoked_at !== undefined) throw new UnauthorizedError("The token has been revoked.");
+  if (record.revoked_at !== undefined) {
+    const hint = record.admin ? options.revokedAdminTokenHint : undefined;
+    throw new UnauthorizedError(hint === undefined ? "The token has been revoked." : `The token has been revoked. ${hint}`);
+  }
   return { tokenId: record.id, ...(record.project === undefined ? {} : { project: record.project }), admin: record.admin };
 }
 

@@ -11,7 +11,7 @@ import type { OnDriftName } from "../spec/modalities";
 import type { WorkloadSpec } from "../spec/schema";
 import { referencedWorkerIds, validateSpec } from "../spec/validate";
 import type { Principal } from "../tokens";
-import { listWorkloadReplicas, type ReplicaPhase } from "../replicas";
+import { listWorkloadReplicas, type ReplicaPhase, type ReplicaRecord } from "../replicas";
 import { isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
 import { policyState } from "./policy-state";
 
@@ -54,6 +54,8 @@ export interface WorkloadView {
     ready_replicas: number;
     decision: string;
     next_change_at?: string;
+    /** Earliest time the controller retries a failed replica (30 s doubling to 30 min per slot). */
+    next_retry_at?: string;
     conditions: Condition[];
     replicas: ReplicaSummary[];
     events: WorkloadEvent[];
@@ -70,6 +72,8 @@ export interface ReplicaSummary {
   restarts: number;
   reason?: string;
   exit_code?: number | null;
+  /** A failed replica: when the controller replaces it with a new attempt. */
+  next_retry_at?: string;
 }
 
 export interface EnsureResult {
@@ -171,12 +175,16 @@ export async function ensureWorkload(
   throw new ConditionFailedError(key.pk, key.sk);
 }
 
+/**
+ * `received` is the requested value and `expected` the stored one, written alike: a stored string is
+ * itself (`"vllm"`, not `"\"vllm\""`), other values their JSON (`expected` is text on the wire).
+ */
 function driftDetail(d: SpecDifference): ErrorDetail {
   return {
     path: d.path,
     message: `stored ${JSON.stringify(d.from)}, requested ${JSON.stringify(d.to)}`,
     received: d.to,
-    expected: d.from === undefined ? "absent (as stored)" : JSON.stringify(d.from),
+    expected: d.from === undefined ? "absent (as stored)" : typeof d.from === "string" ? d.from : JSON.stringify(d.from),
   };
 }
 
@@ -227,6 +235,7 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
   const workers = new Map((projectWorkers ?? (await listProjectWorkers(ctx, record.project))).map((w) => [w.id, w]));
   const ready = replicas.filter((r) => r.desired === "running" && r.phase === "ready" && isWorkerOnline(workers.get(r.worker_id), ctx.now())).length;
   const failed = replicas.filter((r) => r.desired === "running" && r.phase === "failed");
+  const nextRetryAt = earliestRetry(failed);
   const conditions: Condition[] = [
     { type: "Accepted", status: "True", reason: "SpecValid", message: `generation ${record.generation} accepted` },
     state.desiredReplicas === 0
@@ -238,7 +247,9 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
               type: "Ready",
               status: "False",
               reason: "ReplicaFailed",
-              message: `${ready}/${state.desiredReplicas} replicas ready; ${failed[0]?.id} failed: ${failed[0]?.reason ?? "see events"}`,
+              message: `${ready}/${state.desiredReplicas} replicas ready; ${failed[0]?.id} failed: ${failed[0]?.reason ?? "see events"}${
+                nextRetryAt === undefined ? "" : `; retrying at ${nextRetryAt}`
+              }`,
             }
           : {
             type: "Ready",
@@ -261,6 +272,7 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
       ready_replicas: ready,
       decision: state.decision,
       ...(state.nextChangeAt === undefined ? {} : { next_change_at: state.nextChangeAt }),
+      ...(nextRetryAt === undefined ? {} : { next_retry_at: nextRetryAt }),
       conditions,
       replicas: replicas.map((r) => ({
         id: r.id,
@@ -272,10 +284,21 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
         restarts: r.restarts,
         ...(r.reason === undefined ? {} : { reason: r.reason }),
         ...(r.exit_code === undefined ? {} : { exit_code: r.exit_code }),
+        ...(r.next_retry_at === undefined ? {} : { next_retry_at: r.next_retry_at }),
       })),
       events: await recentEvents(ctx, record.project, record.slug),
     },
   };
+}
+
+/** The soonest scheduled retry among failed replicas (ISO times sort as strings). */
+export function earliestRetry(failed: readonly ReplicaRecord[]): string | undefined {
+  let earliest: string | undefined;
+  for (const replica of failed) {
+    const at = replica.next_retry_at;
+    if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+  }
+  return earliest;
 }
 
 export async function getWorkloadRecord(

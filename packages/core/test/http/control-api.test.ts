@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bootstrapAdminToken, createControlApi, MemoryStore, type PlatformContext } from "../../src";
+import { bootstrapAdminToken, createControlApi, MemoryStore, type PlatformContext, resetAdminToken } from "../../src";
 
 const spec = { name: "Support bot", slug: "support-bot", model: "meta-llama/Llama-3.1-8B-Instruct", backend: "vllm" };
 
@@ -71,6 +71,38 @@ describe("control API", () => {
     expect((await call(undefined, "GET", "/v1/projects")).status).toBe(401);
     expect((await call("ik_sdk_nope", "GET", "/v1/projects")).status).toBe(401);
     expect((await call("ik_live_abcdefabcdefabcdefabcdefabcdef", "GET", "/v1/projects")).body.error.message).toContain("ik_sdk_");
+  });
+
+  it("a token with a wrong checksum is told so, not that its length is wrong", async () => {
+    // Prepare: the admin token with its last character changed (right prefix, right length).
+    const { admin, call } = await setup();
+    const mistyped = `${admin.slice(0, -1)}${admin.endsWith("A") ? "B" : "A"}`;
+
+    // Act
+    const response = await call(mistyped, "GET", "/v1/projects");
+
+    // Assess
+    expect(response.status).toBe(401);
+    expect(response.body.error.message).toMatch(/^The token is malformed: its checksum does not match/);
+    expect(response.body.error.message).not.toContain("followed by 30");
+  });
+
+  it("a revoked admin token gets the platform's hint (under npm start: re-source dev.env); other tokens do not", async () => {
+    // Prepare
+    const ctx: PlatformContext = { store: new MemoryStore(), serverSecret: "s", now: () => new Date() };
+    const old = (await bootstrapAdminToken(ctx))?.secret as string;
+    const current = (await resetAdminToken(ctx)).secret;
+    const api = createControlApi(ctx, { log: () => undefined, revokedAdminTokenHint: "Run `source .inferencekey/dev.env` again." });
+    const projectToken = await api(
+      new Request("http://local/v1/tokens", { method: "POST", headers: { authorization: `Bearer ${current}`, "content-type": "application/json" }, body: JSON.stringify({ name: "ci" }) }),
+    ).then((r) => r.json() as Promise<{ id: string; token: string }>);
+    await api(new Request(`http://local/v1/tokens/${projectToken.id}`, { method: "DELETE", headers: { authorization: `Bearer ${current}` } }));
+    const messageFor = async (token: string) =>
+      ((await (await api(new Request("http://local/v1/projects", { headers: { authorization: `Bearer ${token}` } }))).json()) as { error: { message: string } }).error.message;
+
+    // Act + Assess
+    expect(await messageFor(old)).toBe("The token has been revoked. Run `source .inferencekey/dev.env` again.");
+    expect(await messageFor(projectToken.token)).toBe("The token has been revoked.");
   });
 
   it("a worker token cannot call the control API", async () => {

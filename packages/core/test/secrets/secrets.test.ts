@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { digestSecret, generateSecret, isWellFormedSecret, secretHint } from "../../src";
+import { describeSecretProblem, digestSecret, generateSecret, isWellFormedSecret, secretHint, secretProblem } from "../../src";
 
 describe("secrets", () => {
   it("generated secrets are well formed, with at least 128 random bits", () => {
@@ -36,5 +36,23 @@ describe("secrets", () => {
   it("the hint shows the prefix and the last 4 characters only", () => {
     const secret = generateSecret("live");
     expect(secretHint(secret)).toEqual({ prefix: "ik_live_", last4: secret.slice(-4) });
+  });
+
+  it("names what is wrong with a malformed secret, in that order, without quoting it", () => {
+    // Prepare
+    const secret = generateSecret("sdk");
+    const last = secret.at(-1) === "A" ? "B" : "A";
+    const badChecksum = `${secret.slice(0, -1)}${last}`;
+
+    // Act + Assess
+    expect(secretProblem("sdk", secret)).toBeUndefined();
+    expect(secretProblem("sdk", `ik_live_${secret.slice(7)}`)).toBe("wrong_prefix");
+    expect(secretProblem("sdk", secret.slice(0, -2))).toBe("wrong_length");
+    expect(secretProblem("sdk", `${secret.slice(0, -1)}"`)).toBe("bad_characters");
+    expect(secretProblem("sdk", badChecksum)).toBe("bad_checksum");
+    const said = describeSecretProblem("sdk", badChecksum);
+    expect(said).toMatch(/^its checksum does not match/);
+    expect(said).not.toContain(badChecksum.slice(7));
+    expect(describeSecretProblem("sdk", secret.slice(0, -2))).toMatch(/^it is 35 characters long, not 37 \(ik_sdk_ followed by 30 letters and digits\)/);
   });
 });

@@ -78,6 +78,28 @@ describe("ensureWorkload", () => {
     expect((await getWorkload(ctx, admin, "acme", "support-bot")).generation).toBe(1);
   });
 
+  it("a drift detail writes the stored and the requested value alike (a string is itself, not its JSON)", async () => {
+    // Prepare
+    const { ctx, admin } = await setup();
+    await ensureWorkload(ctx, admin, "acme", { ...spec, execution_policy: "fixed", execution_policy_config: { replicas: 1 } });
+
+    // Act
+    const error = await ensureWorkload(
+      ctx,
+      admin,
+      "acme",
+      { ...spec, model: "other/model", execution_policy: "fixed", execution_policy_config: { replicas: 2 } },
+      "fail",
+    ).catch((e: unknown) => e);
+
+    // Assess
+    const details = [...(error as DriftError).details].sort((a, b) => a.path.localeCompare(b.path));
+    expect(details).toEqual([
+      { path: "execution_policy_config.replicas", message: "stored 1, requested 2", received: 2, expected: "1" },
+      { path: "model", message: `stored "${spec.model}", requested "other/model"`, received: "other/model", expected: spec.model },
+    ]);
+  });
+
   it("ignore returns the stored workload untouched with the differences", async () => {
     const { ctx, admin } = await setup();
     await ensureWorkload(ctx, admin, "acme", spec);

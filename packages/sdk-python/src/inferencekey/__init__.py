@@ -38,6 +38,9 @@ from .errors import (
     PermissionDeniedError,
     RateLimitError,
     ValidationError,
+    WorkloadFailedError,
+    WorkloadOutsideWindowError,
+    WorkloadScalingUpError,
 )
 from .management import (
     AsyncKeysResource,
@@ -121,6 +124,9 @@ __all__ = [
     "Worker",
     "WorkersResource",
     "Workload",
+    "WorkloadFailedError",
+    "WorkloadOutsideWindowError",
+    "WorkloadScalingUpError",
     "WorkloadSpec",
     "WorkloadStatus",
     "__version__",

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from .errors import APIConnectionError, InferenceKeyError
+from .errors import APIConnectionError, InferenceKeyError, WorkloadFailedError
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -74,7 +74,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def is_transient(error: InferenceKeyError) -> bool:
-    """Return True for failures worth another attempt: no response, a timeout, 408, 429 or any 5xx.
+    """Return True for failures worth another attempt: no response, a timeout, 408, 429 or any 5xx but ``workload_failed``.
 
     Example:
         >>> from inferencekey.errors import RateLimitError
@@ -84,6 +84,9 @@ def is_transient(error: InferenceKeyError) -> bool:
     """
     if isinstance(error, APIConnectionError):
         return True
+    if isinstance(error, WorkloadFailedError):
+        # Every replica failed: another attempt cannot succeed before the platform retries the replica.
+        return False
     status = error.status
     return status is not None and (status in (408, 429) or status >= 500)
 

@@ -222,6 +222,12 @@ class DriftError(ConflictError):
 
     """
 
+    def __str__(self) -> str:
+        # Each detail's message already quotes the stored and the requested value alike
+        # ('stored "a", requested "b"'); received/expected repeated after it would not be.
+        head = super().__str__().split("\n", 1)[0]
+        return "\n".join([head, *(f"  - {d.path or '(body)'}: {d.message}" for d in self.details)])
+
 
 class RateLimitError(InferenceKeyError):
     """HTTP 429: too many requests; ``retry_after`` says how long the server asked to wait.
@@ -236,7 +242,10 @@ class RateLimitError(InferenceKeyError):
 
 
 class InternalServerError(InferenceKeyError):
-    """HTTP 5xx: the server failed or is unavailable (``unavailable``, the gateway's ``workload_scaling_up``).
+    """HTTP 5xx: the server failed or is unavailable (``unavailable``, the gateway's ``workload_stopped``, ...).
+
+    The conditions a caller acts on have their own subclass: :class:`WorkloadScalingUpError`,
+    :class:`WorkloadOutsideWindowError` (``next_opening_at``), :class:`WorkloadFailedError` (``reason``).
 
     Example:
         >>> from inferencekey import InternalServerError
@@ -246,6 +255,62 @@ class InternalServerError(InferenceKeyError):
         ...     print("report request", error.request_id)
 
     """
+
+
+class WorkloadScalingUpError(InternalServerError):
+    """HTTP 503 ``workload_scaling_up``: no replica is ready yet and one is starting.
+
+    Nothing was forwarded, so the SDK retries it (even a POST), honouring ``Retry-After``; raised once
+    its retries are spent. Pass ``scale_up_timeout`` to have the gateway hold the call instead.
+
+    Example:
+        >>> from inferencekey import WorkloadScalingUpError
+        >>> try:
+        ...     ep.generate_text(prompt="Hi")  # doctest: +SKIP
+        ... except WorkloadScalingUpError as error:
+        ...     print("still starting; retry in", error.retry_after)
+
+    """
+
+
+class WorkloadOutsideWindowError(InternalServerError):
+    """HTTP 503 ``workload_outside_window``: a scheduled workload called outside its window.
+
+    ``next_opening_at`` (ISO time) says when it opens again; ``None`` when the schedule never reopens.
+
+    Example:
+        >>> WorkloadOutsideWindowError("closed", code="workload_outside_window", status=503,
+        ...                            next_opening_at="2026-12-07T07:00:00.000Z").next_opening_at
+        '2026-12-07T07:00:00.000Z'
+
+    """
+
+    def __init__(self, message: str, *, next_opening_at: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.next_opening_at = next_opening_at
+
+
+class WorkloadFailedError(InternalServerError):
+    """HTTP 503 ``workload_failed``: every replica failed and none is starting; the call is not retried.
+
+    ``reason`` says why the replica failed (e.g. ``exited with code 127 (command not found): sh: 1: vllm:
+    not found``); ``next_retry_at`` (ISO time) is when the platform starts it again, ``None`` until it
+    has scheduled that.
+
+    Example:
+        >>> error = WorkloadFailedError("cannot serve", code="workload_failed", status=503,
+        ...                             reason="sh: 1: vllm: not found", next_retry_at="2026-12-02T07:00:30.000Z")
+        >>> (error.reason, error.next_retry_at)
+        ('sh: 1: vllm: not found', '2026-12-02T07:00:30.000Z')
+
+    """
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, next_retry_at: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.reason = reason
+        self.next_retry_at = next_retry_at
 
 
 class APIConnectionError(InferenceKeyError):
@@ -301,6 +366,8 @@ class WireError:
     request_id: str | None = None
     details: list[ErrorDetail] = field(default_factory=list)
     error_type: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    """The whole error object, for fields beyond these (``next_opening_at``, ``reason``, ``next_retry_at``)."""
 
 
 def parse_error_body(status: int, body: Any, *, raw_text: str = "", reason: str = "") -> WireError:
@@ -347,6 +414,7 @@ def parse_error_body(status: int, body: Any, *, raw_text: str = "", reason: str 
         request_id=request_id if isinstance(request_id, str) else None,
         details=details,
         error_type=error_type,
+        fields=dict(error),
     )
 
 
@@ -383,13 +451,28 @@ def error_for_status(
         cls = InternalServerError
     else:
         cls = InferenceKeyError
-    return cls(
-        wire.message,
-        code=wire.code,
-        status=status,
-        request_id=request_id or wire.request_id,
-        details=wire.details,
-        retry_after=retry_after,
-        error_type=wire.error_type,
-        body=body,
-    )
+    common: dict[str, Any] = {
+        "code": wire.code,
+        "status": status,
+        "request_id": request_id or wire.request_id,
+        "details": wire.details,
+        "retry_after": retry_after,
+        "error_type": wire.error_type,
+        "body": body,
+    }
+    if status == 503 and wire.code == "workload_scaling_up":
+        return WorkloadScalingUpError(wire.message, **common)
+    if status == 503 and wire.code == "workload_outside_window":
+        return WorkloadOutsideWindowError(wire.message, next_opening_at=_text(wire.fields.get("next_opening_at")), **common)
+    if status == 503 and wire.code == "workload_failed":
+        return WorkloadFailedError(
+            wire.message,
+            reason=_text(wire.fields.get("reason")),
+            next_retry_at=_text(wire.fields.get("next_retry_at")),
+            **common,
+        )
+    return cls(wire.message, **common)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

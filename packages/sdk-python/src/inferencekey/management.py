@@ -70,8 +70,9 @@ def _env_settings() -> tuple[str, str]:
     env = read_environment()
     if env.token is None:
         raise ConfigurationError(
-            f"{ENV_SDK_TOKEN} is not set: export your ik_sdk_ control token (dashboard -> API tokens), "
-            "or pass token=... to ManagementClient()."
+            f"{ENV_SDK_TOKEN} is not set: export your ik_sdk_ control token, or pass token=... to ManagementClient(). "
+            "Under `npm start`, `source .inferencekey/dev.env` sets it (the organisation admin token); "
+            "other tokens are made with POST /v1/tokens (docs/api.md)."
         )
     return env.token, normalise_base_url(env.base_url, ENV_BASE_URL)
 

@@ -125,6 +125,8 @@ class ReplicaStatus:
     restarts: int
     reason: str | None = None
     exit_code: int | None = None
+    next_retry_at: str | None = None
+    """A failed replica: when the platform replaces it with a new attempt."""
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> ReplicaStatus:
@@ -145,6 +147,7 @@ class ReplicaStatus:
             restarts=_int(data, "restarts"),
             reason=_opt_str(data, "reason"),
             exit_code=_opt_int(data, "exit_code"),
+            next_retry_at=_opt_str(data, "next_retry_at"),
         )
 
 
@@ -163,6 +166,8 @@ class WorkloadStatus:
     ready_replicas: int
     decision: str
     next_change_at: str | None = None
+    next_retry_at: str | None = None
+    """Earliest time the platform retries a failed replica (30 s doubling to 30 min per slot)."""
     conditions: list[Condition] = field(default_factory=list)
     replicas: list[ReplicaStatus] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -192,6 +197,7 @@ class WorkloadStatus:
             ready_replicas=_int(data, "ready_replicas"),
             decision=_str(data, "decision"),
             next_change_at=_opt_str(data, "next_change_at"),
+            next_retry_at=_opt_str(data, "next_retry_at"),
             conditions=[Condition.from_wire(c) for c in _records(data, "conditions")],
             replicas=[ReplicaStatus.from_wire(r) for r in _records(data, "replicas")],
             events=[dict(e) for e in _records(data, "events")],

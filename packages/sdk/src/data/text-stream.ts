@@ -212,6 +212,7 @@ function streamError(chunk: Record<string, unknown>): InferenceKeyError {
     code: "stream_error",
     message: "The stream reported an error.",
     details: [],
+    fields: {},
   };
   const inner = chunk.error;
   const numeric = isRecord(inner) && typeof inner.code === "number" ? inner.code : undefined;

@@ -267,6 +267,7 @@ export class HttpClient {
       details: wire?.details ?? [],
       retryAfterSeconds: retryAfterMs === undefined ? undefined : retryAfterMs / 1000,
       errorType: wire?.errorType,
+      fields: wire?.fields,
     });
   }
 
@@ -305,6 +306,8 @@ export interface WireError {
   requestId?: string;
   details: ErrorDetail[];
   errorType?: string;
+  /** The whole error object, for fields beyond these (`next_opening_at`, `reason`, `next_retry_at`). */
+  fields: Record<string, unknown>;
 }
 
 /**
@@ -345,6 +348,7 @@ export function wireErrorOf(parsed: unknown): WireError | undefined {
     ...(typeof error.request_id === "string" ? { requestId: error.request_id } : {}),
     details,
     ...(errorType === undefined ? {} : { errorType }),
+    fields: error,
   };
 }
 

@@ -1,4 +1,4 @@
-import { APIConnectionError, type InferenceKeyError } from "../errors";
+import { APIConnectionError, type InferenceKeyError, WorkloadFailedError } from "../errors";
 
 /** How long to wait between attempts. All durations in milliseconds. */
 export interface RetryPolicy {
@@ -68,7 +68,8 @@ export function mayRetry(method: string, idempotencyKey?: string): boolean {
 }
 
 /**
- * Transient failures: no response, a timeout, 408, 429 or any 5xx.
+ * Transient failures: no response, a timeout, 408, 429 or any 5xx but `workload_failed` (every
+ * replica failed: the gateway says `x-should-retry: false`).
  *
  * @example
  * ```ts
@@ -77,6 +78,8 @@ export function mayRetry(method: string, idempotencyKey?: string): boolean {
  */
 export function isTransient(error: InferenceKeyError): boolean {
   if (error instanceof APIConnectionError) return true;
+  // Every replica failed: another attempt cannot succeed before the platform retries the replica.
+  if (error instanceof WorkloadFailedError) return false;
   const status = error.status;
   return status !== undefined && (status === 408 || status === 429 || status >= 500);
 }
