@@ -1,6 +1,15 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Workspace packages export their TypeScript sources under the `inferencekey-source` condition
+ * (the packed SDK's `dist/` is for users outside the repository); tsconfig.json names it too.
+ */
+const SOURCE_CONDITION = "inferencekey-source";
+
 export default defineConfig({
+  // Vitest runs tests in Vite's server environment, whose conditions are set apart; these are
+  // Vite's defaults (module, node, development|production) with ours first.
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, "module", "node", "development|production"] } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "functions/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 30_000,

