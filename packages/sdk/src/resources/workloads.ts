@@ -18,7 +18,9 @@ export type ReplicaStatus = Simplify<CamelKeys<WireStatus["replicas"][number]>>;
 /**
  * A workload's observed state: `desiredReplicas` (what the policy wants now), `readyReplicas`,
  * the policy's `decision` in words, `nextChangeAt` (when a schedule opens or closes),
- * `conditions` (`Accepted`, `Ready`), `replicas` and recent `events`.
+ * `nextRetryAt` (when the platform retries a failed replica: 30 s doubling to 30 min),
+ * `conditions` (`Accepted`, `Ready`), `replicas` (a failed one with its `reason` and `nextRetryAt`)
+ * and recent `events`.
  *
  * @example
  * ```ts
