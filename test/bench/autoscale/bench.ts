@@ -23,6 +23,8 @@ export interface Scenario {
   trace: TraceName;
   cap: number;
   bootSeconds: number;
+  /** Only the first minutes of the trace were replayed: no goal applies. */
+  partial: boolean;
   rows: PolicyRow[];
   /** Our policy's decision sentences that changed the worker count (count mode). */
   decisions: string[];
@@ -108,7 +110,7 @@ export async function runScenario(traceName: TraceName, options: ScenarioOptions
     replayed(ours, "ours", false),
   ];
   if (options.waitMode ?? true) rows.push(replayed(await replay(trace, { ...common, mode: "wait" }), "ours, stranded requests wait", true));
-  return { trace: traceName, cap: options.cap, bootSeconds: boot, rows, decisions: ours.decisions };
+  return { trace: traceName, cap: options.cap, bootSeconds: boot, partial: options.minutes !== undefined, rows, decisions: ours.decisions };
 }
 
 export interface GoalResult {
@@ -128,7 +130,7 @@ const byPolicy = (scenario: Scenario, policy: string) => scenario.rows.find((r) 
  */
 export function judgeGoals(scenarios: readonly Scenario[]): GoalResult[] {
   const results: GoalResult[] = [];
-  const find = (trace: TraceName, cap: number) => scenarios.find((s) => s.trace === trace && s.cap === cap && s.bootSeconds === 300);
+  const find = (trace: TraceName, cap: number) => scenarios.find((s) => s.trace === trace && s.cap === cap && s.bootSeconds === 300 && !s.partial);
   const strandedRule = (s: Scenario) => {
     const ours = byPolicy(s, "ours");
     const reactive = byPolicy(s, "reactive");
@@ -196,14 +198,20 @@ export interface FrontierPoint {
   gpuHours: number;
   strandedShare: number;
   kind: "baseline" | "knobs" | "defaults";
+  /** A few characters to print beside a frontier point. */
+  short?: string;
 }
 
 /** Our policy over a grid of its knobs, on one trace and CAP, for the frontier plot. */
-export async function knobFrontier(traceName: TraceName, cap: number, grid: readonly Record<string, number>[]): Promise<FrontierPoint[]> {
+export async function knobFrontier(
+  traceName: TraceName,
+  cap: number,
+  grid: readonly { knobs: Record<string, number>; short: string }[],
+): Promise<FrontierPoint[]> {
   const trace = loadTrace(traceName);
   const need = needPerMinute(concurrency(trace).peakPerMinute, cap);
   const points: FrontierPoint[] = [];
-  for (const knobs of grid) {
+  for (const { knobs, short } of grid) {
     const result = await replay(trace, { cap, warmReplicas: need[0] ?? 0, horizonMinutes: horizonMinutes(trace), knobs, mode: "count" });
     points.push({
       label: Object.entries(knobs)
@@ -212,13 +220,18 @@ export async function knobFrontier(traceName: TraceName, cap: number, grid: read
       gpuHours: result.gpuHours,
       strandedShare: result.stranded / result.requests,
       kind: "knobs",
+      short,
     });
   }
   return points;
 }
 
 /** The frontier as a small self-contained SVG (no dependency): GPU-hours across, stranded share up. */
-export function frontierSvg(title: string, points: readonly FrontierPoint[]): string {
+export function frontierSvg(
+  title: string,
+  points: readonly FrontierPoint[],
+  target?: { gpuHours: number; strandedShare: number; label: string },
+): string {
   const width = 720;
   const height = 440;
   const margin = { left: 70, right: 230, top: 40, bottom: 50 };
@@ -226,12 +239,13 @@ export function frontierSvg(title: string, points: readonly FrontierPoint[]): st
   const maxY = Math.max(0.01, ...points.map((p) => p.strandedShare)) * 1.1;
   const x = (v: number) => margin.left + (v / maxX) * (width - margin.left - margin.right);
   const y = (v: number) => height - margin.bottom - (v / maxY) * (height - margin.top - margin.bottom);
-  const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const xmlText = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   const color = { baseline: "#c0392b", knobs: "#7f8c8d", defaults: "#2471a3" } as const;
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="frontier-title" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title id="frontier-title">${xmlText(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${margin.left}" y="22" font-size="14">${escape(title)}</text>`,
+    `<text x="${margin.left}" y="22" font-size="14">${xmlText(title)}</text>`,
     `<line x1="${margin.left}" y1="${y(0)}" x2="${x(maxX)}" y2="${y(0)}" stroke="black"/>`,
     `<line x1="${margin.left}" y1="${y(0)}" x2="${margin.left}" y2="${y(maxY)}" stroke="black"/>`,
     `<text x="${(margin.left + x(maxX)) / 2}" y="${height - 12}" text-anchor="middle">GPU-hours paid</text>`,
@@ -241,12 +255,18 @@ export function frontierSvg(title: string, points: readonly FrontierPoint[]): st
     const gx = (maxX * i) / 5;
     const gy = (maxY * i) / 5;
     parts.push(`<text x="${x(gx)}" y="${y(0) + 16}" text-anchor="middle">${gx.toFixed(1)}</text>`);
-    parts.push(`<text x="${margin.left - 6}" y="${y(gy) + 4}" text-anchor="end">${(100 * gy).toFixed(1)}</text>`);
-    parts.push(`<line x1="${margin.left}" y1="${y(gy)}" x2="${x(maxX)}" y2="${y(gy)}" stroke="#eee"/>`);
+    parts.push(`<text x="${margin.left - 6}" y="${(y(gy) + 4).toFixed(1)}" text-anchor="end">${(100 * gy).toFixed(1)}</text>`);
+    parts.push(`<line x1="${margin.left}" y1="${y(gy).toFixed(1)}" x2="${x(maxX)}" y2="${y(gy).toFixed(1)}" stroke="#eee"/>`);
+  }
+  if (target !== undefined) {
+    parts.push(
+      `<rect x="${margin.left}" y="${y(target.strandedShare).toFixed(1)}" width="${(x(target.gpuHours) - margin.left).toFixed(1)}" height="${(y(0) - y(target.strandedShare)).toFixed(1)}" fill="#27ae60" fill-opacity="0.12" stroke="#27ae60"/>`,
+      `<text x="${margin.left + 4}" y="${(y(target.strandedShare) - 4).toFixed(1)}" fill="#1e8449">${xmlText(target.label)}</text>`,
+    );
   }
   // The knob grid's lower-left envelope: no point of the grid is both cheaper and less stranded.
   const envelope = points
-    .filter((p) => p.kind !== "baseline")
+    .filter((p) => p.kind === "knobs")
     .filter((p, _, all) => !all.some((q) => q !== p && q.gpuHours <= p.gpuHours && q.strandedShare <= p.strandedShare && (q.gpuHours < p.gpuHours || q.strandedShare < p.strandedShare)))
     .sort((a, b) => a.gpuHours - b.gpuHours);
   if (envelope.length > 1) {
@@ -256,11 +276,12 @@ export function frontierSvg(title: string, points: readonly FrontierPoint[]): st
   for (const p of points) {
     const cx = x(p.gpuHours).toFixed(1);
     const cy = y(p.strandedShare).toFixed(1);
-    parts.push(`<circle cx="${cx}" cy="${cy}" r="${p.kind === "knobs" ? 3 : 5}" fill="${color[p.kind]}"/>`);
+    const tip = `${p.label}: ${p.gpuHours.toFixed(2)} GPU-h, ${(100 * p.strandedShare).toFixed(1)}% stranded`;
+    parts.push(`<circle cx="${cx}" cy="${cy}" r="${p.kind === "knobs" ? 3 : 5}" fill="${color[p.kind]}"><title>${xmlText(tip)}</title></circle>`);
     if (p.kind !== "knobs") {
-      parts.push(`<text x="${Number(cx) + 7}" y="${Number(cy) - 6}" fill="${color[p.kind]}">${escape(p.label)}</text>`);
-    } else {
-      parts.push(`<title>${escape(p.label)}</title>`);
+      parts.push(`<text x="${Number(cx) + 7}" y="${Number(cy) - 6}" fill="${color[p.kind]}">${xmlText(p.label)}</text>`);
+    } else if (envelope.includes(p) && p.short !== undefined) {
+      parts.push(`<text x="${Number(cx) + 5}" y="${Number(cy) + 12}" fill="${color.knobs}" font-size="9">${xmlText(p.short)}</text>`);
     }
     legend++;
   }

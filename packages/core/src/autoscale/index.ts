@@ -37,6 +37,8 @@ export const AUTOSCALE_DEFAULTS = {
 
 /** Decision-to-ready time assumed until a replica of the workload has been seen booting (a GPU instance plus a model load). */
 export const DEFAULT_BOOT_SECONDS = 300;
+/** The shortest demand window: an agent's reading already covers its last 60 s (its peak window). */
+const MIN_WINDOW_SECONDS = 60;
 /** Boot times kept per workload for the p90. */
 const BOOT_SAMPLES_KEPT = 20;
 
@@ -164,7 +166,7 @@ export function decideWorkers(
   const replicas = signals.replicas ?? [];
   const seenBoots = observeBoots(memory, replicas);
   const bootSeconds = bootSecondsOf(seenBoots);
-  const window = Math.max(knobs.demand_window_seconds, bootSeconds);
+  const window = Math.max(knobs.demand_window_seconds, bootSeconds, MIN_WINDOW_SECONDS);
   const stabilization = knobs.scale_down_stabilization_seconds;
   const perReplica = knobs.target_concurrency_per_worker;
 
@@ -174,7 +176,8 @@ export function decideWorkers(
   const lastActiveAt = active ? nowIso : (memory.lastActiveAt ?? nowIso);
   const kept = window + stabilization + 60;
   const demand: [number, number][] = [...(memory.demand ?? []).filter(([at]) => at > nowSeconds - kept && at < nowSeconds), [nowSeconds, demandNow]];
-  const peakOver = (seconds: number) => Math.max(0, ...demand.filter(([at]) => at > nowSeconds - seconds).map(([, n]) => n));
+  // The current reading always counts, however short the window (a replica that boots in no time).
+  const peakOver = (seconds: number) => Math.max(0, ...demand.filter(([at]) => nowSeconds - at < Math.max(1, seconds)).map(([, n]) => n));
   const replicasFor = (requests: number) => Math.ceil((requests * (1 + knobs.headroom)) / perReplica - 1e-9);
   const sizing = `${perReplica} per replica${knobs.headroom > 0 ? `, ${Math.round(knobs.headroom * 100)}% headroom` : ""}`;
 
