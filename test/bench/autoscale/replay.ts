@@ -164,7 +164,10 @@ export async function replay(trace: Trace, options: ReplayOptions): Promise<Repl
   let lastColdSecond = Number.NEGATIVE_INFINITY;
   let pendingCold = false;
   const preRoll = -Math.ceil(boot / tick) * tick;
-  let warmHeld = options.warmReplicas * cap;
+  // Warm start: one tick a boot time before the trace sees held demand that sizes to exactly the
+  // first fleet under these knobs (checked at t = 0). A config change to hold the fleet instead
+  // (min_workers) would roll the replicas: execution_policy_config changes restart them.
+  let warmHeld = (options.warmReplicas * cap) / (1 + (options.knobs?.headroom ?? 0));
 
   const demand = () => inFlight.size + (queue.length - queueHead);
   const startQueued = (at: number) => {
@@ -322,6 +325,9 @@ export async function replay(trace: Trace, options: ReplayOptions): Promise<Repl
     if (at === nextSample) {
       sample(t);
       if (Number.isInteger(t) && t % tick === 0) {
+        if (t === 0 && readyCount !== options.warmReplicas) {
+          throw new Error(`warm start: ${readyCount} replicas ready at the trace's start, expected ${options.warmReplicas}`);
+        }
         if (t >= 0 && t % 60 === 0) readyPerMinute.push(readyCount);
         await control(t);
         if (mode === "wait") startQueued(t);
