@@ -216,7 +216,7 @@ export function decideWorkers(
       reason = `holding ${current}: ${booting} replica(s) still booting; ${why}`;
     } else if (calmFor < stabilization) {
       desired = current;
-      reason = `holding ${current}: ${why} needs ${needed}, waiting ${Math.round(stabilization - calmFor)} s more before scaling down`;
+      reason = `holding ${current} (${needed} needed): ${why}; waiting ${Math.round(stabilization - calmFor)} s more before scaling down`;
     } else if (keep === 0 && bounds.min === 0) {
       // To zero only after the idle period; until then one warm worker stays.
       if (idleFor >= knobs.scale_to_zero_after_seconds) {
