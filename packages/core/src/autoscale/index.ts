@@ -44,11 +44,12 @@ const BOOT_SAMPLES_KEPT = 20;
 
 export type AutoscaleKnobs = { -readonly [K in keyof typeof AUTOSCALE_DEFAULTS]: number };
 
-/** A running replica as the autoscaler sees it: when it was placed, and when it became ready. */
+/** A running replica as the autoscaler sees it: when it was placed, when it became ready, and whether it is still booting. */
 export interface LaunchedReplica {
   created_at: string;
   ready_at?: string;
-  ready: boolean;
+  /** Placed or starting, not yet ready (a failed replica is not booting: it must not hold a scale-down). */
+  booting: boolean;
 }
 
 export interface AutoscaleSignals {
@@ -175,9 +176,14 @@ export function decideWorkers(
   // With nothing remembered, the idle clock starts at this reading (not at the epoch).
   const lastActiveAt = active ? nowIso : (memory.lastActiveAt ?? nowIso);
   const kept = window + stabilization + 60;
-  const demand: [number, number][] = [...(memory.demand ?? []).filter(([at]) => at > nowSeconds - kept && at < nowSeconds), [nowSeconds, demandNow]];
+  // Only readings above zero are kept (the peak of none is zero), so an idle workload's memory, and
+  // with it the controller state, stays unchanged from tick to tick.
+  const demand: [number, number][] = [
+    ...(memory.demand ?? []).filter(([at]) => at > nowSeconds - kept && at < nowSeconds),
+    ...(demandNow > 0 ? [[nowSeconds, demandNow] as [number, number]] : []),
+  ];
   // The current reading always counts, however short the window (a replica that boots in no time).
-  const peakOver = (seconds: number) => Math.max(0, ...demand.filter(([at]) => nowSeconds - at < Math.max(1, seconds)).map(([, n]) => n));
+  const peakOver = (seconds: number) => Math.max(demandNow, ...demand.filter(([at]) => nowSeconds - at < seconds).map(([, n]) => n));
   const replicasFor = (requests: number) => Math.ceil((requests * (1 + knobs.headroom)) / perReplica - 1e-9);
   const sizing = `${perReplica} per replica${knobs.headroom > 0 ? `, ${Math.round(knobs.headroom * 100)}% headroom` : ""}`;
 
@@ -205,7 +211,7 @@ export function decideWorkers(
   } else if (needed < current) {
     // The window restarts after each change and after the newest replica became ready.
     const newestReady = Math.max(Number.NEGATIVE_INFINITY, ...replicas.filter((r) => r.ready_at !== undefined).map((r) => Date.parse(r.ready_at as string)));
-    const booting = replicas.filter((r) => !r.ready).length;
+    const booting = replicas.filter((r) => r.booting).length;
     const since = Math.max(memory.changedAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(memory.changedAt), newestReady);
     const calmFor = Number.isFinite(since) ? (nowMs - since) / 1000 : Number.POSITIVE_INFINITY;
     const idleFor = (nowMs - Date.parse(lastActiveAt)) / 1000;
@@ -265,7 +271,7 @@ export function decideWorkers(
   return {
     desired,
     reason,
-    memory: { lastActiveAt, ...(changedAt === undefined ? {} : { changedAt }), demand, ...seenBoots },
+    memory: { lastActiveAt, ...(changedAt === undefined ? {} : { changedAt }), ...(demand.length > 0 ? { demand } : {}), ...seenBoots },
     bounds,
     bootSeconds,
   };

@@ -183,7 +183,11 @@ async function desiredNow(
     config,
     {
       current: new Set(running.map((r) => r.slot)).size,
-      replicas: running.map((r) => ({ created_at: r.created_at, ready: r.phase === "ready", ...(r.ready_at === undefined ? {} : { ready_at: r.ready_at }) })),
+      replicas: running.map((r) => ({
+        created_at: r.created_at,
+        booting: r.phase === "pending" || r.phase === "starting",
+        ...(r.ready_at === undefined ? {} : { ready_at: r.ready_at }),
+      })),
       // Each replica's peak over its agent's sampling window, so a burst between ticks still counts.
       inFlight: reporting.reduce((n, r) => n + (r.load?.peak_requests ?? (r.load?.running_requests ?? 0) + (r.load?.waiting_requests ?? 0)), 0),
       loadReported: reporting.length > 0 || (ready.length === 0 && spec.backend !== "ollama"),

@@ -37,7 +37,7 @@ const later = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
 const iso = (seconds: number) => later(seconds).toISOString();
 /** `n` ready replicas that booted in `bootSeconds`, the newest ready at `readyAt` seconds. */
 const readyReplicas = (n: number, readyAt = -3600, bootSeconds = 300) =>
-  Array.from({ length: n }, () => ({ created_at: iso(readyAt - bootSeconds), ready_at: iso(readyAt), ready: true }));
+  Array.from({ length: n }, () => ({ created_at: iso(readyAt - bootSeconds), ready_at: iso(readyAt), booting: false }));
 
 /** Runs one decision per entry, `every` seconds apart, feeding each one's memory and count to the next. */
 function run(config: AutoscalingConfig, readings: Partial<AutoscaleSignals>[], start: { current: number; memory?: AutoscaleMemory }, every = 60) {
@@ -123,14 +123,27 @@ describe("decideWorkers", () => {
 
   it("does not scale down while replicas are still booting, and the window starts when the newest is ready", () => {
     const config = wide();
-    const booting = [...readyReplicas(2), { created_at: iso(-200), ready: false }];
+    const booting = [...readyReplicas(2), { created_at: iso(-200), booting: true }];
     const held = decideWorkers(config, { ...quiet, current: 3, replicas: booting }, { changedAt: iso(-3600) }, t0);
     expect(held.desired).toBe(3);
     expect(held.reason).toContain("1 replica(s) still booting");
-    const justReady = [...readyReplicas(2), { created_at: iso(-200), ready_at: iso(100), ready: true }];
+    const justReady = [...readyReplicas(2), { created_at: iso(-200), ready_at: iso(100), booting: false }];
     const soon = decideWorkers(config, { ...quiet, current: 3, replicas: justReady }, held.memory, later(160));
     expect(soon.desired).toBe(3);
     expect(soon.reason).toContain("waiting 240 s more before scaling down");
+  });
+
+  it("a failed replica does not hold a scale-down the way a booting one does", () => {
+    const failed = [...readyReplicas(2), { created_at: iso(-200), booting: false }];
+    const decision = decideWorkers(wide(), { ...quiet, current: 3, replicas: failed }, { changedAt: iso(-3600) }, t0);
+    expect(decision.desired).toBe(1);
+  });
+
+  it("an idle workload's memory does not change from tick to tick (no state write per tick)", () => {
+    const config = cloud({ min_workers: 1 });
+    const first = decideWorkers(config, { ...quiet, current: 1, replicas: readyReplicas(1) }, { changedAt: iso(-3600) }, t0);
+    const second = decideWorkers(config, { ...quiet, current: 1, replicas: readyReplicas(1) }, first.memory, later(60));
+    expect(second.memory).toEqual(first.memory);
   });
 
   it("a request at zero replicas triggers an immediate scale-up to one", () => {
