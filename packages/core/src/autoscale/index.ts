@@ -217,7 +217,11 @@ export function decideWorkers(
     const idleFor = (nowMs - Date.parse(lastActiveAt)) / 1000;
     const longPeak = peakOver(window + stabilization);
     const keep = Math.max(needed, replicasFor(longPeak));
-    if (booting > 0) {
+    if (Math.max(needed, bounds.min) >= current) {
+      // min_workers forbids going lower: no scale-down is pending, so none is announced.
+      desired = current;
+      reason = `at the floor of ${bounds.min} (min_workers); ${why}`;
+    } else if (booting > 0) {
       desired = current;
       reason = `holding ${current}: ${booting} replica(s) still booting; ${why}`;
     } else if (calmFor < stabilization) {

@@ -146,6 +146,12 @@ describe("decideWorkers", () => {
     expect(second.memory).toEqual(first.memory);
   });
 
+  it("announces no countdown when min_workers forbids going lower", () => {
+    const decision = decideWorkers(wide({ min_workers: 2 }), { ...quiet, current: 2, replicas: readyReplicas(2), inFlight: 3 }, { changedAt: t0.toISOString() }, later(10));
+    expect(decision.desired).toBe(2);
+    expect(decision.reason).toBe("at the floor of 2 (min_workers); peak 3 in flight over 5 min, 8 per replica");
+  });
+
   it("a request at zero replicas triggers an immediate scale-up to one", () => {
     expect(decideWorkers(cloud(), { ...quiet, coldRequest: true }, {}, t0).desired).toBe(1);
   });
