@@ -12,7 +12,7 @@ import { type BuiltCommand, buildCommand, defaultEnvsDir } from "./command";
 import { discoverGpus } from "./gpu-discovery";
 import { checkReady, type ProbeTarget } from "./health";
 import { AGENT_VERSION, defaultAdvertiseHost, describeHost } from "./host-info";
-import { scrapeLoad } from "./metrics";
+import { PeakWindow, scrapeLoad } from "./metrics";
 import { OllamaModelPull } from "./ollama-pull";
 import { isAlive, readProcStat, stopGroup } from "./processes";
 import { type RecordedProcess, readState, StateFile } from "./state-file";
@@ -75,6 +75,10 @@ export interface AgentOptions {
   clock?: Clock;
   /** Forward backend output lines to `log` (default true). */
   logBackendOutput?: boolean;
+  /** How often each ready replica's load is sampled between heartbeats (default 1 s; 0 disables). */
+  loadSampleMs?: number;
+  /** The trailing window whose peak load each heartbeat reports (default 60 s: at least one controller tick). */
+  peakWindowMs?: number;
 }
 
 export interface AgentStopOptions {
@@ -102,6 +106,8 @@ interface Entry {
   stopping?: Promise<void>;
   /** No longer assigned: being stopped, then forgotten. */
   removing?: boolean;
+  /** Peak running + waiting over the trailing window, fed by the sampler and by each heartbeat's scrape. */
+  peak?: PeakWindow;
 }
 
 /** Retry delay after n failed heartbeats: doubling, capped, with jitter so a fleet does not retry in step. */
@@ -173,6 +179,8 @@ class Agent {
   private lastHeartbeatAt = 0;
   private loop: Promise<void> = Promise.resolve();
   private stopReplicasOnStop = true;
+  private sampler: ReturnType<typeof setTimeout> | undefined;
+  private sampling = false;
 
   constructor(private readonly options: AgentOptions) {
     this.done = new Promise<void>((resolve, reject) => {
@@ -225,6 +233,7 @@ class Agent {
   }
 
   start(): void {
+    this.scheduleSample();
     this.loop = this.runLoop().then(
       () => this.finish(this.stopReplicasOnStop, undefined),
       (error: unknown) => {
@@ -275,6 +284,43 @@ class Agent {
       }
       await this.sleep(delay, failures === 0);
     }
+  }
+
+  private get peakWindowMs(): number {
+    return this.options.peakWindowMs ?? 60_000;
+  }
+
+  /** Samples every ready replica's load on a timer; a round still in flight makes the next one skip. */
+  private scheduleSample(): void {
+    const every = this.options.loadSampleMs ?? 1_000;
+    if (every <= 0 || this.stopping) return;
+    this.sampler = setTimeout(() => {
+      if (!this.sampling) {
+        this.sampling = true;
+        void this.sampleLoads().finally(() => {
+          this.sampling = false;
+        });
+      }
+      this.scheduleSample();
+    }, every);
+    this.sampler.unref?.();
+  }
+
+  private async sampleLoads(): Promise<void> {
+    await Promise.all(
+      [...this.entries.values()].map(async (entry) => {
+        if (entry.removing || entry.supervisor?.snapshot().state !== "ready") return;
+        const load = await scrapeLoad(probeTarget(entry.assignment));
+        if (load !== undefined) this.recordPeak(entry, load.running_requests + load.waiting_requests);
+      }),
+    );
+  }
+
+  private recordPeak(entry: Entry, requests: number): number {
+    entry.peak ??= new PeakWindow(this.peakWindowMs);
+    const now = Date.now();
+    entry.peak.add(now, requests);
+    return entry.peak.peak(now) ?? requests;
   }
 
   /** Sleeps; a replica state change ends a `wakeable` sleep early (not while the control plane is down). */
@@ -404,7 +450,9 @@ class Agent {
         const entry = this.entries.get(report.replica_id);
         if (report.state !== "ready" || entry === undefined) return report;
         const load = await scrapeLoad(probeTarget(entry.assignment));
-        return load === undefined ? report : { ...report, load };
+        if (load === undefined) return report;
+        const peak = this.recordPeak(entry, load.running_requests + load.waiting_requests);
+        return { ...report, load: { ...load, peak_requests: peak, peak_window_seconds: this.peakWindowMs / 1000 } };
       }),
     );
   }
@@ -419,6 +467,9 @@ class Agent {
         // A new generation of a slot is simply a new replica: the control plane keeps the old one
         // assigned until the new one is ready, then marks it stopped.
         if (entry === undefined) this.launch(assignment);
+        // Stopped on request, then wanted again (a scale-up right after a scale-down recreates the
+        // slot under the same id): start it afresh once the stop has freed the port.
+        else if (!entry.removing && (entry.stopping !== undefined || entry.fixed?.state === "stopped")) this.launch(assignment);
       } else if (entry === undefined) {
         this.entries.set(id, { assignment, fixed: { state: "stopped" } });
       } else if (entry.supervisor !== undefined) {
@@ -586,6 +637,7 @@ class Agent {
   private finish(stopReplicas: boolean, error: Error | undefined): Promise<void> {
     this.finishing ??= (async () => {
       this.stopping = true;
+      clearTimeout(this.sampler);
       if (stopReplicas) {
         const stops = [...this.entries].map(([id, entry]) => this.stopEntry(id, entry));
         const orphans = this.candidates.map((record) => stopGroup(record.pgid, this.tuning.graceMs));

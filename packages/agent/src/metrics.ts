@@ -148,3 +148,26 @@ export async function scrapeLoad(
     return undefined;
   }
 }
+
+/**
+ * The highest load (running + waiting) sampled over a trailing window. Sampled at 1 Hz between
+ * heartbeats, it lets a burst that came and went between two heartbeats (or two controller ticks)
+ * reach the autoscaler; a single reading at heartbeat time would mostly see zero.
+ */
+export class PeakWindow {
+  private readonly samples: { at: number; value: number }[] = [];
+
+  constructor(readonly windowMs: number) {}
+
+  add(atMs: number, value: number): void {
+    // Keep the list decreasing in value: an older, lower sample can never be the peak again.
+    while (this.samples.length > 0 && (this.samples[this.samples.length - 1] as { value: number }).value <= value) this.samples.pop();
+    this.samples.push({ at: atMs, value });
+  }
+
+  /** The peak over (nowMs - windowMs, nowMs], or undefined when nothing was sampled in it. */
+  peak(nowMs: number): number | undefined {
+    while (this.samples.length > 0 && (this.samples[0] as { at: number }).at <= nowMs - this.windowMs) this.samples.shift();
+    return this.samples[0]?.value;
+  }
+}

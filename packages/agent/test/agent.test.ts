@@ -204,6 +204,43 @@ describe("startAgent against a control plane", () => {
     expect(processesWith(marker)).toEqual([]);
   });
 
+  it("a slot stopped and then wanted again under the same id (scale down, then up) starts afresh", async () => {
+    // Prepare: the replica runs, then the control plane stops it.
+    const assignment = testAssignment(marker, await freePort());
+    plane.assignments = [assignment];
+    await agent();
+    const first = await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    plane.assignments = [{ ...assignment, desired: "stopped" }];
+    await waitFor("stopped report", reported(assignment.replica_id, "stopped"));
+    // Act: the controller recreated the slot's record (same id), wanted running again.
+    plane.assignments = [assignment];
+    // Assess: a new process serves it.
+    const again = await waitFor("ready again", reported(assignment.replica_id, "ready"));
+    expect(again.pid).not.toBe(first.pid);
+    expect(processesWith(marker).length).toBeGreaterThan(0);
+  });
+
+  it("reports the peak load sampled between heartbeats: a request that came and went still shows", async () => {
+    // Prepare: heartbeats 1.5 s apart, load sampled every 100 ms; one streamed answer takes ~0.6 s.
+    const port = await freePort();
+    const assignment = testAssignment(marker, port, { command: replicaCommand(marker, "--chunk-delay-ms 60") });
+    plane.assignments = [assignment];
+    await agent({ heartbeatIntervalMs: 1_500, loadSampleMs: 100 });
+    await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    // Act: one request, finished before the next heartbeat.
+    const response = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${assignment.secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: marker, prompt: "one two three four five six seven eight nine ten", max_tokens: 10, stream: true }),
+    });
+    await response.text();
+    const after = plane.heartbeats.length;
+    // Assess: the next heartbeat reads nothing running now, but the peak of its window says 1.
+    const beat = await waitFor("a heartbeat after the request", () => plane.heartbeats.length > after && plane.heartbeats.at(-1));
+    const load = beat.body.replicas.find((r) => r.replica_id === assignment.replica_id)?.load;
+    expect(load).toMatchObject({ running_requests: 0, peak_requests: 1, peak_window_seconds: 60 });
+  });
+
   it("starts a new generation of a slot next to the old one; no rollout logic of its own", async () => {
     // Prepare
     const old = testAssignment(marker, await freePort());

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadFromSamples, parsePrometheusText, type Sample, scrapeLoad } from "../src";
+import { loadFromSamples, PeakWindow, parsePrometheusText, type Sample, scrapeLoad } from "../src";
 
 const at = new Date("2026-11-27T10:00:00Z");
 
@@ -225,5 +225,40 @@ describe("scrapeLoad", () => {
     expect(
       await scrapeLoad({ backend: "vllm", host: "127.0.0.1", port: 1, model: "m", secret: "s" }),
     ).toBeUndefined();
+  });
+});
+
+describe("PeakWindow", () => {
+  it("keeps the highest sample of the trailing window, and forgets it once the window has passed", () => {
+    // Prepare
+    const window = new PeakWindow(60_000);
+    // Act: a burst of 37 at 10 s between readings of 0 and 2.
+    window.add(0, 0);
+    window.add(10_000, 37);
+    window.add(11_000, 2);
+    window.add(50_000, 0);
+    // Assess
+    expect(window.peak(50_000)).toBe(37);
+    expect(window.peak(69_999)).toBe(37);
+    expect(window.peak(70_000)).toBe(2);
+    expect(window.peak(71_000)).toBe(0);
+    expect(window.peak(200_000)).toBeUndefined();
+  });
+
+  it("property: the peak equals the maximum of the samples inside the window", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 100 })), { maxLength: 60 }), fc.integer({ min: 1, max: 100 }), (steps, windowMs) => {
+        const window = new PeakWindow(windowMs);
+        const seen: { at: number; value: number }[] = [];
+        let at = 0;
+        for (const [step, value] of steps) {
+          at += step;
+          window.add(at, value);
+          seen.push({ at, value });
+          const inside = seen.filter((s) => s.at > at - windowMs).map((s) => s.value);
+          expect(window.peak(at)).toBe(inside.length === 0 ? undefined : Math.max(...inside));
+        }
+      }),
+    );
   });
 });

@@ -108,8 +108,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     controller: {
       controllerId: `local-${process.pid}`,
       watchingSince: ctx.now(),
-      // The gateway runs in this process, so its in-memory request rate is the freshest signal.
-      signals: { requestsPerMinute: (project, workload) => gateway.gatewayRequestRate(project, workload), queuedJobs: () => 0 },
+      // The gateway runs in this process, so its in-memory request rate and held count are the freshest signals.
+      signals: {
+        requestsPerMinute: (project, workload) => gateway.gatewayRequestRate(project, workload),
+        heldRequests: (project, workload) => gateway.heldRequests(project, workload),
+        queuedJobs: () => 0,
+      },
     },
   });
 

@@ -37,6 +37,12 @@ export const ReplicaLoadSchema = z.object({
   waiting_requests: z.number().min(0),
   kv_cache_usage: z.number().min(0).max(1).optional(),
   scraped_at: z.string(),
+  /**
+   * The highest running + waiting the agent sampled (1 Hz or more) over the last `peak_window_seconds`:
+   * a burst between two heartbeats (or two controller ticks) still shows. Absent from older agents.
+   */
+  peak_requests: z.number().min(0).optional(),
+  peak_window_seconds: z.number().min(0).max(3600).optional(),
 });
 export type ReplicaLoad = z.infer<typeof ReplicaLoadSchema>;
 

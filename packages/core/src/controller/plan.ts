@@ -59,8 +59,10 @@ export function planReconcile(input: PlanInput): PlanAction[] {
     const newer = alive.filter((r) => r.slot === slot && r.generation > input.generation);
     for (const replica of newer) actions.push({ kind: "stop", replica, why: "generation rolled back" });
     if (current === undefined) {
-      const stillPresent = input.replicas.some((r) => r.slot === slot && r.generation === input.generation);
-      if (stillPresent) continue; // its record is being stopped or deleted; recreate next tick
+      // A record deleted by this plan frees the slot now (deletes apply first); one the agent is still
+      // stopping keeps its id until it reports stopped (ids derive from slot and generation).
+      const stillPresent = input.replicas.some((r) => r.slot === slot && r.generation === input.generation && !deleting.has(r.id));
+      if (stillPresent) continue;
       if (older.length > 0) {
         if (surging >= maxSurge) continue;
         surging++;

@@ -32,10 +32,12 @@ export interface ReconcileOutcome {
   skipped?: boolean;
 }
 
-/** Load signals beyond what replicas report: the gateway's request rate, queued jobs. */
+/** Load signals beyond what replicas report: the gateway's request rate and held requests, queued jobs. */
 export interface SignalSource {
   requestsPerMinute(project: string, workload: string): Promise<number> | number;
   queuedJobs(project: string, workload: string): Promise<number> | number;
+  /** The most requests the gateway held at once (no ready replica) since the last call; absent where it cannot be counted. */
+  heldRequests?(project: string, workload: string): Promise<number> | number;
 }
 
 export const noSignals: SignalSource = { requestsPerMinute: () => 0, queuedJobs: () => 0 };
@@ -176,12 +178,20 @@ async function desiredNow(
   const coldKey = controllerKeys.cold(workload.project, workload.slug);
   const cold = (await ctx.store.get(coldKey.pk, coldKey.sk)) !== undefined && ready.length === 0;
   const privateIds = config.workers.source === "private" ? config.workers.private_worker_ids : undefined;
+  const reporting = ready.filter((r) => r.load !== undefined);
   const decision = decideWorkers(
     config,
     {
       current: new Set(running.map((r) => r.slot)).size,
-      runningRequests: ready.reduce((n, r) => n + (r.load?.running_requests ?? 0), 0),
-      waitingRequests: ready.reduce((n, r) => n + (r.load?.waiting_requests ?? 0), 0),
+      replicas: running.map((r) => ({
+        created_at: r.created_at,
+        booting: r.phase === "pending" || r.phase === "starting",
+        ...(r.ready_at === undefined ? {} : { ready_at: r.ready_at }),
+      })),
+      // Each replica's peak over its agent's sampling window, so a burst between ticks still counts.
+      inFlight: reporting.reduce((n, r) => n + (r.load?.peak_requests ?? (r.load?.running_requests ?? 0) + (r.load?.waiting_requests ?? 0)), 0),
+      loadReported: reporting.length > 0 || (ready.length === 0 && spec.backend !== "ollama"),
+      heldRequests: (await signals.heldRequests?.(workload.project, workload.slug)) ?? 0,
       requestsPerMinute: await signals.requestsPerMinute(workload.project, workload.slug),
       queuedJobs: await signals.queuedJobs(workload.project, workload.slug),
       coldRequest: cold,
@@ -190,6 +200,7 @@ async function desiredNow(
     },
     previous?.autoscale ?? {},
     now,
+    { command: spec.command },
   );
   if (decision.desired > 0 && cold) await ctx.store.delete(coldKey.pk, coldKey.sk, { kind: "any" });
   return { desired: decision.desired, decision: decision.reason, autoscale: decision.memory };

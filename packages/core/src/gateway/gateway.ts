@@ -79,6 +79,8 @@ export interface Gateway {
   serve(request: GatewayRequest): Promise<GatewayReply>;
   /** Requests per minute to a workload through this instance (sliding 60 s estimate): the autoscaler's rate signal. */
   gatewayRequestRate(project: string, workload: string): number;
+  /** The most requests this instance held at once for want of a ready replica since the last call: the autoscaler's held signal. */
+  heldRequests(project: string, workload: string): number;
   flushUsage(): Promise<void>;
   flushUsageIfDue(): Promise<void>;
   /** Stops the flush timer, flushes usage and closes idle upstream connections. */
@@ -265,6 +267,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   });
   usage.start();
   const lastScaleUp = new Map<string, number>();
+  /** Requests held now, and the most held at once since the controller last read it, per workload. */
+  const held = new Map<string, { now: number; peak: number }>();
   const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
   const maxWaitSeconds = options.maxScaleUpWaitSeconds ?? 120;
   const pollMs = options.scaleUpPollMs ?? 500;
@@ -455,16 +459,27 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     const waitSeconds = scaleUpWait(request);
     await triggerScaleUp(project, workload);
     const deadline = performance.now() + waitSeconds * 1000;
-    while (waitSeconds > 0 && performance.now() < deadline && !request.signal.aborted) {
-      await sleep(Math.min(pollMs, Math.max(1, deadline - performance.now())), request.signal);
-      if (request.signal.aborted) break;
-      const fresh = await routes.refresh(project, workload);
-      if (fresh.workload === undefined) {
-        throw new GatewayError(404, "workload_not_found", `Workload ${project}/${workload} does not exist (it may have been deleted).`);
+    const id = `${project}/${workload}`;
+    const holding = held.get(id) ?? { now: 0, peak: 0 };
+    if (waitSeconds > 0) {
+      held.set(id, holding);
+      holding.now++;
+      holding.peak = Math.max(holding.peak, holding.now);
+    }
+    try {
+      while (waitSeconds > 0 && performance.now() < deadline && !request.signal.aborted) {
+        await sleep(Math.min(pollMs, Math.max(1, deadline - performance.now())), request.signal);
+        if (request.signal.aborted) break;
+        const fresh = await routes.refresh(project, workload);
+        if (fresh.workload === undefined) {
+          throw new GatewayError(404, "workload_not_found", `Workload ${project}/${workload} does not exist (it may have been deleted).`);
+        }
+        if (fresh.ready.length > 0) return fresh;
+        if (fresh.failure !== undefined) throw workloadFailedError(project, workload, fresh.failure);
+        await triggerScaleUp(project, workload);
       }
-      if (fresh.ready.length > 0) return fresh;
-      if (fresh.failure !== undefined) throw workloadFailedError(project, workload, fresh.failure);
-      await triggerScaleUp(project, workload);
+    } finally {
+      if (waitSeconds > 0) holding.now--;
     }
     throw new GatewayError(
       503,
@@ -809,6 +824,15 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     handle: async (request) => toWebResponse(await serve(fromWebRequest(request))),
     serve,
     gatewayRequestRate: (project, workload) => requestRates.rate(`${project}/${workload}`),
+    heldRequests: (project, workload) => {
+      const id = `${project}/${workload}`;
+      const holding = held.get(id);
+      if (holding === undefined) return 0;
+      const peak = holding.peak;
+      if (holding.now === 0) held.delete(id);
+      else holding.peak = holding.now;
+      return peak;
+    },
     flushUsage: () => usage.flush(),
     flushUsageIfDue: () => usage.flushIfDue(),
     close: async () => {

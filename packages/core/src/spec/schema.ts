@@ -72,6 +72,8 @@ export const AutoscalingConfigSchema = z.strictObject({
   /** Tuning knobs (defaults and reasoning in autoscale/index.ts and the reference page). */
   target_concurrency_per_worker: z.number().positive().max(10_000).optional(),
   target_requests_per_minute_per_worker: z.number().positive().max(1_000_000).optional(),
+  headroom: z.number().min(0).max(10).optional(),
+  demand_window_seconds: z.number().int().min(0).max(86_400).optional(),
   scale_down_stabilization_seconds: z.number().int().min(0).max(86_400).optional(),
   scale_to_zero_after_seconds: z.number().int().min(0).max(604_800).optional(),
 });

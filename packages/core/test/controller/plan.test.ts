@@ -36,7 +36,23 @@ describe("planReconcile", () => {
   it("deletes replicas whose agent reported them stopped, and those on offline workers", () => {
     const replicas = [replica(0, 1, { desired: "stopped", phase: "stopped" }), replica(1, 1, { worker_id: "wrk_gone" })];
     const actions = planReconcile({ desired: 2, generation: 1, deleted: false, replicas, workerOnline: (id) => id !== "wrk_gone" });
-    expect(kinds(actions)).toEqual(["delete 0@1", "delete 1@1"]);
+    expect(kinds(actions)).toEqual(["delete 0@1", "delete 1@1", "create 0@1", "create 1@1"]);
+  });
+
+  it("a scale-up right after a scale-down recreates the slot in the same plan, after deleting its stopped record", () => {
+    // Prepare: slot 1 was scaled away last tick and its agent has reported it stopped; now 2 are wanted again.
+    const replicas = [replica(0, 1), replica(1, 1, { desired: "stopped", phase: "stopped" })];
+
+    // Act
+    const actions = planReconcile({ desired: 2, generation: 1, deleted: false, replicas, workerOnline: online });
+
+    // Assess: the delete comes first, so the create-only write of the same id succeeds this tick.
+    expect(kinds(actions)).toEqual(["delete 1@1", "create 1@1"]);
+  });
+
+  it("waits for the agent to stop a slot it is still stopping before recreating it (same id)", () => {
+    const replicas = [replica(0, 1), replica(1, 1, { desired: "stopped", phase: "ready" })];
+    expect(kinds(planReconcile({ desired: 2, generation: 1, deleted: false, replicas, workerOnline: online }))).toEqual([]);
   });
 
   it("a deleted workload stops everything, then is removed once no replica is left", () => {

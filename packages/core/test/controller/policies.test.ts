@@ -24,7 +24,7 @@ async function world(start: string) {
   await createProject(ctx, admin, { slug: "acme" });
   const { worker } = await registerWorker(ctx, admin, "acme", { name: "box" });
   const compute: Compute = { placeCloudReplica: async () => ({ workerId: worker.id, hourlyPriceUsd: 1 }), hourlyPrice: () => 1 };
-  let load = { running: 0, waiting: 0 };
+  let load: { running: number; waiting: number; peak?: number } = { running: 0, waiting: 0 };
   let rate = 0;
   const signals: SignalSource = { requestsPerMinute: () => rate, queuedJobs: () => 0 };
   const beat = async () => {
@@ -36,7 +36,12 @@ async function world(start: string) {
         port: r.port,
         restarts: 0,
         state: r.desired === "stopped" ? ("stopped" as const) : ("ready" as const),
-        load: { running_requests: load.running, waiting_requests: load.waiting, scraped_at: new Date(clock).toISOString() },
+        load: {
+          running_requests: load.running,
+          waiting_requests: load.waiting,
+          ...(load.peak === undefined ? {} : { peak_requests: load.peak, peak_window_seconds: 60 }),
+          scraped_at: new Date(clock).toISOString(),
+        },
       })),
     });
   };
@@ -54,7 +59,7 @@ async function world(start: string) {
     admin,
     tick,
     running,
-    setLoad: (l: { running: number; waiting: number }) => {
+    setLoad: (l: { running: number; waiting: number; peak?: number }) => {
       load = l;
     },
     setRate: (r: number) => {
@@ -132,6 +137,25 @@ describe("execution policies under a fake clock", () => {
     expect(await w.running("bot")).toBe(1);
     await w.tick(200);
     expect(await w.running("bot")).toBe(0);
+  });
+
+  it("autoscaling sizes from the peak the agents sampled since their last heartbeat, and the status names it", async () => {
+    // Prepare
+    const w = await world("2026-11-27T10:00:00Z");
+    await ensureWorkload(w.ctx, w.admin, "acme", {
+      ...base,
+      command: "vllm serve m/m --max-num-seqs 4",
+      execution_policy: "autoscaling",
+      execution_policy_config: { min_workers: 1, max_workers: 10, max_hourly_cost_usd: 50, workers: { source: "cloud", cloud_pool: { gpu_pool: ["NVIDIA L4"] } } },
+    });
+    await w.tick(0);
+    // Act: nothing in flight at the heartbeat, but a burst of 13 between two of them (the replicas here
+    // boot at once, so the window is the agent's own 60 s).
+    w.setLoad({ running: 0, waiting: 0, peak: 13 });
+    await w.tick(60);
+    // Assess
+    expect(await w.running("bot")).toBe(4);
+    expect((await getWorkload(w.ctx, w.admin, "acme", "bot")).status.decision).toBe("scaling 1 -> 4: peak 13 in flight over 60 s, 4 per replica");
   });
 
   it("autoscaling is held by the cost ceiling, and the status says so", async () => {

@@ -95,6 +95,25 @@ describe.each(GATEWAY_BINDINGS)("gateway: no ready replica ($binding binding)", 
     expect(elapsed).toBeGreaterThanOrEqual(450);
   });
 
+  it("counts the requests it holds at once: the autoscaler reads the peak since its last read", async () => {
+    // Act: three requests held together, then a read while they wait, then a read after they gave up.
+    const waiting = [1, 2, 3].map(() => chat("auto", { "x-scale-up-timeout": "0.6" }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const during = served.gateway.heldRequests("acme", "auto");
+    const responses = await Promise.all(waiting);
+    const afterGivingUp = served.gateway.heldRequests("acme", "auto");
+    const next = served.gateway.heldRequests("acme", "auto");
+
+    // Assess
+    expect(responses.map((r) => r.status)).toEqual([503, 503, 503]);
+    expect(during).toBe(3);
+    expect(afterGivingUp).toBe(3);
+    expect(next).toBe(0);
+    // A request that is not held (no header) is not counted.
+    await chat("auto");
+    expect(served.gateway.heldRequests("acme", "auto")).toBe(0);
+  });
+
   it("a malformed X-Scale-Up-Timeout is a 400", async () => {
     const response = await chat("auto", { "x-scale-up-timeout": "soon" });
     expect(response.status).toBe(400);
