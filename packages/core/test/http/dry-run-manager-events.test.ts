@@ -5,7 +5,12 @@ const spec = { name: "Bot", slug: "bot", model: "m/a", backend: "vllm" };
 
 async function setup() {
   let clock = Date.parse("2031-02-03T04:05:06Z");
-  const ctx: PlatformContext = { store: new MemoryStore(() => clock), serverSecret: "s", now: () => new Date((clock += 1000)) };
+  // Each reading moves the clock a second, so events written in one test have distinct times.
+  const tick = () => {
+    clock += 1000;
+    return new Date(clock);
+  };
+  const ctx: PlatformContext = { store: new MemoryStore(() => clock), serverSecret: "s", now: tick };
   const admin = (await bootstrapAdminToken(ctx))?.secret as string;
   const api = createControlApi(ctx, { log: () => undefined });
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
