@@ -49,8 +49,11 @@ export type {
 } from "./spec";
 export type {
   DeletedWorkload,
+  EnsurePreview,
   EnsureRef,
+  GpuCatalogEntry,
   Page,
+  WorkloadEvent,
   ReplicaStatus,
   Workload,
   WorkloadStatus,

@@ -1,4 +1,5 @@
-import type { EnsureResult, WorkloadView } from "@inferencekey/core";
+import type { DryRunResult, EnsureResult, WorkloadView } from "@inferencekey/core";
+import { camelKeys } from "./casing";
 import { DEFAULT_BASE_URL, ENV_VARS, readEnvironment } from "./env";
 import type { OnDrift } from "./enums";
 import { ConfigurationError, errorForStatus, InferenceKeyError, ValidationError } from "./errors";
@@ -16,8 +17,13 @@ import { WorkersResource } from "./resources/workers";
 import { callOf } from "./resources/call-options";
 import {
   type DeletedWorkload,
+  type EnsurePreview,
   type EnsureRef,
+  type GpuCatalogEntry,
+  type GpuCatalogEntryWire,
   type Page,
+  type WorkloadEvent,
+  type WorkloadEventWire,
   toDeletedWorkload,
   toEnsureRef,
   toWorkload,
@@ -74,6 +80,11 @@ export type FromEnvOptions = Omit<ManagementClientOptions, "token" | "baseUrl">;
 export interface EnsureOptions extends CallOptions {
   /** What to do when the stored spec differs. Default `reconcile` (apply the requested spec). */
   onDrift?: OpenLiteral<OnDrift> | undefined;
+  /**
+   * Marks the workload as applied by this tool (stored as `managedBy`, never in the spec): the
+   * `inferencekey` CLI sends `"cli"`, so `apply --prune` deletes only what it applied.
+   */
+  manager?: string | undefined;
 }
 
 /**
@@ -235,12 +246,74 @@ export class ManagementClient {
         path: pathOf`/v1/projects/${this.project}/workloads/${spec.slug}`,
         query: { on_drift: options.onDrift },
         body: toWireSpec(spec),
+        ...(options.manager === undefined ? {} : { headers: { "x-inferencekey-manager": options.manager } }),
         ...callOf(options),
       })
       .catch((error: unknown) => {
         throw inCallerNames(error, spec);
       });
     return toEnsureRef(result);
+  }
+
+  /**
+   * What `ensure(spec)` would do, without doing it: the same validation and comparison, nothing
+   * written. `created`/`changed` say what would happen, `differences` lists each field that would
+   * change, `generation` is the generation the workload would have.
+   *
+   * @example
+   * ```ts
+   * const plan = await mgmt.preview({ ...spec, model: "meta-llama/Llama-3.1-70B-Instruct" });
+   * for (const d of plan.differences) console.log(`${d.path}: ${JSON.stringify(d.from)} -> ${JSON.stringify(d.to)}`);
+   * ```
+   */
+  async preview(spec: EnsureSpec, options: Omit<EnsureOptions, "manager"> = {}): Promise<EnsurePreview> {
+    const result = await this.http
+      .json<DryRunResult>({
+        method: "PUT",
+        path: pathOf`/v1/projects/${this.project}/workloads/${spec.slug}`,
+        query: { on_drift: options.onDrift, dry_run: "true" },
+        body: toWireSpec(spec),
+        ...callOf(options),
+      })
+      .catch((error: unknown) => {
+        throw inCallerNames(error, spec);
+      });
+    return camelKeys(result);
+  }
+
+  /**
+   * One page of a workload's events, newest first (pass `nextCursor` back as `cursor` for older
+   * ones). Each event's `id` orders it: to follow a workload, poll the first page and keep the
+   * events whose id is greater than the last one seen.
+   *
+   * @example
+   * ```ts
+   * const { data } = await mgmt.events("support-bot", { limit: 10 });
+   * for (const e of data.reverse()) console.log(e.at, e.type, e.message);
+   * ```
+   */
+  async events(slug: string, options: ListOptions = {}): Promise<Page<WorkloadEvent>> {
+    const page = await this.http.json<{ data: WorkloadEventWire[]; next_cursor?: string }>({
+      method: "GET",
+      path: pathOf`/v1/projects/${this.project}/workloads/${slug}/events`,
+      query: { limit: options.limit, cursor: options.cursor },
+      ...callOf(options),
+    });
+    return { data: page.data.map((event) => camelKeys(event)), nextCursor: page.next_cursor };
+  }
+
+  /**
+   * The GPU catalog: the display names `gpu_pool` accepts, with VRAM, nominal hourly price and the
+   * CUDA versions their drivers support.
+   *
+   * @example
+   * ```ts
+   * for (const gpu of await mgmt.gpuCatalog()) console.log(gpu.displayName, gpu.vramGb, gpu.hourlyPriceUsd);
+   * ```
+   */
+  async gpuCatalog(options?: CallOptions): Promise<GpuCatalogEntry[]> {
+    const catalog = await this.http.json<{ data: GpuCatalogEntryWire[] }>({ method: "GET", path: "/v1/catalog/gpus", ...callOf(options) });
+    return catalog.data.map((entry) => camelKeys(entry));
   }
 
   /**

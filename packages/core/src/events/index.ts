@@ -45,3 +45,25 @@ export async function recentEvents(
   const page = await ctx.store.query({ pk: keys.events(project, workload), descending: true, limit });
   return page.items.map((item) => item.data as unknown as WorkloadEvent);
 }
+
+/**
+ * A workload's events, newest first, a page at a time (`next_cursor` goes further back). Each carries
+ * its `id` (ordered like the events: a later event has a greater id), so a follower polls the first
+ * page and shows the events whose id is greater than the last it showed.
+ */
+export async function eventsPage(
+  ctx: PlatformContext,
+  project: string,
+  workload: string,
+  page: { limit?: number; cursor?: string },
+): Promise<{ data: (WorkloadEvent & { id: string })[]; next_cursor?: string }> {
+  const limit = Math.min(Math.max(Math.trunc(page.limit ?? 100), 1), 500);
+  const result = await ctx.store.query({
+    pk: keys.events(project, workload),
+    descending: true,
+    limit,
+    ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+  });
+  const data = result.items.map((item) => ({ id: `evt_${item.sk}`, ...(item.data as unknown as WorkloadEvent) }));
+  return { data, ...(result.cursor === undefined ? {} : { next_cursor: result.cursor }) };
+}

@@ -10,7 +10,16 @@ import { formatPath } from "../spec/validate";
 import { authenticateSdkToken, createToken, listTokens, type Principal, revokeToken } from "../tokens";
 import { deregisterWorker, getWorker, listWorkers, registerWorker, WorkerInputSchema } from "../workers";
 import { readUsage } from "../usage";
-import { deleteWorkload, EnsureQuerySchema, ensureWorkload, getWorkload, getWorkloadRecord, listWorkloads } from "../workloads";
+import {
+  deleteWorkload,
+  EnsureQuerySchema,
+  ensureWorkload,
+  getWorkload,
+  getWorkloadRecord,
+  listWorkloadEvents,
+  listWorkloads,
+  previewEnsure,
+} from "../workloads";
 import { errorResponse, json, readJsonBody, requestIdOf } from "./responses";
 import { Router } from "./router";
 
@@ -113,13 +122,21 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
           { path: "slug", message: `the URL names workload "${slug}" but the spec says "${String(body.slug)}"`, received: body.slug, expected: slug },
         ]);
       }
-      const { on_drift } = parseInput(EnsureQuerySchema, queryOf(c.url), "query string");
-      const result = await ensureWorkload(ctx, c.principal, param(p, "project"), { ...body, slug }, on_drift);
+      const { on_drift, dry_run } = parseInput(EnsureQuerySchema, queryOf(c.url), "query string");
+      if (dry_run) return json(await previewEnsure(ctx, c.principal, param(p, "project"), { ...body, slug }, on_drift));
+      const manager = managerOf(request);
+      const result = await ensureWorkload(ctx, c.principal, param(p, "project"), { ...body, slug }, {
+        onDrift: on_drift,
+        ...(manager === undefined ? {} : { manager }),
+      });
       if (result.changed) options.onWorkloadChange?.(result.project_slug, result.workload_slug);
       return json(result, result.created ? 201 : 200);
     })
     .on("GET", "/v1/projects/:project/workloads", async (_r, p, c) =>
       json(await listWorkloads(ctx, c.principal, param(p, "project"), pageOf(c.url))),
+    )
+    .on("GET", "/v1/projects/:project/workloads/:slug/events", async (_r, p, c) =>
+      json(await listWorkloadEvents(ctx, c.principal, param(p, "project"), param(p, "slug"), pageOf(c.url))),
     )
     .on("GET", "/v1/projects/:project/workloads/:slug", async (_r, p, c) =>
       json(await getWorkload(ctx, c.principal, param(p, "project"), param(p, "slug"))),
@@ -217,4 +234,16 @@ export function createControlApi(ctx: PlatformContext, options: ControlApiOption
     log(`${request.method} ${url.pathname} ${response.status} ${(performance.now() - started).toFixed(1)}ms ${requestId}`);
     return response;
   };
+}
+
+/** `X-InferenceKey-Manager`: the tool applying a managed set (`cli`), a short lowercase name. */
+function managerOf(request: Request): string | undefined {
+  const value = request.headers.get("x-inferencekey-manager")?.trim();
+  if (value === undefined || value === "") return undefined;
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(value)) {
+    throw new ValidationError("The X-InferenceKey-Manager header names a tool in lowercase letters, digits and '-'.", [
+      { path: "X-InferenceKey-Manager", message: "not a tool name", received: value.slice(0, 64), expected: "e.g. cli" },
+    ]);
+  }
+  return value;
 }

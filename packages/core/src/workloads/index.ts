@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { ConditionFailedError, DriftError, type ErrorDetail, NotFoundError, ValidationError } from "../errors";
 import { readControllerState } from "../controller/state";
-import { recentEvents, recordEvent, type WorkloadEvent } from "../events";
+import { eventsPage, recentEvents, recordEvent, type WorkloadEvent } from "../events";
 import { newId } from "../ids";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
-import { getOrCreateProject, getProject } from "../projects";
+import { assertProjectSlug, getOrCreateProject, getProject } from "../projects";
 import { changesRuntime, diffSpecs, type SpecDifference } from "../spec/diff";
 import { OnDriftSchema } from "../spec/schema";
 import type { OnDriftName } from "../spec/modalities";
@@ -31,6 +31,11 @@ export interface WorkloadRecord {
   updated_at: string;
   /** Set by delete(); the controller stops the replicas and then removes the record. */
   deleted_at?: string;
+  /**
+   * The tool that last applied this workload as part of a set it manages (`cli` for `inferencekey
+   * apply`), so `apply --prune` deletes only what it applied. Kept on the record, never in the spec.
+   */
+  managed_by?: string;
 }
 
 export interface Condition {
@@ -49,6 +54,8 @@ export interface WorkloadView {
   generation: number;
   created_at: string;
   updated_at: string;
+  /** Set when a managing tool applied it (`cli`); absent otherwise. */
+  managed_by?: string;
   status: {
     desired_replicas: number;
     ready_replicas: number;
@@ -87,7 +94,18 @@ export interface EnsureResult {
   workload: WorkloadView;
 }
 
-export const EnsureQuerySchema = z.object({ on_drift: OnDriftSchema.default("reconcile") });
+export const EnsureQuerySchema = z.object({
+  on_drift: OnDriftSchema.default("reconcile"),
+  /** `true`: validate and compare only; nothing is written (the answer says what would change). */
+  dry_run: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
+});
+
+/** What an ensure may do besides making the spec real. */
+export interface EnsureOptions {
+  onDrift?: OnDriftName;
+  /** Marks the record as applied by this tool (`managed_by`), e.g. `cli`. */
+  manager?: string;
+}
 
 const MAX_WRITE_ATTEMPTS = 20;
 
@@ -100,8 +118,9 @@ export async function ensureWorkload(
   principal: Principal,
   project: string,
   rawSpec: unknown,
-  onDrift: OnDriftName = "reconcile",
+  options: OnDriftName | EnsureOptions = "reconcile",
 ): Promise<EnsureResult> {
+  const { onDrift = "reconcile", manager } = typeof options === "string" ? { onDrift: options } : options;
   const spec = validateSpec(rawSpec);
   await getOrCreateProject(ctx, principal, project);
   await assertWorkersExist(ctx, project, spec);
@@ -115,8 +134,20 @@ export async function ensureWorkload(
 
     if (live !== undefined && item !== undefined) {
       const differences = diffSpecs(live.spec, spec);
-      if (differences.length === 0 || onDrift === "ignore") {
+      const marking = manager !== undefined && live.managed_by !== manager;
+      if ((differences.length === 0 || onDrift === "ignore") && !marking) {
         return result(ctx, live, { changed: false, created: false, differences });
+      }
+      if (differences.length === 0 || onDrift === "ignore") {
+        // Only the manager marker changes: no new generation, nothing restarts.
+        const marked: WorkloadRecord = { ...live, managed_by: manager, updated_at: now };
+        try {
+          await ctx.store.put({ ...key, data: { ...marked } }, { kind: "version", version: item.version });
+        } catch (error) {
+          if (error instanceof ConditionFailedError) continue;
+          throw error;
+        }
+        return result(ctx, marked, { changed: false, created: false, differences });
       }
       if (onDrift === "fail") {
         throw new DriftError(
@@ -127,6 +158,7 @@ export async function ensureWorkload(
       const generation = live.generation + 1;
       const next: WorkloadRecord = {
         ...live,
+        ...(manager === undefined ? {} : { managed_by: manager }),
         spec,
         generation,
         runtime_generation: changesRuntime(differences) ? generation : live.runtime_generation,
@@ -159,6 +191,7 @@ export async function ensureWorkload(
       runtime_generation: generation,
       created_at: now,
       updated_at: now,
+      ...(manager === undefined ? {} : { managed_by: manager }),
     };
     try {
       await ctx.store.put(
@@ -208,6 +241,50 @@ async function assertWorkersExist(ctx: PlatformContext, project: string, spec: W
       })),
     );
   }
+}
+
+/** What an ensure would do, without writing: the same validation, worker checks and diff. */
+export interface DryRunResult {
+  project_slug: string;
+  workload_slug: string;
+  dry_run: true;
+  created: boolean;
+  changed: boolean;
+  /** The generation the workload would have after the write (the current one when unchanged). */
+  generation: number;
+  differences: SpecDifference[];
+}
+
+/** `ensure` with `dry_run=true`: what it would do (the same validation, checks and diff), writing nothing. */
+export async function previewEnsure(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  rawSpec: unknown,
+  onDrift: OnDriftName = "reconcile",
+): Promise<DryRunResult> {
+  const spec = validateSpec(rawSpec);
+  const existing = await getProject(ctx, principal, project).catch((error: unknown) => {
+    // A project an organisation token's ensure would create: nothing in it yet.
+    if (error instanceof NotFoundError && principal.project === undefined) return undefined;
+    throw error;
+  });
+  if (existing === undefined) assertProjectSlug(project, "project");
+  else await assertWorkersExist(ctx, project, spec);
+  const key = keys.workload(project, spec.slug);
+  const stored = existing === undefined ? undefined : ((await ctx.store.get(key.pk, key.sk))?.data as WorkloadRecord | undefined);
+  const live = stored !== undefined && stored.deleted_at === undefined ? stored : undefined;
+  const base = { project_slug: project, workload_slug: spec.slug, dry_run: true as const };
+  if (live === undefined) return { ...base, created: true, changed: true, generation: (stored?.generation ?? 0) + 1, differences: [] };
+  const differences = diffSpecs(live.spec, spec);
+  if (differences.length > 0 && onDrift === "fail") {
+    throw new DriftError(
+      `workload "${spec.slug}" differs from the stored spec in ${differences.length} field(s); on_drift=fail would change nothing`,
+      differences.map(driftDetail),
+    );
+  }
+  const changed = differences.length > 0 && onDrift === "reconcile";
+  return { ...base, created: false, changed, generation: live.generation + (changed ? 1 : 0), differences };
 }
 
 async function result(
@@ -267,6 +344,7 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
     generation: record.generation,
     created_at: record.created_at,
     updated_at: record.updated_at,
+    ...(record.managed_by === undefined ? {} : { managed_by: record.managed_by }),
     status: {
       desired_replicas: state.desiredReplicas,
       ready_replicas: ready,
@@ -375,4 +453,16 @@ export async function deleteWorkload(
     return { project_slug: project, workload_slug: slug, deleted: true };
   }
   throw new ConditionFailedError(key.pk, key.sk);
+}
+
+/** A workload's events, newest first (see `eventsPage`); events are kept 14 days. */
+export async function listWorkloadEvents(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  slug: string,
+  page: { limit?: number; cursor?: string },
+): Promise<{ data: (WorkloadEvent & { id: string })[]; next_cursor?: string }> {
+  await getWorkloadRecord(ctx, principal, project, slug);
+  return eventsPage(ctx, project, slug, page);
 }

@@ -1,4 +1,4 @@
-import type { deleteWorkload, EnsureResult, WorkloadView } from "@inferencekey/core";
+import type { DryRunResult, deleteWorkload, EnsureResult, WorkloadEvent as CoreWorkloadEvent, WorkloadView } from "@inferencekey/core";
 import { type CamelKeys, camelKeys, type Simplify } from "../casing";
 
 type WireStatus = WorkloadView["status"];
@@ -105,3 +105,48 @@ export function toDeletedWorkload(result: Awaited<ReturnType<typeof deleteWorklo
 export function toWorkloadPage(page: { data: WorkloadView[]; next_cursor?: string }): Page<Workload> {
   return { data: page.data.map(toWorkload), nextCursor: page.next_cursor };
 }
+
+/**
+ * What `preview()` says an ensure would do: `{ projectSlug, workloadSlug, dryRun: true, created,
+ * changed, generation, differences }`. Nothing was written.
+ *
+ * @example
+ * ```ts
+ * const plan: EnsurePreview = await mgmt.preview(spec);
+ * console.log(plan.created ? "would create" : plan.changed ? "would change" : "unchanged");
+ * ```
+ */
+export type EnsurePreview = Simplify<CamelKeys<DryRunResult>>;
+
+/** A workload event as the API sends it (snake_case keys). */
+export type WorkloadEventWire = CoreWorkloadEvent & { id: string };
+
+/**
+ * One event of a workload's timeline: `{ id, at, type, generation, message }`. Ids order events.
+ *
+ * @example
+ * ```ts
+ * const [latest]: WorkloadEvent[] = (await mgmt.events("support-bot", { limit: 1 })).data;
+ * console.log(latest?.type, latest?.message);
+ * ```
+ */
+export type WorkloadEvent = Simplify<CamelKeys<WorkloadEventWire>>;
+
+/** A GPU catalog entry as the API sends it. */
+export interface GpuCatalogEntryWire {
+  display_name: string;
+  vram_gb: number;
+  hourly_price_usd: number;
+  cuda_versions: string[];
+}
+
+/**
+ * One GPU of the catalog: `{ displayName, vramGb, hourlyPriceUsd, cudaVersions }`; `displayName`
+ * is what `gpu_pool` takes.
+ *
+ * @example
+ * ```ts
+ * const cheapest: GpuCatalogEntry | undefined = (await mgmt.gpuCatalog()).sort((a, b) => a.hourlyPriceUsd - b.hourlyPriceUsd)[0];
+ * ```
+ */
+export type GpuCatalogEntry = Simplify<CamelKeys<GpuCatalogEntryWire>>;

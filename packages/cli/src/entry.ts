@@ -1,0 +1,14 @@
+import { run } from "./main";
+
+/** The process entry: real streams, the real environment, the exit code the run resolves to. */
+export async function main(): Promise<number> {
+  return run(process.argv.slice(2), {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    interactive: process.stdout.isTTY === true,
+    env: process.env,
+  });
+}
+
+// Run when executed as a script (the repository's bin), not when imported by the bundle's bin.
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main();
