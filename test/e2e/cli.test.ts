@@ -224,4 +224,34 @@ describe("the inferencekey CLI against the local platform", () => {
     expect(unreachable.stderr).not.toMatch(/\n\s+at /);
     expect(processesWith(marker).length).toBeGreaterThan(0); // the platform is still serving its replicas
   }, 60_000);
+
+  it("packed, runs from an empty directory through npm exec --package=<tarball>", async () => {
+    // Prepare: npm pack builds dist/ (prepack) and the tarball; the directory it runs in is empty.
+    const out = mkdtempSync(join(tmpdir(), "ik-cli-pack-"));
+    const empty = mkdtempSync(join(tmpdir(), "ik-cli-empty-"));
+    const npm = (args: string[], cwd: string) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn("npm", args, {
+          cwd,
+          env: { ...process.env, INFERENCEKEY_BASE_URL: platform.baseUrl, INFERENCEKEY_SDK_TOKEN: platform.sdkToken, INFERENCEKEY_PROJECT: "acme" },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        child.once("close", (code) => resolve({ code, stdout, stderr }));
+      });
+    const packed = await npm(["pack", "-w", "packages/cli", "--pack-destination", out, "--silent"], REPO_ROOT);
+    rmSync(join(REPO_ROOT, "packages/cli/dist"), { recursive: true, force: true }); // the repository runs src/
+    const tarball = join(out, packed.stdout.trim().split("\n").at(-1) ?? "");
+
+    // Act
+    const listed = await npm(["exec", "--yes", `--package=${tarball}`, "--", "inferencekey", "list", "-o", "json"], empty);
+
+    // Assess
+    expect(packed.code, packed.stderr).toBe(0);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { slug: string }[]).map((w) => w.slug)).toContain("support-bot");
+  }, 180_000);
 });

@@ -1,3 +1,4 @@
+import { pathToFileURL } from "node:url";
 import { run } from "./main";
 
 /** The process entry: real streams, the real environment, the exit code the run resolves to. */
@@ -11,4 +12,4 @@ export async function main(): Promise<number> {
 }
 
 // Run when executed as a script (the repository's bin), not when imported by the bundle's bin.
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await main();
