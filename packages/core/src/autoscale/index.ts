@@ -1,4 +1,7 @@
 import type { AutoscalingConfig } from "../spec/schema";
+import { readableNumber } from "./wording";
+
+export { readableNumber } from "./wording";
 
 /**
  * The autoscaler: a pure function from (config, signals, memory, now) to a worker count and a
@@ -89,7 +92,7 @@ export function decideWorkers(config: AutoscalingConfig, signals: AutoscaleSigna
     needed === byConcurrency && byConcurrency > 0
       ? `${signals.runningRequests} running + ${signals.waitingRequests} waiting requests`
       : needed === byRate && byRate > 0
-        ? `${signals.requestsPerMinute} requests/min`
+        ? `${readableNumber(signals.requestsPerMinute)} requests/min`
         : needed === byJobs && byJobs > 0
           ? `${signals.queuedJobs} queued jobs`
           : signals.coldRequest
@@ -120,9 +123,14 @@ export function decideWorkers(config: AutoscalingConfig, signals: AutoscaleSigna
         desired = current;
         reason = `holding ${current}: idle for ${Math.round(Math.min(idleFor, lowFor))} s, scale to zero after ${knobs.scale_to_zero_after_seconds} s`;
       }
+    } else if (Math.max(needed, bounds.min) >= current) {
+      // min_workers forbids going lower: no scale-down is pending, so none is announced.
+      desired = current;
+      reason = `at the floor of ${bounds.min} (min_workers); ${why}`;
+      lowSince = undefined;
     } else if (lowFor >= knobs.scale_down_stabilization_seconds) {
-      desired = needed;
-      reason = `scaling ${current} -> ${needed}: ${why} for ${Math.round(lowFor)} s`;
+      desired = Math.max(needed, bounds.min);
+      reason = `scaling ${current} -> ${desired}: ${why} for ${Math.round(lowFor)} s`;
     } else {
       desired = current;
       reason = `holding ${current}: ${why}, waiting ${knobs.scale_down_stabilization_seconds - Math.round(lowFor)} s more before scaling down`;
@@ -150,7 +158,7 @@ export function decideWorkers(config: AutoscalingConfig, signals: AutoscaleSigna
     const affordable = Math.floor(bounds.costCeilingUsd / signals.pricePerWorkerHour + 1e-9);
     if (desired > affordable) {
       desired = affordable;
-      reason = `held at ${affordable} by max_hourly_cost_usd ($${bounds.costCeilingUsd}/h at $${signals.pricePerWorkerHour}/h per worker); ${why}`;
+      reason = `held at ${affordable} by max_hourly_cost_usd ($${bounds.costCeilingUsd}/h at $${readableNumber(signals.pricePerWorkerHour)}/h per worker); ${why}`;
     }
   }
   return {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type AutoscaleSignals, type AutoscalingConfig, decideWorkers, effectiveBounds } from "../../src";
+import { type AutoscaleSignals, type AutoscalingConfig, decideWorkers, effectiveBounds, readableNumber } from "../../src";
 
 const cloud = (over: Partial<AutoscalingConfig> = {}): AutoscalingConfig => ({
   min_workers: 0,
@@ -37,6 +37,66 @@ describe("decideWorkers", () => {
     const after = decideWorkers(config, low, during.memory, later(300));
     expect([first.desired, during.desired, after.desired]).toEqual([3, 3, 1]);
     expect(during.reason).toContain("waiting 1 s more before scaling down");
+  });
+
+  it("min_workers forbids going lower: says it is at the floor, never 'waiting N s more before scaling down'", () => {
+    // Prepare: one warm worker kept by min_workers 1, and no load.
+    const config = cloud({ min_workers: 1 });
+    const idle = { ...quiet, current: 1 };
+
+    // Act
+    const first = decideWorkers(config, idle, {}, t0);
+    const next = decideWorkers(config, idle, first.memory, later(1));
+
+    // Assess
+    expect([first.desired, next.desired]).toEqual([1, 1]);
+    expect(first.reason).toBe("at the floor of 1 (min_workers); no load");
+    expect(next.reason).not.toContain("before scaling down");
+    expect(next.memory.lowSince).toBeUndefined();
+  });
+
+  it("above the floor, a scale-down waits for stabilization and then stops at min_workers, saying so", () => {
+    // Prepare
+    const config = cloud({ min_workers: 2 });
+    const idle = { ...quiet, current: 3 };
+
+    // Act
+    const first = decideWorkers(config, idle, {}, t0);
+    const after = decideWorkers(config, idle, first.memory, later(300));
+
+    // Assess
+    expect(first.reason).toBe("holding 3: no load, waiting 300 s more before scaling down");
+    expect(after.desired).toBe(2);
+    expect(after.reason).toBe("scaling 3 -> 2: no load for 300 s");
+  });
+
+  it("decision texts round measured rates: 2.7166333333333332 requests/min reads 2.72", () => {
+    // Prepare
+    const config = cloud({ target_requests_per_minute_per_worker: 1 });
+
+    // Act
+    const decision = decideWorkers(config, { ...quiet, current: 1, requestsPerMinute: 2.7166333333333332 }, {}, t0);
+
+    // Assess
+    expect(decision.reason).toBe("scaling 1 -> 3: 2.72 requests/min");
+  });
+
+  it("readableNumber: integers as they are, at most two decimals, tiny values keep one digit", () => {
+    expect([3, 2.7166333333333332, 0.5, 59.999, 0.004321, 0].map(readableNumber)).toEqual(["3", "2.72", "0.5", "60", "0.004", "0"]);
+  });
+
+  it("property: a decision text never shows a number with more than two decimals", () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 10_000, noNaN: true }),
+        fc.double({ min: 0, max: 20, noNaN: true }),
+        fc.integer({ min: 0, max: 4 }),
+        (requestsPerMinute, pricePerWorkerHour, current) => {
+          const decision = decideWorkers(cloud({ target_requests_per_minute_per_worker: 7 }), { ...quiet, current, requestsPerMinute, pricePerWorkerHour }, {}, t0);
+          expect(decision.reason).not.toMatch(/\d\.\d{3,}/);
+        },
+      ),
+    );
   });
 
   it("scales to zero after the idle period when min_workers is 0", () => {
