@@ -19,6 +19,7 @@ import { LocalController } from "./local-controller";
 import { type HttpServerHandle, serve } from "./node-http";
 import { SqliteStore } from "./sqlite-store";
 import { ensureStateDir, loadServerSecret, readDevEnv, writeDevEnv } from "./state-dir";
+import { StateDirLock } from "./state-lock";
 
 export interface LocalPlatformOptions {
   /** State directory (store, server secret, dev.env, agent state). */
@@ -54,15 +55,27 @@ interface RunningAgent {
 /** The whole platform on one machine: embedded store, control and agent APIs, controller, local worker. */
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const log = options.log ?? ((line: string) => console.log(line));
-  ensureStateDir(options.dir);
-  // One clock for every component: expiry in the store and the blob files, the controller, the gateway.
   const now = options.now ?? (() => new Date());
-  const store = new SqliteStore(join(options.dir, "store.db"), { now: () => now().getTime() });
-  const ctx: PlatformContext = { store, serverSecret: loadServerSecret(options.dir), now };
+  ensureStateDir(options.dir);
+  // First of all: a second platform on this directory would adopt (and on exit stop) the first's
+  // replicas and rewrite its dev.env. Throws StateDirLockedError naming the holder.
+  const lock = await StateDirLock.acquire(options.dir, now);
+  let serverSecret: string;
+  let store: SqliteStore;
+  try {
+    serverSecret = loadServerSecret(options.dir);
+    // One clock for every component: expiry in the store and the blob files, the controller, the gateway.
+    store = new SqliteStore(join(options.dir, "store.db"), { now: () => now().getTime() });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  const ctx: PlatformContext = { store, serverSecret, now };
   try {
     await migrateStore(ctx, MIGRATIONS, log);
   } catch (error) {
     await store.close();
+    lock.release();
     throw error;
   }
 
@@ -140,9 +153,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
   } catch (error) {
     await store.close();
+    lock.release();
     throw error;
   }
   baseUrl = http.url;
+  lock.serving(http.url);
 
   const devEnvPath = join(options.dir, "dev.env");
   const adminTokenIssued = await ensureDevEnv(ctx, devEnvPath, http.url);
@@ -175,6 +190,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       await Promise.all([...agents.values()].map(async (agent) => (await agent)?.stop({ stopReplicas: true })));
       await http.close();
       await store.close();
+      lock.release();
     },
   };
 }
