@@ -20,6 +20,7 @@ import { type HttpServerHandle, serve } from "./node-http";
 import { SqliteStore } from "./sqlite-store";
 import { ensureStateDir, loadServerSecret, readDevEnv, writeDevEnv } from "./state-dir";
 import { StateDirLock } from "./state-lock";
+import { Terminal } from "./terminal";
 
 export interface LocalPlatformOptions {
   /** State directory (store, server secret, dev.env, agent state). */
@@ -70,7 +71,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     lock.release();
     throw error;
   }
-  const ctx: PlatformContext = { store, serverSecret, now };
+  // Requests, decisions and events of every workload, one line each, named by the workload.
+  const terminal = new Terminal({ write: log });
+  const ctx: PlatformContext = { store, serverSecret, now, onEvent: (project, workload, event) => terminal.event(project, workload, event) };
   try {
     await migrateStore(ctx, MIGRATIONS, log);
   } catch (error) {
@@ -114,12 +117,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     blobs: new LocalFileBlobStore(join(options.dir, "blobs"), { now }),
     publicUrl: () => baseUrl || undefined,
     log,
+    onRequest: (request) => terminal.request(request),
   });
   const controller = new LocalController(ctx, compute, {
     tickMs: options.tickMs ?? 2000,
     log,
     controller: {
       controllerId: `local-${process.pid}`,
+      onDecision: (change) => terminal.decision(change),
       watchingSince: ctx.now(),
       // The gateway runs in this process, so its in-memory request rate is the freshest signal.
       signals: { requestsPerMinute: (project, workload) => gateway.gatewayRequestRate(project, workload), queuedJobs: () => 0 },
@@ -187,6 +192,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       clearInterval(purgeTimer);
       await controller.stop();
       await gateway.close();
+      terminal.close();
       await Promise.all([...agents.values()].map(async (agent) => (await agent)?.stop({ stopReplicas: true })));
       await http.close();
       await store.close();
