@@ -126,6 +126,11 @@ export function replicaLabel(assignment: Pick<Assignment, "project" | "workload"
   return `${assignment.project}/${assignment.workload} ${assignment.replica_id}`;
 }
 
+/** A replica found in the state file: named as replicaLabel did when it was recorded. */
+function recordedLabel(record: RecordedProcess): string {
+  return record.workload === undefined ? record.replica_id : `${record.workload} ${record.replica_id}`;
+}
+
 function probeTarget(assignment: Assignment): ProbeTarget {
   const { backend, host, port, model, secret } = assignment;
   return { backend, host, port, model, secret };
@@ -219,7 +224,7 @@ class Agent {
       if (recordedAlive(record)) {
         this.candidates.push(record);
         this.log(
-          `found replica ${record.replica_id} (pid ${record.pid}) from a previous run; adopting it if it is still assigned`,
+          `found replica ${recordedLabel(record)} (pid ${record.pid}) from a previous run; adopting it if it is still assigned`,
         );
       } else if (groupStillOurs(record)) {
         // The leader is gone but its children may not be: they would hold the port and GPU memory.
@@ -478,7 +483,7 @@ class Agent {
           return;
         }
         this.log(
-          `stopping replica ${assignment === undefined ? record.replica_id : replicaLabel(assignment)} (pid ${record.pid}) left by a previous agent run: ${why}`,
+          `stopping replica ${assignment === undefined ? recordedLabel(record) : replicaLabel(assignment)} (pid ${record.pid}) left by a previous agent run: ${why}`,
         );
         const entry: Entry | undefined =
           assignment?.desired === "stopped" ? { assignment, fixed: { state: "stopping" } } : undefined;
@@ -584,6 +589,7 @@ class Agent {
         port: entry.assignment.port,
         started_at: s.startedAt ?? new Date().toISOString(),
         command_hash: entry.hash,
+        workload: `${entry.assignment.project}/${entry.assignment.workload}`,
         ...(s.procStartTime === undefined ? {} : { proc_start_time: s.procStartTime }),
       });
     }

@@ -311,6 +311,8 @@ describe("startAgent against a control plane", () => {
     expect(logs.some((l) => l.includes(`adopted replica ${assignment.project}/${assignment.workload} ${assignment.replica_id} (pid ${ready.pid})`))).toBe(
       true,
     );
+    // Even before the first heartbeat, the new agent names the workload (kept in its state file).
+    expect(logs).toContainEqual(expect.stringContaining(`found replica ${assignment.project}/${assignment.workload} ${assignment.replica_id} (pid ${ready.pid})`));
   });
 
   it("a replica left serving keeps running while it logs after its agent is gone, and is adopted", async () => {
