@@ -81,11 +81,11 @@ describe("decideWorkers", () => {
     expect(decision.reason).toBe("scaling 1 -> 3: 2.72 requests/min");
   });
 
-  it("readableNumber: integers as they are, at most two decimals, tiny values keep one digit", () => {
-    expect([3, 2.7166333333333332, 0.5, 59.999, 0.004321, 0].map(readableNumber)).toEqual(["3", "2.72", "0.5", "60", "0.004", "0"]);
+  it("readableNumber: integers as they are, at most two decimals, a tiny positive value reads <0.01", () => {
+    expect([3, 2.7166333333333332, 0.5, 59.999, 0.004321, 9.5e-7, 0].map(readableNumber)).toEqual(["3", "2.72", "0.5", "60", "<0.01", "<0.01", "0"]);
   });
 
-  it("property: a decision text shows numbers with at most two decimals (one significant digit below 0.01)", () => {
+  it("property: a decision text never shows a number with more than two decimals", () => {
     fc.assert(
       fc.property(
         fc.double({ min: 0, max: 10_000, noNaN: true }),
@@ -93,7 +93,7 @@ describe("decideWorkers", () => {
         fc.integer({ min: 0, max: 4 }),
         (requestsPerMinute, pricePerWorkerHour, current) => {
           const decision = decideWorkers(cloud({ target_requests_per_minute_per_worker: 7 }), { ...quiet, current, requestsPerMinute, pricePerWorkerHour }, {}, t0);
-          for (const shown of decision.reason.match(/\d+\.\d+/g) ?? []) expect(shown).toMatch(/^\d+\.\d{1,2}$|^0\.0+[1-9]$/);
+          expect(decision.reason).not.toMatch(/\d\.\d{3,}|e-\d/);
         },
       ),
     );
