@@ -22,19 +22,11 @@ export interface PlatformProcess {
 export async function startPlatformProcess(options: { home?: string; env?: Record<string, string> } = {}): Promise<PlatformProcess> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), "ik-home-"));
   const devEnv = join(home, "dev.env");
-  const child = spawn(
-    process.execPath,
-    ["--disable-warning=ExperimentalWarning", "--import", "tsx", join(REPO_ROOT, "packages/local/src/main.ts")],
-    { cwd: REPO_ROOT, env: { ...process.env, PORT: "0", INFERENCEKEY_HOME: home, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: false },
-  );
+  const { child, exited, output: captured } = spawnPlatform(home, options.env);
   let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
+  captured((chunk) => {
+    output += chunk;
   });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
 
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -60,4 +52,36 @@ export async function startPlatformProcess(options: { home?: string; env?: Recor
       return exited;
     },
   };
+}
+
+function spawnPlatform(home: string, env: Record<string, string> = {}) {
+  const child = spawn(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", "--import", "tsx", join(REPO_ROOT, "packages/local/src/main.ts")],
+    { cwd: REPO_ROOT, env: { ...process.env, PORT: "0", INFERENCEKEY_HOME: home, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: false },
+  );
+  const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+  const output = (onChunk: (chunk: string) => void) => {
+    child.stdout?.on("data", (chunk: Buffer) => onChunk(chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => onChunk(chunk.toString()));
+  };
+  return { child, exited, output };
+}
+
+/**
+ * Runs `npm start`'s entry point on `home` and expects it to exit by itself (a refused start):
+ * the exit code and everything it printed. Killed after `timeoutMs` if it started instead.
+ */
+export async function runPlatformToExit(home: string, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+  const { child, exited, output: captured } = spawnPlatform(home);
+  let output = "";
+  captured((chunk) => {
+    output += chunk;
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const closed = new Promise<void>((resolveClose) => child.once("close", () => resolveClose()));
+  const code = await exited;
+  await closed; // every byte printed has been read
+  clearTimeout(timer);
+  return { code, output };
 }

@@ -127,6 +127,16 @@ const describeError = (error: unknown): string => {
   return typeof code === "string" ? `${error.message} (${code})` : error.message;
 };
 
+/** How the agent's lines name a replica: the workload first (people know it), then the replica id. */
+export function replicaLabel(assignment: Pick<Assignment, "project" | "workload" | "replica_id">): string {
+  return `${assignment.project}/${assignment.workload} ${assignment.replica_id}`;
+}
+
+/** A replica found in the state file: named as replicaLabel did when it was recorded. */
+function recordedLabel(record: RecordedProcess): string {
+  return record.workload === undefined ? record.replica_id : `${record.workload} ${record.replica_id}`;
+}
+
 function probeTarget(assignment: Assignment): ProbeTarget {
   const { backend, host, port, model, secret } = assignment;
   return { backend, host, port, model, secret };
@@ -222,7 +232,7 @@ class Agent {
       if (recordedAlive(record)) {
         this.candidates.push(record);
         this.log(
-          `found replica ${record.replica_id} (pid ${record.pid}) from a previous run; adopting it if it is still assigned`,
+          `found replica ${recordedLabel(record)} (pid ${record.pid}) from a previous run; adopting it if it is still assigned`,
         );
       } else if (groupStillOurs(record)) {
         // The leader is gone but its children may not be: they would hold the port and GPU memory.
@@ -473,7 +483,7 @@ class Agent {
       } else if (entry === undefined) {
         this.entries.set(id, { assignment, fixed: { state: "stopped" } });
       } else if (entry.supervisor !== undefined) {
-        void this.stopEntry(id, entry);
+        void this.stopEntry(entry);
       } else if (entry.fixed?.state === "failed") {
         entry.fixed = { state: "stopped" };
       }
@@ -485,7 +495,7 @@ class Agent {
         continue;
       }
       entry.removing = true;
-      void this.stopEntry(id, entry).then(() => {
+      void this.stopEntry(entry).then(() => {
         if (this.entries.get(id) === entry) this.entries.delete(id);
         void this.persist();
       });
@@ -520,11 +530,11 @@ class Agent {
             },
             probe.ok,
           );
-          this.log(`adopted replica ${record.replica_id} (pid ${record.pid}) from a previous agent run`);
+          this.log(`adopted replica ${replicaLabel(assignment)} (pid ${record.pid}) from a previous agent run`);
           return;
         }
         this.log(
-          `stopping replica ${record.replica_id} (pid ${record.pid}) left by a previous agent run: ${why}`,
+          `stopping replica ${assignment === undefined ? recordedLabel(record) : replicaLabel(assignment)} (pid ${record.pid}) left by a previous agent run: ${why}`,
         );
         const entry: Entry | undefined =
           assignment?.desired === "stopped" ? { assignment, fixed: { state: "stopping" } } : undefined;
@@ -552,7 +562,7 @@ class Agent {
     const id = assignment.replica_id;
     const built = this.build(assignment);
     if (!built.ok) {
-      this.log(`replica ${id} cannot start: ${built.reason}`);
+      this.log(`replica ${replicaLabel(assignment)} cannot start: ${built.reason}`);
       this.entries.set(id, { assignment, fixed: { state: "failed", reason: built.reason } });
       this.nudge();
       return;
@@ -560,7 +570,7 @@ class Agent {
     const supervisor = this.supervise(assignment, built.command);
     this.entries.set(id, { assignment, supervisor, hash: built.command.hash });
     this.log(
-      `starting replica ${id} (${assignment.project}/${assignment.workload} slot ${assignment.slot} generation ${assignment.generation}` +
+      `starting replica ${replicaLabel(assignment)} (slot ${assignment.slot} generation ${assignment.generation}` +
         ` on ${assignment.host}:${assignment.port}): ${built.command.shell}`,
     );
     const release = this.releases.get(assignment.port);
@@ -575,9 +585,11 @@ class Agent {
     const target = probeTarget(assignment);
     const forward = this.options.logBackendOutput ?? true;
     // ollama starts with only the models on disk: the agent pulls the assigned one through its API.
-    const pull = target.backend === "ollama" ? new OllamaModelPull(target) : undefined;
+    const label = replicaLabel(assignment);
+    const pull = target.backend === "ollama" ? new OllamaModelPull(target, { log: (line) => this.log(`replica ${label}: ${line}`) }) : undefined;
     return new ReplicaSupervisor({
       replicaId: assignment.replica_id,
+      label,
       command,
       secrets: [assignment.secret, this.options.token],
       probe: async (signal) => {
@@ -588,7 +600,7 @@ class Agent {
       tuning: this.tuning,
       ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
       log: this.log,
-      ...(forward ? { onOutput: (_stream, line) => this.log(`[${assignment.replica_id}] ${line}`) } : {}),
+      ...(forward ? { onOutput: (_stream, line) => this.log(`[${label}] ${line}`) } : {}),
       onChange: (snapshot) => {
         if (snapshot.state === "stopping" || snapshot.state === "failed") pull?.abort();
         void this.persist();
@@ -597,11 +609,11 @@ class Agent {
     });
   }
 
-  private stopEntry(id: string, entry: Entry): Promise<void> {
+  private stopEntry(entry: Entry): Promise<void> {
     if (entry.stopping !== undefined) return entry.stopping;
     const supervisor = entry.supervisor;
     if (supervisor === undefined) return Promise.resolve();
-    this.log(`stopping replica ${id}${entry.removing ? " (no longer assigned)" : ""}`);
+    this.log(`stopping replica ${replicaLabel(entry.assignment)}${entry.removing ? " (no longer assigned)" : ""}`);
     entry.stopping = supervisor.stop();
     this.holdPort(entry.assignment.port, entry.stopping);
     return entry.stopping;
@@ -628,6 +640,7 @@ class Agent {
         port: entry.assignment.port,
         started_at: s.startedAt ?? new Date().toISOString(),
         command_hash: entry.hash,
+        workload: `${entry.assignment.project}/${entry.assignment.workload}`,
         ...(s.procStartTime === undefined ? {} : { proc_start_time: s.procStartTime }),
       });
     }
@@ -639,7 +652,7 @@ class Agent {
       this.stopping = true;
       clearTimeout(this.sampler);
       if (stopReplicas) {
-        const stops = [...this.entries].map(([id, entry]) => this.stopEntry(id, entry));
+        const stops = [...this.entries.values()].map((entry) => this.stopEntry(entry));
         const orphans = this.candidates.map((record) => stopGroup(record.pgid, this.tuning.graceMs));
         this.candidates = [];
         await Promise.all([...stops, ...orphans, ...this.background]);

@@ -7,6 +7,14 @@ export interface OllamaPullOptions {
   retryAfterMs?: number;
   /** A pull that reported nothing for this long no longer counts as progress. Default 60 s. */
   stalledAfterMs?: number;
+  /**
+   * Where the pull's progress is told (the agent's log, so `npm start`'s terminal): its start, each
+   * new step ("pulling manifest", "pulling 6a07...", "verifying sha256 digest"), a download's
+   * percentage at most every `progressLogMs`, and how it ended.
+   */
+  log?: (line: string) => void;
+  /** Least time between two progress lines of one download step. Default 5 s. */
+  progressLogMs?: number;
 }
 
 const MB = 1024 ** 2;
@@ -36,6 +44,9 @@ export class OllamaModelPull {
   private lastProgressAt = 0;
   private lastFailure: string | undefined;
   private endedAt: number | undefined;
+  /** The step (ollama's `status`) and time of the last progress line logged. */
+  private loggedStep: string | undefined;
+  private loggedAt = 0;
   private readonly fetchImpl: typeof fetch;
   private readonly now: () => number;
 
@@ -75,6 +86,9 @@ export class OllamaModelPull {
     this.running = controller;
     this.status = "requested";
     this.lastProgressAt = now;
+    this.loggedStep = undefined;
+    const model = this.target.model;
+    this.options.log?.(`pulling model ${model} into ollama`);
     void this.pull(controller.signal)
       .then(
         (failure) => {
@@ -84,6 +98,14 @@ export class OllamaModelPull {
           this.lastFailure = error instanceof Error ? error.message : String(error);
         },
       )
+      .then(() => {
+        if (controller.signal.aborted) this.options.log?.(`pulling model ${model} into ollama: stopped (the replica is stopping)`);
+        else if (this.lastFailure === undefined) this.options.log?.(`pulled model ${model} into ollama in ${Math.round((this.now() - now) / 1000)} s`);
+        else
+          this.options.log?.(
+            `pulling model ${model} into ollama failed: ${this.lastFailure}; retrying in ${Math.round((this.options.retryAfterMs ?? 30_000) / 1000)} s`,
+          );
+      })
       .finally(() => {
         if (this.running === controller) this.running = undefined;
         this.endedAt = this.now();
@@ -133,6 +155,18 @@ export class OllamaModelPull {
     if (typeof parsed.error === "string") return parsed.error;
     this.status = describePullLine(parsed);
     this.lastProgressAt = this.now();
-    return parsed.status === "success" ? "success" : undefined;
+    if (parsed.status === "success") return "success";
+    this.logProgress(typeof parsed.status === "string" ? parsed.status : "working");
+    return undefined;
+  }
+
+  /** A new step is always told; the same step's percentage at most every progressLogMs. */
+  private logProgress(step: string): void {
+    if (this.options.log === undefined) return;
+    const now = this.now();
+    if (step === this.loggedStep && now - this.loggedAt < (this.options.progressLogMs ?? 5_000)) return;
+    this.loggedStep = step;
+    this.loggedAt = now;
+    this.options.log(`pulling model ${this.target.model} into ollama: ${this.status}`);
   }
 }

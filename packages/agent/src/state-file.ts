@@ -13,6 +13,8 @@ export interface RecordedProcess {
   command_hash: string;
   /** /proc start time of the pid: tells our process from an unrelated one that reused its pid. */
   proc_start_time?: string;
+  /** The replica's workload (`project/slug`), so the next run's log names it before any heartbeat. */
+  workload?: string;
 }
 
 interface StateDocument {
@@ -31,7 +33,8 @@ function isRecord(value: unknown): value is RecordedProcess {
     int(v.port) &&
     typeof v.started_at === "string" &&
     typeof v.command_hash === "string" &&
-    (v.proc_start_time === undefined || typeof v.proc_start_time === "string")
+    (v.proc_start_time === undefined || typeof v.proc_start_time === "string") &&
+    (v.workload === undefined || typeof v.workload === "string")
   );
 }
 

@@ -112,6 +112,8 @@ export interface SupervisorSnapshot {
 
 export interface SupervisorOptions {
   replicaId: string;
+  /** How log lines name the replica (e.g. `acme/support-bot rep_...`). Default: the replica id. */
+  label?: string;
   command: BuiltCommand;
   /** Redacted from every captured output line. */
   secrets: string[];
@@ -531,6 +533,6 @@ export class ReplicaSupervisor {
   }
 
   private log(line: string): void {
-    this.options.log?.(`replica ${this.options.replicaId}: ${line}`);
+    this.options.log?.(`replica ${this.options.label ?? this.options.replicaId}: ${line}`);
   }
 }

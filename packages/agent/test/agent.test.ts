@@ -345,9 +345,11 @@ describe("startAgent against a control plane", () => {
     const states = plane.heartbeats.slice(beforeRestart).flatMap((h) => h.body.replicas.map((r) => r.state));
     expect(new Set(states)).toEqual(new Set(["ready"]));
     expect(readdirSync(recordDir)).toHaveLength(1);
-    expect(logs.some((l) => l.includes(`adopted replica ${assignment.replica_id} (pid ${ready.pid})`))).toBe(
+    expect(logs.some((l) => l.includes(`adopted replica ${assignment.project}/${assignment.workload} ${assignment.replica_id} (pid ${ready.pid})`))).toBe(
       true,
     );
+    // Even before the first heartbeat, the new agent names the workload (kept in its state file).
+    expect(logs).toContainEqual(expect.stringContaining(`found replica ${assignment.project}/${assignment.workload} ${assignment.replica_id} (pid ${ready.pid})`));
   });
 
   it("a replica left serving keeps running while it logs after its agent is gone, and is adopted", async () => {

@@ -119,4 +119,52 @@ describe("OllamaModelPull", () => {
     expect(a.ensure()).toMatchObject({ reason: expect.stringContaining("failed: POST http://127.0.0.1:11434/api/pull answered 500") });
     expect(b.ensure()).toMatchObject({ reason: expect.stringContaining("failed: the pull ended without reporting success") });
   });
+
+  it("tells its progress to the log: each new step, a download's percentage at most every 5 s, and the end", async () => {
+    // Prepare
+    let now = 1_000_000;
+    const MB = 1024 ** 2;
+    const layer = (completed: number) => ({ status: "pulling 6a07", total: 100 * MB, completed: completed * MB });
+    const ollama = fakeOllama([{ status: "pulling manifest" }, layer(10), layer(20), layer(60), { status: "verifying sha256 digest" }, { status: "success" }]);
+    const lines: string[] = [];
+    const pull = new OllamaModelPull(target, { fetch: ollama.fetchImpl, now: () => now, log: (line) => lines.push(line) });
+
+    // Act
+    pull.ensure();
+    await ollama.step();
+    await ollama.step();
+    now += 1_000;
+    await ollama.step(); // 20%, one second after 10%: not told
+    now += 5_000;
+    await ollama.step(); // 60%, six seconds after 10%: told
+    await ollama.step();
+    now += 1_000;
+    await ollama.step();
+    await new Promise((r) => setTimeout(r, 10));
+
+    // Assess
+    expect(lines).toEqual([
+      "pulling model llama3.1 into ollama",
+      "pulling model llama3.1 into ollama: pulling manifest",
+      "pulling model llama3.1 into ollama: pulling 6a07: 10% (10.0 of 100.0 MB)",
+      "pulling model llama3.1 into ollama: pulling 6a07: 60% (60.0 of 100.0 MB)",
+      "pulling model llama3.1 into ollama: verifying sha256 digest",
+      "pulled model llama3.1 into ollama in 7 s",
+    ]);
+  });
+
+  it("tells a failed pull and when it is retried", async () => {
+    // Prepare
+    const ollama = fakeOllama([{ error: "pull model manifest: file does not exist" }]);
+    const lines: string[] = [];
+    const pull = new OllamaModelPull(target, { fetch: ollama.fetchImpl, retryAfterMs: 30_000, log: (line) => lines.push(line) });
+
+    // Act
+    pull.ensure();
+    await ollama.step();
+    await new Promise((r) => setTimeout(r, 10));
+
+    // Assess
+    expect(lines.at(-1)).toBe("pulling model llama3.1 into ollama failed: pull model manifest: file does not exist; retrying in 30 s");
+  });
 });

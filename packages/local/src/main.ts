@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { startLocalPlatform } from "./platform";
+import { StateDirLockedError } from "./state-lock";
 
 /** `npm start`: the whole platform on this machine. Settings come from the environment, read here only. */
 const port = Number(process.env.PORT ?? "8787");
@@ -13,9 +14,11 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const platform = await startLocalPlatform({ dir, port }).catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code;
   console.error(
-    code === "EADDRINUSE"
-      ? `Port ${port} is in use: stop the other process or start with PORT=<free port> npm start`
-      : `InferenceKey failed to start: ${error instanceof Error ? error.message : String(error)}`,
+    error instanceof StateDirLockedError
+      ? error.message
+      : code === "EADDRINUSE"
+        ? `Port ${port} is in use: stop the other process or start with PORT=<free port> npm start`
+        : `InferenceKey failed to start: ${error instanceof Error ? error.message : String(error)}`,
   );
   process.exit(1);
 });

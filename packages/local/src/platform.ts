@@ -19,6 +19,8 @@ import { LocalController } from "./local-controller";
 import { type HttpServerHandle, serve } from "./node-http";
 import { SqliteStore } from "./sqlite-store";
 import { ensureStateDir, loadServerSecret, readDevEnv, writeDevEnv } from "./state-dir";
+import { StateDirLock } from "./state-lock";
+import { Terminal } from "./terminal";
 
 export interface LocalPlatformOptions {
   /** State directory (store, server secret, dev.env, agent state). */
@@ -54,15 +56,29 @@ interface RunningAgent {
 /** The whole platform on one machine: embedded store, control and agent APIs, controller, local worker. */
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const log = options.log ?? ((line: string) => console.log(line));
-  ensureStateDir(options.dir);
-  // One clock for every component: expiry in the store and the blob files, the controller, the gateway.
   const now = options.now ?? (() => new Date());
-  const store = new SqliteStore(join(options.dir, "store.db"), { now: () => now().getTime() });
-  const ctx: PlatformContext = { store, serverSecret: loadServerSecret(options.dir), now };
+  ensureStateDir(options.dir);
+  // First of all: a second platform on this directory would adopt (and on exit stop) the first's
+  // replicas and rewrite its dev.env. Throws StateDirLockedError naming the holder.
+  const lock = await StateDirLock.acquire(options.dir, now);
+  let serverSecret: string;
+  let store: SqliteStore;
+  try {
+    serverSecret = loadServerSecret(options.dir);
+    // One clock for every component: expiry in the store and the blob files, the controller, the gateway.
+    store = new SqliteStore(join(options.dir, "store.db"), { now: () => now().getTime() });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  // Requests, decisions and events of every workload, one line each, named by the workload.
+  const terminal = new Terminal({ write: log });
+  const ctx: PlatformContext = { store, serverSecret, now, onEvent: (project, workload, event) => terminal.event(project, workload, event) };
   try {
     await migrateStore(ctx, MIGRATIONS, log);
   } catch (error) {
     await store.close();
+    lock.release();
     throw error;
   }
 
@@ -101,12 +117,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     blobs: new LocalFileBlobStore(join(options.dir, "blobs"), { now }),
     publicUrl: () => baseUrl || undefined,
     log,
+    onRequest: (request) => terminal.request(request),
   });
   const controller = new LocalController(ctx, compute, {
     tickMs: options.tickMs ?? 2000,
     log,
     controller: {
       controllerId: `local-${process.pid}`,
+      onDecision: (change) => terminal.decision(change),
       watchingSince: ctx.now(),
       // The gateway runs in this process, so its in-memory request rate and held count are the freshest signals.
       signals: {
@@ -144,9 +162,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
   } catch (error) {
     await store.close();
+    lock.release();
     throw error;
   }
   baseUrl = http.url;
+  lock.serving(http.url);
 
   const devEnvPath = join(options.dir, "dev.env");
   const adminTokenIssued = await ensureDevEnv(ctx, devEnvPath, http.url);
@@ -176,9 +196,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       clearInterval(purgeTimer);
       await controller.stop();
       await gateway.close();
+      terminal.close();
       await Promise.all([...agents.values()].map(async (agent) => (await agent)?.stop({ stopReplicas: true })));
       await http.close();
       await store.close();
+      lock.release();
     },
   };
 }

@@ -1,4 +1,7 @@
 import type { AutoscalingConfig } from "../spec/schema";
+import { readableNumber } from "./wording";
+
+export { readableNumber } from "./wording";
 
 /**
  * The autoscaler: a pure function from (config, signals, memory, now) to a worker count and a
@@ -197,7 +200,7 @@ export function decideWorkers(
     byDemand > 0 && needed === byDemand
       ? `peak ${Math.round(peak)} in flight over ${span(window)}, ${sizing}`
       : byRate > 0 && needed === byRate
-        ? `${Math.round(signals.requestsPerMinute)} requests/min, ${knobs.target_requests_per_minute_per_worker} per replica`
+        ? `${readableNumber(signals.requestsPerMinute)} requests/min, ${knobs.target_requests_per_minute_per_worker} per replica`
         : signals.coldRequest
           ? "a request arrived with no replica ready"
           : `no requests in flight over ${span(window)}`;
@@ -268,7 +271,7 @@ export function decideWorkers(
     const affordable = Math.floor(bounds.costCeilingUsd / signals.pricePerWorkerHour + 1e-9);
     if (desired > affordable) {
       desired = affordable;
-      reason = `held at ${affordable} by max_hourly_cost_usd ($${bounds.costCeilingUsd}/h at $${signals.pricePerWorkerHour}/h per worker); ${why}`;
+      reason = `held at ${affordable} by max_hourly_cost_usd ($${bounds.costCeilingUsd}/h at $${readableNumber(signals.pricePerWorkerHour)}/h per worker); ${why}`;
     }
   }
   const changedAt = desired !== current ? nowIso : memory.changedAt;

@@ -1,6 +1,7 @@
 export { planReconcile, type PlanAction, type PlanInput } from "./plan";
 export {
   type ControllerOptions,
+  type DecisionChange,
   noSignals,
   reconcileAll,
   reconcileWorkload,

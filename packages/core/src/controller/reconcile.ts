@@ -52,6 +52,17 @@ export interface ControllerOptions {
   watchingSince?: Date;
   /** Backoff of failed slots' retries (default 30 s doubling to 30 min). */
   failedRetry?: FailedRetryPolicy;
+  /** Told whenever a workload's decision (its text or the replica count wanted) changes: the local terminal. */
+  onDecision?: (change: DecisionChange) => void;
+}
+
+/** A workload's new decision, and the count wanted before it (absent the first time). */
+export interface DecisionChange {
+  project: string;
+  workload: string;
+  desired: number;
+  previousDesired?: number;
+  decision: string;
 }
 
 /** The gateway found no ready replica: remember it (durably, 2 minutes) so the next reconcile scales up. */
@@ -142,6 +153,9 @@ async function reconcileUnderLease(
     );
     if (previous?.desired !== desired && !deleted) {
       await recordEvent(ctx, project, slug, { type: "DesiredChanged", generation: workload.runtime_generation, message: decision });
+    }
+    if (previous?.desired !== desired || previous.decision !== decision) {
+      options.onDecision?.({ project, workload: slug, desired, ...(previous === undefined ? {} : { previousDesired: previous.desired }), decision });
     }
   }
   const actions = planReconcile({

@@ -21,18 +21,20 @@ export async function recordEvent(
   event: Omit<WorkloadEvent, "at">,
 ): Promise<void> {
   const at = ctx.now();
+  const recorded: WorkloadEvent = { ...event, at: at.toISOString() };
   try {
     await ctx.store.put(
       {
         pk: keys.events(project, workload),
         sk: `${at.toISOString()}#${String(sequence++ % 1e8).padStart(8, "0")}${randomBase62(4)}`,
         expiresAt: Math.floor(at.getTime() / 1000) + EVENT_RETENTION_SECONDS,
-        data: { ...event, at: at.toISOString() },
+        data: { ...recorded },
       },
       { kind: "absent" },
     );
+    ctx.onEvent?.(project, workload, recorded);
   } catch {
-    // A lost event must not fail the state change it describes.
+    // A lost event (or a failing listener) must not fail the state change it describes.
   }
 }
 

@@ -69,6 +69,24 @@ export interface GatewayOptions {
   log?: (line: string) => void;
   /** Names this instance in usage items. Default random. */
   instanceId?: string;
+  /**
+   * Told of every data-plane API request once it is answered (the local terminal's request lines).
+   * Called synchronously on the request path: keep it cheap.
+   */
+  onRequest?: (request: DataPlaneRequest) => void;
+}
+
+/** One answered data-plane request, as `onRequest` is told it: never the key, only its id. */
+export interface DataPlaneRequest {
+  project: string;
+  workload: string;
+  method: string;
+  /** The route as asked, after `/v1/` (e.g. `chat/completions`), cut at 100 characters. */
+  route: string;
+  status: number;
+  latencyMs: number;
+  /** Absent when the key was refused (401/403). */
+  keyId?: string;
 }
 
 /** The data-plane gateway: one handler in two bindings, plus the signals and lifecycle around it. */
@@ -171,6 +189,11 @@ interface Call {
   record: WorkloadRecord;
   /** Images routes: what the client wants back (`images/edits` learns it from the multipart body as it streams). */
   imageFormat: ImageFormat | MultipartFieldSniffer;
+}
+
+/** A client-given route, bounded for logs. */
+function shownRoute(route: string): string {
+  return route.length > 100 ? `${route.slice(0, 100)}...` : route;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -285,24 +308,40 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     ]),
   ) as Record<GatewayRoute, RouteDefinition>;
 
-  function recordUsage(call: Pick<Call, "project" | "workload" | "key" | "started">, sample: Omit<UsageSample, "keyId" | "latencyMs">) {
-    usage.record(call.project, call.workload, { keyId: call.key.record.id, latencyMs: performance.now() - call.started, ...sample });
+  function recordUsage(
+    call: Pick<Call, "project" | "workload" | "key" | "started" | "request">,
+    route: string,
+    sample: Omit<UsageSample, "keyId" | "latencyMs">,
+  ) {
+    const latencyMs = performance.now() - call.started;
+    const keyId = call.key.record.id;
+    usage.record(call.project, call.workload, { keyId, latencyMs, ...sample });
+    options.onRequest?.({ project: call.project, workload: call.workload, method: call.request.method, route: shownRoute(route), status: sample.status, latencyMs, keyId });
   }
 
   async function serve(request: GatewayRequest): Promise<GatewayReply> {
     const started = performance.now();
     const requestId = givenRequestId(request) ?? `${requestIdPrefix}${(requestCounter++).toString(36)}`;
+    let refusedPath: Extract<EndpointPath, { kind: "api" }> | undefined;
     try {
       const path = parseEndpointPath(pathnameOf(request.url));
       if (path === undefined) {
         throw new GatewayError(404, "not_found", "No such endpoint: data-plane routes are /endpoint/{project}/{workload}/v1/{route}.");
       }
       if (path.kind === "file") return await serveFile(request, new URL(request.url), path);
+      refusedPath = path;
       const authenticated = auth.authenticate(request.header("authorization"), path.project, path.workload);
       const key = authenticated instanceof Promise ? await authenticated : authenticated;
+      // From here on, serveApi tells onRequest itself (with the key id).
+      refusedPath = undefined;
       return await serveApi(request, requestId, started, path, key);
     } catch (error) {
-      return gatewayErrorReply(asGatewayError(error), requestId);
+      const gatewayError = asGatewayError(error);
+      if (refusedPath !== undefined) {
+        const { project, workload, route } = refusedPath;
+        options.onRequest?.({ project, workload, method: request.method, route: shownRoute(route), status: gatewayError.status, latencyMs: performance.now() - started });
+      }
+      return gatewayErrorReply(gatewayError, requestId);
     }
   }
 
@@ -320,7 +359,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     key: CachedKey,
   ): Promise<GatewayReply> {
     const { project, workload } = path;
-    const base = { project, workload, key, started };
+    const base = { project, workload, key, started, request };
     requestRates.add(`${project}/${workload}`);
     try {
       const limit = key.record.rate_limit_per_minute;
@@ -372,7 +411,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       return await proxy(call, info, body);
     } catch (error) {
       const gatewayError = asGatewayError(error);
-      recordUsage(base, { status: gatewayError.status, cancelled: request.signal.aborted });
+      recordUsage(base, path.route, { status: gatewayError.status, cancelled: request.signal.aborted });
       throw gatewayError;
     }
   }
@@ -413,8 +452,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     );
   }
 
-  function synthesizedModels(record: WorkloadRecord, requestId: string, base: Pick<Call, "project" | "workload" | "key" | "started">) {
-    recordUsage(base, { status: 200 });
+  function synthesizedModels(record: WorkloadRecord, requestId: string, base: Pick<Call, "project" | "workload" | "key" | "started" | "request">) {
+    recordUsage(base, "models", { status: 200 });
     return modelsReply(record, requestId);
   }
 
@@ -648,7 +687,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     link.settled = true;
     if (link.replicaId !== undefined) routes.release(link.replicaId);
     link.detach();
-    if (sample !== undefined) recordUsage(call, sample);
+    if (sample !== undefined) recordUsage(call, call.definition.route, sample);
   }
 
   async function respond(

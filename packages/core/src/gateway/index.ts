@@ -11,7 +11,7 @@ export {
   toWebResponse,
   webStreamOf,
 } from "./exchange";
-export { createGateway, type Gateway, type GatewayOptions } from "./gateway";
+export { createGateway, type DataPlaneRequest, type Gateway, type GatewayOptions } from "./gateway";
 export {
   type EndpointPath,
   GATEWAY_ROUTES,

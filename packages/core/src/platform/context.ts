@@ -1,3 +1,4 @@
+import type { WorkloadEvent } from "../events";
 import type { Store } from "../store";
 
 /** What every domain service needs: the store, the HMAC key for secrets, and a clock. */
@@ -6,6 +7,8 @@ export interface PlatformContext {
   /** HMAC key for secret digests. Never stored in the Store, never logged. */
   serverSecret: string;
   now: () => Date;
+  /** Told of every workload event once it is stored (the local platform prints them). */
+  onEvent?: (project: string, workload: string, event: WorkloadEvent) => void;
 }
 
 /** Item keys of the single table, in one place so every adapter and service agrees. */

@@ -259,7 +259,10 @@ export interface UsageSummary {
   unmetered: number;
   latency_ms_avg: number;
   latency_ms_max: number;
-  /** Upper bound of the histogram bucket holding the median (approximate). */
+  /**
+   * Upper bound of the histogram bucket holding the median (approximate), capped at
+   * `latency_ms_max`: always `latency_ms_p50 <= latency_ms_p99 <= latency_ms_max`.
+   */
   latency_ms_p50: number;
   latency_ms_p99: number;
 }
@@ -276,13 +279,18 @@ export interface UsageReport {
   by_minute: (UsageSummary & { minute: string })[];
 }
 
+/**
+ * The q-quantile from the histogram: the upper bound of the bucket where it falls. A bucket's bound
+ * can exceed every latency seen (7 ms lands in the "<= 10 ms" bucket), so the answer is capped at
+ * the maximum: otherwise p50 could read 10 ms beside a max of 7 ms.
+ */
 function quantile(counters: UsageCounters, q: number): number {
   if (counters.requests === 0) return 0;
   const target = Math.ceil(counters.requests * q);
   let seen = 0;
   for (let i = 0; i < counters.latency_buckets.length; i++) {
     seen += counters.latency_buckets[i] ?? 0;
-    if (seen >= target) return LATENCY_BUCKETS_MS[i] ?? counters.latency_ms_max;
+    if (seen >= target) return Math.min(LATENCY_BUCKETS_MS[i] ?? counters.latency_ms_max, counters.latency_ms_max);
   }
   return counters.latency_ms_max;
 }

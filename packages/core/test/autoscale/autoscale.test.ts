@@ -9,6 +9,7 @@ import {
   decideWorkers,
   effectiveBounds,
   effectiveKnobs,
+  readableNumber,
 } from "../../src";
 
 const cloud = (over: Partial<AutoscalingConfig> = {}): AutoscalingConfig => ({
@@ -168,6 +169,35 @@ describe("decideWorkers", () => {
     const set = decideWorkers(cloud({ target_requests_per_minute_per_worker: 50 }), { ...quiet, current: 1, replicas: readyReplicas(1), requestsPerMinute: 130 }, {}, t0);
     expect(set.desired).toBe(3);
     expect(set.reason).toBe("scaling 1 -> 3: 130 requests/min, 50 per replica");
+  });
+
+  it("decision texts round measured rates: 2.7166333333333332 requests/min reads 2.72", () => {
+    // Prepare
+    const config = cloud({ target_requests_per_minute_per_worker: 1 });
+
+    // Act
+    const decision = decideWorkers(config, { ...quiet, current: 1, requestsPerMinute: 2.7166333333333332 }, {}, t0);
+
+    // Assess
+    expect(decision.reason).toBe("scaling 1 -> 3: 2.72 requests/min, 1 per replica");
+  });
+
+  it("readableNumber: integers as they are, at most two decimals, a tiny positive value reads <0.01", () => {
+    expect([3, 2.7166333333333332, 0.5, 59.999, 0.004321, 9.5e-7, 0].map(readableNumber)).toEqual(["3", "2.72", "0.5", "60", "<0.01", "<0.01", "0"]);
+  });
+
+  it("property: a decision text never shows a number with more than two decimals", () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 10_000, noNaN: true }),
+        fc.double({ min: 0, max: 20, noNaN: true }),
+        fc.integer({ min: 0, max: 4 }),
+        (requestsPerMinute, pricePerWorkerHour, current) => {
+          const decision = decideWorkers(cloud({ target_requests_per_minute_per_worker: 7 }), { ...quiet, current, requestsPerMinute, pricePerWorkerHour }, {}, t0);
+          expect(decision.reason).not.toMatch(/\d\.\d{3,}|e-\d/);
+        },
+      ),
+    );
   });
 
   it("scales to zero after the idle period when min_workers is 0", () => {

@@ -4,6 +4,7 @@ import {
   bootstrapAdminToken,
   type Compute,
   createProject,
+  type DecisionChange,
   ensureWorkload,
   getWorkload,
   heartbeat,
@@ -19,7 +20,14 @@ import {
 /** The three policies driven by a fake clock, with the agent simulated by heartbeats. */
 async function world(start: string) {
   let clock = Date.parse(start);
-  const ctx: PlatformContext = { store: new MemoryStore(() => clock), serverSecret: "s", now: () => new Date(clock) };
+  const decisions: DecisionChange[] = [];
+  const events: string[] = [];
+  const ctx: PlatformContext = {
+    store: new MemoryStore(() => clock),
+    serverSecret: "s",
+    now: () => new Date(clock),
+    onEvent: (project, workload, event) => events.push(`${project}/${workload} ${event.type}`),
+  };
   const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
   await createProject(ctx, admin, { slug: "acme" });
   const { worker } = await registerWorker(ctx, admin, "acme", { name: "box" });
@@ -49,7 +57,7 @@ async function world(start: string) {
   const tick = async (seconds = 60) => {
     clock += seconds * 1000;
     await beat();
-    await reconcileAll(ctx, compute, { signals });
+    await reconcileAll(ctx, compute, { signals, onDecision: (change) => decisions.push(change) });
     await beat();
   };
   const running = async (slug: string) =>
@@ -57,6 +65,8 @@ async function world(start: string) {
   return {
     ctx,
     admin,
+    decisions,
+    events,
     tick,
     running,
     setLoad: (l: { running: number; waiting: number; peak?: number }) => {
@@ -87,6 +97,24 @@ describe("execution policies under a fake clock", () => {
     const status = (await getWorkload(w.ctx, w.admin, "acme", "bot")).status;
     expect(status.decision).toBe("window closed, opens Mon 08:00 Europe/Madrid");
     expect(status.next_change_at).toBe("2026-11-30T07:00:00.000Z");
+  });
+
+  it("tells each new decision (onDecision) and each event (ctx.onEvent) once, naming the workload", async () => {
+    // Prepare
+    const w = await world("2026-11-27T18:58:00Z");
+    await ensureWorkload(w.ctx, w.admin, "acme", { ...base, execution_policy: "scheduled", execution_policy_config: { window: "Mon-Fri 08:00-20:00 Europe/Madrid" } });
+
+    // Act: the window is open, stays open a minute, then closes.
+    await w.tick(0);
+    await w.tick(60);
+    await w.tick(2 * 60);
+
+    // Assess
+    expect(w.decisions).toEqual([
+      { project: "acme", workload: "bot", desired: 1, decision: "window open, closes Fri 20:00 Europe/Madrid" },
+      { project: "acme", workload: "bot", desired: 0, previousDesired: 1, decision: "window closed, opens Mon 08:00 Europe/Madrid" },
+    ]);
+    expect(w.events).toEqual(expect.arrayContaining(["acme/bot Created", "acme/bot ReplicaScheduled", "acme/bot ReplicaReady", "acme/bot ReplicaStopping"]));
   });
 
   it("cron: a run starts at the firing and ends after run_duration_minutes", async () => {

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PlatformContext } from "../../src/platform/context";
 import { MemoryStore } from "../../src/store";
@@ -107,7 +108,7 @@ describe("usage: in-memory aggregation, periodic flush, readUsage", () => {
       ["2026-06-01T10:00", 2],
       ["2026-06-01T10:01", 1],
     ]);
-    expect(report.totals).toMatchObject({ requests: 3, cancelled: 1, latency_ms_max: 700, latency_ms_p50: 25, latency_ms_p99: 1000 });
+    expect(report.totals).toMatchObject({ requests: 3, cancelled: 1, latency_ms_max: 700, latency_ms_p50: 25, latency_ms_p99: 700 });
     expect(new Set(report.by_key.map((k) => k.key_id))).toEqual(new Set(["key_1", "key_2"]));
   });
 
@@ -148,5 +149,44 @@ describe("usage: in-memory aggregation, periodic flush, readUsage", () => {
 
     // Assess
     expect(rate).toBeCloseTo(30 * 0.5 + 10, 5);
+  });
+
+  it("percentiles never exceed the maximum: 7 ms calls read p50 = p99 = max = 7, not the bucket bound 10", async () => {
+    // Prepare
+    const { ctx } = setup();
+    const recorder = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0 });
+    for (const latencyMs of [3, 5, 7]) recorder.record("acme", "chat", sample("key_1", { latencyMs }));
+    await recorder.flush();
+
+    // Act
+    const report = await readUsage(ctx, "acme", "chat", { from: "2026-06-01T10:00:00Z", to: "2026-06-01T10:01:00Z" });
+
+    // Assess
+    expect(report.totals).toMatchObject({ latency_ms_p50: 7, latency_ms_p99: 7, latency_ms_max: 7 });
+  });
+
+  it("property: p50 <= p99 <= max for any latencies, split over any number of gateway instances", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.double({ min: 0, max: 200_000, noNaN: true }), { maxLength: 40 }), { minLength: 1, maxLength: 4 }),
+        async (instances) => {
+          // Prepare: each gateway instance writes its own part of the minute's item.
+          const { ctx } = setup();
+          for (const [i, latencies] of instances.entries()) {
+            const recorder = new UsageRecorder(ctx, { instanceId: `gw_${i}`, flushIntervalMs: 0 });
+            for (const latencyMs of latencies) recorder.record("acme", "chat", sample("key_1", { latencyMs }));
+            await recorder.flush();
+          }
+
+          // Act
+          const { totals } = await readUsage(ctx, "acme", "chat", { from: "2026-06-01T10:00:00Z", to: "2026-06-01T10:01:00Z" });
+
+          // Assess
+          expect(totals.latency_ms_p50).toBeLessThanOrEqual(totals.latency_ms_p99);
+          expect(totals.latency_ms_p99).toBeLessThanOrEqual(totals.latency_ms_max);
+          expect(totals.latency_ms_avg).toBeLessThanOrEqual(totals.latency_ms_max);
+        },
+      ),
+    );
   });
 });
