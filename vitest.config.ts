@@ -7,9 +7,10 @@ import { defineConfig } from "vitest/config";
 const SOURCE_CONDITION = "inferencekey-source";
 
 export default defineConfig({
-  // Vitest runs tests in Vite's server environment, whose conditions are set apart; these are
-  // Vite's defaults (module, node, development|production) with ours first.
-  ssr: { resolve: { conditions: [SOURCE_CONDITION, "module", "node", "development|production"] } },
+  // Vitest runs tests in Vite's server environment, whose conditions are set apart: ours first, then
+  // Vite's defaults without "module", which sends packages such as @aws-sdk/core to builds meant for
+  // bundlers (extensionless ESM imports that Node cannot load).
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, "node", "development|production"] } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "functions/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 30_000,
