@@ -54,4 +54,6 @@ describeStoreContract("DynamoStore (dynalite)", (now) => freshDynamoStore(dynali
   transactionsSkipReason: "dynalite has no TransactWriteItems; the moto run below covers them",
 });
 
-describeStoreContract("DynamoStore (moto server)", (now) => freshDynamoStore(motoClient, now));
+describeStoreContract("DynamoStore (moto server)", (now) => freshDynamoStore(motoClient, now), {
+  concurrencySkipReason: "moto server does not serialize concurrent conditional writes (a lost update was seen under load); dynalite runs these",
+});
