@@ -7,6 +7,7 @@ import { builtinModules } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { coreWithoutSideEffects } from "../../../scripts/core-without-side-effects.mjs";
 
 const cliDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(cliDir, "dist");
@@ -24,16 +25,7 @@ const bundled = await build({
   external,
   metafile: true,
   logLevel: "warning",
-  plugins: [
-    {
-      // Core is pure domain code, but its package does not say so; saying it for this build lets
-      // esbuild drop every core module the CLI does not use (store, gateway, controller...).
-      name: "core-without-side-effects",
-      setup(builder) {
-        builder.onResolve({ filter: /^@inferencekey\/core$/ }, () => ({ path: join(cliDir, "../core/src/index.ts"), sideEffects: false }));
-      },
-    },
-  ],
+  plugins: [coreWithoutSideEffects],
 });
 const imports = Object.values(bundled.metafile.outputs).flatMap((output) => output.imports.map((entry) => entry.path));
 // Node's own modules are fine under either name (cron-parser's unused file reader asks for "fs").

@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { coreWithoutSideEffects } from "../../../scripts/core-without-side-effects.mjs";
 
 const sdkDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(sdkDir, "dist");
@@ -28,19 +29,7 @@ const bundled = await build({
   external: ["zod"],
   metafile: true,
   logLevel: "warning",
-  plugins: [
-    {
-      // Core is pure domain code, but its package does not say so; saying it for this build only
-      // lets esbuild drop every core module the SDK does not use (schemas, store, gateway...).
-      name: "core-without-side-effects",
-      setup(builder) {
-        builder.onResolve({ filter: /^@inferencekey\/core$/ }, () => ({
-          path: join(sdkDir, "../core/src/index.ts"),
-          sideEffects: false,
-        }));
-      },
-    },
-  ],
+  plugins: [coreWithoutSideEffects],
 });
 
 const imports = Object.values(bundled.metafile.outputs).flatMap((output) =>
