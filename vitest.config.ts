@@ -1,16 +1,20 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-/**
- * Workspace packages export their TypeScript sources under the `inferencekey-source` condition
- * (the packed SDK's `dist/` is for users outside the repository); tsconfig.json names it too.
- */
-const SOURCE_CONDITION = "inferencekey-source";
-
 export default defineConfig({
-  // Vitest runs tests in Vite's server environment, whose conditions are set apart: ours first, then
-  // Vite's defaults without "module", which sends packages such as @aws-sdk/core to builds meant for
-  // bundlers (extensionless ESM imports that Node cannot load).
-  ssr: { resolve: { conditions: [SOURCE_CONDITION, "node", "development|production"] } },
+  resolve: {
+    // The SDK's package exports dist/ (built by `npm pack`, for users outside the repository);
+    // tests run its sources, as tsc does through the `inferencekey-source` export condition. An
+    // alias, not that condition: Vitest hands ssr.resolve.conditions to its workers as Node
+    // `--conditions` flags, which change how every external package resolves (the AWS SDK's
+    // `module` builds then fail to load).
+    alias: [
+      {
+        find: /^@inferencekey\/sdk$/,
+        replacement: fileURLToPath(new URL("./packages/sdk/src/index.ts", import.meta.url)),
+      },
+    ],
+  },
   test: {
     include: ["packages/*/test/**/*.test.ts", "functions/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 30_000,

@@ -19,13 +19,13 @@ import { isAlive, waitFor } from "../support/processes";
 /**
  * The README's two quickstarts, run as a user runs them: from empty directories outside the
  * repository, with the SDKs built from it (the tarball of `npm pack -w packages/sdk`, the wheel
- * `pip wheel` builds from packages/sdk-python), against one platform started by `npm start`'s
+ * `pip wheel` builds from packages/sdk-python), against platforms started by `npm start`'s
  * entry point. The scripts are the README's blocks, unchanged; their workload `command` is the
  * README's: the TEST DOUBLE test/replicas/openai-replica.mjs (model weights cannot be downloaded
- * here), named relative to the directory the platform runs in, the repository.
- * TypeScript runs first, then Python, then TypeScript again (on Node 20 when the machine has it)
- * and Python again: each works on its own and after the other, and neither changes the other's
- * workload.
+ * here), named relative to the directory the platforms run in, the repository.
+ * Each quickstart first runs on a platform of its own; then, on the TypeScript one's platform,
+ * Python runs after TypeScript, TypeScript again (on Node 20 when the machine has it) and Python
+ * again: neither changes the other's workload.
  */
 const README = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
 const PYTHON_README = readFileSync(join(REPO_ROOT, "packages/sdk-python/README.md"), "utf8");
@@ -108,14 +108,20 @@ async function findNode20(): Promise<{ path: string; version: string } | undefin
 const node20 = await findNode20();
 const timings: Record<string, number> = {};
 
+const TYPESCRIPT_OUTPUT = (changed: boolean) =>
+  `acme support-bot ${changed}\nmeta-llama/Llama-3.1-8B-Instruct echo(meta-llama/Llama-3.1-8B-Instruct): Hola\n`;
+const PYTHON_OUTPUT = (changed: boolean) =>
+  `acme faq-bot ${changed ? "True" : "False"}\nQwen/Qwen2.5-0.5B-Instruct echo(Qwen/Qwen2.5-0.5B-Instruct): Hola\n`;
+
 describe("the README quickstarts, from empty directories with the built SDKs", () => {
   const work = mkdtempSync(join(tmpdir(), "ik-quickstarts-"));
   const tsApp = join(work, "ik-quickstart");
   const pyApp = join(work, "ik-quickstart-py");
   const recordDir = join(work, "replica-records");
-  let platform: PlatformProcess;
+  /** `shared` runs both quickstarts in turn; `pythonAlone` only the Python one. */
+  let shared: PlatformProcess;
+  let pythonAlone: PlatformProcess;
   let tarball: string;
-  let userEnv: NodeJS.ProcessEnv;
   /** tsc over the quickstart as a TypeScript module, started once the tarball is installed. */
   let typeCheck: Promise<Ran>;
 
@@ -124,9 +130,10 @@ describe("the README quickstarts, from empty directories with the built SDKs", (
     mkdirSync(pyApp);
     mkdirSync(recordDir);
     const started = Date.now();
-    // The three slow preparations are independent: run them together.
-    const [started_platform, packed] = await Promise.all([
-      startPlatformProcess({ env: { REPLICA_RECORD_DIR: recordDir } }),
+    // The slow preparations are independent: run them together.
+    const platformEnv = { env: { REPLICA_RECORD_DIR: recordDir } };
+    const [platforms, packed] = await Promise.all([
+      Promise.all([startPlatformProcess(platformEnv), startPlatformProcess(platformEnv)]),
       (async () => {
         // The README's commands: npm pack -w packages/sdk, then npm init -y && npm install <tarball>.
         const pack = await mustRun("npm", ["pack", "-w", "packages/sdk", "--pack-destination", work], {
@@ -171,7 +178,10 @@ describe("the README quickstarts, from empty directories with the built SDKs", (
         const wheel = await mustRun(
           pip,
           ["wheel", ...quiet, "--no-deps", "-w", ".", join(REPO_ROOT, "packages/sdk-python")],
-          { cwd: pyApp, timeoutMs: 180_000 },
+          {
+            cwd: pyApp,
+            timeoutMs: 180_000,
+          },
         );
         timings.pipWheelMs = wheel.ms;
         const install = await mustRun(
@@ -185,23 +195,16 @@ describe("the README quickstarts, from empty directories with the built SDKs", (
         timings.pipInstallMs = install.ms;
       })(),
     ]);
-    platform = started_platform;
+    [shared, pythonAlone] = platforms;
     tarball = packed;
     timings.prepareMs = Date.now() - started;
-    // What `source .inferencekey/dev.env` gives a shell, and nothing of this test's environment.
-    userEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      INFERENCEKEY_BASE_URL: platform.baseUrl,
-      INFERENCEKEY_SDK_TOKEN: platform.sdkToken,
-    };
     writeFileSync(join(tsApp, "quickstart.mjs"), fencedBlock(README, "// quickstart.mjs"));
     writeFileSync(join(pyApp, "quickstart.py"), fencedBlock(README, "# quickstart.py"));
   }, 300_000);
 
   afterAll(async () => {
     console.log(`quickstarts timings (ms): ${JSON.stringify(timings)}`);
-    await platform?.stop();
+    await Promise.all([shared?.stop(), pythonAlone?.stop()]);
     const pids = readdirSync(recordDir).map(
       (file) => (JSON.parse(readFileSync(join(recordDir, file), "utf8")) as { pid: number }).pid,
     );
@@ -209,12 +212,32 @@ describe("the README quickstarts, from empty directories with the built SDKs", (
     rmSync(work, { recursive: true, force: true });
   });
 
+  const management = (platform: PlatformProcess) =>
+    new ManagementClient({ token: platform.sdkToken, baseUrl: platform.baseUrl, project: "acme" });
+
+  /** What `source .inferencekey/dev.env` gives a shell, and nothing of this test's environment. */
+  const userEnv = (platform: PlatformProcess): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    INFERENCEKEY_BASE_URL: platform.baseUrl,
+    INFERENCEKEY_SDK_TOKEN: platform.sdkToken,
+  });
+
+  const runTypeScript = (platform: PlatformProcess, node = process.execPath) =>
+    run(node, ["quickstart.mjs"], { cwd: tsApp, env: userEnv(platform), timeoutMs: 90_000 });
+  const runPython = (platform: PlatformProcess) =>
+    run(join(pyApp, ".venv/bin/python"), ["quickstart.py"], {
+      cwd: pyApp,
+      env: userEnv(platform),
+      timeoutMs: 90_000,
+    });
+
   /** What a failing quickstart leaves to read: the workloads' status and the platform's log. */
-  const diagnose = async (ran: Ran): Promise<string> => {
+  const diagnose = async (ran: Ran, platform: PlatformProcess): Promise<string> => {
     if (ran.code === 0 && ran.stderr === "") return "";
     const statuses = await Promise.all(
       ["support-bot", "faq-bot"].map((slug) =>
-        management()
+        management(platform)
           .get(slug)
           .then((workload) => `${slug}: ${JSON.stringify(workload.status)}`)
           .catch((error: unknown) => `${slug}: ${String(error)}`),
@@ -223,15 +246,14 @@ describe("the README quickstarts, from empty directories with the built SDKs", (
     return `${ran.stderr}\n${statuses.join("\n")}\nplatform log (tail):\n${platform.output().slice(-4000)}`;
   };
 
-  const management = () =>
-    new ManagementClient({ token: platform.sdkToken, baseUrl: platform.baseUrl, project: "acme" });
-
   it("packs a tarball of dist/ whose package depends on nothing private", async () => {
     // Prepare
     const listing = await mustRun("tar", ["tzf", tarball], { cwd: work });
     const installed = JSON.parse(
       readFileSync(join(tsApp, "node_modules/@inferencekey/sdk/package.json"), "utf8"),
-    ) as { dependencies?: Record<string, string> };
+    ) as {
+      dependencies?: Record<string, string>;
+    };
 
     // Act
     const files = listing.stdout.trim().split("\n").sort();
@@ -259,76 +281,67 @@ describe("the README quickstarts, from empty directories with the built SDKs", (
     expect(checked.code).toBe(0);
   });
 
-  it("the TypeScript quickstart runs on Node 22 and calls its workload", async () => {
-    // Prepare
-    const script = join(tsApp, "quickstart.mjs");
-
+  it("the TypeScript quickstart runs on Node 22 on a platform of its own", async () => {
     // Act
-    const ran = await run(process.execPath, [script], { cwd: tsApp, env: userEnv, timeoutMs: 90_000 });
-    timings.typescriptFirstMs = ran.ms;
+    const ran = await runTypeScript(shared);
+    timings.typescriptAloneMs = ran.ms;
 
     // Assess
-    expect(ran.stderr, await diagnose(ran)).toBe("");
-    expect(ran.stdout).toBe(
-      "acme support-bot true\nmeta-llama/Llama-3.1-8B-Instruct echo(meta-llama/Llama-3.1-8B-Instruct): Hola\n",
-    );
+    expect(ran.stderr, await diagnose(ran, shared)).toBe("");
+    expect(ran.stdout).toBe(TYPESCRIPT_OUTPUT(true));
     expect(ran.code).toBe(0);
   }, 120_000);
 
-  it("the Python quickstart runs after it, with its own workload and a data-plane call", async () => {
-    // Prepare
-    const python = join(pyApp, ".venv/bin/python");
-
+  // Not at the same time as the TypeScript one: two platforms starting their first replica at once
+  // both pick the first replica port (the allocation race the hardening issue fixes).
+  it("the Python quickstart runs on a platform of its own", async () => {
     // Act
-    const ran = await run(python, ["quickstart.py"], { cwd: pyApp, env: userEnv, timeoutMs: 90_000 });
-    timings.pythonFirstMs = ran.ms;
+    const ran = await runPython(pythonAlone);
+    timings.pythonAloneMs = ran.ms;
 
     // Assess
-    expect(ran.stderr, await diagnose(ran)).toBe("");
-    expect(ran.stdout).toBe(
-      "acme faq-bot True\nQwen/Qwen2.5-0.5B-Instruct echo(Qwen/Qwen2.5-0.5B-Instruct): Hola\n",
-    );
+    expect(ran.stderr, await diagnose(ran, pythonAlone)).toBe("");
+    expect(ran.stdout).toBe(PYTHON_OUTPUT(true));
     expect(ran.code).toBe(0);
   }, 120_000);
 
-  const rerunNode = node20 ?? { path: process.execPath, version: process.version };
+  it("the Python quickstart runs after the TypeScript one, with its own workload", async () => {
+    // Act
+    const ran = await runPython(shared);
+    timings.pythonAfterTypeScriptMs = ran.ms;
+
+    // Assess
+    expect(ran.stderr, await diagnose(ran, shared)).toBe("");
+    expect(ran.stdout).toBe(PYTHON_OUTPUT(true));
+    expect(ran.code).toBe(0);
+  }, 120_000);
+
   it(`the TypeScript quickstart runs again after the Python one, on ${
     node20 === undefined
-      ? `Node 22 (no Node 20 on PATH besides the repository's Node 22: Node 20 not checked)`
+      ? "Node 22 (no Node 20 on PATH besides the repository's Node 22: Node 20 not checked)"
       : `Node 20 (${node20.path} ${node20.version})`
   }`, async () => {
     // Act
-    const ran = await run(rerunNode.path, ["quickstart.mjs"], {
-      cwd: tsApp,
-      env: userEnv,
-      timeoutMs: 90_000,
-    });
+    const ran = await runTypeScript(shared, node20?.path);
     timings.typescriptAgainMs = ran.ms;
 
     // Assess
-    expect(ran.stderr, await diagnose(ran)).toBe("");
-    expect(ran.stdout).toBe(
-      "acme support-bot false\nmeta-llama/Llama-3.1-8B-Instruct echo(meta-llama/Llama-3.1-8B-Instruct): Hola\n",
-    );
+    expect(ran.stderr, await diagnose(ran, shared)).toBe("");
+    expect(ran.stdout).toBe(TYPESCRIPT_OUTPUT(false));
     expect(ran.code).toBe(0);
   }, 120_000);
 
   it("the Python quickstart runs again: both workloads kept their own spec, generation 1", async () => {
     // Act
-    const ran = await run(join(pyApp, ".venv/bin/python"), ["quickstart.py"], {
-      cwd: pyApp,
-      env: userEnv,
-      timeoutMs: 90_000,
-    });
+    const ran = await runPython(shared);
     const [supportBot, faqBot] = await Promise.all([
-      management().get("support-bot"),
-      management().get("faq-bot"),
+      management(shared).get("support-bot"),
+      management(shared).get("faq-bot"),
     ]);
 
     // Assess
-    expect(ran.stdout).toBe(
-      "acme faq-bot False\nQwen/Qwen2.5-0.5B-Instruct echo(Qwen/Qwen2.5-0.5B-Instruct): Hola\n",
-    );
+    expect(ran.stderr, await diagnose(ran, shared)).toBe("");
+    expect(ran.stdout).toBe(PYTHON_OUTPUT(false));
     expect(ran.code).toBe(0);
     expect(supportBot.generation).toBe(1);
     expect(supportBot.spec.command).toBe(

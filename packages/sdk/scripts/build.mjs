@@ -1,10 +1,10 @@
 // Builds dist/ for the packed SDK (`npm pack` runs it as `prepack`): dist/index.js, one ES module
 // with the private @inferencekey/core bundled in (only the few constants the SDK uses survive
-// tree-shaking, so the tarball has no runtime dependency), and dist/index.d.ts, one declaration
+// tree-shaking, so dist/index.js imports no package), and dist/index.d.ts, one declaration
 // file with core's types inlined. Those types are inferred from core's zod schemas, so the
 // declarations import `zod` (a declared dependency) and nothing else.
-// Runs on the Node that runs npm (20 or 22). Inside the repository nothing reads dist/: the
-// `inferencekey-source` export condition sends tsc, vitest and tsx to src/.
+// Runs on the Node that runs npm (20 or 22). Inside the repository nothing reads dist/: tsc reads
+// src/ through the `inferencekey-source` export condition, vitest through an alias.
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
