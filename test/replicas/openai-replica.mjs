@@ -50,7 +50,9 @@ if (process.env.REPLICA_RECORD_DIR) {
 }
 
 const startedAt = Date.now();
-const stats = { requests: 0, running: 0, completed: 0, cancelled: 0, byRoute: {} };
+// bodies: POST bodies received to their end (complete) or cut off by the sender (incomplete), so a
+// test can tell that an over-limit upload never reached a replica whole.
+const stats = { requests: 0, running: 0, completed: 0, cancelled: 0, byRoute: {}, bodies: { complete: 0, incomplete: 0, incompleteBytes: 0 } };
 // A 1x1 PNG: what an image model would return, base64-encoded, like vllm-omni (b64_json only).
 const PNG_1X1 = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
@@ -259,6 +261,19 @@ const server = createServer(async (req, res) => {
   if (open || path === "/test/stats") return handler(req, res, "");
   stats.requests++;
   stats.byRoute[path] = (stats.byRoute[path] ?? 0) + 1;
+  if (req.method === "POST") {
+    let received = 0;
+    req.on("data", (chunk) => {
+      received += chunk.length;
+    });
+    req.once("close", () => {
+      if (req.complete) stats.bodies.complete++;
+      else {
+        stats.bodies.incomplete++;
+        stats.bodies.incompleteBytes += received;
+      }
+    });
+  }
   stats.running++;
   try {
     const body = req.method === "POST" ? await readBody(req) : Buffer.alloc(0);

@@ -205,6 +205,9 @@ export class DynamoStore implements Store {
     const want = input.limit ?? Number.POSITIVE_INFINITY;
     const items: StoreItem[] = [];
     let startKey = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+    // A start key of another partition, index or prefix is no page of this query: DynamoDB would
+    // refuse it with a ValidationException, a 500 to the caller.
+    if (startKey !== undefined && !startsThisQuery(startKey, input)) throw invalidCursor();
     do {
       const remaining = want - items.length;
       const out = await this.client.send(
@@ -386,16 +389,27 @@ function decodeCursor(cursor: string): Record<string, unknown> {
     key !== null &&
     !Array.isArray(key) &&
     Object.values(key).every((value) => typeof value === "string");
-  if (!valid) {
-    throw new ValidationError("The cursor is not one this listing returned.", [
-      {
-        path: "cursor",
-        message: "not a cursor from a previous page",
-        expected: "the cursor of the previous page",
-      },
-    ]);
-  }
+  if (!valid) throw invalidCursor();
   return key as Record<string, unknown>;
+}
+
+/** Whether a decoded start key has exactly the key attributes of the query's table or index, inside its key condition. */
+function startsThisQuery(key: Record<string, unknown>, input: QueryInput): boolean {
+  const onIndex = input.index === "gsi1";
+  const names = Object.keys(key).sort().join(",");
+  if (names !== (onIndex ? "gsi1pk,gsi1sk,pk,sk" : "pk,sk")) return false;
+  const sortKey = key[onIndex ? "gsi1sk" : "sk"] as string;
+  return key[onIndex ? "gsi1pk" : "pk"] === input.pk && (input.skPrefix === undefined || sortKey.startsWith(input.skPrefix));
+}
+
+function invalidCursor(): ValidationError {
+  return new ValidationError("The cursor is not one this listing returned.", [
+    {
+      path: "cursor",
+      message: "not a cursor from a previous page",
+      expected: "the cursor of the previous page",
+    },
+  ]);
 }
 
 function errorName(error: unknown): string | undefined {

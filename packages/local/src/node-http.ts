@@ -52,6 +52,10 @@ function clientSignal(res: ServerResponse | undefined): AbortSignal {
 
 /** A Host header node would accept but a URL would not (spaces, slashes, ...) is ignored, never fatal. */
 const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/** A host name (253) with a port, in brackets or not. */
+const MAX_HOST_LENGTH = 300;
+/** Longest request target read; the platform's paths and queries are far shorter. */
+const MAX_TARGET_LENGTH = 8192;
 /** Request targets a URL parser leaves exactly as they are: no dot segments, escapes or backslashes to resolve. */
 const PLAIN_TARGET = /^\/[A-Za-z0-9_~/?&=-]*$/;
 
@@ -62,8 +66,10 @@ const PLAIN_TARGET = /^\/[A-Za-z0-9_~/?&=-]*$/;
  */
 export function requestUrl(req: IncomingMessage, fallbackOrigin: string): string | undefined {
   const hostHeader = req.headers.host;
-  const origin = hostHeader !== undefined && HOST_HEADER.test(hostHeader) ? `http://${hostHeader}` : fallbackOrigin;
+  const origin =
+    hostHeader !== undefined && hostHeader.length <= MAX_HOST_LENGTH && HOST_HEADER.test(hostHeader) ? `http://${hostHeader}` : fallbackOrigin;
   const target = req.url ?? "/";
+  if (target.length > MAX_TARGET_LENGTH) return undefined;
   if (PLAIN_TARGET.test(target)) return origin + target;
   if (!target.startsWith("/")) {
     // Absolute form (RFC 9112 3.2.2) names its own origin; anything else (e.g. "*") is no URL.
@@ -227,14 +233,45 @@ export async function writeGatewayReply(reply: GatewayReply, res: ServerResponse
   }
 }
 
+const INTERNAL_ERROR_BODY = JSON.stringify({ error: { code: "internal", message: "Internal error" } });
+
 /** Runs a handler's whole answer; a failure the handler did not turn into a response is a 500. */
 function answer(res: ServerResponse, work: Promise<void>): void {
-  work.catch((error: unknown) => {
-    console.error("local runtime: unhandled error", error);
-    if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-    res.end(JSON.stringify({ error: { code: "internal", message: "Internal error" } }));
-  });
+  work.catch((error: unknown) => lastResort(res, error));
 }
+
+/**
+ * The last resort for one request: whatever escaped its handler (thrown synchronously or rejected)
+ * is logged and answered 500, or the connection is closed when the answer had already started, so
+ * one request never takes the process down.
+ */
+function lastResort(res: ServerResponse, error: unknown): void {
+  console.error("local runtime: unhandled error", error);
+  try {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(500, { "content-type": "application/json", connection: "close" });
+    res.end(INTERNAL_ERROR_BODY);
+  } catch {
+    res.destroy();
+  }
+}
+
+/** An error answer written by the runtime itself, before any handler ran; the connection is closed. */
+function refuse(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "application/json", connection: "close", ...headers });
+  res.end(JSON.stringify({ error: { code, message, details: [] } }));
+}
+
+/**
+ * Methods the platform's routes can answer. A web Request cannot even be built for some others
+ * (`new Request` throws on TRACE, TRACK and CONNECT), so they are refused here with a 501.
+ */
+const IMPLEMENTED_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+function ignore(): void {}
 
 function dispatchDirect(route: DirectRoute, request: GatewayRequest, res: ServerResponse): void {
   answer(res, route.serve(request).then((reply) => writeGatewayReply(reply, res)));
@@ -243,7 +280,13 @@ function dispatchDirect(route: DirectRoute, request: GatewayRequest, res: Server
 function serveDirect(route: DirectRoute, req: IncomingMessage, res: ServerResponse, url: string): void {
   const length = smallBodyLength(req);
   if (length !== undefined) {
-    readSmallBody(req, length, (body) => dispatchDirect(route, new NodeGatewayRequest(req, res, url, body), res));
+    readSmallBody(req, length, (body) => {
+      try {
+        dispatchDirect(route, new NodeGatewayRequest(req, res, url, body), res);
+      } catch (error) {
+        lastResort(res, error);
+      }
+    });
     return;
   }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
@@ -269,11 +312,18 @@ export async function serve(
   const host = options.host ?? "127.0.0.1";
   const { direct } = options;
   let fallbackOrigin = `http://${host}:${options.port}`;
-  const server = createServer((req, res) => {
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
+    // A client that leaves mid-body makes node emit "error" on the request; unheard, it would be fatal.
+    req.on("error", ignore);
+    if (!IMPLEMENTED_METHODS.has(req.method ?? "")) {
+      refuse(res, 501, "not_implemented", `The method ${String(req.method).slice(0, 32)} is not implemented.`, {
+        allow: [...IMPLEMENTED_METHODS].join(", "),
+      });
+      return;
+    }
     const url = requestUrl(req, fallbackOrigin);
     if (url === undefined) {
-      res.writeHead(400, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { code: "bad_request", message: "The request target is not a valid URL path." } }));
+      refuse(res, 400, "bad_request", "The request target is not a valid URL path.");
       return;
     }
     if (direct !== undefined && req.url?.startsWith(direct.prefix)) {
@@ -285,7 +335,20 @@ export async function serve(
       dispatch(handler, toWebRequest(req, url, res), res);
       return;
     }
-    readSmallBody(req, length, (body) => dispatch(handler, webRequest(req, url, res, body as Uint8Array<ArrayBuffer>), res));
+    readSmallBody(req, length, (body) => {
+      try {
+        dispatch(handler, webRequest(req, url, res, body as Uint8Array<ArrayBuffer>), res);
+      } catch (error) {
+        lastResort(res, error);
+      }
+    });
+  };
+  const server = createServer((req, res) => {
+    try {
+      route(req, res);
+    } catch (error) {
+      lastResort(res, error);
+    }
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

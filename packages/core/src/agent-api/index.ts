@@ -5,10 +5,11 @@ import {
   HeartbeatRequestSchema,
   type ReplicaReport,
 } from "../agent-protocol";
-import { ConditionFailedError, NotFoundError, UnauthorizedError } from "../errors";
+import { ConditionFailedError, MethodNotAllowedError, NotFoundError, UnauthorizedError } from "../errors";
 import { recordEvent } from "../events";
 import { parseInput } from "../http/control-api";
-import { errorResponse, json, readJsonBody, requestIdOf } from "../http/responses";
+import { readJsonBody } from "../http/json-body";
+import { errorResponse, json, requestIdOf } from "../http/responses";
 import { keys, type PlatformContext } from "../platform/context";
 import type { StoreItem } from "../store";
 import { listWorkerReplicas, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
@@ -160,7 +161,7 @@ export function createAgentApi(
     const url = new URL(request.url);
     try {
       if (url.pathname !== "/agent/v1/heartbeat") throw new NotFoundError(`no agent route ${url.pathname}`);
-      if (request.method !== "POST") throw new NotFoundError(`use POST ${url.pathname}`);
+      if (request.method !== "POST") throw new MethodNotAllowedError(`${request.method} is not allowed on ${url.pathname}; allowed: POST`);
       const principal = await authenticateWorker(ctx, request.headers.get("authorization"));
       const body = await readJsonBody(request, 1024 * 1024);
       return json(await heartbeat(ctx, principal, body, options.onReplicaChange, options.heartbeatIntervalSeconds), 200, {

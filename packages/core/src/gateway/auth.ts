@@ -1,6 +1,7 @@
 import { type DataKeyRecord, recordKeyUse } from "../keys";
 import { keys, type PlatformContext } from "../platform/context";
 import { describeSecretProblem, digestSecret, isWellFormedSecret, SECRET_PREFIXES } from "../secrets";
+import { bearer } from "../tokens";
 import { GatewayError } from "./errors";
 import { TtlCache } from "./ttl-cache";
 
@@ -139,9 +140,9 @@ function bearerToken(authorization: string | null): string {
       "No API key: send `Authorization: Bearer ik_live_...`, a data key of this workload.",
     );
   }
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (match?.[1] === undefined) {
+  const credential = bearer(authorization);
+  if (credential === undefined) {
     throw new GatewayError(401, "malformed_api_key", "The Authorization header must be `Bearer ik_live_...`.");
   }
-  return match[1];
+  return credential;
 }

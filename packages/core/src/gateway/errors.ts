@@ -79,6 +79,9 @@ export function gatewayErrorReply(error: GatewayError, requestId: string): Gatew
     "x-request-id": requestId,
     ...error.options.headers,
   };
+  // The client may still be uploading the rest of the body, which nobody will read: closing the
+  // connection ends its upload at once instead of leaving it blocked until its own timeout.
+  if (error.status === 413) headers.connection = "close";
   if (error.options.retryAfterSeconds !== undefined) {
     headers["retry-after"] = String(Math.max(1, Math.ceil(error.options.retryAfterSeconds)));
   }

@@ -248,7 +248,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 function declaredLength(request: GatewayRequest): number | undefined {
   const value = request.header("content-length");
-  return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
+  // 16 digits is already far past any limit; a longer header is not read as a length.
+  return value !== null && value.length <= 16 && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 function responseHeaders(upstream: Record<string, string | string[] | undefined>, requestId: string): Record<string, string> {
@@ -532,7 +533,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   function scaleUpWait(request: GatewayRequest): number {
     const header = request.header("x-scale-up-timeout");
     if (header === null) return 0;
-    if (!/^\d+(\.\d+)?$/.test(header.trim())) {
+    if (header.length > 32 || !/^\d+(\.\d+)?$/.test(header.trim())) {
       throw new GatewayError(
         400,
         "invalid_scale_up_timeout",

@@ -20,7 +20,8 @@ import {
   listWorkloads,
   previewEnsure,
 } from "../workloads";
-import { errorResponse, json, readJsonBody, requestIdOf } from "./responses";
+import { readJsonBody } from "./json-body";
+import { errorResponse, json, requestIdOf } from "./responses";
 import { Router } from "./router";
 
 interface CallContext {
@@ -217,6 +218,9 @@ export function createControlApi(ctx: PlatformContext, options: ControlApiOption
     let response: Response;
     try {
       if (url.pathname === "/v1/health") {
+        if (request.method !== "GET" && request.method !== "HEAD") {
+          throw new MethodNotAllowedError(`${request.method} is not allowed on /v1/health; allowed: GET, HEAD`);
+        }
         response = json({ ok: true });
       } else {
         const match = router.match(request.method, url.pathname);

@@ -1,3 +1,4 @@
 export { createControlApi, parseInput, type ControlApiOptions } from "./control-api";
-export { errorResponse, json, readJsonBody, requestIdOf } from "./responses";
+export { jsonNestsDeeperThan, MAX_JSON_DEPTH, parseJsonBody, readBodyLimited, readJsonBody } from "./json-body";
+export { errorResponse, json, requestIdOf } from "./responses";
 export { Router, type RouteHandler } from "./router";

@@ -1,4 +1,4 @@
-import { InferenceKeyError, PayloadTooLargeError, ValidationError } from "../errors";
+import { InferenceKeyError } from "../errors";
 import { hasPrefix, newId } from "../ids";
 
 /** Reuses a caller's `x-request-id` when it looks like ours, so SDK logs and server logs join up. */
@@ -36,27 +36,4 @@ export function errorResponse(error: unknown, requestId: string, log: (line: str
     500,
     { "x-request-id": requestId },
   );
-}
-
-/** Reads a JSON object body with a size cap, turning bad JSON into a 400 that says where. */
-export async function readJsonBody(request: Request, maxBytes = 256 * 1024): Promise<Record<string, unknown>> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw new PayloadTooLargeError(`The request body exceeds ${maxBytes} bytes.`);
-  const text = await request.text();
-  if (Buffer.byteLength(text) > maxBytes) throw new PayloadTooLargeError(`The request body exceeds ${maxBytes} bytes.`);
-  if (text.trim() === "") return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError("The request body is not valid JSON.", [
-      { path: "", message: error instanceof Error ? error.message : "invalid JSON", expected: "a JSON object" },
-    ]);
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new ValidationError("The request body must be a JSON object.", [
-      { path: "", message: "expected a JSON object", received: parsed, expected: "a JSON object" },
-    ]);
-  }
-  return parsed as Record<string, unknown>;
 }

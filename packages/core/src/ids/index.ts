@@ -31,6 +31,7 @@ export function newId(prefix: IdPrefix): string {
 }
 
 export function hasPrefix(id: string, prefix: IdPrefix): boolean {
+  if (id.length > prefix.length + 65) return false;
   return new RegExp(`^${prefix}_[0-9A-Za-z]{4,64}$`).test(id);
 }
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from "../errors";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { SLUG_PATTERN } from "../spec/schema";
+import { openCursor, signCursor } from "../store/signed-cursor";
 import { type Principal, requireAdmin } from "../tokens";
 
 export const ProjectInputSchema = z.strictObject({
@@ -80,6 +81,9 @@ export async function getOrCreateProject(ctx: PlatformContext, principal: Princi
   }
 }
 
+/** What a projects listing's cursors are bound to. */
+const PROJECTS_CURSOR_SCOPE = "projects";
+
 export async function listProjects(
   ctx: PlatformContext,
   principal: Principal,
@@ -93,11 +97,11 @@ export async function listProjects(
     pk: keys.org(),
     skPrefix: keys.projectPrefix(),
     limit: page.limit ?? 50,
-    ...(page.cursor ? { cursor: page.cursor } : {}),
+    ...(page.cursor ? { cursor: openCursor(ctx.serverSecret, PROJECTS_CURSOR_SCOPE, page.cursor) } : {}),
   });
   return {
     data: result.items.map((i) => i.data as unknown as ProjectRecord),
-    ...(result.cursor ? { next_cursor: result.cursor } : {}),
+    ...(result.cursor ? { next_cursor: signCursor(ctx.serverSecret, PROJECTS_CURSOR_SCOPE, result.cursor) } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import { type CronExpression, CronExpressionParser } from "cron-parser";
 import { closestMatch } from "./edit-distance";
 import { parseTimeZone } from "./time-zone";
-import { type CronSchedule, fail, ok, type ParseResult, type ScheduleState } from "./types";
+import { type CronSchedule, fail, MAX_SCHEDULE_TEXT, ok, type ParseResult, type ScheduleState } from "./types";
 import { instantOfWallTime, MINUTE_MS, wallTimeAt } from "./wall-clock";
 
 const EXPECTED_CRON =
@@ -101,6 +101,9 @@ function checkFiveFields(fields: string[]): ParseResult<string> {
 export function parseCron(expression: string, timeZone = "UTC"): ParseResult<CronSchedule> {
   if (typeof expression !== "string") {
     return fail("invalid_cron", "the cron expression must be a string", EXPECTED_CRON);
+  }
+  if (expression.length > MAX_SCHEDULE_TEXT) {
+    return fail("invalid_cron", `the cron expression is longer than ${MAX_SCHEDULE_TEXT} characters`, EXPECTED_CRON);
   }
   const zone = parseTimeZone(timeZone);
   if (!zone.ok) return zone;

@@ -1,5 +1,5 @@
 import { closestMatch } from "./edit-distance";
-import { fail, ok, type ParseResult } from "./types";
+import { fail, MAX_SCHEDULE_TEXT, ok, type ParseResult } from "./types";
 
 const EXPECTED_ZONE =
   'an IANA time zone name such as "Europe/Madrid", "America/New_York" or "UTC" (case-sensitive)';
@@ -130,6 +130,9 @@ function offsetSuggestion(sign: string, hours: number, minutes: number): string 
 export function parseTimeZone(tz: string): ParseResult<string> {
   if (typeof tz !== "string")
     return fail("invalid_timezone", "the time zone must be a string", EXPECTED_ZONE);
+  if (tz.length > MAX_SCHEDULE_TEXT) {
+    return fail("invalid_timezone", `the time zone is longer than ${MAX_SCHEDULE_TEXT} characters`, EXPECTED_ZONE);
+  }
   const input = tz.trim();
   if (input === "") return fail("invalid_timezone", "the time zone is empty", EXPECTED_ZONE, "UTC");
 

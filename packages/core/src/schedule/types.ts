@@ -47,6 +47,12 @@ export interface ScheduleState {
   steady?: true;
 }
 
+/**
+ * Longest window, cron expression or time zone name parsed. Real ones are under 100 characters;
+ * the cap keeps every pattern applied to them (whitespace splits and trims) bounded in time.
+ */
+export const MAX_SCHEDULE_TEXT = 256;
+
 export function ok<T>(value: T): ParseResult<T> {
   return { ok: true, value };
 }

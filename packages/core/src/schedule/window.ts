@@ -1,5 +1,5 @@
 import { parseTimeZone } from "./time-zone";
-import { fail, ok, type ParseResult, type Window } from "./types";
+import { fail, MAX_SCHEDULE_TEXT, ok, type ParseResult, type Window } from "./types";
 
 const DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
 const FULL_DAY_NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
@@ -262,6 +262,9 @@ function suggestWindow(source: string, defaultTimeZone: string | undefined): str
  */
 export function parseWindow(text: string, defaultTimeZone?: string): ParseResult<Window> {
   if (typeof text !== "string") return fail("invalid_window", "the window must be a string", EXPECTED_WINDOW);
+  if (text.length > MAX_SCHEDULE_TEXT) {
+    return fail("invalid_window", `the window is longer than ${MAX_SCHEDULE_TEXT} characters`, EXPECTED_WINDOW);
+  }
   const result = parseStrict(text, defaultTimeZone);
   if (result.ok) return result;
   const zoneFromText = text.trim().split(/\s+/).length >= 3;

@@ -9,7 +9,13 @@ import { BACKENDS, EXECUTION_POLICIES, ON_DRIFT, TASK_TYPES } from "./modalities
 
 export const SLUG_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const WORKER_ID_PATTERN = /^wrk_[0-9A-Za-z]{4,64}$/;
-export const VLLM_VERSION_PATTERN = /^\d+\.\d+(\.\d+)?([.+-]?[0-9A-Za-z.]+)?$/;
+/**
+ * A version such as 0.6.3, 0.6.3.post1, 0.6.3+cu121 or 0.6.3rc1. Linear: a suffix starts with a
+ * separator or a letter, so a run of digits can be split between the parts only one way.
+ */
+export const VLLM_VERSION_PATTERN = /^\d+\.\d+(?:\.\d+)?(?:[.+-][0-9A-Za-z.]+|[A-Za-z][0-9A-Za-z.]*)?$/;
+/** Longest vllm_version accepted (checked before the pattern runs). */
+export const MAX_VLLM_VERSION_LENGTH = 64;
 export const CUDA_VERSION_PATTERN = /^\d+\.\d+$/;
 
 export const BackendSchema = z.enum(BACKENDS);
@@ -96,7 +102,7 @@ export const WorkloadSpecInputSchema = z.strictObject({
   backend: BackendSchema,
   task_type: TaskTypeSchema.optional(),
   command: z.string().trim().min(1).max(4096).optional(),
-  vllm_version: z.string().regex(VLLM_VERSION_PATTERN).optional(),
+  vllm_version: z.string().max(MAX_VLLM_VERSION_LENGTH, { abort: true }).regex(VLLM_VERSION_PATTERN).optional(),
   worker_id: z.string().regex(WORKER_ID_PATTERN).optional(),
   execution_policy: ExecutionPolicySchema.optional(),
   execution_policy_config: z.record(z.string(), z.unknown()).optional(),

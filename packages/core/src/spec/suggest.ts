@@ -2,8 +2,12 @@ import { editDistance } from "../schedule/edit-distance";
 
 export { editDistance };
 
+/** Longer inputs are no typo of any name here, and comparing them would cost length x candidates. */
+const MAX_SUGGESTION_INPUT = 128;
+
 /** The closest candidate when it is a plausible typo (distance within a third of the length, at least 2). */
 export function closest(input: string, candidates: readonly string[]): string | undefined {
+  if (input.length > MAX_SUGGESTION_INPUT) return undefined;
   const normalized = input.replace(/[-_\s]/g, "").toLowerCase();
   const exactish = candidates.find((c) => c.replace(/[-_\s]/g, "").toLowerCase() === normalized);
   if (exactish !== undefined) return exactish;

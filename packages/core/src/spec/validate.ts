@@ -81,11 +81,20 @@ function valueAt(root: unknown, path: readonly PathPart[]): unknown {
   return current;
 }
 
-/** JSON null means "not given" for every optional field, at any depth. */
+/** The value of an own property only: a key like `toString` must not find Object.prototype's. */
+function own<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/**
+ * JSON null means "not given" for every optional field, at any depth. The copy's objects have no
+ * prototype, so a `__proto__` key stays a plain (unknown) field. Callers bound the depth first
+ * (request bodies: MAX_JSON_DEPTH).
+ */
 export function stripNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stripNulls);
   if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
+    const out = Object.create(null) as Record<string, unknown>;
     for (const [key, inner] of Object.entries(value)) {
       if (inner !== null) out[key] = stripNulls(inner);
     }
@@ -152,8 +161,8 @@ function issueToDetails(
       const known = knownKeysFor(context);
       return issue.keys.map((key) => {
         const keyPath = formatPath([...path, key]);
-        const alias = ALIASES[context]?.[key];
-        const otherPolicy = POLICY_OF_KEY[key];
+        const alias = own(own(ALIASES, context), key);
+        const otherPolicy = own(POLICY_OF_KEY, key);
         let suggestion = alias ?? closest(key, known);
         let message = `unknown field "${key}"`;
         if (context === "autoscaling" && (key === "min_replicas" || key === "max_replicas" || key === "replicas")) {
@@ -215,7 +224,7 @@ function issueToDetails(
       return [{ path: formatPath(path), message: `${fieldName} must be ${what}`, received, expected: what }];
     }
     case "invalid_format": {
-      const expected = EXPECTATIONS[fieldName] ?? `a value matching ${issue.pattern ?? issue.format}`;
+      const expected = own(EXPECTATIONS, fieldName) ?? `a value matching ${issue.pattern ?? issue.format}`;
       const detail: ErrorDetail = {
         path: formatPath(path),
         message: `${JSON.stringify(received)} is not a valid ${fieldName}: expected ${expected}`,
@@ -223,7 +232,9 @@ function issueToDetails(
         expected,
       };
       if (fieldName === "slug" && typeof received === "string") {
+        // Cut first: the hyphen-trimming patterns scan a long run of hyphens once per position.
         const fixed = received
+          .slice(0, 256)
           .toLowerCase()
           .replace(/[^a-z0-9-]+/g, "-")
           .replace(/^-+|-+$/g, "")

@@ -126,10 +126,14 @@ export async function authenticateSdkToken(
   return { tokenId: record.id, ...(record.project === undefined ? {} : { project: record.project }), admin: record.admin };
 }
 
+/** Longest Authorization header read (every secret is under 60 characters); checked before the pattern runs. */
+export const MAX_AUTHORIZATION_LENGTH = 512;
+const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
+
+/** The credential of `Authorization: Bearer <credential>`, or undefined when the header is absent, too long or of another form. */
 export function bearer(authorization: string | null): string | undefined {
-  if (authorization === null) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  return match?.[1];
+  if (authorization === null || authorization.length > MAX_AUTHORIZATION_LENGTH) return undefined;
+  return BEARER_PATTERN.exec(authorization)?.[1];
 }
 
 export function requireAdmin(principal: Principal): void {

@@ -10,6 +10,7 @@ import { OnDriftSchema } from "../spec/schema";
 import type { OnDriftName } from "../spec/modalities";
 import type { WorkloadSpec } from "../spec/schema";
 import { referencedWorkerIds, validateSpec } from "../spec/validate";
+import { openCursor, signCursor } from "../store/signed-cursor";
 import type { Principal } from "../tokens";
 import { listWorkloadReplicas, type ReplicaPhase, type ReplicaRecord } from "../replicas";
 import { isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
@@ -413,7 +414,9 @@ export async function listWorkloads(
   const limit = page.limit ?? 50;
   const data: WorkloadView[] = [];
   const workers = await listProjectWorkers(ctx, project);
-  let cursor = page.cursor;
+  // Cursors are bound to this project's listing: one from another project's is refused.
+  const scope = `workloads\n${project}`;
+  let cursor = page.cursor === undefined ? undefined : openCursor(ctx.serverSecret, scope, page.cursor);
   // Tombstones are skipped, so a page may need more than one store query to fill.
   do {
     const result = await ctx.store.query({
@@ -428,7 +431,7 @@ export async function listWorkloads(
     }
     cursor = result.cursor;
   } while (cursor !== undefined && data.length < limit);
-  return { data, ...(cursor === undefined ? {} : { next_cursor: cursor }) };
+  return { data, ...(cursor === undefined ? {} : { next_cursor: signCursor(ctx.serverSecret, scope, cursor) }) };
 }
 
 export async function deleteWorkload(

@@ -102,6 +102,42 @@ describe.each(GATEWAY_BINDINGS)("gateway: rate and size limits ($binding binding
     expect(body.error.code).toBe("payload_too_large");
   });
 
+  it("a streamed body that passes the limit is cut off upstream: the replica never receives it whole, the 413 closes the connection", async () => {
+    // Prepare: a chunked upload (no declared length) that streams to the replica, 3 x 600 bytes against a 1024-byte limit.
+    const key = await platform.key("acme", "chat");
+    const before = (await replica.stats()).bodies;
+    const chunk = new TextEncoder().encode("x".repeat(600));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent === 3) {
+          controller.close();
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        sent++;
+        controller.enqueue(chunk);
+      },
+    });
+
+    // Act
+    const response = await chat(key.secret, { body: stream });
+    const body = (await response.json()) as { error: { code: string } };
+    let after = (await replica.stats()).bodies;
+    for (let i = 0; i < 40 && after.incomplete === before.incomplete; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = (await replica.stats()).bodies;
+    }
+
+    // Assess
+    expect(response.status).toBe(413);
+    expect(body.error.code).toBe("payload_too_large");
+    expect(after.complete).toBe(before.complete);
+    expect(after.incomplete).toBe(before.incomplete + 1);
+    expect(after.incompleteBytes - before.incompleteBytes).toBeLessThanOrEqual(1024);
+    expect(response.headers.get("connection")).toBe("close");
+  });
+
   it("every POST route has a body limit and bounded timeouts", () => {
     for (const definition of Object.values(ROUTE_DEFINITIONS)) {
       if (definition.method === "POST") expect(definition.maxBodyBytes).toBeGreaterThan(0);

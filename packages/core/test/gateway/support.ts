@@ -29,6 +29,8 @@ export interface ReplicaStats {
   completed: number;
   cancelled: number;
   byRoute: Record<string, number>;
+  /** POST bodies the replica received to their end, and those cut off (with the bytes that did arrive). */
+  bodies: { complete: number; incomplete: number; incompleteBytes: number };
 }
 
 export interface ReplicaProcess {
