@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
+import type { Duplex } from "node:stream";
 import { drained, type GatewayReply, type GatewayRequest } from "@inferencekey/core";
 
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -98,11 +98,65 @@ function webRequest(req: IncomingMessage, url: string, res: ServerResponse | und
   } as RequestInit);
 }
 
+/**
+ * A request body as a web stream, pulled chunk by chunk with backpressure (node's stream is paused
+ * while nobody reads). Unlike `Readable.toWeb`, a chunk node still delivers after the reader cancelled
+ * is dropped rather than thrown as an uncaught "Controller is already closed", which ended the
+ * process. Cancelling (a body refused at its size limit, a client gone) stops reading and closes the
+ * connection once the answer is written: the unread rest must not be taken for the next request, and
+ * a client still uploading learns at once that nobody reads.
+ */
+export function requestBodyStream(req: IncomingMessage, res?: ServerResponse): ReadableStream<Uint8Array> {
+  let open = true;
+  let listening = false;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const onData = (chunk: Buffer) => {
+    if (!open) return;
+    controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    if ((controller.desiredSize ?? 0) <= 0) req.pause();
+  };
+  const onEnd = () => {
+    if (!open) return;
+    open = false;
+    controller.close();
+  };
+  const onError = (error: Error) => {
+    if (!open) return;
+    open = false;
+    controller.error(error);
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+      },
+      pull() {
+        // Listening only once someone reads leaves an unread body to node, which discards it after the answer.
+        if (!listening) {
+          listening = true;
+          req.on("data", onData);
+          req.once("end", onEnd);
+          req.once("error", onError);
+        }
+        req.resume();
+      },
+      cancel() {
+        open = false;
+        req.off("data", onData);
+        req.pause();
+        if (res === undefined || res.headersSent) req.destroy();
+        else res.shouldKeepAlive = false;
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}
+
 /** Turns a node:http request into a web Request; the body streams, it is not buffered. */
 export function toWebRequest(req: IncomingMessage, url: string, res?: ServerResponse): Request {
   const method = req.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD";
-  return webRequest(req, url, res, hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined);
+  return webRequest(req, url, res, hasBody ? requestBodyStream(req, res) : undefined);
 }
 
 /** The declared body length when the body is small enough to read whole first, else undefined. */
@@ -290,7 +344,7 @@ function serveDirect(route: DirectRoute, req: IncomingMessage, res: ServerRespon
     return;
   }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  const body = hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null;
+  const body = hasBody ? requestBodyStream(req, res) : null;
   dispatchDirect(route, new NodeGatewayRequest(req, res, url, body), res);
 }
 
@@ -349,6 +403,15 @@ export async function serve(
     } catch (error) {
       lastResort(res, error);
     }
+  });
+  // CONNECT never reaches the request callback: node hands over the raw socket, closed unanswered by default.
+  server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+    socket.on("error", ignore);
+    socket.end(
+      `HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({
+        error: { code: "not_implemented", message: "The method CONNECT is not implemented.", details: [] },
+      })}`,
+    );
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
