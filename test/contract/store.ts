@@ -443,6 +443,34 @@ export function describeStoreContract(
         await expect(store.query({ pk: "paged", cursor: "not-a-cursor" })).rejects.toMatchObject({ details: [{ path: "cursor" }] });
       });
 
+      it("a cursor of another partition, index or prefix is a page position or a ValidationError naming the cursor, never another failure", async () => {
+        // Prepare: real cursors of other queries, handed to a query they do not belong to.
+        await store.put({ pk: "other", sk: "item#000", data: {} }, { kind: "absent" });
+        await store.put({ pk: "other", sk: "item#001", data: {} }, { kind: "absent" });
+        const foreign = [
+          (await store.query({ pk: "other", limit: 1 })).cursor,
+          (await store.query({ pk: "bucket", index: "gsi1", limit: 1 })).cursor,
+          (await store.query({ pk: "paged", skPrefix: "item#00", limit: 1 })).cursor,
+        ];
+        const misuses: QueryInput[] = foreign.flatMap((cursor) =>
+          cursor === undefined ? [] : [{ pk: "paged", cursor }, { pk: "bucket", index: "gsi1", cursor }, { pk: "paged", skPrefix: "item#01", cursor }],
+        );
+
+        // Act
+        const outcomes = await Promise.all(
+          misuses.map((input) =>
+            store.query(input).then(
+              () => "page",
+              (error: unknown) => ((error as { details?: { path?: string }[] }).details?.[0]?.path === "cursor" ? "refused" : String(error)),
+            ),
+          ),
+        );
+
+        // Assess
+        expect(foreign.every((cursor) => cursor !== undefined)).toBe(true);
+        for (const outcome of outcomes) expect(["page", "refused"]).toContain(outcome);
+      });
+
       it("walks a prefix-filtered partition page by page", async () => {
         for (const sk of ["a#1", "a#2", "a#3", "b#1"])
           await store.put({ pk: "paged", sk, data: {} }, { kind: "absent" });
