@@ -27,6 +27,9 @@ function parseValue(token: string): number | undefined {
   return Number.isNaN(value) ? undefined : value;
 }
 
+/** Longest exposition line parsed (the gauges read here are under 200 characters). */
+const MAX_SAMPLE_LINE = 4096;
+
 /** One sample line (`name{label="v",...} value [timestamp]`), or undefined when the line is not one. */
 function parseLine(line: string): Sample | undefined {
   let i = 0;
@@ -86,6 +89,8 @@ function parseLine(line: string): Sample | undefined {
 export function parsePrometheusText(text: string): Sample[] {
   const samples: Sample[] = [];
   for (const raw of text.split("\n")) {
+    // No sample the agent reads comes near this; a longer line is the backend's noise, not scanned.
+    if (raw.length > MAX_SAMPLE_LINE) continue;
     const line = raw.replace(/\r$/, "").trimStart();
     if (line === "" || line.startsWith("#")) continue;
     const sample = parseLine(line);
