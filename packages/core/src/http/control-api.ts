@@ -120,7 +120,7 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
       const slug = param(p, "slug");
       if (body.slug !== undefined && body.slug !== slug) {
         throw new ValidationError("The spec's slug differs from the slug in the URL.", [
-          { path: "slug", message: `the URL names workload "${slug}" but the spec says "${String(body.slug)}"`, received: body.slug, expected: slug },
+          { path: "slug", message: `the URL names workload "${slug}" but the spec says ${JSON.stringify(body.slug)}`, received: body.slug, expected: slug },
         ]);
       }
       const { on_drift, dry_run } = parseInput(EnsureQuerySchema, queryOf(c.url), "query string");

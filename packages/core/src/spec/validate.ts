@@ -103,6 +103,14 @@ export function stripNulls(value: unknown): unknown {
   return value;
 }
 
+/**
+ * A received value in a message. Never String() or a template: objects from request bodies have no
+ * prototype, so they have no toString either.
+ */
+function shown(value: unknown): string {
+  return typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
+}
+
 function describeType(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "null";
@@ -500,7 +508,7 @@ function checkPolicyRules(
         if (duplicates.length > 0) {
           details.push({
             path: at("workers", "private_worker_ids"),
-            message: `duplicate worker ids: ${[...new Set(duplicates)].join(", ")}`,
+            message: `duplicate worker ids: ${[...new Set(duplicates)].map(shown).join(", ")}`,
             received: ids,
             expected: "each worker id once",
           });
@@ -510,8 +518,8 @@ function checkPolicyRules(
             path: "worker_id",
             message: `worker_id "${raw.worker_id}" is not one of private_worker_ids`,
             received: raw.worker_id,
-            expected: `one of ${ids.join(", ")}`,
-            ...(ids[0] === undefined ? {} : { suggestion: String(ids[0]) }),
+            expected: `one of ${ids.map(shown).join(", ")}`,
+            ...(ids[0] === undefined ? {} : { suggestion: shown(ids[0]) }),
           });
         }
       }
