@@ -180,6 +180,43 @@ export function keepOutputDrained(pipes: Readable[]): void {
   for (const pipe of pipes) pipe.destroy();
 }
 
+/**
+ * argv: the agent's pid, the backend's pid, the number of pipes (inherited from fd 3 on). Reads
+ * nothing while the agent lives; drains the pipes to nowhere once it is gone; exits with the backend.
+ */
+const GUARD_SCRIPT =
+  "const net=require('node:net');const[agent,backend,n]=process.argv.slice(1).map(Number);" +
+  "const alive=(pid)=>{try{process.kill(pid,0);return true}catch(e){return e.code==='EPERM'}};" +
+  "const timer=setInterval(()=>{if(!alive(backend))process.exit(0);if(alive(agent))return;clearInterval(timer);" +
+  "for(let fd=3;fd<3+n;fd++){const s=new net.Socket({fd,readable:true,writable:false});s.on('error',()=>{});s.resume();}},500);";
+
+/**
+ * Starts a small detached guard beside a backend holding copies of the read ends of its output
+ * pipes. While this process lives the guard reads nothing (the agent reads the output); once this
+ * process is gone, however it went (kill -9 of `npm start` included, when no code of the agent runs
+ * to call `keepOutputDrained`), the guard drains the pipes within half a second, so the backend
+ * does not die of EPIPE/SIGPIPE before the next agent adopts it. It exits when the backend exits.
+ */
+export function guardOutput(backendPid: number, pipes: Readable[]): void {
+  // The descriptors, not the streams: given a stream, spawn wraps its handle in a new socket of this
+  // process that takes over its reads, and the agent would see no more output.
+  const fds = pipes
+    .map((pipe) => (pipe as unknown as { _handle?: { fd?: unknown } })._handle?.fd)
+    .filter((fd): fd is number => typeof fd === "number" && fd >= 0);
+  if (fds.length === 0) return;
+  try {
+    const guard = spawn(process.execPath, ["-e", GUARD_SCRIPT, String(process.pid), String(backendPid), String(fds.length)], {
+      detached: true,
+      stdio: ["ignore", "ignore", "ignore", ...fds],
+      env: {},
+    });
+    guard.on("error", () => {});
+    guard.unref();
+  } catch {
+    // Without a guard the backend outlives a graceful stop (keepOutputDrained) but not a hard one.
+  }
+}
+
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const seconds = (ms: number) => `${Number((ms / 1000).toFixed(1))} s`;
 
@@ -327,6 +364,7 @@ export class ReplicaSupervisor {
     child.on("error", () => {});
     child.stdout?.on("data", (chunk: Buffer) => this.stdout.push(chunk));
     child.stderr?.on("data", (chunk: Buffer) => this.stderr.push(chunk));
+    guardOutput(pid, [child.stdout, child.stderr].filter((pipe) => pipe !== null));
     const now = this.clock.now();
     const run = this.watch(
       {
