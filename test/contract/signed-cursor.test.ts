@@ -56,6 +56,7 @@ describe.each(ADAPTERS)("signed list cursors on $name", ({ make }) => {
   let get: (path: string) => Promise<{ status: number; body: { next_cursor?: string; data?: { slug: string }[]; error?: { code: string; details: { path: string }[] } } }>;
   let projectsCursor: string;
   let workloadsCursor: string;
+  let eventsCursor: string;
 
   beforeAll(async () => {
     ctx = { store: await make(), serverSecret: "cursor-secret", now: () => new Date("2030-01-01T00:00:00Z") };
@@ -77,6 +78,9 @@ describe.each(ADAPTERS)("signed list cursors on $name", ({ make }) => {
     }
     projectsCursor = (await get("/v1/projects?limit=1")).body.next_cursor as string;
     workloadsCursor = (await get("/v1/projects/acme/workloads?limit=1")).body.next_cursor as string;
+    // A second event: the spec changes.
+    expect((await call("PUT", "/v1/projects/acme/workloads/w1", { ...spec("w1"), name: "renamed" })).status).toBe(200);
+    eventsCursor = (await get("/v1/projects/acme/workloads/w1/events?limit=1")).body.next_cursor as string;
   });
 
   it("a cursor the listing issued pages on", async () => {
@@ -89,6 +93,9 @@ describe.each(ADAPTERS)("signed list cursors on $name", ({ make }) => {
     expect(projects.body.data?.length).toBe(1);
     expect(workloads.status).toBe(200);
     expect(workloads.body.data?.map((w) => w.slug)).toEqual(["w2", "w3"]);
+    const events = await get(`/v1/projects/acme/workloads/w1/events?cursor=${encodeURIComponent(eventsCursor)}`);
+    expect(events.status).toBe(200);
+    expect(events.body.data?.length).toBeGreaterThan(0);
   });
 
   const tampered: { name: string; cursor: () => string; path: () => string }[] = [
@@ -106,6 +113,8 @@ describe.each(ADAPTERS)("signed list cursors on $name", ({ make }) => {
     { name: "one signed with another secret", cursor: () => signCursor("other-secret", "projects", "e30"), path: () => "/v1/projects" },
     { name: "another project's workloads cursor", cursor: () => workloadsCursor, path: () => "/v1/projects/beta/workloads" },
     { name: "a projects cursor on a workloads listing", cursor: () => projectsCursor, path: () => "/v1/projects/acme/workloads" },
+    { name: "a flipped MAC on an events cursor", cursor: () => flipMac(eventsCursor), path: () => "/v1/projects/acme/workloads/w1/events" },
+    { name: "another workload's events cursor", cursor: () => eventsCursor, path: () => "/v1/projects/acme/workloads/w2/events" },
     {
       name: "a forged key of another partition (what DynamoDB refuses with a ValidationException)",
       cursor: () => `${Buffer.from(JSON.stringify({ pk: "SECRET#x", sk: "SECRET" })).toString("base64url")}.AAAAAAAAAAAAAAAAAAAAAA`,

@@ -467,5 +467,11 @@ export async function listWorkloadEvents(
   page: { limit?: number; cursor?: string },
 ): Promise<{ data: (WorkloadEvent & { id: string })[]; next_cursor?: string }> {
   await getWorkloadRecord(ctx, principal, project, slug);
-  return eventsPage(ctx, project, slug, page);
+  // Cursors are bound to this workload's events, like every listing's (store/signed-cursor.ts).
+  const scope = `events\n${project}\n${slug}`;
+  const result = await eventsPage(ctx, project, slug, {
+    ...(page.limit === undefined ? {} : { limit: page.limit }),
+    ...(page.cursor === undefined ? {} : { cursor: openCursor(ctx.serverSecret, scope, page.cursor) }),
+  });
+  return result.next_cursor === undefined ? result : { ...result, next_cursor: signCursor(ctx.serverSecret, scope, result.next_cursor) };
 }
