@@ -95,6 +95,11 @@ export interface AgentHandle {
   stop(options?: AgentStopOptions): Promise<void>;
   /** The replicas as the next heartbeat would report them (without load). */
   replicas(): ReplicaReport[];
+  /**
+   * Heartbeats soon (at most one early heartbeat per 250 ms) instead of at the next interval: for a
+   * control plane in the same process that knows it just changed this worker's assignments.
+   */
+  heartbeatNow(): void;
 }
 
 interface Entry {
@@ -109,6 +114,9 @@ interface Entry {
   /** Peak running + waiting over the trailing window, fed by the sampler and by each heartbeat's scrape. */
   peak?: PeakWindow;
 }
+
+/** Early heartbeats (reporting a change) are at least this far apart. */
+const EARLY_HEARTBEAT_SPACING_MS = 250;
 
 /** Retry delay after n failed heartbeats: doubling, capped, with jitter so a fleet does not retry in step. */
 export function retryDelayMs(
@@ -187,6 +195,8 @@ class Agent {
   private sleeping: { wake: () => void; wakeable: boolean } | undefined;
   private inflight: AbortController | undefined;
   private lastHeartbeatAt = 0;
+  /** A change to report arrived after the last heartbeat took its snapshot. */
+  private changed = false;
   private loop: Promise<void> = Promise.resolve();
   private stopReplicasOnStop = true;
   private sampler: ReturnType<typeof setTimeout> | undefined;
@@ -275,6 +285,9 @@ class Agent {
         failures = 0;
         await this.apply(response);
         delay = this.options.heartbeatIntervalMs ?? response.heartbeat_interval_seconds * 1000;
+        // A change during the heartbeat or while applying its answer (a replica just spawned) is
+        // reported as soon as the early-heartbeat spacing allows, not a whole interval later.
+        if (this.changed) delay = Math.min(delay, this.earlyHeartbeatWaitMs());
       } catch (error) {
         if (this.stopping) break;
         if (error instanceof WorkerTokenRejectedError) throw error;
@@ -348,14 +361,19 @@ class Agent {
   }
 
   /** Reports a change soon, at most one early heartbeat per 250 ms. */
-  private nudge(): void {
+  nudge(): void {
+    this.changed = true;
+    // No sleep to end: a heartbeat is in flight and runLoop sees `changed` after it.
     const sleeping = this.sleeping;
     if (sleeping === undefined || !sleeping.wakeable) return;
-    const wait = Math.max(0, this.lastHeartbeatAt + 250 - Date.now());
     sleeping.wakeable = false;
     setTimeout(() => {
       if (this.sleeping === sleeping) sleeping.wake();
-    }, wait);
+    }, this.earlyHeartbeatWaitMs());
+  }
+
+  private earlyHeartbeatWaitMs(): number {
+    return Math.max(0, this.lastHeartbeatAt + EARLY_HEARTBEAT_SPACING_MS - Date.now());
   }
 
   /** Re-discovers GPUs now and then, in the background; a change shows in the next heartbeat. */
@@ -381,6 +399,7 @@ class Agent {
 
   private async heartbeat(): Promise<HeartbeatResponse> {
     this.refreshGpus();
+    this.changed = false;
     const body: HeartbeatRequest = { host: this.host, replicas: await this.reports(true) };
     const controller = new AbortController();
     this.inflight = controller;
@@ -697,5 +716,6 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     done: agent.done,
     stop: (stopOptions) => agent.stop(stopOptions),
     replicas: () => agent.reports(false),
+    heartbeatNow: () => agent.nudge(),
   };
 }

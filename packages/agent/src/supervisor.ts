@@ -31,6 +31,12 @@ export interface SupervisorTuning {
   stableAfterMs: number;
   /** Between SIGTERM to the process group and SIGKILL. */
   graceMs: number;
+  /**
+   * First readiness probe after a launch; while starting the period doubles from here up to
+   * `probeIntervalMs`, so a backend that is up in a moment is seen in a moment (the cold call waits
+   * on it) and a slow one costs no more probes than before.
+   */
+  probeInitialMs: number;
   /** Readiness probe period while starting, and while ready. */
   probeIntervalMs: number;
   readyProbeIntervalMs: number;
@@ -56,6 +62,7 @@ export const DEFAULT_TUNING: SupervisorTuning = {
   backoffMaxMs: 30_000,
   stableAfterMs: 60_000,
   graceMs: 10_000,
+  probeInitialMs: 50,
   probeIntervalMs: 500,
   readyProbeIntervalMs: 2_000,
   probeTimeoutMs: 3_000,
@@ -148,6 +155,8 @@ interface Run {
   readySince: number | undefined;
   longestReadyMs: number;
   probeFailures: number;
+  /** Probes made while starting, for the doubling probe period. */
+  startingProbes: number;
   wasReady: boolean;
   ended: boolean;
 }
@@ -399,6 +408,7 @@ export class ReplicaSupervisor {
       hungReason: undefined,
       longestReadyMs: 0,
       probeFailures: 0,
+      startingProbes: 0,
       wasReady: process.readySince !== undefined,
       ended: false,
     };
@@ -457,7 +467,11 @@ export class ReplicaSupervisor {
 
   private scheduleProbe(run: Run): void {
     this.clearTimer("probe");
-    const ms = this.state === "ready" ? this.tuning.readyProbeIntervalMs : this.tuning.probeIntervalMs;
+    const { probeInitialMs, probeIntervalMs, readyProbeIntervalMs } = this.tuning;
+    const ms =
+      this.state === "ready"
+        ? readyProbeIntervalMs
+        : Math.min(probeIntervalMs, probeInitialMs * 2 ** Math.min(run.startingProbes++, 30));
     this.timers.probe = this.clock.setTimeout(() => {
       this.timers.probe = undefined;
       void this.probe(run);

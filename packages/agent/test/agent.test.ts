@@ -173,6 +173,40 @@ describe("startAgent against a control plane", () => {
     expect(logs).toContain("GPUs changed: 0 NVIDIA A100-SXM4-80GB, 1 NVIDIA H100 80GB HBM3 -> 0 NVIDIA A100-SXM4-80GB");
   });
 
+  it("reports a change made while applying a heartbeat's answer at once, not a whole interval later", async () => {
+    // Prepare: a 5 s heartbeat interval and a backend that stays starting; the replica is spawned
+    // while the first answer is applied, after that heartbeat's snapshot was taken.
+    plane.intervalSeconds = 5;
+    const assignment = testAssignment(marker, await freePort(), { command: replicaCommand(marker, "--ready-after-ms 60000") });
+    plane.assignments = [assignment];
+
+    // Act
+    const started = Date.now();
+    await agent({ heartbeatIntervalMs: undefined });
+    await waitFor("a starting report", reported(assignment.replica_id, "starting"), 4_000);
+
+    // Assess
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(plane.heartbeats.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("heartbeatNow() fetches new assignments at once instead of at the next interval", async () => {
+    // Prepare: a 5 s interval, the first heartbeat already answered with nothing to run.
+    plane.intervalSeconds = 5;
+    const handle = await agent({ heartbeatIntervalMs: undefined });
+    await waitFor("the first heartbeat", () => plane.heartbeats.length >= 1);
+    const assignment = testAssignment(marker, await freePort());
+    plane.assignments = [assignment];
+
+    // Act
+    const asked = Date.now();
+    handle.heartbeatNow();
+    await waitFor("a report of the new replica", () => plane.lastReport(assignment.replica_id), 4_000);
+
+    // Assess
+    expect(Date.now() - asked).toBeLessThan(2_000);
+  });
+
   it("stops a replica that is no longer assigned, and forgets it", async () => {
     // Prepare
     const assignment = testAssignment(marker, await freePort());

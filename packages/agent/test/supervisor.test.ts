@@ -105,6 +105,18 @@ describe("ReplicaSupervisor with the test replica", () => {
     expect([withKey.status, withoutKey.status]).toEqual([200, 401]);
   });
 
+  it("probes a starting backend early and then less often: a quick backend is seen ready long before the probe period", async () => {
+    // Prepare: a 3 s probe period while starting; probes start at 50 ms and double up to it.
+    const { assignment } = await setup("quick");
+    const { supervisor } = supervise(assignment, { tuning: { probeIntervalMs: 3_000 } });
+    const started = Date.now();
+    // Act
+    supervisor.start();
+    await waitFor("ready", state(supervisor, "ready"), 10_000);
+    // Assess
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it("restarts a backend killed with SIGKILL, which becomes ready again", async () => {
     // Prepare
     const { assignment } = await setup("kill9");
