@@ -1,4 +1,14 @@
-import { type Compute, type ControllerOptions, type PlatformContext, reconcileAll, reconcileWorkload } from "@inferencekey/core";
+import {
+  type Compute,
+  type ControllerOptions,
+  type PlatformContext,
+  type ReconcileOutcome,
+  reconcileAll,
+  reconcileWorkload,
+} from "@inferencekey/core";
+
+/** The pending key of a full tick (no workload key contains a space). */
+const ALL = "all workloads";
 
 /**
  * The local stand-in for EventBridge: a timer runs a full tick every `tickMs`, and `poke` reconciles
@@ -13,7 +23,13 @@ export class LocalController {
   constructor(
     private readonly ctx: PlatformContext,
     private readonly compute: Compute,
-    private readonly options: { tickMs: number; log: (line: string) => void; controller?: ControllerOptions },
+    private readonly options: {
+      tickMs: number;
+      log: (line: string) => void;
+      controller?: ControllerOptions;
+      /** After each workload's pass (a tick's or a poke's), e.g. to tell agents their assignments changed. */
+      onReconciled?: (outcome: ReconcileOutcome) => void;
+    },
   ) {}
 
   start(): void {
@@ -35,12 +51,24 @@ export class LocalController {
     this.pending.add(key);
     void this.enqueue(async () => {
       this.pending.delete(key);
-      await reconcileWorkload(this.ctx, this.compute, project, slug, this.options.controller);
+      const outcome = await reconcileWorkload(this.ctx, this.compute, project, slug, this.options.controller);
+      if (outcome !== undefined) this.options.onReconciled?.(outcome);
+    });
+  }
+
+  /** Run a full tick soon (coalesced), e.g. when a worker that placements wait for comes online. */
+  pokeAll(): void {
+    if (this.pending.has(ALL)) return;
+    this.pending.add(ALL);
+    void this.enqueue(async () => {
+      this.pending.delete(ALL);
+      await this.tick();
     });
   }
 
   async tick(): Promise<void> {
-    await reconcileAll(this.ctx, this.compute, this.options.controller);
+    const outcomes = await reconcileAll(this.ctx, this.compute, this.options.controller);
+    for (const outcome of outcomes) this.options.onReconciled?.(outcome);
   }
 
   async stop(): Promise<void> {

@@ -51,6 +51,7 @@ export interface LocalPlatform {
 
 interface RunningAgent {
   stop(options?: { stopReplicas?: boolean }): Promise<void>;
+  heartbeatNow(): void;
 }
 
 /** The whole platform on one machine: embedded store, control and agent APIs, controller, local worker. */
@@ -114,6 +115,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       await recordColdRequest(ctx, project, workload);
       controller.poke(project, workload);
     },
+    // A replica is expected within about this; a client asked to come back sooner (docs/gateway.md).
+    scaleUpRetryAfterMaxSeconds: 2,
     blobs: new LocalFileBlobStore(join(options.dir, "blobs"), { now }),
     publicUrl: () => baseUrl || undefined,
     log,
@@ -133,18 +136,31 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         queuedJobs: () => 0,
       },
     },
+    // Replicas created or stopped: the in-process agents fetch their assignments now, not at their next heartbeat.
+    onReconciled: (outcome) => {
+      if (!outcome.actions.some((action) => action === "create" || action === "stop")) return;
+      for (const agent of agents.values()) void agent.then((running) => running?.heartbeatNow());
+    },
   });
 
+  // Everything runs in this process, so a change reaches the gateway at once, not after its route
+  // cache's 2 s: a window an ensure opened, a deleted workload, a replica that became ready.
+  const workloadChanged = (project: string, slug: string) => {
+    gateway.invalidate(project, slug);
+    controller.poke(project, slug);
+  };
   const controlApi = createControlApi(ctx, {
     log,
-    onWorkloadChange: (project, slug) => controller.poke(project, slug),
+    onWorkloadChange: workloadChanged,
     // A start that found dev.env lost or its token unusable replaced the admin token there.
     revokedAdminTokenHint: `The current admin token of this npm start is in ${join(options.dir, "dev.env")}: load it again with \`source ${join(options.dir, "dev.env")}\` (a shell that sourced an older copy still holds the revoked one).`,
   });
   const agentApi = createAgentApi(ctx, {
     log,
     heartbeatIntervalSeconds: 1,
-    onReplicaChange: (project, workload) => controller.poke(project, workload),
+    onReplicaChange: workloadChanged,
+    // A local worker's first heartbeat: the placement that registered it need not wait for the next tick.
+    onWorkerOnline: () => controller.pokeAll(),
   });
   const handler = async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname;

@@ -433,18 +433,40 @@ describe("data-plane retries", () => {
     expect(fetch.calls[1]?.body).toEqual(fetch.calls[0]?.body);
   });
 
-  it("gives up after maxRetries with an InternalServerError carrying workload_scaling_up", async () => {
+  it("polls a cold workload past maxRetries, after each retry-after-ms, until a replica answers", async () => {
+    // Prepare: four "scaling up" answers asking to come back in 300 ms, then the replica answers.
+    vi.useFakeTimers();
+    const cold = () =>
+      jsonResponse(
+        503,
+        { error: { message: "starting", type: "service_unavailable", param: null, code: "workload_scaling_up" } },
+        { "retry-after": "1", "retry-after-ms": "300" },
+      );
+    const fetch = fakeFetch(cold(), cold(), cold(), cold(), jsonResponse(200, completion("awake")));
+    const ep = endpoint(fetch, { maxRetries: 0 });
+
+    // Act
+    const pending = ep.generateText({ prompt: "Hola" });
+    await vi.advanceTimersByTimeAsync(1_200);
+    const out = await pending;
+
+    // Assess
+    expect(out.text).toBe("awake");
+    expect(fetch.calls).toHaveLength(5);
+  });
+
+  it("stops polling when the next poll would end past the call's timeout, with the 503 workload_scaling_up", async () => {
     // Prepare
     vi.useFakeTimers();
-    const fetch = fakeFetch(scalingUp("2"), scalingUp("2"), scalingUp("2"));
-    const ep = endpoint(fetch, { maxRetries: 2 });
+    const fetch = fakeFetch(scalingUp("2"), scalingUp("2"), scalingUp("2"), scalingUp("2"));
+    const ep = endpoint(fetch, { maxRetries: 0, timeoutMs: 5_000 });
 
     // Act
     const pending = ep.generateText({ prompt: "Hola" });
     const assessed = expect(pending).rejects.toBeInstanceOf(InternalServerError);
-    await vi.advanceTimersByTimeAsync(4_000);
+    await vi.advanceTimersByTimeAsync(5_000);
 
-    // Assess
+    // Assess: polled at 0, 2 and 4 s; a poll at 6 s would be past the 5 s timeout.
     await assessed;
     await expect(pending).rejects.toMatchObject({
       status: 503,
@@ -453,6 +475,23 @@ describe("data-plane retries", () => {
       retryAfterSeconds: 2,
     });
     expect(fetch.calls).toHaveLength(3);
+  });
+
+  it("polls for scaleUpTimeoutSeconds when given, not for the whole timeout", async () => {
+    // Prepare
+    vi.useFakeTimers();
+    const fetch = fakeFetch(scalingUp("2"), scalingUp("2"), scalingUp("2"), scalingUp("2"));
+    const ep = endpoint(fetch, { timeoutMs: 60_000 });
+
+    // Act
+    const pending = ep.generateText({ prompt: "Hola", scaleUpTimeoutSeconds: 3 });
+    const assessed = expect(pending).rejects.toMatchObject({ code: "workload_scaling_up" });
+    await vi.advanceTimersByTimeAsync(5_000);
+
+    // Assess: polled at 0 and 2 s; the next, at 4 s, is past the 3 s scale-up budget.
+    await assessed;
+    expect(fetch.calls).toHaveLength(2);
+    expect(fetch.calls[0]?.headers["x-scale-up-timeout"]).toBe("3");
   });
 
   it("does not wait past the call's timeout: a Retry-After beyond it fails at once", async () => {

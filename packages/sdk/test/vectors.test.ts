@@ -162,7 +162,8 @@ describe("errors.json: each answer maps to the named TypeScript class and fields
               .get("support-bot")
               .catch((e: unknown) => e)
           : await endpoint(fetch)
-              .generateText({ prompt: "x" })
+              // No scale-up budget: a workload_scaling_up answer is thrown, not polled.
+              .generateText({ prompt: "x", scaleUpTimeoutSeconds: 0 })
               .catch((e: unknown) => e);
 
       // Assess

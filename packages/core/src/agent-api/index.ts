@@ -15,7 +15,7 @@ import type { StoreItem } from "../store";
 import { listWorkerReplicas, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
 import { describeSecretProblem, digestSecret } from "../secrets";
 import { bearer } from "../tokens";
-import type { WorkerRecord } from "../workers";
+import { isWorkerOnline, type WorkerRecord } from "../workers";
 
 export interface WorkerPrincipal {
   project: string;
@@ -44,6 +44,14 @@ export async function authenticateWorker(ctx: PlatformContext, authorization: st
 /** Called when the replica set of a workload changed (a replica became ready, failed, stopped). */
 export type ReplicaChangeListener = (project: string, workload: string) => void;
 
+/** Called when a worker that was not online (new, or silent) heartbeats: placements waiting for it can go ahead. */
+export type WorkerOnlineListener = (project: string, workerId: string) => void;
+
+export interface HeartbeatListeners {
+  onReplicaChange?: ReplicaChangeListener;
+  onWorkerOnline?: WorkerOnlineListener;
+}
+
 /**
  * One heartbeat: record the box, fold the replica reports into the replica records (with events on
  * phase changes), answer the worker's full assignment.
@@ -52,7 +60,7 @@ export async function heartbeat(
   ctx: PlatformContext,
   principal: WorkerPrincipal,
   body: unknown,
-  onReplicaChange?: ReplicaChangeListener,
+  listeners: HeartbeatListeners = {},
   intervalSeconds: number = HEARTBEAT_INTERVAL_SECONDS,
 ): Promise<HeartbeatResponse> {
   const request = parseInput(HeartbeatRequestSchema, body, "heartbeat");
@@ -65,6 +73,7 @@ export async function heartbeat(
     const worker = item.data as unknown as WorkerRecord;
     try {
       await ctx.store.put({ ...workerKey, data: { ...worker, host: request.host, last_heartbeat_at: now } }, { kind: "version", version: item.version });
+      if (!isWorkerOnline(worker, ctx.now())) listeners.onWorkerOnline?.(principal.project, principal.workerId);
       break;
     } catch (error) {
       if (!(error instanceof ConditionFailedError) || attempt >= 5) throw error;
@@ -81,7 +90,7 @@ export async function heartbeat(
       if (updated.id !== replica.id) byId.delete(replica.id);
       // A retry may have moved the slot to another worker: only this worker's replicas are its assignment.
       if (updated.worker_id === principal.workerId) byId.set(updated.id, updated);
-      if (updated.phase !== replica.phase) onReplicaChange?.(updated.project, updated.workload);
+      if (updated.phase !== replica.phase) listeners.onReplicaChange?.(updated.project, updated.workload);
     }
   }
 
@@ -153,7 +162,7 @@ async function applyReport(ctx: PlatformContext, replica: ReplicaRecord, report:
 /** The agent API as a web-standard handler, served by Lambda and by the local runtime alike. */
 export function createAgentApi(
   ctx: PlatformContext,
-  options: { log?: (line: string) => void; onReplicaChange?: ReplicaChangeListener; heartbeatIntervalSeconds?: number } = {},
+  options: { log?: (line: string) => void; heartbeatIntervalSeconds?: number } & HeartbeatListeners = {},
 ): (request: Request) => Promise<Response> {
   const log = options.log ?? ((line: string) => console.log(line));
   return async (request) => {
@@ -164,7 +173,7 @@ export function createAgentApi(
       if (request.method !== "POST") throw new MethodNotAllowedError(`${request.method} is not allowed on ${url.pathname}; allowed: POST`);
       const principal = await authenticateWorker(ctx, request.headers.get("authorization"));
       const body = await readJsonBody(request, 1024 * 1024);
-      return json(await heartbeat(ctx, principal, body, options.onReplicaChange, options.heartbeatIntervalSeconds), 200, {
+      return json(await heartbeat(ctx, principal, body, options, options.heartbeatIntervalSeconds), 200, {
         "x-request-id": requestId,
       });
     } catch (error) {

@@ -82,8 +82,12 @@ export function gatewayErrorReply(error: GatewayError, requestId: string): Gatew
   // The client may still be uploading the rest of the body, which nobody will read: closing the
   // connection ends its upload at once instead of leaving it blocked until its own timeout.
   if (error.status === 413) headers.connection = "close";
-  if (error.options.retryAfterSeconds !== undefined) {
-    headers["retry-after"] = String(Math.max(1, Math.ceil(error.options.retryAfterSeconds)));
+  const wait = error.options.retryAfterSeconds;
+  if (wait !== undefined) {
+    // Retry-After takes whole seconds; retry-after-ms (read by the official openai clients and both
+    // SDKs) keeps a sub-second wait, such as a replica expected within half a second.
+    headers["retry-after"] = String(Math.max(1, Math.ceil(wait)));
+    headers["retry-after-ms"] = String(Math.max(1, Math.round(wait * 1000)));
   }
   const body = {
     error: { message: error.message, type: typeOf(error.status), param: null, code: error.code, ...error.options.fields },

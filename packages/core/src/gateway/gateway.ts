@@ -6,6 +6,7 @@ import type { WorkloadRecord } from "../workloads";
 import { policyState } from "../workloads/policy-state";
 import { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptions } from "./auth";
 import type { BlobStore } from "./blob-store";
+import { ColdStartEstimator } from "./cold-start";
 import { BodyTooLargeError, concatChunks, ReplayableBody, readLimited, readSourceLimited } from "./body";
 import { GatewayError, gatewayErrorReply, workloadFailedError } from "./errors";
 import { type ChunkSource, fromWebRequest, type GatewayReply, type GatewayRequest, toWebResponse } from "./exchange";
@@ -57,10 +58,16 @@ export interface GatewayOptions {
   connectTimeoutMs?: number;
   /** Ceiling of `X-Scale-Up-Timeout`. Default 120. */
   maxScaleUpWaitSeconds?: number;
-  /** How often a held request re-reads the route table. Default 500. */
+  /**
+   * How often a held request re-reads the route table when nothing tells it sooner (`invalidate`
+   * wakes it at once). Default 500.
+   */
   scaleUpPollMs?: number;
-  /** `Retry-After` of `workload_scaling_up`. Default 15. */
-  scaleUpRetryAfterSeconds?: number;
+  /**
+   * Ceiling of the `Retry-After` of `workload_scaling_up`, which is otherwise the time until a
+   * replica is expected (the workload's last cold start as this instance saw it). Default 2.
+   */
+  scaleUpRetryAfterMaxSeconds?: number;
   /** Background usage flush period; 0 leaves flushing to `flushUsage`/`flushUsageIfDue`. Default 10000. */
   usageFlushMs?: number;
   /** How the gateway reaches replicas. Default: undici connection pools (`undiciTransport`). */
@@ -99,6 +106,12 @@ export interface Gateway {
   gatewayRequestRate(project: string, workload: string): number;
   /** The most requests this instance held at once for want of a ready replica since the last call: the autoscaler's held signal. */
   heldRequests(project: string, workload: string): number;
+  /**
+   * The workload's record or replicas changed (ensure, delete, a replica's phase): drops its cached
+   * route and wakes requests held for a ready replica. A control plane in the same process calls it;
+   * elsewhere the route cache TTL bounds the staleness.
+   */
+  invalidate(project: string, workload: string): void;
   flushUsage(): Promise<void>;
   flushUsageIfDue(): Promise<void>;
   /** Stops the flush timer, flushes usage and closes idle upstream connections. */
@@ -115,6 +128,10 @@ const SMALL_RESPONSE_BYTES = 256 * 1024;
 const MAX_ATTEMPTS = 3;
 const IMAGE_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
 const SCALE_UP_CALL_INTERVAL_MS = 5000;
+/** `Retry-After` of `workload_scaling_up` never asks for less than this (the estimate may have passed). */
+const SCALE_UP_RETRY_AFTER_MIN_MS = 250;
+/** The expected cold start of a workload this instance has not yet seen start. */
+const FIRST_COLD_START_GUESS_MS = 1000;
 /** Connection failures that say the replica is not there: skip it for a while. */
 const DOWN_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "UPSTREAM_CONNECT_TIMEOUT"]);
 /** The connection broke before any response: what a kept-alive connection closed by the replica looks like. */
@@ -230,22 +247,6 @@ async function readUpTo(source: ChunkSource, limit: number): Promise<{ chunks: U
   return { chunks, bytes, done: false };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 function declaredLength(request: GatewayRequest): number | undefined {
   const value = request.header("content-length");
   // 16 digits is already far past any limit; a longer header is not read as a length.
@@ -296,7 +297,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
   const maxWaitSeconds = options.maxScaleUpWaitSeconds ?? 120;
   const pollMs = options.scaleUpPollMs ?? 500;
-  const scaleUpRetryAfter = options.scaleUpRetryAfterSeconds ?? 15;
+  const scaleUpRetryAfterMaxMs = (options.scaleUpRetryAfterMaxSeconds ?? 2) * 1000;
+  const coldStarts = new ColdStartEstimator({ firstGuessMs: FIRST_COLD_START_GUESS_MS, maxEntries: 10_000 });
   const fileTtl = options.fileUrlTtlSeconds ?? 3600;
   // Request ids: a random prefix per instance and a counter, so no random bytes are drawn per request.
   const requestIdPrefix = `req_${randomBase62(10)}`;
@@ -394,6 +396,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       if (info.ready.length === 0) {
         if (definition.route === "models") return synthesizedModels(record, requestId, base);
         info = await waitForReplica(request, project, workload, info);
+      } else if (coldStarts.anyWaiting) {
+        coldStarts.ready(`${project}/${workload}`);
       }
 
       let imageFormat: Call["imageFormat"] = "b64_json";
@@ -497,9 +501,10 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     }
     if (info.failure !== undefined) throw workloadFailedError(project, workload, info.failure);
     const waitSeconds = scaleUpWait(request);
+    const id = `${project}/${workload}`;
+    coldStarts.waiting(id);
     await triggerScaleUp(project, workload);
     const deadline = performance.now() + waitSeconds * 1000;
-    const id = `${project}/${workload}`;
     const holding = held.get(id) ?? { now: 0, peak: 0 };
     if (waitSeconds > 0) {
       held.set(id, holding);
@@ -508,25 +513,30 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     }
     try {
       while (waitSeconds > 0 && performance.now() < deadline && !request.signal.aborted) {
-        await sleep(Math.min(pollMs, Math.max(1, deadline - performance.now())), request.signal);
+        // Woken at once when the route is invalidated (a replica became ready); the poll covers the rest.
+        await routes.changeOrTimeout(project, workload, Math.min(pollMs, Math.max(1, deadline - performance.now())), request.signal);
         if (request.signal.aborted) break;
         const fresh = await routes.refresh(project, workload);
         if (fresh.workload === undefined) {
           throw new GatewayError(404, "workload_not_found", `Workload ${project}/${workload} does not exist (it may have been deleted).`);
         }
-        if (fresh.ready.length > 0) return fresh;
+        if (fresh.ready.length > 0) {
+          coldStarts.ready(id);
+          return fresh;
+        }
         if (fresh.failure !== undefined) throw workloadFailedError(project, workload, fresh.failure);
         await triggerScaleUp(project, workload);
       }
     } finally {
       if (waitSeconds > 0) holding.now--;
     }
+    const retryAfterMs = Math.min(scaleUpRetryAfterMaxMs, Math.max(SCALE_UP_RETRY_AFTER_MIN_MS, coldStarts.remainingMs(id)));
     throw new GatewayError(
       503,
       "workload_scaling_up",
-      `Workload ${project}/${workload} has no ready replica yet; one is starting. Retry shortly, or send ` +
-        `X-Scale-Up-Timeout: <seconds> (up to ${maxWaitSeconds}) to wait for it.`,
-      { retryAfterSeconds: scaleUpRetryAfter },
+      `Workload ${project}/${workload} has no ready replica yet; one is starting. Retry in ${(retryAfterMs / 1000).toFixed(1)} s, ` +
+        `or send X-Scale-Up-Timeout: <seconds> (up to ${maxWaitSeconds}) to wait for it.`,
+      { retryAfterSeconds: retryAfterMs / 1000 },
     );
   }
 
@@ -873,6 +883,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       else holding.peak = holding.now;
       return peak;
     },
+    invalidate: (project, workload) => routes.invalidate(project, workload),
     flushUsage: () => usage.flush(),
     flushUsageIfDue: () => usage.flushIfDue(),
     close: async () => {

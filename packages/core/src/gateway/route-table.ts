@@ -87,6 +87,8 @@ export class RouteTable {
   private readonly outstanding = new Map<string, number>();
   private readonly downUntil = new Map<string, number>();
   private readonly secrets = new Map<string, string>();
+  /** Requests held for a workload's first ready replica, woken by `invalidate`. */
+  private readonly waiters = new Map<string, Set<() => void>>();
   private rotation = 0;
 
   constructor(
@@ -113,6 +115,46 @@ export class RouteTable {
     const id = `${project}/${workload}`;
     this.cache.delete(id);
     return this.cache.load(id, () => this.read(project, workload));
+  }
+
+  /**
+   * The workload or its replicas changed (an ensure, a delete, a replica's phase): the next request
+   * reads the store, and requests held for a ready replica look again now.
+   */
+  invalidate(project: string, workload: string): void {
+    const id = `${project}/${workload}`;
+    this.cache.invalidate(id);
+    const waiting = this.waiters.get(id);
+    if (waiting === undefined) return;
+    this.waiters.delete(id);
+    for (const wake of waiting) wake();
+  }
+
+  /** Resolves after `ms`, when `signal` aborts, or as soon as the workload is invalidated, whichever is first. */
+  changeOrTimeout(project: string, workload: string, ms: number, signal: AbortSignal): Promise<void> {
+    const id = `${project}/${workload}`;
+    return new Promise((resolve) => {
+      if (signal.aborted) {
+        resolve();
+        return;
+      }
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        const waiting = this.waiters.get(id);
+        waiting?.delete(done);
+        if (waiting?.size === 0) this.waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
+      let waiting = this.waiters.get(id);
+      if (waiting === undefined) {
+        waiting = new Set();
+        this.waiters.set(id, waiting);
+      }
+      waiting.add(done);
+    });
   }
 
   /** Least outstanding requests among ready replicas not tried yet; recently unreachable ones last. */

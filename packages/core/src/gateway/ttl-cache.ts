@@ -32,12 +32,15 @@ export class TtlCache<V> {
   load(key: string, loader: () => Promise<V>): Promise<V> {
     const inFlight = this.loading.get(key);
     if (inFlight !== undefined) return inFlight;
-    const promise = loader()
+    const promise: Promise<V> = loader()
       .then((value) => {
-        this.set(key, value);
+        // A load that `invalidate` overtook may have read the old state: return it, cache nothing.
+        if (this.loading.get(key) === promise) this.set(key, value);
         return value;
       })
-      .finally(() => this.loading.delete(key));
+      .finally(() => {
+        if (this.loading.get(key) === promise) this.loading.delete(key);
+      });
     this.loading.set(key, promise);
     return promise;
   }
@@ -54,6 +57,12 @@ export class TtlCache<V> {
 
   delete(key: string): void {
     this.entries.delete(key);
+  }
+
+  /** Forgets the entry and any load in flight: the next `load` reads again, after the change. */
+  invalidate(key: string): void {
+    this.entries.delete(key);
+    this.loading.delete(key);
   }
 
 }

@@ -49,7 +49,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: no ready replica ($binding binding)", 
       body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "wake up" }] }),
     });
 
-  it("scaled to zero: asks the controller at once and answers 503 workload_scaling_up with Retry-After", async () => {
+  it("scaled to zero: asks the controller at once and answers 503 workload_scaling_up with a short Retry-After", async () => {
     // Act
     const first = await chat("auto");
     const second = await chat("auto");
@@ -59,7 +59,10 @@ describe.each(GATEWAY_BINDINGS)("gateway: no ready replica ($binding binding)", 
     expect(first.status).toBe(503);
     expect(body.error.code).toBe("workload_scaling_up");
     expect(body.error.message).toContain("X-Scale-Up-Timeout");
-    expect(first.headers.get("retry-after")).toBe("15");
+    // No cold start of this workload seen yet: about a second, in whole seconds and in milliseconds.
+    expect(first.headers.get("retry-after")).toBe("1");
+    expect(Number(first.headers.get("retry-after-ms"))).toBeGreaterThanOrEqual(250);
+    expect(Number(first.headers.get("retry-after-ms"))).toBeLessThanOrEqual(1000);
     expect(second.status).toBe(503);
     // Called at once, then debounced (at most every 5 s per workload).
     expect(scaleUps.filter((w) => w === "acme/auto")).toEqual(["acme/auto"]);
@@ -131,6 +134,69 @@ describe.each(GATEWAY_BINDINGS)("gateway: no ready replica ($binding binding)", 
     const response = await fetch(`${served.url}/endpoint/acme/auto/v1/models`, { headers: bearer(keys.get("auto") ?? "") });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ object: "list", data: [{ id: "test/auto" }] });
+  });
+});
+
+describe.each(GATEWAY_BINDINGS)("gateway: a replica becoming ready reaches held and later requests at once ($binding binding)", ({ binding }) => {
+  const platform = new TestPlatform();
+  let replica: ReplicaProcess;
+  let served: ServedGateway;
+  let key: string;
+
+  beforeAll(async () => {
+    await platform.workload("acme", { slug: "waking", ...AUTOSCALING });
+    key = (await platform.key("acme", "waking")).secret;
+    replica = await startReplica({ id: platform.replicaIdFor("acme", "waking"), serverSecret: platform.ctx.serverSecret });
+    await platform.replica("acme", "waking", { port: replica.port, phase: "starting" });
+    // Polls so rare that only invalidate() can explain a quick answer; a route cached for a minute.
+    served = await serveGateway(platform, { scaleUpPollMs: 30_000, routeCache: { ttlMs: 60_000 } }, binding);
+  });
+
+  afterAll(async () => {
+    await served?.close();
+    await stopAllReplicas();
+  });
+
+  const chat = (headers: Record<string, string> = {}) =>
+    fetch(`${served.url}/endpoint/acme/waking/v1/chat/completions`, {
+      method: "POST",
+      headers: { ...bearer(key), "content-type": "application/json", ...headers },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "wake up" }] }),
+    });
+
+  it("a held request is answered as soon as the workload is invalidated, not at the next poll", async () => {
+    // Prepare: the replica turns ready 400 ms from now and the control plane says so.
+    const started = performance.now();
+    setTimeout(() => {
+      void platform.setPhase("acme", "waking", 0, "ready").then(() => served.gateway.invalidate("acme", "waking"));
+    }, 400);
+
+    // Act
+    const response = await chat({ "x-scale-up-timeout": "20" });
+    const elapsed = performance.now() - started;
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(elapsed).toBeGreaterThanOrEqual(350);
+    expect(elapsed).toBeLessThan(2_000);
+  });
+
+  it("invalidate drops the cached route: a replica gone back to starting is seen by the next request", async () => {
+    // Prepare: the route with a ready replica is cached (for a minute).
+    expect((await chat()).status).toBe(200);
+    await platform.setPhase("acme", "waking", 0, "starting");
+    expect((await chat()).status).toBe(200);
+
+    // Act
+    served.gateway.invalidate("acme", "waking");
+    const response = await chat();
+
+    // Assess: Retry-After follows the last cold start this gateway saw (~400 ms), not a fixed wait.
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    const retryAfterMs = Number(response.headers.get("retry-after-ms"));
+    expect(retryAfterMs).toBeGreaterThanOrEqual(250);
+    expect(retryAfterMs).toBeLessThan(1_000);
   });
 });
 

@@ -27,9 +27,11 @@ import { TextStream } from "./text-stream";
 export interface DataCallOptions extends CallOptions {
   /**
    * Seconds the gateway may hold the request while a replica of a scaled-to-zero workload
-   * starts (sent as `X-Scale-Up-Timeout`; the gateway caps it, 120 s by default). Without it the
-   * gateway answers at once with 503 `workload_scaling_up`, which the SDK retries after its
-   * `Retry-After`. Must be below the call's `timeoutMs`.
+   * starts (sent as `X-Scale-Up-Timeout`; the gateway caps it, 120 s by default), and for which
+   * the SDK keeps polling a 503 `workload_scaling_up` (each after its `Retry-After`, at most 2 s
+   * under `npm start`; these polls do not count against `maxRetries`). Without it the gateway
+   * answers at once with that 503 and the SDK polls for as long as the call's `timeoutMs` allows.
+   * Must be below the call's `timeoutMs`.
    */
   scaleUpTimeoutSeconds?: number | undefined;
 }
@@ -181,10 +183,13 @@ function bodyFields(
  * `completions` route would feed the raw prompt without it (the Python SDK does the same).
  *
  * Retries: these calls are POSTs, so they are retried only when the server provably did nothing
- * with them: 429, the gateway's 503 `workload_scaling_up` (both honouring `Retry-After`), and a
- * connection that failed before the request was sent. Any other failure is thrown at once,
- * since the model may already have run. `timeoutMs` bounds the whole call, waits included: a
- * retry whose `Retry-After` would end past it is not made, and the last error is thrown.
+ * with them: 429 (honouring `Retry-After`) and a connection that failed before the request was
+ * sent, up to `maxRetries`. A cold workload's 503 `workload_scaling_up` is polled instead, after
+ * each answer's `retry-after-ms`/`Retry-After`, until a replica answers or `scaleUpTimeoutSeconds`
+ * (default: the call's `timeoutMs`) runs out; these polls do not count against `maxRetries`. Any
+ * other failure is thrown at once, since the model may already have run. `timeoutMs` bounds the
+ * whole call, waits included: a retry whose wait would end past it is not made, and the last
+ * error is thrown.
  *
  * For routes without a helper (images, audio), point an OpenAI client at {@link Endpoint.baseUrl}
  * with the same key.
@@ -370,10 +375,8 @@ export class Endpoint {
 
   private request(route: string, body: Record<string, unknown>, options: DataCallOptions): HttpRequest {
     // Checked against this call's timeout, which may be shorter than the client's.
-    const scaleUp = checkScaleUp(
-      options.scaleUpTimeoutSeconds ?? this.scaleUpTimeoutSeconds,
-      options.timeoutMs ?? this.timeoutMs,
-    );
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const scaleUp = checkScaleUp(options.scaleUpTimeoutSeconds ?? this.scaleUpTimeoutSeconds, timeoutMs);
     return {
       method: "POST",
       path: `${this.path}/${route}`,
@@ -384,6 +387,7 @@ export class Endpoint {
       timeoutMs: options.timeoutMs,
       maxRetries: options.maxRetries,
       timeoutScope: "call",
+      scaleUpBudgetMs: scaleUp === undefined ? timeoutMs : scaleUp * 1000,
     };
   }
 }

@@ -10,9 +10,11 @@ import {
 import {
   DEFAULT_RETRY_POLICY,
   defaultSleep,
+  isScalingUp,
   isTransient,
   mayRetry,
   parseRetryAfter,
+  parseRetryAfterMs,
   refusedBeforeProcessing,
   type RetryPolicy,
   retryDelay,
@@ -88,6 +90,12 @@ export interface HttpRequest extends IdempotentCallOptions {
    * between them included; a retry whose wait would end after the deadline is not made.
    */
   timeoutScope?: "attempt" | "call" | undefined;
+  /**
+   * Data plane: for how long (from the call's start) 503 `workload_scaling_up` answers are polled,
+   * each after its `Retry-After`, without counting against `maxRetries`. Without it they are
+   * ordinary retries.
+   */
+  scaleUpBudgetMs?: number | undefined;
 }
 
 export interface HttpClientOptions {
@@ -108,6 +116,8 @@ export interface HttpClientOptions {
 
 export const DEFAULT_MAX_RETRIES = 2;
 export const DEFAULT_TIMEOUT_MS = 60_000;
+/** A scaling-up poll never comes sooner than this, whatever `Retry-After` says. */
+const MIN_SCALE_UP_POLL_MS = 100;
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: InferenceKeyError };
 
@@ -194,13 +204,24 @@ export class HttpClient {
     const maxRetries = checkCount("maxRetries", request.maxRetries ?? this.maxRetries);
     const timeoutMs = checkTimeout(request.timeoutMs ?? this.timeoutMs);
     const wholeCall = request.timeoutScope === "call";
-    const deadline = this.now() + timeoutMs;
+    const started = this.now();
+    const deadline = started + timeoutMs;
+    const scaleUpDeadline = request.scaleUpBudgetMs === undefined ? undefined : started + request.scaleUpBudgetMs;
     for (let retry = 0; ; retry++) {
       // Timers may fire late; an attempt always gets at least a moment rather than none.
       const attemptMs = wholeCall ? Math.max(1, deadline - this.now()) : timeoutMs;
       const outcome = await this.attempt(request, url, init, attemptMs, timeoutMs, consume);
       if (outcome.ok) return outcome.value;
       const error = outcome.error;
+      if (scaleUpDeadline !== undefined && isScalingUp(error)) {
+        // A cold workload: poll until its replica is ready, as often as the gateway suggests.
+        const delay = Math.max(MIN_SCALE_UP_POLL_MS, retryDelay(error, 0, this.policy, this.random));
+        const resumeAt = this.now() + delay;
+        if (resumeAt >= scaleUpDeadline || (wholeCall && resumeAt >= deadline)) throw error;
+        await this.sleep(delay, request.signal);
+        retry--;
+        continue;
+      }
       if (retry >= maxRetries || !isTransient(error)) throw error;
       // A POST without an idempotency key may have done its work unless the server refused it
       // before processing (429, 503 workload_scaling_up, never connected): only those are resent.
@@ -255,7 +276,9 @@ export class HttpClient {
   private async errorFrom(response: Response): Promise<InferenceKeyError> {
     const text = await response.text();
     const wire = parseWireError(text);
-    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.now());
+    // retry-after-ms first: it keeps the sub-second waits the gateway asks for while a replica starts.
+    const retryAfterMs =
+      parseRetryAfterMs(response.headers.get("retry-after-ms")) ?? parseRetryAfter(response.headers.get("retry-after"), this.now());
     // HTTP/2 carries no reason phrase: use the standard one so messages read the same either way.
     const reason = response.statusText || REASON_PHRASES[response.status] || "";
     const statusLine = `HTTP ${response.status}${reason ? ` ${reason}` : ""}`;

@@ -104,6 +104,37 @@ export function refusedBeforeProcessing(error: InferenceKeyError): boolean {
 }
 
 /**
+ * Whether the gateway refused the call because the workload has no ready replica yet (503
+ * `workload_scaling_up`): the SDK polls such answers for the call's scale-up budget, following
+ * their `Retry-After`, without counting them against `maxRetries`.
+ *
+ * @example
+ * ```ts
+ * isScalingUp(new InternalServerError({ code: "workload_scaling_up", message: "starting", status: 503 })); // true
+ * isScalingUp(new InternalServerError({ code: "unavailable", message: "busy", status: 503 })); // false
+ * ```
+ */
+export function isScalingUp(error: InferenceKeyError): boolean {
+  return error.status === 503 && error.code === "workload_scaling_up";
+}
+
+/**
+ * A `retry-after-ms` header (milliseconds, decimals allowed, as the official openai clients read it).
+ * Undefined when absent or not a non-negative number.
+ *
+ * @example
+ * ```ts
+ * parseRetryAfterMs("750"); // 750
+ * parseRetryAfterMs("soon"); // undefined
+ * ```
+ */
+export function parseRetryAfterMs(value: string | null | undefined): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const trimmed = value.trim();
+  return /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : undefined;
+}
+
+/**
  * A `Retry-After` header in milliseconds: delta-seconds (`"2"`, `"1.5"`) or an HTTP date.
  * Undefined when absent or unparseable; never negative.
  *

@@ -282,14 +282,14 @@ describe("streamText", () => {
     const ep = endpoint(fetch);
 
     // Act
-    const pending = drain(ep.streamText({ prompt: "x", scaleUpTimeoutSeconds: 0 }));
+    const pending = drain(ep.streamText({ prompt: "x", scaleUpTimeoutSeconds: 10 }));
     await vi.advanceTimersByTimeAsync(3_000);
     const deltas = await pending;
 
     // Assess
     expect(deltas).toEqual(["ready"]);
     expect(fetch.calls).toHaveLength(2);
-    expect(fetch.calls.map((c) => c.headers["x-scale-up-timeout"])).toEqual(["0", "0"]);
+    expect(fetch.calls.map((c) => c.headers["x-scale-up-timeout"])).toEqual(["10", "10"]);
   });
 
   it("streamChat streams a conversation the same way", async () => {

@@ -274,6 +274,48 @@ describe("HttpClient retries", () => {
     expect(fetch.calls.every((c) => c.headers["idempotency-key"] === undefined)).toBe(true);
   });
 
+  it("waits retry-after-ms rather than the whole-second Retry-After, as the openai clients do", async () => {
+    // Prepare
+    const fetch = fakeFetch(
+      wireError(429, "rate_limited", "slow", { headers: { "retry-after": "1", "retry-after-ms": "250" } }),
+      jsonResponse(201, { id: "wrk_1" }),
+    );
+    const { http, waits } = client(fetch);
+
+    // Act
+    await http.json(POST);
+
+    // Assess
+    expect(waits).toEqual([250]);
+  });
+
+  it("polls 503 workload_scaling_up within scaleUpBudgetMs without spending maxRetries", async () => {
+    // Prepare: a clock that the waits move.
+    let now = 0;
+    const scaling = () =>
+      jsonError(503, { message: "starting", type: "service_unavailable", code: "workload_scaling_up" }, { "retry-after-ms": "400" });
+    const fetch = fakeFetch(scaling(), scaling(), scaling(), scaling());
+    const waits: number[] = [];
+    const http = new HttpClient({
+      baseUrl: BASE_URL,
+      fetch,
+      maxRetries: 0,
+      now: () => now,
+      sleep: async (ms) => {
+        waits.push(ms);
+        now += ms;
+      },
+    });
+
+    // Act
+    const error = await http.json({ ...POST, scaleUpBudgetMs: 1_000 }).catch((e: unknown) => e);
+
+    // Assess: polls at 400 and 800 ms; one at 1200 ms would be past the budget.
+    expect(error).toMatchObject({ status: 503, code: "workload_scaling_up", retryAfterSeconds: 0.4 });
+    expect(waits).toEqual([400, 400]);
+    expect(fetch.calls).toHaveLength(3);
+  });
+
   it("retries a POST that carries an idempotency key, sending the same key each time", async () => {
     // Prepare
     const fetch = fakeFetch(

@@ -12,7 +12,9 @@ import {
   defaultSleep,
   isTransient,
   mayRetry,
+  isScalingUp,
   parseRetryAfter,
+  parseRetryAfterMs,
   refusedBeforeProcessing,
   retryDelay,
 } from "../../src/http/retry";
@@ -46,6 +48,30 @@ describe("isTransient", () => {
     expect(verdicts).toEqual([false, false, false, true, false, true, true, true, true]);
     expect(isTransient(new APIConnectionError({ message: "down" }))).toBe(true);
     expect(isTransient(new APITimeoutError({ message: "slow" }))).toBe(true);
+  });
+});
+
+describe("parseRetryAfterMs", () => {
+  it("reads milliseconds, decimals included, and nothing else", () => {
+    // Act
+    const values = ["750", "812.5", " 40 ", null, undefined, "", "soon", "-3", "1e3"].map((v) => parseRetryAfterMs(v));
+
+    // Assess
+    expect(values).toEqual([750, 812.5, 40, undefined, undefined, undefined, undefined, undefined, undefined]);
+  });
+});
+
+describe("isScalingUp", () => {
+  it("is the gateway's 503 workload_scaling_up only", () => {
+    // Act
+    const answers = [
+      new InternalServerError({ code: "workload_scaling_up", message: "m", status: 503 }),
+      new InternalServerError({ code: "unavailable", message: "m", status: 503 }),
+      new InternalServerError({ code: "workload_scaling_up", message: "m", status: 500 }),
+    ].map(isScalingUp);
+
+    // Assess
+    expect(answers).toEqual([true, false, false]);
   });
 });
 
