@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from _fake_openai import CHAT_MODEL, EMBEDDING_MODEL, FakeOpenAIServer
-from conftest import json_response
+from conftest import harness, json_response
 from inferencekey import (
     APIConnectionError,
     AsyncDataClient,
@@ -182,6 +182,71 @@ def test_workload_scaling_up_is_retried_honouring_retry_after(data: DataClient, 
     assert out.text == "echo: hi"
     assert len(server.requests) == 3
     assert data.sleeps == [4.0, 2.0]  # type: ignore[attr-defined]
+
+
+SCALING_UP = {"error": {"message": "starting", "type": "service_unavailable", "code": "workload_scaling_up"}}
+
+
+def test_a_cold_workload_is_polled_past_max_retries_after_each_retry_after_ms(data_with: Any) -> None:
+    # Prepare: four "scaling up" answers asking to come back in 300 ms, then the replica answers.
+    cold = [json_response(503, SCALING_UP, {"retry-after": "1", "retry-after-ms": "300"}) for _ in range(4)]
+    reply = {"model": "m", "choices": [{"index": 0, "message": {"role": "assistant", "content": "awake"}}]}
+    client, h = data_with([*cold, json_response(200, reply)], max_retries=0)
+
+    # Act
+    out = client.endpoint("support-bot", api_key=KEY).generate_text(prompt="hi")
+
+    # Assess
+    assert out.text == "awake"
+    assert len(h.requests) == 5
+    assert h.sleeps == [0.3, 0.3, 0.3, 0.3]
+
+
+def test_polling_stops_when_the_next_poll_would_pass_scale_up_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Prepare: a clock that the waits move; answers asking to come back in 2 s.
+    now = [1000.0]
+    monkeypatch.setattr("inferencekey._transport.time.monotonic", lambda: now[0])
+    h = harness([json_response(503, SCALING_UP, {"retry-after": "2"}) for _ in range(4)])
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    client = DataClient(project="acme", base_url="http://gw.test", http_client=h.client, sleep=sleep, max_retries=0)
+
+    # Act
+    with pytest.raises(InternalServerError) as caught:
+        client.endpoint("support-bot", api_key=KEY).generate_text(prompt="hi", scale_up_timeout=3)
+
+    # Assess: polled at 0 and 2 s; the next, at 4 s, is past the 3 s budget.
+    assert caught.value.code == "workload_scaling_up"
+    assert len(h.requests) == 2
+    assert h.requests[0].headers["x-scale-up-timeout"] == "3"
+
+
+def test_the_async_client_polls_a_cold_workload_too() -> None:
+    # Prepare
+    answers = iter(
+        [json_response(503, SCALING_UP, {"retry-after-ms": "250"}) for _ in range(3)]
+        + [json_response(200, {"model": "m", "choices": [{"index": 0, "message": {"content": "awake"}}]})]
+    )
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def run() -> str:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: next(answers)))
+        async with AsyncDataClient(
+            project="acme", base_url="http://gw.test", http_client=client, sleep=sleep, max_retries=0
+        ) as adata:
+            return (await adata.endpoint("support-bot", api_key=KEY).generate_text(prompt="hi")).text
+
+    # Act
+    text = asyncio.run(run())
+
+    # Assess
+    assert text == "awake"
+    assert slept == [0.25, 0.25, 0.25]
 
 
 def test_streaming_is_retried_while_scaling_up(data: DataClient, server: FakeOpenAIServer) -> None:

@@ -120,20 +120,28 @@ def _details(error: InferenceKeyError) -> list[dict[str, Any]]:
 CHAT_OK = next(v for v in RESPONSES if v["name"] == "chat_completion")["body"]
 
 
-def _call(vector: dict[str, Any], mgmt_with: Any, data_with: Any, steps: list[Any], **options: Any) -> tuple[Any, Any]:
+def _call(
+    vector: dict[str, Any],
+    mgmt_with: Any,
+    data_with: Any,
+    steps: list[Any],
+    scale_up_timeout: float | None = None,
+    **options: Any,
+) -> tuple[Any, Any]:
     """A GET workload (control plane) or a generate_text POST (data plane)."""
     if vector["plane"] == "control":
         mgmt, h = mgmt_with(steps, **options)
         return (lambda: mgmt.get("support-bot")), h
     data, h = data_with(steps, **options)
     ep = data.endpoint("support-bot", api_key="ik_live_x")
-    return (lambda: ep.generate_text(prompt="Hi")), h
+    return (lambda: ep.generate_text(prompt="Hi", scale_up_timeout=scale_up_timeout)), h
 
 
 @pytest.mark.parametrize("vector", ERRORS, ids=[v["name"] for v in ERRORS])
 def test_error_answer_raises_the_expected_exception(vector: dict[str, Any], mgmt_with: Any, data_with: Any) -> None:
     # Prepare
-    call, _ = _call(vector, mgmt_with, data_with, [_answer(vector)], max_retries=0)
+    # No scale-up budget: a workload_scaling_up answer is raised, not polled.
+    call, _ = _call(vector, mgmt_with, data_with, [_answer(vector)], scale_up_timeout=0, max_retries=0)
     expected = vector["expected"]
 
     # Act

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -71,6 +72,45 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if at.tzinfo is None:
         return None
     return max(0.0, at.timestamp() - (time.time() if now is None else now))
+
+
+def parse_retry_after_ms(value: str | None) -> float | None:
+    """Return a ``retry-after-ms`` header in seconds (milliseconds on the wire, as the openai clients read it).
+
+    ``None`` when absent or not a non-negative number.
+
+    Example:
+        >>> parse_retry_after_ms("750")
+        0.75
+        >>> parse_retry_after_ms("soon") is None
+        True
+
+    """
+    if value is None or not _MILLISECONDS.fullmatch(value.strip()):
+        return None
+    return float(value.strip()) / 1000
+
+
+_MILLISECONDS = re.compile(r"\d+(\.\d+)?")
+
+MIN_SCALE_UP_POLL = 0.1
+"""A scaling-up poll never comes sooner than this (seconds), whatever ``Retry-After`` says."""
+
+
+def is_scaling_up(error: InferenceKeyError) -> bool:
+    """Return True for the gateway's 503 ``workload_scaling_up``: the workload has no ready replica yet.
+
+    Such answers are polled for the call's scale-up budget without counting against ``max_retries``.
+
+    Example:
+        >>> from inferencekey.errors import InternalServerError
+        >>> is_scaling_up(InternalServerError("starting", code="workload_scaling_up", status=503))
+        True
+        >>> is_scaling_up(InternalServerError("busy", code="unavailable", status=503))
+        False
+
+    """
+    return error.status == 503 and error.code == "workload_scaling_up"
 
 
 def is_transient(error: InferenceKeyError) -> bool:

@@ -21,9 +21,12 @@ from ._retry import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_RETRY_POLICY,
     DEFAULT_TIMEOUT,
+    MIN_SCALE_UP_POLL,
     RetryPolicy,
+    is_scaling_up,
     may_retry,
     parse_retry_after,
+    parse_retry_after_ms,
     retry_delay,
 )
 from ._version import USER_AGENT
@@ -100,6 +103,7 @@ def expect_object(data: Any, source: str) -> Mapping[str, Any]:
         )
     return data
 
+
 @dataclass(frozen=True)
 class Request:
     """One HTTP call as a resource describes it."""
@@ -115,6 +119,8 @@ class Request:
     max_retries: int | None = None
     stream: bool = False
     headers: Mapping[str, str] | None = None
+    scale_up_budget: float | None = None
+    """Data plane: seconds (from the call's start) for which ``workload_scaling_up`` answers are polled."""
 
 
 @dataclass(frozen=True)
@@ -210,7 +216,11 @@ class _Base:
             response.status_code,
             wire,
             request_id=response.headers.get("x-request-id"),
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            # retry-after-ms first: it keeps the sub-second waits the gateway asks for while a replica starts.
+            retry_after=_first_known(
+                parse_retry_after_ms(response.headers.get("retry-after-ms")),
+                parse_retry_after(response.headers.get("retry-after")),
+            ),
             body=body,
         )
 
@@ -227,10 +237,22 @@ class _Base:
                 request_id=response.headers.get("x-request-id"),
             ) from error
 
-    def _next_wait(self, request: Request, error: InferenceKeyError, retry: int, retries: int) -> float | None:
+    def _next_wait(
+        self, request: Request, error: InferenceKeyError, retry: int, retries: int, started: float
+    ) -> tuple[float | None, bool]:
+        """Return the wait before the next attempt (``None``: raise) and whether it spends a retry.
+
+        A cold workload's ``workload_scaling_up`` is polled within the call's scale-up budget, as
+        often as the gateway suggests, without spending ``max_retries``.
+        """
+        if request.scale_up_budget is not None and is_scaling_up(error):
+            wait = max(MIN_SCALE_UP_POLL, retry_delay(error, 0, self.policy, self.random()))
+            if time.monotonic() - started + wait >= request.scale_up_budget:
+                return None, False
+            return wait, False
         if retry >= retries or not may_retry(request.method, request.idempotency_key, error):
-            return None
-        return retry_delay(error, retry, self.policy, self.random())
+            return None, True
+        return retry_delay(error, retry, self.policy, self.random()), True
 
 
 class SyncTransport(_Base):
@@ -258,6 +280,7 @@ class SyncTransport(_Base):
         """Send with retries; return the successful response (its body unread when streaming)."""
         retries = self._retries_for(request)
         retry = 0
+        started = time.monotonic()
         while True:
             try:
                 response = self.client.send(self._build(self.client, request), stream=request.stream)
@@ -270,11 +293,12 @@ class SyncTransport(_Base):
                     response.read()
                     response.close()
                 error = self._error_from(response)
-            wait = self._next_wait(request, error, retry, retries)
+            wait, spends_retry = self._next_wait(request, error, retry, retries, started)
             if wait is None:
                 raise error
             self.sleep(wait)
-            retry += 1
+            if spends_retry:
+                retry += 1
 
     def call(self, operation: Operation[T]) -> T:
         """Send an operation and parse its JSON answer."""
@@ -307,6 +331,7 @@ class AsyncTransport(_Base):
         """Send with retries; return the successful response (its body unread when streaming)."""
         retries = self._retries_for(request)
         retry = 0
+        started = time.monotonic()
         while True:
             try:
                 response = await self.client.send(self._build(self.client, request), stream=request.stream)
@@ -319,16 +344,21 @@ class AsyncTransport(_Base):
                     await response.aread()
                     await response.aclose()
                 error = self._error_from(response)
-            wait = self._next_wait(request, error, retry, retries)
+            wait, spends_retry = self._next_wait(request, error, retry, retries, started)
             if wait is None:
                 raise error
             await self.sleep(wait)
-            retry += 1
+            if spends_retry:
+                retry += 1
 
     async def call(self, operation: Operation[T]) -> T:
         """Send an operation and parse its JSON answer."""
         response = await self.send(operation.request)
         return operation.parse(self._json(operation.request, response))
+
+
+def _first_known(*values: float | None) -> float | None:
+    return next((value for value in values if value is not None), None)
 
 
 def stream_failure(error: Exception) -> InferenceKeyError:

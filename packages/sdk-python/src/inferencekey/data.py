@@ -351,6 +351,8 @@ class _EndpointBase:
             max_retries=call.max_retries,
             stream=stream,
             headers=_scale_up_header(scale_up, timeout),
+            # A cold workload is polled for scale_up_timeout when given, else for the call's timeout.
+            scale_up_budget=timeout if scale_up is None else scale_up,
         )
 
     def _text_op(self, body: Mapping[str, Any], call: _Call) -> Operation[TextGeneration]:
@@ -399,11 +401,14 @@ class Endpoint(_EndpointBase):
     message: every chat model serves that route with its chat template applied, while the legacy
     ``completions`` route would feed the raw prompt without it. ``model`` may be omitted: the
     endpoint serves one model. Data-plane calls are POSTs, so they are retried only when the
-    server did nothing with them: 429, the gateway's 503 ``workload_scaling_up`` (honouring
-    ``Retry-After``) and failures to connect.
+    server did nothing with them: 429 (honouring ``Retry-After``) and failures to connect, up to
+    ``max_retries``. A cold workload's 503 ``workload_scaling_up`` is polled instead, after each
+    answer's ``retry-after-ms``/``Retry-After`` (at most 2 s under ``npm start``), until a replica
+    answers or ``scale_up_timeout`` (default: the call's ``timeout``) runs out; these polls do not
+    count against ``max_retries``.
 
-    ``scale_up_timeout`` (seconds, on the endpoint or per call) asks the gateway to hold a call
-    while a replica of a scaled-to-zero workload starts (``X-Scale-Up-Timeout``) instead of
+    ``scale_up_timeout`` (seconds, on the endpoint or per call) also asks the gateway to hold a
+    call while a replica of a scaled-to-zero workload starts (``X-Scale-Up-Timeout``) instead of
     answering ``workload_scaling_up`` at once; it must be below the call's ``timeout``.
 
     Example:
