@@ -115,8 +115,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       await recordColdRequest(ctx, project, workload);
       controller.poke(project, workload);
     },
-    // A replica is expected within about this; a client asked to come back sooner (docs/gateway.md).
-    scaleUpRetryAfterMaxSeconds: 2,
     blobs: new LocalFileBlobStore(join(options.dir, "blobs"), { now }),
     publicUrl: () => baseUrl || undefined,
     log,
