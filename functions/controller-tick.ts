@@ -22,7 +22,10 @@ export const handler = middy<ScheduledEvent, { reconciled: number; skipped: numb
   const outcomes = await reconcileAll(ctx, noCloudCompute, {
     controllerId: `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}`,
     // The gateway runs in other Lambdas: its request rate comes from the usage counters it flushes.
-    signals: { requestsPerMinute: (project, workload) => storedRequestRate(ctx, project, workload), queuedJobs: () => 0 },
+    signals: {
+      requestsPerMinute: (project, workload, incarnation) => storedRequestRate(ctx, project, workload, incarnation),
+      queuedJobs: () => 0,
+    },
   });
   return { reconciled: outcomes.filter((o) => !o.skipped).length, skipped: outcomes.filter((o) => o.skipped).length };
 });

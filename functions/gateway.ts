@@ -11,7 +11,7 @@ const ctx = lambdaPlatformContext();
 // No blob store in AWS yet (object storage is a later issue): images asked for as URLs get data: URLs.
 // The flush timer does not run while Lambda freezes the instance, so usage is flushed after responses.
 const gateway = createGateway(ctx, {
-  requestScaleUp: (project, workload) => recordColdRequest(ctx, project, workload),
+  requestScaleUp: (project, workload, incarnation) => recordColdRequest(ctx, project, workload, incarnation),
   usageFlushMs: 0,
   // Many Lambda instances serve one key: its per-minute limit is counted in DynamoDB.
   rateLimitScope: "shared",

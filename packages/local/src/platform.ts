@@ -111,8 +111,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   });
   const gateway = createGateway(ctx, {
     // A request found no ready replica: remember it durably (the autoscaler's cold signal) and act now.
-    requestScaleUp: async (project, workload) => {
-      await recordColdRequest(ctx, project, workload);
+    requestScaleUp: async (project, workload, incarnation) => {
+      await recordColdRequest(ctx, project, workload, incarnation);
       controller.poke(project, workload);
     },
     blobs: new LocalFileBlobStore(join(options.dir, "blobs"), { now }),
@@ -129,7 +129,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       watchingSince: ctx.now(),
       // The gateway runs in this process, so its in-memory request rate and held count are the freshest signals.
       signals: {
-        requestsPerMinute: (project, workload) => gateway.gatewayRequestRate(project, workload),
+        requestsPerMinute: (_project, _workload, incarnation) => gateway.gatewayRequestRate(incarnation),
         heldRequests: (project, workload) => gateway.heldRequests(project, workload),
         queuedJobs: () => 0,
       },

@@ -15,7 +15,7 @@ import {
   updateReplica,
 } from "../replicas";
 import { isWorkerLost, isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
-import { policyState, type WorkloadRecord } from "../workloads";
+import { policyState, type WorkloadRecord, workloadIncarnation } from "../workloads";
 import { type PlanAction, planReconcile } from "./plan";
 import { type FailedRetryPolicy, planRetries, type RetryAction } from "./retry";
 import { controllerKeys, type ControllerState, readControllerState } from "./state";
@@ -34,7 +34,8 @@ export interface ReconcileOutcome {
 
 /** Load signals beyond what replicas report: the gateway's request rate and held requests, queued jobs. */
 export interface SignalSource {
-  requestsPerMinute(project: string, workload: string): Promise<number> | number;
+  /** Servable requests per minute to this incarnation of the workload (a re-created slug starts from zero). */
+  requestsPerMinute(project: string, workload: string, incarnation: string): Promise<number> | number;
   queuedJobs(project: string, workload: string): Promise<number> | number;
   /** The most requests the gateway held at once (no ready replica) since the last call; absent where it cannot be counted. */
   heldRequests?(project: string, workload: string): Promise<number> | number;
@@ -65,11 +66,18 @@ export interface DecisionChange {
   decision: string;
 }
 
-/** The gateway found no ready replica: remember it (durably, 2 minutes) so the next reconcile scales up. */
-export async function recordColdRequest(ctx: PlatformContext, project: string, slug: string): Promise<void> {
+/**
+ * The gateway found no ready replica for a servable request: remember it (durably, 2 minutes) so the
+ * next reconcile scales up. With the workload's incarnation, only that life of the slug counts it.
+ */
+export async function recordColdRequest(ctx: PlatformContext, project: string, slug: string, incarnation?: string): Promise<void> {
   const now = ctx.now();
   await ctx.store.put(
-    { ...controllerKeys.cold(project, slug), expiresAt: Math.floor(now.getTime() / 1000) + 120, data: { at: now.toISOString() } },
+    {
+      ...controllerKeys.cold(project, slug),
+      expiresAt: Math.floor(now.getTime() / 1000) + 120,
+      data: { at: now.toISOString(), ...(incarnation === undefined ? {} : { incarnation }) },
+    },
     { kind: "any" },
   );
 }
@@ -141,14 +149,22 @@ async function reconcileUnderLease(
   const deleted = workload.deleted_at !== undefined;
   const replicas = (await listWorkloadReplicas(ctx, project, slug)).map((r) => r.record);
   const workers = new Map((projectWorkers ?? (await listProjectWorkers(ctx, project))).map((w) => [w.id, w]));
-  const previous = await readControllerState(ctx, project, slug);
+  const incarnation = workloadIncarnation(workload);
+  const stored = await readControllerState(ctx, project, slug);
+  // The autoscaler's memory (last activity, stabilization) belongs to one life of the slug.
+  const previous = stored?.incarnation === undefined || stored.incarnation === incarnation ? stored : { ...stored, autoscale: {} };
   const { desired, decision, autoscale } = deleted
     ? { desired: 0, decision: "deleted: stopping every replica", autoscale: undefined }
     : await desiredNow(ctx, compute, workload, replicas, workers, previous, options.signals ?? noSignals);
-  if (previous?.desired !== desired || previous.decision !== decision || JSON.stringify(previous.autoscale) !== JSON.stringify(autoscale)) {
+  if (
+    previous?.desired !== desired ||
+    previous.decision !== decision ||
+    previous.incarnation !== incarnation ||
+    JSON.stringify(previous.autoscale) !== JSON.stringify(autoscale)
+  ) {
     const stateKey = controllerKeys.state(project, slug);
     await ctx.store.put(
-      { ...stateKey, data: { desired, decision, at: now.toISOString(), ...(autoscale ? { autoscale } : {}) } },
+      { ...stateKey, data: { desired, decision, at: now.toISOString(), incarnation, ...(autoscale ? { autoscale } : {}) } },
       { kind: "any" },
     );
     if (previous?.desired !== desired && !deleted) {
@@ -189,8 +205,12 @@ async function desiredNow(
   const config = spec.execution_policy_config;
   const running = replicas.filter((r) => r.desired === "running");
   const ready = running.filter((r) => r.phase === "ready");
+  const incarnation = workloadIncarnation(workload);
   const coldKey = controllerKeys.cold(workload.project, workload.slug);
-  const cold = (await ctx.store.get(coldKey.pk, coldKey.sk)) !== undefined && ready.length === 0;
+  const coldItem = await ctx.store.get(coldKey.pk, coldKey.sk);
+  // A cold request of a former life of the slug (deleted, then re-created) is not demand for this one.
+  const coldIncarnation = (coldItem?.data as { incarnation?: unknown } | undefined)?.incarnation;
+  const cold = coldItem !== undefined && (coldIncarnation === undefined || coldIncarnation === incarnation) && ready.length === 0;
   const privateIds = config.workers.source === "private" ? config.workers.private_worker_ids : undefined;
   const reporting = ready.filter((r) => r.load !== undefined);
   const decision = decideWorkers(
@@ -206,7 +226,7 @@ async function desiredNow(
       inFlight: reporting.reduce((n, r) => n + (r.load?.peak_requests ?? (r.load?.running_requests ?? 0) + (r.load?.waiting_requests ?? 0)), 0),
       loadReported: reporting.length > 0 || (ready.length === 0 && spec.backend !== "ollama"),
       heldRequests: (await signals.heldRequests?.(workload.project, workload.slug)) ?? 0,
-      requestsPerMinute: await signals.requestsPerMinute(workload.project, workload.slug),
+      requestsPerMinute: await signals.requestsPerMinute(workload.project, workload.slug, incarnation),
       queuedJobs: await signals.queuedJobs(workload.project, workload.slug),
       coldRequest: cold,
       pricePerWorkerHour: privateIds !== undefined ? 0 : (compute.hourlyPrice?.(workload) ?? 0),

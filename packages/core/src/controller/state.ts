@@ -12,6 +12,8 @@ export interface ControllerState {
   desired: number;
   decision: string;
   at: string;
+  /** The workload incarnation decided for (absent in states written before incarnations). */
+  incarnation?: string;
   autoscale?: AutoscaleMemory;
 }
 

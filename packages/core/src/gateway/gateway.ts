@@ -30,10 +30,10 @@ import { extractUsage, JSON_TAIL_CHARS, type TokenUsage, UsageScanner } from "./
 
 export interface GatewayOptions {
   /**
-   * The controller hook: a request found no ready replica of a workload that should run. Called at
-   * once, then at most every 5 s per workload while requests keep finding none.
+   * The controller hook: a servable request found no ready replica of a workload that should run.
+   * Called at once, then at most every 5 s per workload incarnation while requests keep finding none.
    */
-  requestScaleUp?: (project: string, workload: string) => void | Promise<void>;
+  requestScaleUp?: (project: string, workload: string, incarnation: string) => void | Promise<void>;
   /** Where generated images are kept for their signed URLs. Without one, images get `data:` URLs. */
   blobs?: BlobStore;
   /**
@@ -102,8 +102,12 @@ export interface Gateway {
   handle(request: Request): Promise<Response>;
   /** The runtime-neutral entry that `handle` wraps; the local runtime binds node:http to it directly. */
   serve(request: GatewayRequest): Promise<GatewayReply>;
-  /** Requests per minute to a workload through this instance (sliding 60 s estimate): the autoscaler's rate signal. */
-  gatewayRequestRate(project: string, workload: string): number;
+  /**
+   * Servable requests per minute to one incarnation of a workload through this instance (sliding
+   * 60 s estimate): the autoscaler's rate signal. Refused requests (auth, route, method, size, rate
+   * limit) and `GET /v1/models` do not count; a re-created slug starts from zero.
+   */
+  gatewayRequestRate(incarnation: string): number;
   /** The most requests this instance held at once for want of a ready replica since the last call: the autoscaler's held signal. */
   heldRequests(project: string, workload: string): number;
   /**
@@ -202,6 +206,8 @@ interface Call {
   project: string;
   workload: string;
   key: CachedKey;
+  /** The workload incarnation this request is demand for; undefined when it is not servable demand. */
+  demand: string | undefined;
   definition: RouteDefinition;
   record: WorkloadRecord;
   /** Images routes: what the client wants back (`images/edits` learns it from the multipart body as it streams). */
@@ -212,6 +218,9 @@ interface Call {
 function shownRoute(route: string): string {
   return route.length > 100 ? `${route.slice(0, 100)}...` : route;
 }
+
+/** What usage recording needs of a call, before the call is complete. */
+type UsageBase = Pick<Call, "project" | "workload" | "key" | "started" | "request" | "demand">;
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (error as { cause?: { code?: unknown } })?.cause?.code;
@@ -245,6 +254,16 @@ async function readUpTo(source: ChunkSource, limit: number): Promise<{ chunks: U
     bytes += value.byteLength;
   }
   return { chunks, bytes, done: false };
+}
+
+/** Bodies read whole before proxying: images/generations (rewritten) and small declared ones (retryable). */
+function readsWhole(definition: RouteDefinition, declared: number | undefined): boolean {
+  return definition.route === "images/generations" || (declared !== undefined && declared <= SMALL_BODY_BYTES);
+}
+
+/** Whether prepareBody would stream this body to the replica (not read it first). */
+function streamsBody(request: GatewayRequest, definition: RouteDefinition, declared: number | undefined): boolean {
+  return definition.method !== "GET" && request.body !== null && !(request.body instanceof Uint8Array) && !readsWhole(definition, declared);
 }
 
 function declaredLength(request: GatewayRequest): number | undefined {
@@ -312,13 +331,13 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   ) as Record<GatewayRoute, RouteDefinition>;
 
   function recordUsage(
-    call: Pick<Call, "project" | "workload" | "key" | "started" | "request">,
+    call: UsageBase,
     route: string,
-    sample: Omit<UsageSample, "keyId" | "latencyMs">,
+    sample: Omit<UsageSample, "keyId" | "latencyMs" | "demand">,
   ) {
     const latencyMs = performance.now() - call.started;
     const keyId = call.key.record.id;
-    usage.record(call.project, call.workload, { keyId, latencyMs, ...sample });
+    usage.record(call.project, call.workload, { keyId, latencyMs, ...sample, ...(call.demand === undefined ? {} : { demand: call.demand }) });
     options.onRequest?.({ project: call.project, workload: call.workload, method: call.request.method, route: shownRoute(route), status: sample.status, latencyMs, keyId });
   }
 
@@ -362,8 +381,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     key: CachedKey,
   ): Promise<GatewayReply> {
     const { project, workload } = path;
-    const base = { project, workload, key, started, request };
-    requestRates.add(`${project}/${workload}`);
+    const base: UsageBase = { project, workload, key, started, request, demand: undefined };
     try {
       const limit = key.record.rate_limit_per_minute;
       if (limit !== undefined) {
@@ -392,13 +410,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       }
       const declared = declaredLength(request);
       if (declared !== undefined && declared > definition.maxBodyBytes) throw tooLarge(definition);
-
-      if (info.ready.length === 0) {
-        if (definition.route === "models") return synthesizedModels(record, requestId, base);
-        info = await waitForReplica(request, project, workload, info);
-      } else if (coldStarts.anyWaiting) {
-        coldStarts.ready(`${project}/${workload}`);
-      }
+      // Listing models is not demand: it never wakes a workload nor counts toward its request rate.
+      if (definition.route === "models" && info.ready.length === 0) return synthesizedModels(record, requestId, base);
 
       let imageFormat: Call["imageFormat"] = "b64_json";
       let sniffer: MultipartFieldSniffer | undefined;
@@ -406,13 +419,26 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         sniffer = new MultipartFieldSniffer("response_format");
         imageFormat = sniffer;
       }
-      const body = await prepareBody(request, definition, declared, info, sniffer);
+      // Bodies read whole are read (and held to the route's limit) before the request counts as demand;
+      // a streamed body is counted on its declared length and cut at the limit as it streams.
+      let body = streamsBody(request, definition, declared) ? undefined : await prepareBody(request, definition, declared, info, sniffer);
+      if (definition.route !== "models" && info.incarnation !== undefined) {
+        base.demand = info.incarnation;
+        requestRates.add(info.incarnation);
+      }
+
+      if (info.ready.length === 0) {
+        info = await waitForReplica(request, project, workload, info);
+      } else if (coldStarts.anyWaiting) {
+        coldStarts.ready(`${project}/${workload}`);
+      }
+      body ??= await prepareBody(request, definition, declared, info, sniffer);
       if (definition.route === "images/generations" && body.kind === "bytes") {
         const rewritten = rewriteImageRequest(body.bytes);
         body.bytes = rewritten.bytes;
         imageFormat = rewritten.format;
       }
-      const call: Call = { request, requestId, started, project, workload, key, definition, record, imageFormat };
+      const call: Call = { request, requestId, started, project, workload, key, demand: base.demand, definition, record, imageFormat };
       return await proxy(call, info, body);
     } catch (error) {
       const gatewayError = asGatewayError(error);
@@ -457,22 +483,22 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     );
   }
 
-  function synthesizedModels(record: WorkloadRecord, requestId: string, base: Pick<Call, "project" | "workload" | "key" | "started" | "request">) {
+  function synthesizedModels(record: WorkloadRecord, requestId: string, base: UsageBase) {
     recordUsage(base, "models", { status: 200 });
     return modelsReply(record, requestId);
   }
 
-  async function triggerScaleUp(project: string, workload: string): Promise<void> {
+  async function triggerScaleUp(project: string, workload: string, incarnation: string): Promise<void> {
     if (options.requestScaleUp === undefined) return;
-    const id = `${project}/${workload}`;
     const now = nowMs();
-    if (now - (lastScaleUp.get(id) ?? Number.NEGATIVE_INFINITY) < SCALE_UP_CALL_INTERVAL_MS) return;
+    // Per incarnation: a slug re-created within the interval is not held back by its former life.
+    if (now - (lastScaleUp.get(incarnation) ?? Number.NEGATIVE_INFINITY) < SCALE_UP_CALL_INTERVAL_MS) return;
     if (lastScaleUp.size > 10_000) lastScaleUp.clear();
-    lastScaleUp.set(id, now);
+    lastScaleUp.set(incarnation, now);
     try {
-      await options.requestScaleUp(project, workload);
+      await options.requestScaleUp(project, workload, incarnation);
     } catch (error) {
-      log(`gateway: requestScaleUp(${id}) failed: ${error instanceof Error ? error.message : String(error)}`);
+      log(`gateway: requestScaleUp(${project}/${workload}) failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -502,8 +528,9 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     if (info.failure !== undefined) throw workloadFailedError(project, workload, info.failure);
     const waitSeconds = scaleUpWait(request);
     const id = `${project}/${workload}`;
+    const incarnation = info.incarnation as string;
     coldStarts.waiting(id);
-    await triggerScaleUp(project, workload);
+    await triggerScaleUp(project, workload, incarnation);
     const deadline = performance.now() + waitSeconds * 1000;
     const holding = held.get(id) ?? { now: 0, peak: 0 };
     if (waitSeconds > 0) {
@@ -525,7 +552,10 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
           return fresh;
         }
         if (fresh.failure !== undefined) throw workloadFailedError(project, workload, fresh.failure);
-        await triggerScaleUp(project, workload);
+        if (fresh.incarnation !== incarnation) {
+          throw new GatewayError(404, "workload_not_found", `Workload ${project}/${workload} was deleted while the request waited.`);
+        }
+        await triggerScaleUp(project, workload, incarnation);
       }
     } finally {
       if (waitSeconds > 0) holding.now--;
@@ -567,8 +597,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       sniffer?.push(request.body);
       return { kind: "bytes", bytes: request.body };
     }
-    const wholeBody = definition.route === "images/generations" || (declared !== undefined && declared <= SMALL_BODY_BYTES);
-    if (wholeBody) {
+    if (readsWhole(definition, declared)) {
       try {
         const bytes = await readLimited(request.body, definition.maxBodyBytes);
         sniffer?.push(bytes);
@@ -873,7 +902,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   return {
     handle: async (request) => toWebResponse(await serve(fromWebRequest(request))),
     serve,
-    gatewayRequestRate: (project, workload) => requestRates.rate(`${project}/${workload}`),
+    gatewayRequestRate: (incarnation) => requestRates.rate(incarnation),
     heldRequests: (project, workload) => {
       const id = `${project}/${workload}`;
       const holding = held.get(id);

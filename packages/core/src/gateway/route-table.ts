@@ -1,6 +1,6 @@
 import { keys, type PlatformContext } from "../platform/context";
 import { listWorkloadReplicas, type ReplicaRecord, replicaSecret } from "../replicas";
-import type { WorkloadRecord } from "../workloads";
+import { type WorkloadRecord, workloadIncarnation } from "../workloads";
 import { GatewayError } from "./errors";
 import { TtlCache } from "./ttl-cache";
 
@@ -16,6 +16,8 @@ export interface UpstreamReplica {
 export interface RouteInfo {
   /** Undefined when the workload does not exist or was deleted. */
   workload: WorkloadRecord | undefined;
+  /** The workload's incarnation (`workloadIncarnation`), derived once per route read. */
+  incarnation: string | undefined;
   /** Replicas with desired "running" and phase "ready", at a well-formed address. */
   ready: UpstreamReplica[];
   /** Set when every running replica has failed and none is starting or ready: nothing will serve soon. */
@@ -201,7 +203,7 @@ export class RouteTable {
       const key = keys.workload(project, workload);
       const item = await this.ctx.store.get(key.pk, key.sk);
       const record = item?.data as WorkloadRecord | undefined;
-      if (record === undefined || record.deleted_at !== undefined) return { workload: undefined, ready: [] };
+      if (record === undefined || record.deleted_at !== undefined) return { workload: undefined, incarnation: undefined, ready: [] };
       const replicas = await listWorkloadReplicas(this.ctx, project, workload);
       const ready: UpstreamReplica[] = [];
       for (const { record: replica } of replicas) {
@@ -209,7 +211,8 @@ export class RouteTable {
         ready.push({ id: replica.id, host: replica.host, port: replica.port, authorization: this.secretOf(replica.id) });
       }
       const failure = ready.length === 0 ? workloadFailure(replicas.map((r) => r.record)) : undefined;
-      return failure === undefined ? { workload: record, ready } : { workload: record, ready, failure };
+      const incarnation = workloadIncarnation(record);
+      return failure === undefined ? { workload: record, incarnation, ready } : { workload: record, incarnation, ready, failure };
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       throw new GatewayError(503, "store_unavailable", "The workload's route cannot be read right now; retry shortly.", {

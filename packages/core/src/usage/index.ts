@@ -41,6 +41,11 @@ export interface UsageSample {
   failed?: boolean;
   /** The route reports token usage and the answer had none. */
   unmetered?: boolean;
+  /**
+   * The workload incarnation this request was servable demand for (the autoscaler's rate signal);
+   * absent for refused requests and `GET /v1/models`.
+   */
+  demand?: string;
 }
 
 export const usageKeys = {
@@ -94,6 +99,8 @@ interface Bucket {
   minute: string;
   keyId: string;
   counters: UsageCounters;
+  /** Servable requests per workload incarnation (usually one). */
+  demand: Record<string, number>;
   /** Bumped by every sample; a flush that wrote revision N leaves the bucket clean only if still N. */
   revision: number;
   flushedRevision: number;
@@ -105,8 +112,14 @@ interface UsageItemData {
   minute: string;
   key_id: string;
   /** Cumulative counters per gateway instance. */
-  parts: Record<string, UsageCounters>;
+  parts: Record<string, UsagePart>;
 }
+
+/**
+ * One gateway instance's cumulative counters in a usage item, plus its servable requests per
+ * workload incarnation (`demand`; absent in items written before it existed).
+ */
+type UsagePart = UsageCounters & { demand?: Record<string, number> };
 
 export interface UsageRecorderOptions {
   /** Identifies this gateway instance's part of each item. Default: random. */
@@ -145,11 +158,12 @@ export class UsageRecorder {
     const id = `${project}/${workload}/${minute}/${sample.keyId}`;
     let bucket = this.buckets.get(id);
     if (bucket === undefined) {
-      bucket = { project, workload, minute, keyId: sample.keyId, counters: emptyCounters(), revision: 0, flushedRevision: 0 };
+      bucket = { project, workload, minute, keyId: sample.keyId, counters: emptyCounters(), demand: {}, revision: 0, flushedRevision: 0 };
       this.buckets.set(id, bucket);
     }
     const c = bucket.counters;
     c.requests++;
+    if (sample.demand !== undefined) bucket.demand[sample.demand] = (bucket.demand[sample.demand] ?? 0) + 1;
     if (sample.status >= 400 || sample.failed) c.errors++;
     if (sample.cancelled) c.cancelled++;
     if (sample.unmetered) c.unmetered++;
@@ -203,7 +217,7 @@ export class UsageRecorder {
     for (const [id, bucket] of [...this.buckets]) {
       if (bucket.revision !== bucket.flushedRevision) {
         const revision = bucket.revision;
-        const snapshot = structuredClone(bucket.counters);
+        const snapshot: UsagePart = { ...structuredClone(bucket.counters), demand: { ...bucket.demand } };
         try {
           await this.write(bucket, snapshot);
           bucket.flushedRevision = revision;
@@ -221,7 +235,7 @@ export class UsageRecorder {
     }
   }
 
-  private async write(bucket: Bucket, counters: UsageCounters): Promise<void> {
+  private async write(bucket: Bucket, counters: UsagePart): Promise<void> {
     const pk = usageKeys.partition(bucket.project, bucket.workload);
     const sk = usageKeys.sort(bucket.minute, bucket.keyId);
     const expiresAt = Math.floor(Date.parse(`${bucket.minute}:00Z`) / 1000) + (this.options.retentionDays ?? 90) * 86_400;
@@ -378,20 +392,26 @@ export async function readUsage(
 }
 
 /**
- * Requests per minute of a workload from the flushed counters (sliding estimate over the current
- * and the previous minute): the rate signal for a controller that does not share the gateway's
- * process (AWS). Lags by up to one flush interval.
+ * Servable requests per minute to one incarnation of a workload, from the flushed counters (sliding
+ * estimate over the current and the previous minute): the rate signal for a controller that does not
+ * share the gateway's process (AWS). Refused requests and `GET /v1/models` do not count, nor do the
+ * requests of a former life of the slug. Lags by up to one flush interval.
  */
-export async function storedRequestRate(ctx: PlatformContext, project: string, workload: string): Promise<number> {
+export async function storedRequestRate(ctx: PlatformContext, project: string, workload: string, incarnation: string): Promise<number> {
   const now = ctx.now();
   const minuteStart = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
-  const items = await readItems(ctx, project, workload, new Date(minuteStart.getTime() - 60_000), new Date(minuteStart.getTime() + 60_000));
   const current = minuteOf(minuteStart);
+  const previous = minuteOf(new Date(minuteStart.getTime() - 60_000));
+  const items = await queryAll(ctx.store, { pk: usageKeys.partition(project, workload), skPrefix: commonPrefix(previous, current) });
   let previousCount = 0;
   let currentCount = 0;
   for (const item of items) {
-    if (item.minute === current) currentCount += item.counters.requests;
-    else previousCount += item.counters.requests;
+    const data = item.data as unknown as UsageItemData;
+    if (data.minute !== current && data.minute !== previous) continue;
+    let demand = 0;
+    for (const part of Object.values(data.parts ?? {})) demand += part.demand?.[incarnation] ?? 0;
+    if (data.minute === current) currentCount += demand;
+    else previousCount += demand;
   }
   const elapsed = (now.getTime() - minuteStart.getTime()) / 60_000;
   return previousCount * (1 - elapsed) + currentCount;

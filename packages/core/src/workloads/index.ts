@@ -14,9 +14,11 @@ import { openCursor, signCursor } from "../store/signed-cursor";
 import type { Principal } from "../tokens";
 import { listWorkloadReplicas, type ReplicaPhase, type ReplicaRecord } from "../replicas";
 import { isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
+import { newIncarnationId, workloadIncarnation } from "./incarnation";
 import { policyState } from "./policy-state";
 
 export { policyState, DEFAULT_CRON_RUN_MINUTES, type PolicyState } from "./policy-state";
+export { type IncarnationSource, newIncarnationId, workloadIncarnation } from "./incarnation";
 
 /** A workload as stored: the normalised spec plus its generations. */
 export interface WorkloadRecord {
@@ -37,6 +39,11 @@ export interface WorkloadRecord {
    * apply`), so `apply --prune` deletes only what it applied. Kept on the record, never in the spec.
    */
   managed_by?: string;
+  /**
+   * This life of the slug (`inc_...`), new at every creation or re-creation after a delete. Absent
+   * on records written before it existed: read it with `workloadIncarnation(record)`.
+   */
+  incarnation?: string;
 }
 
 export interface Condition {
@@ -160,6 +167,8 @@ export async function ensureWorkload(
       const next: WorkloadRecord = {
         ...live,
         ...(manager === undefined ? {} : { managed_by: manager }),
+        // A record from before incarnations stores the id every reader derived for it.
+        incarnation: workloadIncarnation(live),
         spec,
         generation,
         runtime_generation: changesRuntime(differences) ? generation : live.runtime_generation,
@@ -193,6 +202,7 @@ export async function ensureWorkload(
       created_at: now,
       updated_at: now,
       ...(manager === undefined ? {} : { managed_by: manager }),
+      incarnation: newIncarnationId(),
     };
     try {
       await ctx.store.put(

@@ -129,6 +129,6 @@ describe.each(GATEWAY_BINDINGS)("gateway: key revocation and expiry under a fake
     expect(steady).toBe(0);
     // One workload read and one replica query.
     expect(afterRouteTtl).toBe(2);
-    expect(served.gateway.gatewayRequestRate("acme", "chat")).toBeGreaterThanOrEqual(51);
+    expect(served.gateway.gatewayRequestRate(await platform.incarnation("acme", "chat"))).toBeGreaterThanOrEqual(51);
   });
 });

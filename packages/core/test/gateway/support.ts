@@ -7,7 +7,7 @@ import { MemoryStore } from "../../src/store";
 import type { PlatformContext } from "../../src/platform/context";
 import { createReplica, type ReplicaRecord, replicaId, replicaSecret, updateReplica } from "../../src/replicas";
 import type { Principal } from "../../src/tokens";
-import { ensureWorkload } from "../../src/workloads";
+import { deleteWorkload, ensureWorkload, getWorkloadRecord, workloadIncarnation } from "../../src/workloads";
 import { createGateway, type Gateway, type GatewayOptions } from "../../src/gateway";
 import { freePort } from "../../../../test/support/ports";
 
@@ -170,6 +170,18 @@ export class TestPlatform {
       ...(input.execution_policy === undefined ? {} : { execution_policy: input.execution_policy }),
       ...(input.execution_policy_config === undefined ? {} : { execution_policy_config: input.execution_policy_config }),
     });
+  }
+
+  /** The workload's current incarnation (what the demand signal is keyed by). */
+  async incarnation(project: string, workload: string): Promise<string> {
+    return workloadIncarnation(await getWorkloadRecord(this.ctx, ADMIN, project, workload));
+  }
+
+  /** Deletes the workload and removes its tombstone, as the controller does once its replicas are gone. */
+  async remove(project: string, workload: string): Promise<void> {
+    await deleteWorkload(this.ctx, ADMIN, project, workload);
+    const key = { pk: `PRJ#${project}`, sk: `WL#${workload}` };
+    await this.ctx.store.delete(key.pk, key.sk, { kind: "any" });
   }
 
   async key(project: string, workload: string, input: { rate_limit_per_minute?: number; expires_at?: string } = {}) {

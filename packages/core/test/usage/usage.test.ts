@@ -138,14 +138,14 @@ describe("usage: in-memory aggregation, periodic flush, readUsage", () => {
     // Prepare: 30 requests in 10:00, 10 so far in 10:01 (30 s in).
     const { ctx, advance } = setup("2026-06-01T10:00:05Z");
     const recorder = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0 });
-    for (let i = 0; i < 30; i++) recorder.record("acme", "chat", sample("key_1"));
+    for (let i = 0; i < 30; i++) recorder.record("acme", "chat", sample("key_1", { demand: "inc_life1" }));
     advance(60_000);
-    for (let i = 0; i < 10; i++) recorder.record("acme", "chat", sample("key_1"));
+    for (let i = 0; i < 10; i++) recorder.record("acme", "chat", sample("key_1", { demand: "inc_life1" }));
     await recorder.flush();
     advance(25_000);
 
     // Act
-    const rate = await storedRequestRate(ctx, "acme", "chat");
+    const rate = await storedRequestRate(ctx, "acme", "chat", "inc_life1");
 
     // Assess
     expect(rate).toBeCloseTo(30 * 0.5 + 10, 5);
@@ -188,5 +188,30 @@ describe("usage: in-memory aggregation, periodic flush, readUsage", () => {
         },
       ),
     );
+  });
+
+  it("storedRequestRate counts only servable requests of the incarnation asked for", async () => {
+    // Prepare: in one minute, 5 servable requests of a former life of the slug, 7 refused ones
+    // (no demand), and 3 servable requests of the current life, over two instances.
+    const { ctx, advance } = setup("2026-06-01T10:00:05Z");
+    const first = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0 });
+    const second = new UsageRecorder(ctx, { instanceId: "gw_b", flushIntervalMs: 0 });
+    for (let i = 0; i < 5; i++) first.record("acme", "chat", sample("key_old", { demand: "inc_former" }));
+    for (let i = 0; i < 7; i++) first.record("acme", "chat", sample("key_new", { status: 404 }));
+    for (let i = 0; i < 2; i++) first.record("acme", "chat", sample("key_new", { demand: "inc_current" }));
+    second.record("acme", "chat", sample("key_new", { demand: "inc_current" }));
+    await first.flush();
+    await second.flush();
+    advance(10_000);
+
+    // Act
+    const current = await storedRequestRate(ctx, "acme", "chat", "inc_current");
+    const former = await storedRequestRate(ctx, "acme", "chat", "inc_former");
+    const usage = await readUsage(ctx, "acme", "chat", { from: "2026-06-01T10:00:00Z", to: "2026-06-01T10:01:00Z" });
+
+    // Assess: usage still reports every request.
+    expect(current).toBe(3);
+    expect(former).toBe(5);
+    expect(usage.totals.requests).toBe(15);
   });
 });
