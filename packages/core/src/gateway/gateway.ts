@@ -2,7 +2,7 @@ import { randomBase62 } from "../ids";
 import type { PlatformContext } from "../platform/context";
 import { MODALITIES, type TaskTypeName } from "../spec/modalities";
 import { type UsageSample, UsageRecorder } from "../usage";
-import type { WorkloadRecord } from "../workloads";
+import { type WorkloadRecord, workloadIncarnation } from "../workloads";
 import { policyState } from "../workloads/policy-state";
 import { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptions } from "./auth";
 import type { BlobStore } from "./blob-store";
@@ -528,7 +528,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     if (info.failure !== undefined) throw workloadFailedError(project, workload, info.failure);
     const waitSeconds = scaleUpWait(request);
     const id = `${project}/${workload}`;
-    const incarnation = info.incarnation as string;
+    const incarnation = info.incarnation ?? workloadIncarnation(record);
     coldStarts.waiting(id);
     await triggerScaleUp(project, workload, incarnation);
     const deadline = performance.now() + waitSeconds * 1000;

@@ -207,7 +207,9 @@ export class HttpClient {
     const started = this.now();
     const deadline = started + timeoutMs;
     const scaleUpDeadline = request.scaleUpBudgetMs === undefined ? undefined : started + request.scaleUpBudgetMs;
-    for (let retry = 0; ; retry++) {
+    // Counts retries against maxRetries; polls of a cold workload do not.
+    let retry = 0;
+    for (;;) {
       // Timers may fire late; an attempt always gets at least a moment rather than none.
       const attemptMs = wholeCall ? Math.max(1, deadline - this.now()) : timeoutMs;
       const outcome = await this.attempt(request, url, init, attemptMs, timeoutMs, consume);
@@ -219,7 +221,6 @@ export class HttpClient {
         const resumeAt = this.now() + delay;
         if (resumeAt >= scaleUpDeadline || (wholeCall && resumeAt >= deadline)) throw error;
         await this.sleep(delay, request.signal);
-        retry--;
         continue;
       }
       if (retry >= maxRetries || !isTransient(error)) throw error;
@@ -230,6 +231,7 @@ export class HttpClient {
       // Waiting past the call's deadline cannot end in success: report the server's answer now.
       if (wholeCall && this.now() + delay >= deadline) throw error;
       await this.sleep(delay, request.signal);
+      retry++;
     }
   }
 
