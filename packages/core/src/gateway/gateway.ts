@@ -422,13 +422,15 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       // Bodies read whole are read (and held to the route's limit) before the request counts as demand;
       // a streamed body is counted on its declared length and cut at the limit as it streams.
       let body = streamsBody(request, definition, declared) ? undefined : await prepareBody(request, definition, declared, info, sniffer);
+      // A malformed X-Scale-Up-Timeout is refused (400) before it counts; it matters only without a ready replica.
+      const waitSeconds = info.ready.length === 0 ? scaleUpWait(request) : 0;
       if (definition.route !== "models" && info.incarnation !== undefined) {
         base.demand = info.incarnation;
         requestRates.add(info.incarnation);
       }
 
       if (info.ready.length === 0) {
-        info = await waitForReplica(request, project, workload, info);
+        info = await waitForReplica(request, project, workload, info, waitSeconds);
       } else if (coldStarts.anyWaiting) {
         coldStarts.ready(`${project}/${workload}`);
       }
@@ -503,7 +505,13 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   }
 
   /** No ready replica: explain why, ask the controller for one, and hold the request if the client asked to wait. */
-  async function waitForReplica(request: GatewayRequest, project: string, workload: string, info: RouteInfo): Promise<RouteInfo> {
+  async function waitForReplica(
+    request: GatewayRequest,
+    project: string,
+    workload: string,
+    info: RouteInfo,
+    waitSeconds: number,
+  ): Promise<RouteInfo> {
     const record = info.workload as WorkloadRecord;
     const state = policyState(record.spec, ctx.now());
     if (state.desiredReplicas === 0 && record.spec.execution_policy === "scheduled") {
@@ -526,7 +534,6 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       );
     }
     if (info.failure !== undefined) throw workloadFailedError(project, workload, info.failure);
-    const waitSeconds = scaleUpWait(request);
     const id = `${project}/${workload}`;
     const incarnation = info.incarnation ?? workloadIncarnation(record);
     coldStarts.waiting(id);

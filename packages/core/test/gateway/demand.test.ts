@@ -77,6 +77,13 @@ describe.each(GATEWAY_BINDINGS)("gateway: what counts as demand ($binding bindin
       await codeOf(await send("chat", "chat/completions", { body: JSON.stringify({ messages: [{ role: "user", content: "x".repeat(2000) }] }) })),
       await codeOf(await send("chat", "models", { method: "GET" })),
       await codeOf(await send("ranker", "models", { method: "GET" })),
+      await codeOf(
+        await fetch(`${served.url}/endpoint/acme/chat/v1/chat/completions`, {
+          method: "POST",
+          headers: { ...bearer(keys.get("chat") ?? ""), "content-type": "application/json", "x-scale-up-timeout": "soon" },
+          body: chatBody,
+        }),
+      ),
     ];
 
     // Assess
@@ -91,6 +98,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: what counts as demand ($binding bindin
       "payload_too_large",
       "200",
       "200",
+      "invalid_scale_up_timeout",
     ]);
     expect(served.gateway.gatewayRequestRate(await platform.incarnation("acme", "chat"))).toBe(0);
     expect(served.gateway.gatewayRequestRate(await platform.incarnation("acme", "ranker"))).toBe(0);
