@@ -236,7 +236,9 @@ async function desiredNow(
     now,
     { command: spec.command },
   );
-  if (decision.desired > 0 && cold) await ctx.store.delete(coldKey.pk, coldKey.sk, { kind: "any" });
+  // The cold request is consumed once a replica was placed for it: a placement that must wait (the
+  // worker not online yet) keeps it, so the next pass still wants that replica.
+  if (cold && running.length > 0) await ctx.store.delete(coldKey.pk, coldKey.sk, { kind: "any" });
   return { desired: decision.desired, decision: decision.reason, autoscale: decision.memory };
 }
 
