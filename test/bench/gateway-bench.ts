@@ -31,7 +31,7 @@ import { freePort } from "../support/ports";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SERVER_SECRET = "bench-server-secret";
-const REPLICA_ID = replicaId("bench", "chat", 0, 1);
+const REPLICA_ID = replicaId("bench", "chat", 0, 1, "inc_bench");
 const RATES = [100, 500];
 /** Each measurement alternates direct and gateway in 1 s slices, so background load hits both alike. */
 const ROUNDS = 5;

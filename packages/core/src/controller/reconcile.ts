@@ -281,6 +281,13 @@ async function apply(
       return;
     case "delete-workload": {
       const key = keys.workload(project, slug);
+      // The generation outlives the record, first: a re-created slug continues from it, so
+      // generations stay monotonic however long after the delete it comes back.
+      const mark = keys.workloadGenerations(project, slug);
+      const previous = Number((await ctx.store.get(mark.pk, mark.sk))?.data.generation ?? 0);
+      if (workload.generation > previous) {
+        await ctx.store.put({ ...mark, data: { generation: workload.generation } }, { kind: "any" });
+      }
       // Only the tombstone this plan was made from: a concurrent re-create wins.
       await ctx.store.delete(key.pk, key.sk, { kind: "version", version: workloadVersion }).catch(() => undefined);
       return;
@@ -338,7 +345,7 @@ async function createPlacedReplica(
   slot: number,
   generation: number,
 ): Promise<void> {
-  const id = replicaId(workload.project, workload.slug, slot, generation);
+  const id = replicaId(workload.project, workload.slug, slot, generation, workloadIncarnation(workload));
   const placement = await chooseWorker(ctx, compute, workload, workers, slot);
   if ("unavailable" in placement) {
     await recordEventOnce(ctx, workload, "PlacementPending", `slot ${slot}: ${placement.unavailable}`);
@@ -386,6 +393,7 @@ function newReplicaRecord(
     hourly_price_usd: at.hourlyPriceUsd,
     created_at: now,
     updated_at: now,
+    incarnation: workloadIncarnation(workload),
   };
 }
 
@@ -417,7 +425,7 @@ async function applyRetry(
   // A new attempt is a new replica id on a new port (the failed one may be what held it), and on
   // another worker when the placement offers one: the cause may be local to the box.
   const attempt = (failed.attempt ?? 0) + 1;
-  const id = replicaId(project, slug, failed.slot, failed.generation, attempt);
+  const id = replicaId(project, slug, failed.slot, failed.generation, workloadIncarnation(workload), attempt);
   const placement = await chooseWorker(ctx, compute, workload, workers, failed.slot, failed.worker_id);
   if ("unavailable" in placement) {
     await recordEventOnce(ctx, workload, "PlacementPending", `slot ${failed.slot}: ${placement.unavailable}`);

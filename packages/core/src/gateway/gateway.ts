@@ -1,4 +1,5 @@
 import { randomBase62 } from "../ids";
+import { keyBelongsTo } from "../keys";
 import type { PlatformContext } from "../platform/context";
 import { MODALITIES, type TaskTypeName } from "../spec/modalities";
 import { type UsageSample, UsageRecorder } from "../usage";
@@ -401,6 +402,13 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       const record = info.workload;
       if (record === undefined) {
         throw new GatewayError(404, "workload_not_found", `Workload ${project}/${workload} does not exist (it may have been deleted).`);
+      }
+      if (!keyBelongsTo(key.record, { incarnation: info.incarnation as string, created_at: record.created_at })) {
+        throw new GatewayError(
+          401,
+          "key_revoked",
+          `This API key was made for a former life of ${project}/${workload}: deleting a workload revokes its keys. Create a key for the re-created workload.`,
+        );
       }
       const definition = resolveRoute(path.route, record, project, workload);
       if (request.method !== definition.method) {

@@ -204,14 +204,16 @@ export class RouteTable {
       const item = await this.ctx.store.get(key.pk, key.sk);
       const record = item?.data as WorkloadRecord | undefined;
       if (record === undefined || record.deleted_at !== undefined) return { workload: undefined, incarnation: undefined, ready: [] };
+      const incarnation = workloadIncarnation(record);
       const replicas = await listWorkloadReplicas(this.ctx, project, workload);
       const ready: UpstreamReplica[] = [];
       for (const { record: replica } of replicas) {
         if (!isServing(replica) || !isValidReplicaAddress(replica.host, replica.port)) continue;
+        // A former life's replica (the slug was deleted and re-created) never serves the new one.
+        if (replica.incarnation !== undefined && replica.incarnation !== incarnation) continue;
         ready.push({ id: replica.id, host: replica.host, port: replica.port, authorization: this.secretOf(replica.id) });
       }
       const failure = ready.length === 0 ? workloadFailure(replicas.map((r) => r.record)) : undefined;
-      const incarnation = workloadIncarnation(record);
       return failure === undefined ? { workload: record, incarnation, ready } : { workload: record, incarnation, ready, failure };
     } catch (error) {
       if (error instanceof GatewayError) throw error;

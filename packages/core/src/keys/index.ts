@@ -4,7 +4,7 @@ import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { digestSecret, secretHint } from "../secrets";
 import type { Principal } from "../tokens";
-import { getWorkloadRecord } from "../workloads";
+import { getWorkloadRecord, type WorkloadRecord, workloadIncarnation } from "../workloads";
 import { queryAll } from "../store";
 
 export const KeyInputSchema = z.strictObject({
@@ -37,6 +37,19 @@ export interface DataKeyRecord {
   rate_limit_per_minute?: number;
   /** Set on the key that replaced this one. */
   rotated_to?: string;
+  /**
+   * The workload incarnation the key was made for: deleting the workload ends it, and a re-created
+   * slug is a new incarnation with keys of its own. Absent on keys made before incarnations.
+   */
+  incarnation?: string;
+}
+
+/**
+ * Whether a key belongs to the workload's current life. A key made before incarnations existed
+ * belongs to the life that was current when it was made: one that started no later than the key.
+ */
+export function keyBelongsTo(key: DataKeyRecord, life: { incarnation: string; created_at: string }): boolean {
+  return key.incarnation !== undefined ? key.incarnation === life.incarnation : key.created_at >= life.created_at;
 }
 
 export async function createKey(
@@ -47,19 +60,20 @@ export async function createKey(
   input: z.output<typeof KeyInputSchema>,
   idempotency?: Idempotency,
 ): Promise<{ key: DataKeyRecord; secret: string }> {
-  await getWorkloadRecord(ctx, principal, project, workload);
+  const record = await getWorkloadRecord(ctx, principal, project, workload);
   if (input.expires_at !== undefined && Date.parse(input.expires_at) <= ctx.now().getTime()) {
     throw new ValidationError("The key would already be expired.", [
       { path: "expires_at", message: "expires_at is in the past", received: input.expires_at, expected: "a future instant" },
     ]);
   }
-  return storeKey(ctx, project, workload, input, idempotency);
+  return storeKey(ctx, project, workload, workloadIncarnation(record), input, idempotency);
 }
 
 async function storeKey(
   ctx: PlatformContext,
   project: string,
   workload: string,
+  incarnation: string,
   input: { name: string; rate_limit_per_minute?: number; expires_at?: string },
   idempotency?: Idempotency,
 ): Promise<{ key: DataKeyRecord; secret: string }> {
@@ -76,6 +90,7 @@ async function storeKey(
     created_at: isoNow(ctx),
     ...(input.expires_at === undefined ? {} : { expires_at: new Date(input.expires_at).toISOString() }),
     ...(input.rate_limit_per_minute === undefined ? {} : { rate_limit_per_minute: input.rate_limit_per_minute }),
+    incarnation,
   };
   const item = keys.secret(digestSecret(ctx.serverSecret, secret));
   try {
@@ -98,9 +113,14 @@ export async function listKeys(
   project: string,
   workload: string,
 ): Promise<DataKeyRecord[]> {
-  await getWorkloadRecord(ctx, principal, project, workload);
-  const items = await queryAll(ctx.store, { pk: keys.keysIndex(project, workload), index: "gsi1" });
-  return items.map((i) => i.data as unknown as DataKeyRecord);
+  return keysOf(ctx, await getWorkloadRecord(ctx, principal, project, workload));
+}
+
+/** The keys of the workload's current life: keys of a former life of the slug stay stored (and refused). */
+async function keysOf(ctx: PlatformContext, record: WorkloadRecord): Promise<DataKeyRecord[]> {
+  const items = await queryAll(ctx.store, { pk: keys.keysIndex(record.project, record.slug), index: "gsi1" });
+  const life = { incarnation: workloadIncarnation(record), created_at: record.created_at };
+  return items.map((i) => i.data as unknown as DataKeyRecord).filter((key) => keyBelongsTo(key, life));
 }
 
 async function updateKey(
@@ -155,15 +175,15 @@ export async function rotateKey(
   input: z.output<typeof RotateInputSchema>,
   idempotency?: Idempotency,
 ): Promise<{ key: DataKeyRecord; secret: string; previous: DataKeyRecord }> {
-  // listKeys checks the project and workload first.
-  const current = (await listKeys(ctx, principal, project, workload)).find((k) => k.id === keyId);
+  const record = await getWorkloadRecord(ctx, principal, project, workload);
+  const current = (await keysOf(ctx, record)).find((k) => k.id === keyId);
   if (!current) throw new NotFoundError(`key ${keyId} not found on workload "${workload}"`);
   if (current.revoked_at !== undefined && !(idempotency !== undefined && current.rotated_to !== undefined)) {
     throw new ValidationError("A revoked key cannot be rotated.", [
       { path: "key_id", message: `key ${keyId} was revoked at ${current.revoked_at}`, received: keyId, expected: "an active key" },
     ]);
   }
-  const created = await storeKey(ctx, project, workload, {
+  const created = await storeKey(ctx, project, workload, workloadIncarnation(record), {
     name: input.name ?? current.name,
     ...(current.rate_limit_per_minute === undefined ? {} : { rate_limit_per_minute: current.rate_limit_per_minute }),
     ...(current.expires_at === undefined ? {} : { expires_at: current.expires_at }),

@@ -20,6 +20,8 @@ export const keys = {
   secret: (digest: string) => ({ pk: `SECRET#${digest}`, sk: "SECRET" }),
   workload: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `WL#${slug}` }),
   workloadPrefix: () => "WL#",
+  /** The highest generation a removed workload record reached: a re-created slug continues from it. */
+  workloadGenerations: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `WLGEN#${slug}` }),
   worker: (project: string, workerId: string) => ({ pk: `PRJ#${project}`, sk: `WRK#${workerId}` }),
   workerPrefix: () => "WRK#",
   tokensIndex: () => "TOKENS",

@@ -46,6 +46,11 @@ export interface ReplicaRecord {
   failures_in_a_row?: number;
   /** Set once the replica is failed: when the controller replaces it (new id, new port, another worker if free). */
   next_retry_at?: string;
+  /**
+   * The workload incarnation this replica serves (`workloadIncarnation`). The gateway never routes
+   * to a replica of another incarnation (a deleted and re-created slug's old replicas, still stopping).
+   */
+  incarnation?: string;
 }
 
 export const replicaKeys = {
@@ -56,11 +61,13 @@ export const replicaKeys = {
 };
 
 /**
- * A retry (`attempt` > 0) gets an id of its own, so an agent still holding the failed replica's
- * supervisor sees a new assignment rather than one it already gave up on.
+ * Derived, so every controller computes the same id for the same slot: from the workload
+ * incarnation too, so a slug deleted and re-created never gets a former replica's id, nor the replica
+ * secret derived from it. A retry (`attempt` > 0) gets an id of its own, so an agent still holding
+ * the failed replica's supervisor sees a new assignment rather than one it already gave up on.
  */
-export function replicaId(project: string, workload: string, slot: number, generation: number, attempt = 0): string {
-  const name = `${project}/${workload}/${slot}/${generation}${attempt > 0 ? `/${attempt}` : ""}`;
+export function replicaId(project: string, workload: string, slot: number, generation: number, incarnation: string, attempt = 0): string {
+  const name = `${project}/${workload}/${incarnation}/${slot}/${generation}${attempt > 0 ? `/${attempt}` : ""}`;
   const digest = createHash("sha256").update(name).digest("base64url");
   return `rep_${digest.replace(/[-_]/g, "").slice(0, 16)}`;
 }

@@ -190,8 +190,10 @@ export async function ensureWorkload(
       return result(ctx, next, { changed: true, created: false, differences });
     }
 
-    // New, or re-created after delete: generations continue so replica identities never repeat.
-    const generation = (stored?.generation ?? 0) + 1;
+    // New, or re-created after delete: generations continue (from the tombstone, or from the mark
+    // the controller left when it removed the record), so they stay monotonic for the slug.
+    const mark = stored === undefined ? await ctx.store.get(keys.workloadGenerations(project, spec.slug).pk, keys.workloadGenerations(project, spec.slug).sk) : undefined;
+    const generation = Math.max(stored?.generation ?? 0, Number(mark?.data.generation ?? 0)) + 1;
     const record: WorkloadRecord = {
       id: stored?.id ?? newId("wl"),
       project,

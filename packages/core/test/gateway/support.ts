@@ -191,7 +191,7 @@ export class TestPlatform {
 
   /** The id a replica of (project, workload, slot) gets; start its process with this id's secret. */
   replicaIdFor(project: string, workload: string, slot = 0): string {
-    return replicaId(project, workload, slot, 1);
+    return replicaId(project, workload, slot, 1, "inc_test");
   }
 
   async replica(
