@@ -76,6 +76,18 @@ describe("a state directory from commit a92b233", () => {
     expect(await images(secrets.live_key_support_bot_revoked as string)).toMatchObject({ status: 401 });
   });
 
+  it("binds the workloads' keys and replicas to the workloads' incarnations (migration 2)", async () => {
+    const store = platform.ctx.store;
+    const workload = await store.get("PRJ#acme", "WL#support-bot");
+    const incarnation = workload?.data.incarnation;
+    expect(incarnation).toMatch(/^inc_/);
+    const keyItems = await store.query({ pk: "KEYS#acme#support-bot", index: "gsi1" });
+    expect(keyItems.items.map((k) => k.data.incarnation)).toEqual([incarnation, incarnation]);
+    const replicas = await store.query({ pk: "REP#acme#support-bot" });
+    expect(replicas.items.map((r) => r.data.incarnation)).toEqual([incarnation]);
+    expect(logs).toContainEqual(expect.stringMatching(/^store: migrating schema 1 -> 2: /));
+  });
+
   it("keeps the private worker and its token", async () => {
     const workers = await call(secrets.admin_token as string, "/v1/projects/beta/workers");
     expect((workers.body.data as { name: string }[]).map((w) => w.name)).toContain("gpu-box");
