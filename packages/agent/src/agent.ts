@@ -1,3 +1,5 @@
+import { createServer } from "node:net";
+import { hostname } from "node:os";
 import {
   type Assignment,
   type Gpu,
@@ -8,7 +10,9 @@ import {
   type ReplicaReport,
   type ReplicaRuntimeState,
 } from "@inferencekey/core";
-import { type BuiltCommand, buildCommand, defaultEnvsDir } from "./command";
+import { type FrontCertificate, loadOrCreateFrontCertificate } from "./certificate";
+import { BACKEND_HOST, type BuiltCommand, buildCommand, defaultEnvsDir } from "./command";
+import { type FrontLimits, ReplicaFront } from "./front";
 import { discoverGpus } from "./gpu-discovery";
 import { checkReady, type ProbeTarget } from "./health";
 import { AGENT_VERSION, defaultAdvertiseHost, describeHost } from "./host-info";
@@ -79,6 +83,8 @@ export interface AgentOptions {
   loadSampleMs?: number;
   /** The trailing window whose peak load each heartbeat reports (default 60 s: at least one controller tick). */
   peakWindowMs?: number;
+  /** Header size and time limits of the replica fronts. */
+  front?: Partial<FrontLimits>;
 }
 
 export interface AgentStopOptions {
@@ -104,6 +110,10 @@ export interface AgentHandle {
 
 interface Entry {
   assignment: Assignment;
+  /** The loopback port of the backend, behind the front on the assigned address. */
+  backendPort?: number;
+  /** The authenticating TLS front on the assigned address, while the replica runs. */
+  front?: Promise<ReplicaFront | undefined>;
   supervisor?: ReplicaSupervisor;
   hash?: string;
   /** Without a supervisor: a replica that cannot start (its command cannot be built) or is stopped. */
@@ -145,9 +155,22 @@ function recordedLabel(record: RecordedProcess): string {
   return record.workload === undefined ? record.replica_id : `${record.workload} ${record.replica_id}`;
 }
 
-function probeTarget(assignment: Assignment): ProbeTarget {
-  const { backend, host, port, model, secret } = assignment;
-  return { backend, host, port, model, secret };
+/** The agent's own probes (readiness, load, ollama pulls) go to the backend directly, not through the front. */
+function probeTarget(assignment: Assignment, backendPort: number): ProbeTarget {
+  const { backend, model, secret } = assignment;
+  return { backend, host: BACKEND_HOST, port: backendPort, model, secret };
+}
+
+/** A loopback port free right now, for a backend to bind. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, BACKEND_HOST, () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
 }
 
 /** A recorded process is ours if its pid is alive and still the process we started (pid reuse). */
@@ -171,6 +194,12 @@ function groupStillOurs(record: RecordedProcess): boolean {
   return record.pid === record.pgid && leader.startTime === record.proc_start_time;
 }
 
+function closeFront(entry: Entry): Promise<void> {
+  const front = entry.front;
+  entry.front = undefined;
+  return front === undefined ? Promise.resolve() : front.then((opened) => opened?.close());
+}
+
 class Agent {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -186,6 +215,7 @@ class Agent {
   private readonly releases = new Map<number, Promise<void>>();
   private readonly background = new Set<Promise<unknown>>();
   private host!: HostInfo;
+  private certificate!: FrontCertificate;
   private advertise = "";
   private gpus: Gpu[] = [];
   private gpusDiscoveredAt = 0;
@@ -227,13 +257,19 @@ class Agent {
     this.advertise = advertise;
     this.gpus = gpus;
     this.gpusDiscoveredAt = Date.now();
-    this.host = describeHost(advertise, gpus);
+    this.certificate = await loadOrCreateFrontCertificate(this.options.stateDir, {
+      commonName: `inferencekey replica front ${hostname()}`,
+      now: new Date(),
+      log: this.log,
+    });
+    this.host = this.describe(gpus);
     const gpuText =
       gpus.length === 0
         ? "no GPU (CPU only)"
         : `${gpus.length} GPU(s): ${gpus.map((g) => g.name).join(", ")}`;
     this.log(
-      `inferencekey-agent ${AGENT_VERSION}: control plane ${this.options.baseUrl}, advertise ${advertise}, ${gpuText}`,
+      `inferencekey-agent ${AGENT_VERSION}: control plane ${this.options.baseUrl}, advertise ${advertise}, ${gpuText}, ` +
+        `replica front certificate sha256 ${this.certificate.sha256}`,
     );
 
     const { replicas, problem } = await readState(this.options.stateDir);
@@ -332,8 +368,8 @@ class Agent {
   private async sampleLoads(): Promise<void> {
     await Promise.all(
       [...this.entries.values()].map(async (entry) => {
-        if (entry.removing || entry.supervisor?.snapshot().state !== "ready") return;
-        const load = await scrapeLoad(probeTarget(entry.assignment));
+        if (entry.removing || entry.backendPort === undefined || entry.supervisor?.snapshot().state !== "ready") return;
+        const load = await scrapeLoad(probeTarget(entry.assignment, entry.backendPort));
         if (load !== undefined) this.recordPeak(entry, load.running_requests + load.waiting_requests);
       }),
     );
@@ -388,13 +424,17 @@ class Agent {
         const names = (list: Gpu[]) => (list.length === 0 ? "none" : list.map((g) => `${g.index} ${g.name}`).join(", "));
         this.log(`GPUs changed: ${names(this.gpus)} -> ${names(gpus)}`);
         this.gpus = gpus;
-        this.host = describeHost(this.advertise, gpus);
+        this.host = this.describe(gpus);
         this.nudge();
       })
       .catch((error: unknown) => this.log(`GPU discovery failed: ${error instanceof Error ? error.message : String(error)}`))
       .finally(() => {
         this.gpuDiscovery = undefined;
       });
+  }
+
+  private describe(gpus: Gpu[]): HostInfo {
+    return { ...describeHost(this.advertise, gpus), front_certificate_sha256: this.certificate.sha256 };
   }
 
   private async heartbeat(): Promise<HeartbeatResponse> {
@@ -477,8 +517,8 @@ class Agent {
     return Promise.all(
       capped.map(async (report) => {
         const entry = this.entries.get(report.replica_id);
-        if (report.state !== "ready" || entry === undefined) return report;
-        const load = await scrapeLoad(probeTarget(entry.assignment));
+        if (report.state !== "ready" || entry?.backendPort === undefined) return report;
+        const load = await scrapeLoad(probeTarget(entry.assignment, entry.backendPort));
         if (load === undefined) return report;
         const peak = this.recordPeak(entry, load.running_requests + load.waiting_requests);
         return { ...report, load: { ...load, peak_requests: peak, peak_window_seconds: this.peakWindowMs / 1000 } };
@@ -495,10 +535,10 @@ class Agent {
       if (assignment.desired === "running") {
         // A new generation of a slot is simply a new replica: the control plane keeps the old one
         // assigned until the new one is ready, then marks it stopped.
-        if (entry === undefined) this.launch(assignment);
+        if (entry === undefined) await this.launch(assignment);
         // Stopped on request, then wanted again (a scale-up right after a scale-down recreates the
         // slot under the same id): start it afresh once the stop has freed the port.
-        else if (!entry.removing && (entry.stopping !== undefined || entry.fixed?.state === "stopped")) this.launch(assignment);
+        else if (!entry.removing && (entry.stopping !== undefined || entry.fixed?.state === "stopped")) await this.launch(assignment);
       } else if (entry === undefined) {
         this.entries.set(id, { assignment, fixed: { state: "stopped" } });
       } else if (entry.supervisor !== undefined) {
@@ -528,7 +568,11 @@ class Agent {
     await Promise.all(
       candidates.map(async (record) => {
         const assignment = listed.get(record.replica_id);
-        const built = assignment?.desired === "running" ? this.build(assignment) : undefined;
+        // A record without a backend port predates the front: its backend faces the network itself.
+        const built =
+          assignment?.desired === "running" && record.backend_port !== undefined
+            ? this.build(assignment, record.backend_port)
+            : undefined;
         let why: string | undefined;
         if (assignment === undefined) why = "no longer assigned";
         else if (assignment.desired === "stopped") why = "assigned as stopped";
@@ -536,10 +580,12 @@ class Agent {
           why = "its command changed";
         else if (!recordedAlive(record)) why = "it exited";
         else if (this.entries.has(record.replica_id)) why = "already running";
-        if (why === undefined && assignment !== undefined && built?.ok) {
-          const probe = await checkReady(probeTarget(assignment), { signal: AbortSignal.timeout(2_000) });
-          const supervisor = this.supervise(assignment, built.command);
-          this.entries.set(assignment.replica_id, { assignment, supervisor, hash: built.command.hash });
+        if (why === undefined && assignment !== undefined && built?.ok && record.backend_port !== undefined) {
+          const backendPort = record.backend_port;
+          const probe = await checkReady(probeTarget(assignment, backendPort), { signal: AbortSignal.timeout(2_000) });
+          const supervisor = this.supervise(assignment, built.command, backendPort);
+          const entry: Entry = { assignment, backendPort, supervisor, hash: built.command.hash };
+          this.entries.set(assignment.replica_id, entry);
           supervisor.adopt(
             {
               pid: record.pid,
@@ -550,6 +596,9 @@ class Agent {
             probe.ok,
           );
           this.log(`adopted replica ${replicaLabel(assignment)} (pid ${record.pid}) from a previous agent run`);
+          // Adopted first, so that a front that cannot listen stops the adopted process with the replica.
+          entry.front = this.openFront(assignment, built.command, backendPort);
+          await entry.front;
           return;
         }
         this.log(
@@ -570,38 +619,83 @@ class Agent {
     );
   }
 
-  private build(assignment: Assignment) {
+  private build(assignment: Assignment, backendPort: number) {
     return buildCommand(assignment, {
+      backendPort,
       envsDir: this.options.envsDir ?? defaultEnvsDir(this.options.env ?? process.env),
       baseEnv: this.options.env ?? process.env,
     });
   }
 
-  private launch(assignment: Assignment): void {
+  private async launch(assignment: Assignment): Promise<void> {
     const id = assignment.replica_id;
-    const built = this.build(assignment);
+    let backendPort: number;
+    try {
+      backendPort = await freeLoopbackPort();
+    } catch (error) {
+      this.entries.set(id, { assignment, fixed: { state: "failed", reason: `no free loopback port for the backend: ${describeError(error)}` } });
+      this.nudge();
+      return;
+    }
+    const built = this.build(assignment, backendPort);
     if (!built.ok) {
       this.log(`replica ${replicaLabel(assignment)} cannot start: ${built.reason}`);
       this.entries.set(id, { assignment, fixed: { state: "failed", reason: built.reason } });
       this.nudge();
       return;
     }
-    const supervisor = this.supervise(assignment, built.command);
-    this.entries.set(id, { assignment, supervisor, hash: built.command.hash });
+    const supervisor = this.supervise(assignment, built.command, backendPort);
+    const entry: Entry = { assignment, backendPort, supervisor, hash: built.command.hash };
+    this.entries.set(id, entry);
     this.log(
       `starting replica ${replicaLabel(assignment)} (slot ${assignment.slot} generation ${assignment.generation}` +
-        ` on ${assignment.host}:${assignment.port}): ${built.command.shell}`,
+        ` on ${assignment.host}:${assignment.port}, backend on ${BACKEND_HOST}:${backendPort}): ${built.command.shell}`,
     );
-    const release = this.releases.get(assignment.port);
-    if (release === undefined) supervisor.start();
-    else
-      void release.then(() => {
-        if (this.entries.get(id)?.supervisor === supervisor && !this.stopping) supervisor.start();
+    const start = () => {
+      if (this.entries.get(id) !== entry || this.stopping || entry.stopping !== undefined) return;
+      entry.front = this.openFront(assignment, built.command, backendPort);
+      void entry.front.then((front) => {
+        if (front !== undefined && this.entries.get(id) === entry && entry.stopping === undefined) supervisor.start();
       });
+    };
+    const release = this.releases.get(assignment.port);
+    if (release === undefined) start();
+    else void release.then(start);
   }
 
-  private supervise(assignment: Assignment, command: BuiltCommand): ReplicaSupervisor {
-    const target = probeTarget(assignment);
+  /**
+   * Listens on the assigned address for the replica. When it cannot (the port is taken), the
+   * replica is reported failed with the reason and its backend is not started.
+   */
+  private async openFront(assignment: Assignment, command: BuiltCommand, backendPort: number): Promise<ReplicaFront | undefined> {
+    try {
+      return await ReplicaFront.listen({
+        host: assignment.host,
+        port: assignment.port,
+        certificate: this.certificate,
+        secret: assignment.secret,
+        backendPort,
+        ...(command.backendAuthorization === undefined ? {} : { backendAuthorization: command.backendAuthorization }),
+        ...(this.options.front === undefined ? {} : { limits: this.options.front }),
+        log: this.log,
+      });
+    } catch (error) {
+      const reason = `the replica front cannot listen on ${assignment.host}:${assignment.port}: ${describeError(error)}`;
+      this.log(`replica ${assignment.replica_id}: ${reason}`);
+      const entry = this.entries.get(assignment.replica_id);
+      if (entry !== undefined && entry.supervisor !== undefined) {
+        const supervisor = entry.supervisor;
+        delete entry.supervisor;
+        entry.fixed = { state: "failed", reason };
+        void supervisor.stop();
+      }
+      this.nudge();
+      return undefined;
+    }
+  }
+
+  private supervise(assignment: Assignment, command: BuiltCommand, backendPort: number): ReplicaSupervisor {
+    const target = probeTarget(assignment, backendPort);
     const forward = this.options.logBackendOutput ?? true;
     // ollama starts with only the models on disk: the agent pulls the assigned one through its API.
     const label = replicaLabel(assignment);
@@ -633,7 +727,8 @@ class Agent {
     const supervisor = entry.supervisor;
     if (supervisor === undefined) return Promise.resolve();
     this.log(`stopping replica ${replicaLabel(entry.assignment)}${entry.removing ? " (no longer assigned)" : ""}`);
-    entry.stopping = supervisor.stop();
+    // The front goes first: no new request reaches a backend that is being stopped.
+    entry.stopping = Promise.all([closeFront(entry), supervisor.stop()]).then(() => undefined);
     this.holdPort(entry.assignment.port, entry.stopping);
     return entry.stopping;
   }
@@ -657,6 +752,7 @@ class Agent {
         pid: s.pid,
         pgid: s.pgid,
         port: entry.assignment.port,
+        ...(entry.backendPort === undefined ? {} : { backend_port: entry.backendPort }),
         started_at: s.startedAt ?? new Date().toISOString(),
         command_hash: entry.hash,
         workload: `${entry.assignment.project}/${entry.assignment.workload}`,
@@ -678,7 +774,8 @@ class Agent {
         this.entries.clear();
       } else {
         keepOutputDrained([...this.entries.values()].flatMap((entry) => entry.supervisor?.detach() ?? []));
-        await Promise.all(this.background);
+        // Backends keep running; their fronts live in this process and end with it (the next agent opens them again).
+        await Promise.all([...this.background, ...[...this.entries.values()].map(closeFront)]);
       }
       await this.persist();
       const kept =

@@ -13,6 +13,11 @@ export function defaultEnvsDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export interface CommandOptions {
+  /**
+   * The loopback port the backend binds (the agent picks it). The assigned address and port belong
+   * to the replica front, which proxies to this one.
+   */
+  backendPort: number;
   /** Versioned backend environments (default: INFERENCEKEY_BACKEND_ENVS, else ~/.inferencekey/envs). */
   envsDir?: string;
   /** The environment the backend inherits (default: this process's), minus every INFERENCEKEY_* variable. */
@@ -31,6 +36,11 @@ export interface BuiltCommand {
   envDir?: string;
   /** Digest of what runs (command, agent-set variables): tells whether a recorded process still matches. */
   hash: string;
+  /**
+   * What the front sends the backend in place of the caller's Authorization: set when the backend
+   * was given the replica secret (vLLM through VLLM_API_KEY, a command that places `{api_key}`).
+   */
+  backendAuthorization?: string;
 }
 
 export type BuildResult = { ok: true; command: BuiltCommand } | { ok: false; reason: string };
@@ -55,27 +65,33 @@ function hostPort(host: string, port: number): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Where every backend binds: the replica front, not the backend, faces the network. */
+export const BACKEND_HOST = "127.0.0.1";
+
 /**
- * Builds what the agent runs for an assignment.
+ * Builds what the agent runs for an assignment. The backend binds loopback on `backendPort`; the
+ * agent's replica front serves the assigned address and port, checks the replica secret, and
+ * proxies. The secret is never in the backend's argv unless the command places `{api_key}` itself.
  *
- * - `{port}` and `{host}` in the command are replaced; PORT and HOST are always set.
- * - vllm, sglang and vllm-omni commands without either placeholder get `--host <host> --port <port>`
- *   appended, and always `--api-key "$INFERENCEKEY_REPLICA_SECRET"` (unless the command places it
- *   itself with `{api_key}`), so the backend refuses traffic without the replica secret. vllm and
- *   vllm-omni also get VLLM_API_KEY, which vLLM reads when the flag did not reach it.
- * - ollama has no API key option. It gets `OLLAMA_HOST=<host>:<port>` and serves without a secret:
- *   anyone who reaches that address can use it. The host is the worker's advertise address, so that
- *   must be an address only the platform reaches (a private network, or a firewall that admits the
- *   gateway alone). See the package README.
+ * - `{port}` and `{host}` in the command are replaced by the backend's loopback address; PORT and
+ *   HOST are always set to it.
+ * - vllm, sglang and vllm-omni commands without either placeholder get `--host 127.0.0.1 --port
+ *   <backendPort>` appended. vllm and vllm-omni get VLLM_API_KEY (the replica secret, in the
+ *   environment only: vLLM reads it there), so even on loopback they refuse other local users on
+ *   `/v1/*`; the front sends them that key. sglang takes a key only on its command line, so it gets
+ *   none: the front is its only gate.
+ * - ollama has no API key option. It gets `OLLAMA_HOST=127.0.0.1:<backendPort>`.
  * - CUDA_VISIBLE_DEVICES lists `gpu_indexes` (empty on a CPU-only box: no GPU visible).
  * - `vllm_version` runs the command from `<envsDir>/vllm-<version>/bin` (prepended to PATH); when
  *   that directory does not exist the replica cannot start and the reason says where it looked.
  */
-export function buildCommand(assignment: Assignment, options: CommandOptions = {}): BuildResult {
-  const { backend, host, port, secret } = assignment;
-  if (!HOST_PATTERN.test(host)) {
-    return { ok: false, reason: `host ${JSON.stringify(host)} is not an address the agent can bind` };
+export function buildCommand(assignment: Assignment, options: CommandOptions): BuildResult {
+  const { backend, secret } = assignment;
+  if (!HOST_PATTERN.test(assignment.host)) {
+    return { ok: false, reason: `host ${JSON.stringify(assignment.host)} is not an address the agent can bind` };
   }
+  const host = BACKEND_HOST;
+  const port = options.backendPort;
   const baseEnv = options.baseEnv ?? process.env;
   const agentEnv: Record<string, string> = {
     HOST: host,
@@ -120,7 +136,6 @@ export function buildCommand(assignment: Assignment, options: CommandOptions = {
     case "vllm-omni":
     case "sglang":
       if (!placesAddress) shell += ` --host ${shellQuote(host)} --port ${port}`;
-      if (!placesKey) shell += ` --api-key "$${SECRET_ENV}"`;
       break;
     case "ollama":
       agentEnv.OLLAMA_HOST = hostPort(host, port);
@@ -145,5 +160,16 @@ export function buildCommand(assignment: Assignment, options: CommandOptions = {
     )
     .digest("hex")
     .slice(0, 32);
-  return { ok: true, command: { shell, env, agentEnv, ...(envDir === undefined ? {} : { envDir }), hash } };
+  const keyed = placesKey || backend === "vllm" || backend === "vllm-omni";
+  return {
+    ok: true,
+    command: {
+      shell,
+      env,
+      agentEnv,
+      ...(envDir === undefined ? {} : { envDir }),
+      hash,
+      ...(keyed ? { backendAuthorization: `Bearer ${secret}` } : {}),
+    },
+  };
 }

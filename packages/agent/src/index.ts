@@ -1,5 +1,7 @@
 export * from "./agent";
+export * from "./certificate";
 export * from "./command";
+export * from "./front";
 export * from "./gpu-discovery";
 export * from "./health";
 export * from "./host-info";

@@ -9,6 +9,8 @@ export interface RecordedProcess {
   pid: number;
   pgid: number;
   port: number;
+  /** The loopback port the backend binds behind the replica front (absent in records of agents without a front). */
+  backend_port?: number;
   started_at: string;
   command_hash: string;
   /** /proc start time of the pid: tells our process from an unrelated one that reused its pid. */
@@ -31,6 +33,7 @@ function isRecord(value: unknown): value is RecordedProcess {
     int(v.pid) &&
     int(v.pgid) &&
     int(v.port) &&
+    (v.backend_port === undefined || int(v.backend_port)) &&
     typeof v.started_at === "string" &&
     typeof v.command_hash === "string" &&
     (v.proc_start_time === undefined || typeof v.proc_start_time === "string") &&

@@ -85,7 +85,7 @@ export async function heartbeat(
   for (const report of request.replicas) {
     const replica = byId.get(report.replica_id);
     if (replica === undefined) continue; // no longer assigned: the answer omits it and the agent stops it
-    const updated = await applyReport(ctx, replica, report, now);
+    const updated = await applyReport(ctx, replica, report, now, request.host.front_certificate_sha256);
     if (updated !== undefined) {
       if (updated.id !== replica.id) byId.delete(replica.id);
       // A retry may have moved the slot to another worker: only this worker's replicas are its assignment.
@@ -116,7 +116,13 @@ export async function heartbeat(
   return { worker_id: principal.workerId, project: principal.project, assignments, heartbeat_interval_seconds: intervalSeconds };
 }
 
-async function applyReport(ctx: PlatformContext, replica: ReplicaRecord, report: ReplicaReport, now: string): Promise<ReplicaRecord | undefined> {
+async function applyReport(
+  ctx: PlatformContext,
+  replica: ReplicaRecord,
+  report: ReplicaReport,
+  now: string,
+  frontCertificateSha256: string | undefined,
+): Promise<ReplicaRecord | undefined> {
   const phase: ReplicaPhase = report.state;
   let transitioned: ReplicaRecord | undefined;
   const updated = await updateReplica(ctx, replica.project, replica.workload, replica.slot, replica.generation, (current) => {
@@ -137,6 +143,9 @@ async function applyReport(ctx: PlatformContext, replica: ReplicaRecord, report:
     if (phase === "ready") delete next.reason;
     // A retry is scheduled for a failed replica only; one that runs again needs none.
     if (phase !== "failed") delete next.next_retry_at;
+    // The gateway pins what the worker's agent reports now: a replica is never reached on an older certificate.
+    if (frontCertificateSha256 === undefined) delete next.front_certificate_sha256;
+    else next.front_certificate_sha256 = frontCertificateSha256;
     transitioned = current.phase !== phase || current.restarts !== report.restarts ? current : undefined;
     return next;
   });

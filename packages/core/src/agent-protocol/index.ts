@@ -26,6 +26,12 @@ export const HostInfoSchema = z.object({
   cpu_count: z.number().int().min(0).optional(),
   memory_mb: z.number().int().min(0).optional(),
   agent_version: z.string().optional(),
+  /**
+   * SHA-256 of the DER certificate of the agent's replica front (64 lowercase hex characters). When
+   * present, replicas of this worker are reached over TLS and the gateway accepts only this exact
+   * certificate; absent (an agent without a front), they are reached over plain HTTP.
+   */
+  front_certificate_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export type HostInfo = z.infer<typeof HostInfoSchema>;
 

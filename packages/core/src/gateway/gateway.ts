@@ -138,7 +138,17 @@ const SCALE_UP_RETRY_AFTER_MIN_MS = 250;
 /** The expected cold start of a workload this instance has not yet seen start. */
 const FIRST_COLD_START_GUESS_MS = 1000;
 /** Connection failures that say the replica is not there: skip it for a while. */
-const DOWN_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "UPSTREAM_CONNECT_TIMEOUT"]);
+const DOWN_CODES = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UPSTREAM_CONNECT_TIMEOUT",
+  // Not a blip: the replica's front is not the worker's, or this transport cannot reach TLS fronts.
+  "UPSTREAM_CERTIFICATE_MISMATCH",
+  "UPSTREAM_TLS_UNSUPPORTED",
+]);
 /** The connection broke before any response: what a kept-alive connection closed by the replica looks like. */
 const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"]);
 /** Response headers that describe one hop (or the replica itself), never forwarded. */
@@ -679,6 +689,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
           path: definition.upstreamPath,
           method: definition.method,
           headers: { ...headers, authorization: replica.authorization },
+          certificateSha256: replica.certificateSha256,
           body: body.kind === "none" ? undefined : body.kind === "bytes" ? body.bytes : body.body.attempt(),
           signal: controller.signal,
           connectTimeoutMs,

@@ -11,6 +11,8 @@ export interface UpstreamReplica {
   port: number;
   /** `Bearer <replicaSecret>`, derived once per replica id. */
   authorization: string;
+  /** Set when the replica sits behind its worker's TLS front: the only certificate to accept. */
+  certificateSha256: string | undefined;
 }
 
 export interface RouteInfo {
@@ -211,7 +213,13 @@ export class RouteTable {
         if (!isServing(replica) || !isValidReplicaAddress(replica.host, replica.port)) continue;
         // A former life's replica (the slug was deleted and re-created) never serves the new one.
         if (replica.incarnation !== undefined && replica.incarnation !== incarnation) continue;
-        ready.push({ id: replica.id, host: replica.host, port: replica.port, authorization: this.secretOf(replica.id) });
+        ready.push({
+          id: replica.id,
+          host: replica.host,
+          port: replica.port,
+          authorization: this.secretOf(replica.id),
+          certificateSha256: replica.front_certificate_sha256,
+        });
       }
       const failure = ready.length === 0 ? workloadFailure(replicas.map((r) => r.record)) : undefined;
       return failure === undefined ? { workload: record, incarnation, ready } : { workload: record, incarnation, ready, failure };

@@ -1,7 +1,9 @@
 import http from "node:http";
-import { Readable } from "node:stream";
+import { isIP } from "node:net";
+import { type Duplex, Readable } from "node:stream";
+import tls from "node:tls";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
-import type { Dispatcher, Agent as UndiciAgent } from "undici";
+import type { buildConnector, Dispatcher, Agent as UndiciAgent } from "undici";
 import { type ChunkSource, chunkSourceOf } from "./exchange";
 import { drained } from "./node-streams";
 
@@ -17,6 +19,12 @@ export interface UpstreamRequest {
   /** Aborting it cancels the request and its response body (client gone, timeout). */
   signal: AbortSignal;
   connectTimeoutMs: number;
+  /**
+   * Set for a replica behind its worker's TLS front: connect with TLS and accept only the
+   * certificate with this SHA-256 (64 lowercase hex characters; no CA chain, no host name check).
+   * A different certificate fails the connection before any byte of the request is sent.
+   */
+  certificateSha256?: string | undefined;
 }
 
 export interface UpstreamResponse {
@@ -40,6 +48,22 @@ export interface NodeHttpTransportOptions {
   maxSockets?: number;
   /** Idle keep-alive connections are closed after this, below uvicorn's 5 s keep-alive. Default 4000. */
   freeSocketTimeoutMs?: number;
+}
+
+/** The replica's front presented another certificate than the one its worker reported. */
+export const CERTIFICATE_MISMATCH = "UPSTREAM_CERTIFICATE_MISMATCH";
+/** The transport cannot pin certificates, so it refuses replicas behind a TLS front. */
+export const TLS_UNSUPPORTED = "UPSTREAM_TLS_UNSUPPORTED";
+
+/** Undefined when the TLS peer presented exactly the pinned certificate; otherwise why not. */
+export function certificateMismatch(socket: tls.TLSSocket, expectedSha256: string): Error | undefined {
+  const presented = socket.getPeerCertificate()?.fingerprint256;
+  const actual = typeof presented === "string" && presented !== "" ? presented.replaceAll(":", "").toLowerCase() : undefined;
+  if (actual === expectedSha256) return undefined;
+  return Object.assign(
+    new Error(`the replica presented certificate sha256 ${actual ?? "(none)"}, not the pinned ${expectedSha256}; refusing to send the request`),
+    { code: CERTIFICATE_MISMATCH },
+  );
 }
 
 function connectTimeoutError(ms: number): Error {
@@ -74,25 +98,29 @@ function upstreamError(error: unknown): unknown {
  * header and body timeouts are off), except connecting, bounded by `connectTimeoutMs`.
  */
 export function undiciTransport(options: UndiciTransportOptions = {}): UpstreamTransport {
-  // One agent per connect timeout in use (in practice one): undici takes it per agent, not per request.
-  const agents = new Map<number, UndiciAgent>();
+  // One agent per connect timeout in use (in practice one) and pinned certificate (one per worker
+  // with a front): undici takes both per agent, not per request.
+  const agents = new Map<string, UndiciAgent>();
   let closed = false;
   // Start loading now, in the background: the first request should not wait for it.
   loadUndici().catch(() => undefined);
-  const agentFor = async (connectTimeoutMs: number): Promise<UndiciAgent> => {
-    let agent = agents.get(connectTimeoutMs);
+  const agentFor = async (key: string, connectTimeoutMs: number, certificateSha256: string | undefined): Promise<UndiciAgent> => {
+    let agent = agents.get(key);
     if (agent === undefined) {
-      const { Agent } = await loadUndici();
+      const undici = await loadUndici();
       if (closed) throw new Error("the upstream transport is closed");
-      agent = agents.get(connectTimeoutMs) ?? new Agent({
+      agent = agents.get(key) ?? new undici.Agent({
         connections: options.connections ?? 256,
         keepAliveTimeout: options.keepAliveTimeoutMs ?? 4000,
         keepAliveMaxTimeout: options.keepAliveTimeoutMs ?? 4000,
         connectTimeout: connectTimeoutMs,
         headersTimeout: 0,
         bodyTimeout: 0,
+        ...(certificateSha256 === undefined
+          ? {}
+          : { connect: pinnedConnector(undici.buildConnector, connectTimeoutMs, certificateSha256) }),
       });
-      agents.set(connectTimeoutMs, agent);
+      agents.set(key, agent);
     }
     return agent;
   };
@@ -100,9 +128,11 @@ export function undiciTransport(options: UndiciTransportOptions = {}): UpstreamT
     send: async (upstream) => {
       let response: Dispatcher.ResponseData;
       try {
-        const agent = agents.get(upstream.connectTimeoutMs) ?? (await agentFor(upstream.connectTimeoutMs));
+        const pinned = upstream.certificateSha256;
+        const key = pinned === undefined ? String(upstream.connectTimeoutMs) : `${upstream.connectTimeoutMs}|${pinned}`;
+        const agent = agents.get(key) ?? (await agentFor(key, upstream.connectTimeoutMs, pinned));
         response = await agent.request({
-          origin: `http://${upstream.host}:${upstream.port}`,
+          origin: `${pinned === undefined ? "http" : "https"}://${upstream.host}:${upstream.port}`,
           path: upstream.path,
           method: upstream.method as "GET" | "POST",
           headers: upstream.headers,
@@ -131,15 +161,93 @@ export function undiciTransport(options: UndiciTransportOptions = {}): UpstreamT
   };
 }
 
+/**
+ * undici's own TLS connector (connect timeout included), checking the peer's certificate once the
+ * handshake is done and before undici writes anything. No CA chain is consulted (the certificate is
+ * self-signed); sessions are not resumed, so every connection shows its certificate.
+ */
+function pinnedConnector(build: typeof buildConnector, timeoutMs: number, certificateSha256: string): buildConnector.connector {
+  const connect = build({ rejectUnauthorized: false, timeout: timeoutMs, maxCachedSessions: 0, ALPNProtocols: ["http/1.1"] });
+  return (connectOptions, callback) =>
+    connect(connectOptions, (error, socket) => {
+      if (error !== null) {
+        callback(upstreamError(error) as Error, null);
+        return;
+      }
+      const mismatch = certificateMismatch(socket as tls.TLSSocket, certificateSha256);
+      if (mismatch === undefined) {
+        callback(null, socket);
+        return;
+      }
+      socket.destroy();
+      callback(mismatch, null);
+    });
+}
+
+type PinnedConnectOptions = http.ClientRequestArgs & { connectTimeoutMs?: number };
+
+/**
+ * A keep-alive agent whose connections are TLS to one pinned certificate. The socket reaches the
+ * request only after the handshake and the check (Node's agent accepts a connection handed over
+ * through the callback), so a wrong certificate never sees a byte of the request.
+ */
+class PinnedTlsAgent extends http.Agent {
+  constructor(
+    private readonly certificateSha256: string,
+    options: http.AgentOptions,
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: PinnedConnectOptions, callback?: (error: Error | null, socket: Duplex) => void): undefined {
+    const host = options.host ?? "localhost";
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const socket = tls.connect({
+      host,
+      port: Number(options.port),
+      rejectUnauthorized: false,
+      ALPNProtocols: ["http/1.1"],
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+    });
+    let settled = false;
+    const settle = (error: Error | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error === null) callback?.(null, socket);
+      else {
+        socket.destroy();
+        callback?.(error, socket);
+      }
+    };
+    const timer = setTimeout(() => settle(connectTimeoutError(timeoutMs)), timeoutMs);
+    timer.unref();
+    socket.once("secureConnect", () => settle(certificateMismatch(socket, this.certificateSha256) ?? null));
+    socket.once("error", (error) => settle(error));
+    return undefined;
+  }
+}
+
 /** The same contract on node:http with a keep-alive agent (no dependency beyond Node itself). */
 export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): UpstreamTransport {
-  const agent = new http.Agent({
+  const agentOptions: http.AgentOptions = {
     keepAlive: true,
     maxSockets: options.maxSockets ?? 256,
     maxFreeSockets: 64,
     timeout: options.freeSocketTimeoutMs ?? 4000,
     scheduling: "lifo",
-  });
+  };
+  const agent = new http.Agent(agentOptions);
+  // One agent per pinned certificate: a connection verified for one certificate is never reused for another.
+  const pinnedAgents = new Map<string, PinnedTlsAgent>();
+  const pinnedAgent = (sha256: string): PinnedTlsAgent => {
+    let pinned = pinnedAgents.get(sha256);
+    if (pinned === undefined) {
+      pinned = new PinnedTlsAgent(sha256, agentOptions);
+      pinnedAgents.set(sha256, pinned);
+    }
+    return pinned;
+  };
   return {
     send: (upstream) =>
       new Promise<UpstreamResponse>((resolve, reject) => {
@@ -148,6 +256,7 @@ export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Upstr
           reject(signal.reason);
           return;
         }
+        const pinned = upstream.certificateSha256;
         const request = http.request({
           host: upstream.host,
           port: upstream.port,
@@ -157,8 +266,10 @@ export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Upstr
             upstream.body instanceof Uint8Array
               ? { ...upstream.headers, "content-length": String(upstream.body.byteLength) }
               : upstream.headers,
-          agent,
-        });
+          agent: pinned === undefined ? agent : pinnedAgent(pinned),
+          // Read by PinnedTlsAgent, whose sockets arrive connected (the timer below never starts for them).
+          ...(pinned === undefined ? {} : { connectTimeoutMs: upstream.connectTimeoutMs }),
+        } as PinnedConnectOptions);
         let responded = false;
         let connectTimer: NodeJS.Timeout | undefined;
         const onAbort = () => request.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
@@ -189,7 +300,11 @@ export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Upstr
         });
         writeBody(request, upstream.body);
       }),
-    close: () => agent.destroy(),
+    close: () => {
+      agent.destroy();
+      for (const pinned of pinnedAgents.values()) pinned.destroy();
+      pinnedAgents.clear();
+    },
   };
 }
 
@@ -296,11 +411,22 @@ class ReadableChunkSource implements ChunkSource {
 
 /**
  * The same contract on the platform's fetch (undici), for runtimes without node:http: body
- * streamed with `duplex: "half"`, `redirect: "manual"`, the abort signal passed through.
+ * streamed with `duplex: "half"`, `redirect: "manual"`, the abort signal passed through. fetch has
+ * no standard way to pin a certificate, so a replica behind a TLS front is refused (code
+ * UPSTREAM_TLS_UNSUPPORTED) rather than reached with the usual CA checks or none.
  */
 export function fetchTransport(fetchImpl: typeof fetch = fetch): UpstreamTransport {
   return {
     send: async (upstream) => {
+      if (upstream.certificateSha256 !== undefined) {
+        throw Object.assign(
+          new Error(
+            "the fetch transport cannot pin a replica's certificate, and this replica sits behind its worker's TLS front; " +
+              "serve the gateway with undiciTransport or nodeHttpTransport",
+          ),
+          { code: TLS_UNSUPPORTED },
+        );
+      }
       const response = await fetchImpl(`http://${upstream.host}:${upstream.port}${upstream.path}`, {
         method: upstream.method,
         headers: upstream.headers,

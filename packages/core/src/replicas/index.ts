@@ -21,6 +21,11 @@ export interface ReplicaRecord {
   worker_id: string;
   host: string;
   port: number;
+  /**
+   * The certificate fingerprint of the worker's replica front, as its agent last reported it: the
+   * gateway reaches the replica over TLS and accepts only this certificate. Absent: plain HTTP.
+   */
+  front_certificate_sha256?: string;
   desired: "running" | "stopped";
   phase: ReplicaPhase;
   reason?: string;
