@@ -13,6 +13,7 @@ import {
   WorkerTokenRejectedError,
 } from "../src";
 import { testAssignment } from "./support/assignments";
+import { frontRequest } from "./support/front-client";
 import { FakeControlPlane } from "./support/fake-control-plane";
 import { expectNoProcessLeft, freePort, processesWith, replicaCommand, uniqueMarker, waitFor } from "./support/processes";
 
@@ -76,13 +77,13 @@ function recorded(): { pid: number; argv: string[]; env: Record<string, string> 
 }
 
 function stateFile(): {
-  replicas: { replica_id: string; pid: number; pgid: number; command_hash: string }[];
+  replicas: { replica_id: string; pid: number; pgid: number; command_hash: string; backend_port?: number }[];
 } {
   return JSON.parse(readFileSync(join(stateDir, STATE_FILE_NAME), "utf8"));
 }
 
 describe("startAgent against a control plane", () => {
-  it("runs an assigned replica with its secret, bound where assigned, and reports it ready with load", async () => {
+  it("runs an assigned replica behind its front on the assigned port, backend on loopback, and reports it ready with load", async () => {
     // Prepare
     const port = await freePort();
     const assignment = testAssignment(marker, port);
@@ -95,16 +96,25 @@ describe("startAgent against a control plane", () => {
     expect(others).toEqual([]);
     if (started === undefined) throw new Error("the replica recorded nothing");
     expect(readProcStat(started.pid)?.pgrp).toBe(ready.pid);
-    expect(started.argv.join(" ")).toContain(
-      `--host 127.0.0.1 --port ${port} --api-key ${assignment.secret}`,
-    );
-    expect(started.env).toMatchObject({ HOST: "127.0.0.1", PORT: String(port), CUDA_VISIBLE_DEVICES: "" });
+    const backendPort = stateFile().replicas[0]?.backend_port;
+    expect(backendPort).toBeGreaterThan(0);
+    expect(backendPort).not.toBe(port);
+    expect(started.argv.join(" ")).toContain(`--host 127.0.0.1 --port ${backendPort}`);
+    expect(started.argv.join(" ")).not.toContain(assignment.secret);
+    expect(started.env).toMatchObject({ HOST: "127.0.0.1", PORT: String(backendPort), CUDA_VISIBLE_DEVICES: "" });
+    const models = await frontRequest(port, "/v1/models", { authorization: `Bearer ${assignment.secret}` });
+    expect(models.status).toBe(200);
     expect(started.env.INFERENCEKEY_WORKER_TOKEN).toBeUndefined();
     const withLoad = await waitFor("load", () => plane.lastReport(assignment.replica_id)?.load);
     expect(withLoad).toMatchObject({ running_requests: 0, waiting_requests: 0 });
     const beat = plane.heartbeats.at(-1);
     expect(beat?.authorization).toBe(`Bearer ${plane.token}`);
-    expect(beat?.body.host).toMatchObject({ advertise_host: "127.0.0.1", gpus: [], agent_version: "0.1.0" });
+    expect(beat?.body.host).toMatchObject({
+      advertise_host: "127.0.0.1",
+      gpus: [],
+      agent_version: "0.1.0",
+      front_certificate_sha256: models.certificateSha256,
+    });
     expect(stateFile().replicas).toEqual([
       expect.objectContaining({ replica_id: assignment.replica_id, pid: ready.pid, pgid: ready.pid }),
     ]);
@@ -131,7 +141,8 @@ describe("startAgent against a control plane", () => {
     expect(pulling.state).toBe("starting");
     expect(pulling.reason).toMatch(new RegExp(`^waiting for the backend to answer: pulling model ${marker} into ollama: pulling 6a0746a1ec1a: \\d+% \\([\\d.]+ of 4\\.4 GB\\)$`));
     expect(ready.restarts).toBe(0);
-    const tags = (await (await fetch(`http://127.0.0.1:${port}/api/tags`)).json()) as { models: { name: string }[] };
+    const answer = await frontRequest(port, "/api/tags", { authorization: `Bearer ${assignment.secret}` });
+    const tags = JSON.parse(answer.body) as { models: { name: string }[] };
     expect(tags.models.map((m) => m.name)).toEqual([`${marker}:latest`]);
   });
 
@@ -314,7 +325,7 @@ describe("startAgent against a control plane", () => {
       "failed heartbeats",
       () => logs.filter((l) => l.startsWith("heartbeat failed")).length >= 3,
     );
-    const health = await fetch(`http://127.0.0.1:${assignment.port}/health`);
+    const health = await frontRequest(assignment.port, "/health", { authorization: `Bearer ${assignment.secret}` });
     const count = plane.heartbeats.length;
     await plane.up();
     // Assess
@@ -396,13 +407,16 @@ describe("startAgent against a control plane", () => {
     await first.stop({ stopReplicas: false });
     await new Promise((resolve) => setTimeout(resolve, 800));
     const aliveAlone = isAlive(ready.pid ?? 0);
-    const health = await fetch(`http://127.0.0.1:${assignment.port}/health`);
+    // The front ended with its agent; the backend itself still answers on loopback.
+    const health = await fetch(`http://127.0.0.1:${stateFile().replicas[0]?.backend_port}/health`);
     const beforeRestart = plane.heartbeats.length;
     await agent();
     await waitFor("reported by the new agent", () => plane.heartbeats.length > beforeRestart + 1);
+    const throughFront = await frontRequest(assignment.port, "/health", { authorization: `Bearer ${assignment.secret}` });
     // Assess
     expect(aliveAlone).toBe(true);
     expect(health.status).toBe(200);
+    expect(throughFront.status).toBe(200);
     expect(plane.lastReport(assignment.replica_id)).toMatchObject({ state: "ready", pid: ready.pid });
   });
 

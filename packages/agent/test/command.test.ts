@@ -21,7 +21,10 @@ const base: Assignment = {
   desired: "running",
 };
 
+const BACKEND_PORT = 41234;
+
 const options: CommandOptions = {
+  backendPort: BACKEND_PORT,
   baseEnv: {
     PATH: "/usr/bin:/bin",
     HOME: "/home/ik",
@@ -39,43 +42,42 @@ function built(over: Partial<Assignment>): BuiltCommand {
 }
 
 describe("buildCommand", () => {
-  const KEY = ` --api-key "$${SECRET_ENV}"`;
   it.each([
     [
-      "vllm without placeholders gets --host/--port and --api-key",
+      "vllm without placeholders gets the loopback --host/--port, and no --api-key",
       { backend: "vllm" },
-      `${base.command} --host 10.0.0.5 --port 8101${KEY}`,
+      `${base.command} --host 127.0.0.1 --port 41234`,
     ],
     [
       "sglang gets the same flags",
       { backend: "sglang", command: "python -m sglang.launch_server --model-path m" },
-      `python -m sglang.launch_server --model-path m --host 10.0.0.5 --port 8101${KEY}`,
+      `python -m sglang.launch_server --model-path m --host 127.0.0.1 --port 41234`,
     ],
     [
       "vllm-omni is handled as vllm",
       { backend: "vllm-omni", command: "vllm-omni serve x" },
-      `vllm-omni serve x --host 10.0.0.5 --port 8101${KEY}`,
+      `vllm-omni serve x --host 127.0.0.1 --port 41234`,
     ],
     [
       "placeholders are substituted and no address flag is appended",
       { command: "vllm serve m --port {port} --host {host}" },
-      `vllm serve m --port 8101 --host 10.0.0.5${KEY}`,
+      `vllm serve m --port 41234 --host 127.0.0.1`,
     ],
     [
       "{port} alone counts as placing the address",
       { command: "vllm serve m --port {port}" },
-      `vllm serve m --port 8101${KEY}`,
+      `vllm serve m --port 41234`,
     ],
     [
       "{api_key} places the secret reference itself",
       { command: "sh -c 'vllm serve m --host {host} --port {port} --api-key {api_key} & wait'" },
-      `sh -c 'vllm serve m --host 10.0.0.5 --port 8101 --api-key "$${SECRET_ENV}" & wait'`,
+      `sh -c 'vllm serve m --host 127.0.0.1 --port 41234 --api-key "$${SECRET_ENV}" & wait'`,
     ],
     ["ollama gets no flag", { backend: "ollama", command: "ollama serve" }, "ollama serve"],
     [
       "trailing whitespace is trimmed before appending",
       { command: "vllm serve m  \n" },
-      `vllm serve m --host 10.0.0.5 --port 8101${KEY}`,
+      `vllm serve m --host 127.0.0.1 --port 41234`,
     ],
   ] as const)("%s", (_name, over, shell) => {
     // Prepare/Act
@@ -92,25 +94,43 @@ describe("buildCommand", () => {
     expect(JSON.stringify(command.agentEnv)).not.toContain(SECRET);
   });
 
-  it("always sets HOST and PORT, and CUDA_VISIBLE_DEVICES from gpu_indexes", () => {
-    expect(built({}).env).toMatchObject({ HOST: "10.0.0.5", PORT: "8101", CUDA_VISIBLE_DEVICES: "0,1" });
+  it("always sets HOST and PORT to the backend's loopback address, and CUDA_VISIBLE_DEVICES from gpu_indexes", () => {
+    expect(built({}).env).toMatchObject({ HOST: "127.0.0.1", PORT: "41234", CUDA_VISIBLE_DEVICES: "0,1" });
     expect(built({ backend: "ollama", command: "ollama serve" }).env).toMatchObject({
-      HOST: "10.0.0.5",
-      PORT: "8101",
+      HOST: "127.0.0.1",
+      PORT: "41234",
     });
+  });
+
+  it.each([
+    ["vllm", "vllm serve m"],
+    ["vllm-omni", "vllm-omni serve m"],
+    ["sglang", "python -m sglang.launch_server --model-path m"],
+    ["ollama", "ollama serve"],
+  ] as const)("%s: the default command carries no secret; the front is the gate", (backend, command) => {
+    const result = built({ backend, command });
+    expect(result.shell).not.toContain("api-key");
+    expect(result.shell).not.toContain(SECRET_ENV);
+  });
+
+  it("the front hands the key to backends given one (vLLM's VLLM_API_KEY, {api_key}) and to no other", () => {
+    expect(built({}).backendAuthorization).toBe(`Bearer ${SECRET}`);
+    expect(built({ backend: "sglang", command: "python -m sglang.launch_server" }).backendAuthorization).toBeUndefined();
+    expect(built({ backend: "ollama", command: "ollama serve" }).backendAuthorization).toBeUndefined();
+    expect(built({ backend: "sglang", command: "x --api-key {api_key}" }).backendAuthorization).toBe(`Bearer ${SECRET}`);
   });
 
   it("sets CUDA_VISIBLE_DEVICES to the empty string on a CPU-only box", () => {
     expect(built({ gpu_indexes: [] }).env.CUDA_VISIBLE_DEVICES).toBe("");
   });
 
-  it("gives ollama OLLAMA_HOST=host:port (IPv6 in brackets) and no VLLM_API_KEY", () => {
+  it("gives ollama OLLAMA_HOST on loopback (whatever the assigned address) and no VLLM_API_KEY", () => {
     expect(built({ backend: "ollama", command: "ollama serve" }).env).toMatchObject({
-      OLLAMA_HOST: "10.0.0.5:8101",
+      OLLAMA_HOST: "127.0.0.1:41234",
     });
     expect(built({ backend: "ollama", command: "ollama serve" }).env.VLLM_API_KEY).toBeUndefined();
     expect(built({ backend: "ollama", command: "ollama serve", host: "fd00::5" }).env.OLLAMA_HOST).toBe(
-      "[fd00::5]:8101",
+      "127.0.0.1:41234",
     );
   });
 
@@ -146,6 +166,7 @@ describe("buildCommand", () => {
     const result = buildCommand(
       { ...base, vllm_version: "0.6.3" },
       {
+        backendPort: BACKEND_PORT,
         baseEnv: { INFERENCEKEY_BACKEND_ENVS: "/srv/envs", PATH: "/bin" },
         isDirectory: (p) => p === "/srv/envs/vllm-0.6.3/bin",
       },
@@ -165,7 +186,8 @@ describe("buildCommand", () => {
   it("hashes what runs: the same assignment gives the same hash, a changed command another", () => {
     expect(built({}).hash).toBe(built({}).hash);
     expect(built({ command: "vllm serve other" }).hash).not.toBe(built({}).hash);
-    expect(built({ port: 9000 }).hash).not.toBe(built({}).hash);
+    const elsewhere = buildCommand(base, { ...options, backendPort: BACKEND_PORT + 1 });
+    expect(elsewhere.ok && elsewhere.command.hash).not.toBe(built({}).hash);
     // The agent's own PATH may differ between two runs of the agent: not part of the identity.
     const other = buildCommand(
       { ...base, vllm_version: "0.6.3" },

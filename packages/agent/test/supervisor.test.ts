@@ -64,7 +64,7 @@ function supervise(
     clock?: Clock;
   } = {},
 ) {
-  const built = buildCommand(assignment);
+  const built = buildCommand(assignment, { backendPort: assignment.port });
   if (!built.ok) throw new Error(built.reason);
   const output: string[] = [];
   const logs: string[] = [];
@@ -332,7 +332,7 @@ describe("ReplicaSupervisor with the test replica", () => {
   it("supervises an adopted process and restarts the backend when that process dies", async () => {
     // Prepare: a backend started by "a previous agent" (here: the test), in its own group.
     const { assignment, marker } = await setup("adopt");
-    const built = buildCommand(assignment);
+    const built = buildCommand(assignment, { backendPort: assignment.port });
     if (!built.ok) throw new Error(built.reason);
     const previous = spawn("/bin/sh", ["-c", built.command.shell], {
       detached: true,
