@@ -197,7 +197,15 @@ export class TestPlatform {
   async replica(
     project: string,
     workload: string,
-    input: { slot?: number; port: number; host?: string; phase?: ReplicaRecord["phase"]; desired?: ReplicaRecord["desired"] },
+    input: {
+      slot?: number;
+      port: number;
+      host?: string;
+      phase?: ReplicaRecord["phase"];
+      desired?: ReplicaRecord["desired"];
+      /** The replica sits behind a TLS front with this certificate (as its agent reported). */
+      certificateSha256?: string;
+    },
   ): Promise<ReplicaRecord> {
     const slot = input.slot ?? 0;
     const now = this.ctx.now().toISOString();
@@ -210,6 +218,7 @@ export class TestPlatform {
       worker_id: "wrk_testworker",
       host: input.host ?? "127.0.0.1",
       port: input.port,
+      ...(input.certificateSha256 === undefined ? {} : { front_certificate_sha256: input.certificateSha256 }),
       desired: input.desired ?? "running",
       phase: input.phase ?? "ready",
       restarts: 0,
