@@ -122,6 +122,32 @@ describe("startAgent against a control plane", () => {
     expect(logs.join("\n")).not.toContain(plane.token);
   });
 
+  it("keeps the replica secret out of every backend's argv (/proc/*/cmdline) with the default vllm and sglang commands", async () => {
+    // Prepare: the test replica as the command; as sglang it gets no key at all (sglang takes one only in argv).
+    const vllm = testAssignment(marker, await freePort());
+    const sglang = testAssignment(marker, await freePort(), {
+      backend: "sglang",
+      command: replicaCommand(marker, "--no-api-key"),
+    });
+    plane.assignments = [vllm, sglang];
+    // Act
+    await agent();
+    await waitFor("vllm ready", reported(vllm.replica_id, "ready"));
+    await waitFor("sglang ready", reported(sglang.replica_id, "ready"));
+    // Assess
+    const processes = processesWith(marker);
+    expect(processes.length).toBeGreaterThanOrEqual(2);
+    for (const { cmdline } of processes) {
+      expect(cmdline).not.toContain(vllm.secret);
+      expect(cmdline).not.toContain(sglang.secret);
+      expect(cmdline).not.toContain("--api-key");
+    }
+    for (const assignment of [vllm, sglang]) {
+      const through = await frontRequest(assignment.port, "/v1/models", { authorization: `Bearer ${assignment.secret}` });
+      expect(through.status).toBe(200);
+    }
+  });
+
   it("pulls an ollama replica's model through ollama's API, reports the download, then reports it ready", async () => {
     // Prepare: the test replica in ollama mode starts without the model; a pull takes about 1.5 s.
     const port = await freePort();
