@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, type PlatformProcess, startPlatformProcess } from "../support/platform-process";
 import { processesWith, waitFor } from "../support/processes";
 import { freePort } from "../support/ports";
+import { frontCertificateSha256, frontGet } from "../support/replica-front";
 
 /**
  * A private worker: registered through the SDK, its agent started as a separate process with the
@@ -72,8 +73,10 @@ describe("private worker with its own agent process", () => {
     expect(new Set(listed?.replicas.map((r) => r.port)).size).toBe(2);
     expect(listed?.gpus).toEqual([]);
     const serverSecret = readFileSync(join(platform.home, "server-secret"), "utf8").trim();
-    const endpoints = listed?.replicas.map((r) => ({ url: `http://127.0.0.1:${r.port}/v1/models`, secret: replicaSecret(serverSecret, r.id) })) ?? [];
-    const answers = async () => Promise.all(endpoints.map(async (e) => (await fetch(e.url, { headers: { authorization: `Bearer ${e.secret}` } })).status));
+    // Through each replica's front (TLS, pinned to the certificate the agent keeps in its state directory).
+    const pinned = frontCertificateSha256(join(platform.home, "private-agent"));
+    const endpoints = listed?.replicas.map((r) => ({ port: r.port, secret: replicaSecret(serverSecret, r.id) })) ?? [];
+    const answers = async () => Promise.all(endpoints.map((e) => frontGet(e.port, "/v1/models", e.secret, pinned)));
     expect(await answers()).toEqual([200, 200]);
 
     // Act 2: stop the control plane for 30 s.
