@@ -50,7 +50,7 @@ export interface AgentOptions {
   token: string;
   /** Where `replicas.json` lives (the processes this agent started, for a restarted agent to find). */
   stateDir: string;
-  /** The address the platform reaches this box on; backends bind to it (default: first non-loopback IPv4). */
+  /** The address the platform reaches this box on; replica fronts listen on it, backends on loopback (default: first non-loopback IPv4). */
   advertiseHost?: string;
   /** For the control plane calls only (backends are probed with the global fetch). */
   fetch?: typeof fetch;
