@@ -14,7 +14,7 @@ Options:
   --base-url URL         the platform's base URL (env INFERENCEKEY_BASE_URL)
   --state-dir DIR        where the agent records the processes it runs
                          (env INFERENCEKEY_AGENT_STATE_DIR; default ~/.inferencekey/agent)
-  --advertise-host HOST  the address the platform reaches this box on; backends bind to it
+  --advertise-host HOST  the address the platform reaches this box on; replica fronts listen on it
                          (env INFERENCEKEY_ADVERTISE_HOST; default: first non-loopback IPv4)
   --envs-dir DIR         versioned backend environments, <DIR>/vllm-<version>/bin
                          (env INFERENCEKEY_BACKEND_ENVS; default ~/.inferencekey/envs)

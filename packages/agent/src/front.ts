@@ -79,7 +79,7 @@ const RESPONSE_DROPPED = new Set<string>();
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
 function reply(response: ServerResponse, status: number, code: string, message: string, close = false): void {
-  if (response.headersSent) {
+  if (response.headersSent || response.destroyed) {
     response.destroy();
     return;
   }

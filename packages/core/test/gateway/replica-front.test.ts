@@ -88,7 +88,7 @@ describe.each(TRANSPORTS)("gateway -> replica front -> backend ($name transport)
     const response = await call("chat", "chat/completions", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "model-chat", stream: true, max_tokens: 8, messages: [{ role: "user", content: "count" }] }),
+      body: JSON.stringify({ model: "model-chat", stream: true, max_tokens: 8, messages: [{ role: "user", content: "one two three four five six seven" }] }),
     });
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     const arrivals: number[] = [];
@@ -106,6 +106,31 @@ describe.each(TRANSPORTS)("gateway -> replica front -> backend ($name transport)
     expect(text.match(/^data: /gm)?.length ?? 0).toBeGreaterThan(3);
     expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
     expect(arrivals.length).toBeGreaterThan(2);
+  });
+
+  it("a client that leaves mid-stream: the backend sees its request abandoned through the front", async () => {
+    // Prepare
+    const chat = workloads.get("chat");
+    if (chat === undefined) throw new Error("no chat workload");
+    const before = (await chat.replica.stats()).cancelled;
+    const client = new AbortController();
+
+    // Act
+    const response = await call("chat", "chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      // The replica echoes the prompt word by word, 20 ms apart: about 4 s of stream.
+      body: JSON.stringify({ model: "model-chat", stream: true, max_tokens: 500, messages: [{ role: "user", content: "word ".repeat(200) }] }),
+      signal: client.signal,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    client.abort();
+
+    // Assess
+    const deadline = Date.now() + 5_000;
+    while ((await chat.replica.stats()).cancelled === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await chat.replica.stats()).cancelled).toBe(before + 1);
   });
 
   it("a multipart upload reaches the backend whole through the front", async () => {
