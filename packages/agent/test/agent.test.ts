@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -145,6 +146,26 @@ describe("startAgent against a control plane", () => {
     for (const assignment of [vllm, sglang]) {
       const through = await frontRequest(assignment.port, "/v1/models", { authorization: `Bearer ${assignment.secret}` });
       expect(through.status).toBe(200);
+    }
+  });
+
+  it("reports a replica whose front cannot listen on the assigned port as failed, and starts no backend", async () => {
+    // Prepare: another program holds the assigned port.
+    const squatter = createServer();
+    await new Promise<void>((done) => squatter.listen(0, "127.0.0.1", () => done()));
+    const port = (squatter.address() as AddressInfo).port;
+    const assignment = testAssignment(marker, port);
+    plane.assignments = [assignment];
+    try {
+      // Act
+      await agent();
+      const failed = await waitFor("failed report", reported(assignment.replica_id, "failed"));
+      // Assess
+      expect(failed.reason).toContain(`the replica front cannot listen on 127.0.0.1:${port}`);
+      expect(failed.reason).toContain("EADDRINUSE");
+      expect(processesWith(marker)).toEqual([]);
+    } finally {
+      await new Promise<void>((done) => squatter.close(() => done()));
     }
   });
 
