@@ -114,6 +114,8 @@ interface Entry {
   backendPort?: number;
   /** The authenticating TLS front on the assigned address, while the replica runs. */
   front?: Promise<ReplicaFront | undefined>;
+  /** Why the front is not listening yet (its port is taken; retried), reported while the backend waits. */
+  frontProblem?: string;
   supervisor?: ReplicaSupervisor;
   hash?: string;
   /** Without a supervisor: a replica that cannot start (its command cannot be built) or is stopped. */
@@ -501,12 +503,13 @@ class Agent {
         continue;
       }
       const s = entry.supervisor.snapshot();
+      const reason = entry.frontProblem ?? s.reason;
       reports.push({
         replica_id: id,
         state: s.state,
         port,
         restarts: s.restarts,
-        ...(s.reason === undefined ? {} : { reason: s.reason.slice(0, 2000) }),
+        ...(reason === undefined ? {} : { reason: reason.slice(0, 2000) }),
         ...(s.pid === undefined ? {} : { pid: s.pid }),
         ...(s.exitCode === undefined ? {} : { exit_code: s.exitCode }),
         ...(s.state === "failed" && s.stderrTail.length > 0 ? { stderr_tail: s.stderrTail.slice(-40) } : {}),
@@ -668,29 +671,49 @@ class Agent {
    * replica is reported failed with the reason and its backend is not started.
    */
   private async openFront(assignment: Assignment, command: BuiltCommand, backendPort: number): Promise<ReplicaFront | undefined> {
-    try {
-      return await ReplicaFront.listen({
-        host: assignment.host,
-        port: assignment.port,
-        certificate: this.certificate,
-        secret: assignment.secret,
-        backendPort,
-        ...(command.backendAuthorization === undefined ? {} : { backendAuthorization: command.backendAuthorization }),
-        ...(this.options.front === undefined ? {} : { limits: this.options.front }),
-        log: this.log,
-      });
-    } catch (error) {
-      const reason = `the replica front cannot listen on ${assignment.host}:${assignment.port}: ${describeError(error)}`;
-      this.log(`replica ${assignment.replica_id}: ${reason}`);
-      const entry = this.entries.get(assignment.replica_id);
-      if (entry !== undefined && entry.supervisor !== undefined) {
-        const supervisor = entry.supervisor;
-        delete entry.supervisor;
-        entry.fixed = { state: "failed", reason };
-        void supervisor.stop();
+    const id = assignment.replica_id;
+    const entry = this.entries.get(id);
+    const current = () => entry !== undefined && this.entries.get(id) === entry && entry.stopping === undefined && !this.stopping;
+    const { maxConsecutiveFailures, backoffInitialMs, backoffMaxMs } = this.tuning;
+    // A port still held (a previous process on its way out, another program) may free up: retried
+    // with the same backoff as a crashing backend, then the replica is failed with the reason.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const front = await ReplicaFront.listen({
+          host: assignment.host,
+          port: assignment.port,
+          certificate: this.certificate,
+          secret: assignment.secret,
+          backendPort,
+          ...(command.backendAuthorization === undefined ? {} : { backendAuthorization: command.backendAuthorization }),
+          ...(this.options.front === undefined ? {} : { limits: this.options.front }),
+          log: this.log,
+        });
+        if (entry !== undefined) delete entry.frontProblem;
+        if (current()) return front;
+        await front.close();
+        return undefined;
+      } catch (error) {
+        const reason = `the replica front cannot listen on ${assignment.host}:${assignment.port}: ${describeError(error)}`;
+        this.log(`replica ${id}: ${reason}`);
+        if (!current()) return undefined;
+        if (attempt >= maxConsecutiveFailures) {
+          const supervisor = entry?.supervisor;
+          if (entry !== undefined && supervisor !== undefined) {
+            delete entry.supervisor;
+            delete entry.frontProblem;
+            entry.fixed = { state: "failed", reason: `${reason} (${attempt} attempts; not retrying)` };
+            void supervisor.stop();
+          }
+          this.nudge();
+          return undefined;
+        }
+        const wait = restartDelayMs(attempt, backoffInitialMs, backoffMaxMs);
+        if (entry !== undefined) entry.frontProblem = `${reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt} of ${maxConsecutiveFailures})`;
+        this.nudge();
+        await new Promise((resolve) => setTimeout(resolve, wait).unref());
+        if (!current()) return undefined;
       }
-      this.nudge();
-      return undefined;
     }
   }
 

@@ -149,7 +149,7 @@ describe("startAgent against a control plane", () => {
     }
   });
 
-  it("reports a replica whose front cannot listen on the assigned port as failed, and starts no backend", async () => {
+  it("retries a front whose port is taken, reporting why; failed after too many tries, and no backend started", async () => {
     // Prepare: another program holds the assigned port.
     const squatter = createServer();
     await new Promise<void>((done) => squatter.listen(0, "127.0.0.1", () => done()));
@@ -158,15 +158,38 @@ describe("startAgent against a control plane", () => {
     plane.assignments = [assignment];
     try {
       // Act
-      await agent();
+      await agent({ supervisor: { backoffInitialMs: 50, maxConsecutiveFailures: 3 } });
+      const waiting = await waitFor("retry report", () => {
+        const report = plane.lastReport(assignment.replica_id);
+        return report?.reason?.includes("retrying") === true && report;
+      });
       const failed = await waitFor("failed report", reported(assignment.replica_id, "failed"));
       // Assess
-      expect(failed.reason).toContain(`the replica front cannot listen on 127.0.0.1:${port}`);
+      expect(waiting.state).toBe("starting");
+      expect(waiting.reason).toContain(`the replica front cannot listen on 127.0.0.1:${port}: `);
       expect(failed.reason).toContain("EADDRINUSE");
+      expect(failed.reason).toContain("3 attempts; not retrying");
       expect(processesWith(marker)).toEqual([]);
     } finally {
       await new Promise<void>((done) => squatter.close(() => done()));
     }
+  });
+
+  it("opens the front once its port is freed, and the replica becomes ready", async () => {
+    // Prepare: the port is held for a moment, as by a previous process on its way out.
+    const squatter = createServer();
+    await new Promise<void>((done) => squatter.listen(0, "127.0.0.1", () => done()));
+    const port = (squatter.address() as AddressInfo).port;
+    const assignment = testAssignment(marker, port);
+    plane.assignments = [assignment];
+    // Act
+    await agent({ supervisor: { backoffInitialMs: 100 } });
+    await waitFor("retry report", () => plane.lastReport(assignment.replica_id)?.reason?.includes("retrying"));
+    await new Promise<void>((done) => squatter.close(() => done()));
+    await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    // Assess
+    const through = await frontRequest(port, "/v1/models", { authorization: `Bearer ${assignment.secret}` });
+    expect(through.status).toBe(200);
   });
 
   it("pulls an ollama replica's model through ollama's API, reports the download, then reports it ready", async () => {
