@@ -343,12 +343,12 @@ describe("startAgent against a control plane", () => {
     await agent({ heartbeatIntervalMs: 1_500, loadSampleMs: 100 });
     await waitFor("ready report", reported(assignment.replica_id, "ready"));
     // Act: one request, finished before the next heartbeat.
-    const response = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+    await frontRequest(port, "/v1/completions", {
       method: "POST",
-      headers: { authorization: `Bearer ${assignment.secret}`, "content-type": "application/json" },
+      authorization: `Bearer ${assignment.secret}`,
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: marker, prompt: "one two three four five six seven eight nine ten", max_tokens: 10, stream: true }),
     });
-    await response.text();
     const after = plane.heartbeats.length;
     // Assess: the next heartbeat reads nothing running now, but the peak of its window says 1.
     const beat = await waitFor("a heartbeat after the request", () => plane.heartbeats.length > after && plane.heartbeats.at(-1));
