@@ -695,7 +695,7 @@ class Agent {
         return undefined;
       } catch (error) {
         const reason = `the replica front cannot listen on ${assignment.host}:${assignment.port}: ${describeError(error)}`;
-        this.log(`replica ${id}: ${reason}`);
+        this.log(`replica ${replicaLabel(assignment)}: ${reason}`);
         if (!current()) return undefined;
         if (attempt >= maxConsecutiveFailures) {
           const supervisor = entry?.supervisor;
