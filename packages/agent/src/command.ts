@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { type Assignment, VLLM_VERSION_PATTERN } from "@inferencekey/core";
+import { type Assignment, shellQuote, VLLM_VERSION_PATTERN } from "@inferencekey/core";
 
 /** The environment variable that carries the replica secret to the backend (never its command line text). */
 export const SECRET_ENV = "INFERENCEKEY_REPLICA_SECRET";
@@ -35,12 +35,9 @@ export interface BuiltCommand {
 
 export type BuildResult = { ok: true; command: BuiltCommand } | { ok: false; reason: string };
 
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 const HOST_PATTERN = /^[A-Za-z0-9.:_%[\]-]+$/;
 
-export function shellQuote(word: string): string {
-  return SAFE_WORD.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
+export { shellQuote };
 
 function isDirectory(path: string): boolean {
   try {

@@ -15,7 +15,8 @@ import {
   updateReplica,
 } from "../replicas";
 import { isWorkerLost, isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
-import { policyState, type WorkloadRecord, workloadIncarnation } from "../workloads";
+import { invalidSpecDecision, policyState, type WorkloadRecord, workloadIncarnation } from "../workloads";
+import { storedSpecProblem } from "../spec/validate";
 import { type PlanAction, planReconcile } from "./plan";
 import { type FailedRetryPolicy, planRetries, type RetryAction } from "./retry";
 import { controllerKeys, type ControllerState, readControllerState } from "./state";
@@ -153,9 +154,14 @@ async function reconcileUnderLease(
   const stored = await readControllerState(ctx, project, slug);
   // The autoscaler's memory (last activity, stabilization) belongs to one life of the slug.
   const previous = stored?.incarnation === undefined || stored.incarnation === incarnation ? stored : { ...stored, autoscale: {} };
+  // A spec stored under older rules may no longer validate: run nothing for it (its replicas stop).
+  const problem = deleted ? undefined : storedSpecProblem(workload.spec);
+  if (problem !== undefined) await recordEventOnce(ctx, workload, "SpecInvalid", problem);
   const { desired, decision, autoscale } = deleted
     ? { desired: 0, decision: "deleted: stopping every replica", autoscale: undefined }
-    : await desiredNow(ctx, compute, workload, replicas, workers, previous, options.signals ?? noSignals);
+    : problem !== undefined
+      ? { desired: 0, decision: invalidSpecDecision(problem), autoscale: undefined }
+      : await desiredNow(ctx, compute, workload, replicas, workers, previous, options.signals ?? noSignals);
   if (
     previous?.desired !== desired ||
     previous.decision !== decision ||
