@@ -2,9 +2,9 @@ import { createServer } from "node:net";
 import {
   type Compute,
   deriveSecret,
+  digestSecret,
   idFor,
   keys,
-  listProjectWorkers,
   type Placement,
   type PlatformContext,
   queryAll,
@@ -13,6 +13,7 @@ import {
   type WorkloadRecord,
 } from "@inferencekey/core";
 
+/** Shown on the local worker for people; it identifies nothing (anyone may set any label). */
 export const LOCAL_WORKER_LABEL = "inferencekey.local";
 
 /** The local machine's worker token for a project: derived from the server secret, never stored. */
@@ -29,7 +30,7 @@ export class LocalCompute implements Compute {
   constructor(
     private readonly options: {
       hourlyPriceUsd: number;
-      /** Starts (once) the in-process agent for a project's local worker. */
+      /** Starts (once per worker id the token authenticates as) the in-process agent for a project's local worker. */
       ensureAgent: (project: string, worker: WorkerRecord, token: string) => void;
     },
   ) {}
@@ -73,7 +74,8 @@ export class LocalCompute implements Compute {
     if (worker === undefined) {
       try {
         const id = idFor(ctx, "wrk", { scope: "local-worker", key: project });
-        worker = (await storeWorker(ctx, project, { name: "this machine (npm start)", labels: { [LOCAL_WORKER_LABEL]: "true" } }, token, id)).worker;
+        const input = { name: "this machine (npm start)", labels: { [LOCAL_WORKER_LABEL]: "true" } };
+        worker = (await storeWorker(ctx, project, input, token, id, "platform")).worker;
       } catch {
         // A concurrent first use registered it: the token item already exists.
         worker = await findLocalWorker(ctx, project);
@@ -86,7 +88,21 @@ export class LocalCompute implements Compute {
   }
 }
 
-/** The project's worker that stands for this machine, if it was registered. */
+/**
+ * The project's worker that stands for this machine, if it was registered: the worker its derived
+ * token authenticates as (the platform's own record, at an id no registration can produce), never a
+ * worker found by its labels.
+ */
 async function findLocalWorker(ctx: PlatformContext, project: string): Promise<WorkerRecord | undefined> {
-  return (await listProjectWorkers(ctx, project)).find((w) => w.labels[LOCAL_WORKER_LABEL] === "true");
+  const tokenKey = keys.secret(digestSecret(ctx.serverSecret, localWorkerToken(ctx.serverSecret, project)));
+  const token = (await ctx.store.get(tokenKey.pk, tokenKey.sk))?.data as { kind?: string; project?: string; worker_id?: string } | undefined;
+  if (token?.kind !== "worker" || token.project !== project || token.worker_id === undefined) return undefined;
+  const workerKey = keys.worker(project, token.worker_id);
+  const item = await ctx.store.get(workerKey.pk, workerKey.sk);
+  const worker = item?.data as WorkerRecord | undefined;
+  if (item === undefined || worker === undefined || worker.managed_by === "platform") return worker;
+  // Registered before workers carried their owner: mark it (a lost race means another start did).
+  const marked: WorkerRecord = { ...worker, managed_by: "platform" };
+  await ctx.store.put({ ...workerKey, data: { ...marked } }, { kind: "version", version: item.version }).catch(() => undefined);
+  return marked;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { type HostInfo, WORKER_LOST_AFTER_SECONDS, WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
 import { listWorkerReplicas } from "../replicas";
-import { ConditionFailedError, ConflictError, NotFoundError } from "../errors";
+import { ConditionFailedError, ConflictError, ForbiddenError, NotFoundError } from "../errors";
 import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { getOrCreateProject, getProject } from "../projects";
@@ -22,6 +22,12 @@ export interface WorkerRecord {
   labels: Record<string, string>;
   /** `registered` until deregistered; `draining` while its replicas stop. */
   state: "registered" | "draining";
+  /**
+   * `platform`: a worker the platform registered for its own capacity (the local machine under
+   * `npm start`, launched instances). Set only by the platform, never through the API: labels are
+   * the user's and identify nothing.
+   */
+  managed_by?: "platform";
   created_at: string;
   token_prefix: string;
   token_last4: string;
@@ -60,6 +66,7 @@ export async function storeWorker(
   input: z.output<typeof WorkerInputSchema>,
   token: string,
   workerId: string = idFor(ctx, "wrk", undefined),
+  managedBy?: WorkerRecord["managed_by"],
 ): Promise<{ worker: WorkerRecord; token: string }> {
   const hint = secretHint(token);
   const worker: WorkerRecord = {
@@ -68,10 +75,15 @@ export async function storeWorker(
     name: input.name,
     labels: input.labels ?? {},
     state: "registered",
+    ...(managedBy === undefined ? {} : { managed_by: managedBy }),
     created_at: isoNow(ctx),
     token_prefix: hint.prefix,
     token_last4: hint.last4,
   };
+  // A replayed registration (same Idempotency-Key, so same id and token) of a deregistered worker
+  // must not bring its token back.
+  const gone = keys.deregisteredWorker(project, worker.id);
+  if ((await ctx.store.get(gone.pk, gone.sk)) !== undefined) throw deregisteredConflict(worker.id);
   // Token first: a crash between the two writes leaves a token for no worker, which authenticates nothing.
   // A retried (idempotent or derived-token) registration finds its token item and completes the worker.
   const tokenRecord: WorkerTokenRecord = { kind: "worker", project, worker_id: worker.id };
@@ -95,7 +107,18 @@ export async function storeWorker(
     if (existing.name !== worker.name) throw new ConflictError("This Idempotency-Key was already used for a different request.");
     return { worker: existing, token };
   }
+  // Deregistration writes its tombstone before deleting the worker: a write that raced it is undone here.
+  if ((await ctx.store.get(gone.pk, gone.sk)) !== undefined) {
+    await ctx.store.delete(workerKey.pk, workerKey.sk, { kind: "any" });
+    throw deregisteredConflict(worker.id);
+  }
   return { worker, token };
+}
+
+function deregisteredConflict(workerId: string): ConflictError {
+  return new ConflictError(
+    `Worker ${workerId} was deregistered and its token revoked for good; register a new worker with a new Idempotency-Key.`,
+  );
 }
 
 /** Online while heartbeats arrive: offline after WORKER_OFFLINE_AFTER_SECONDS without one. */
@@ -152,7 +175,9 @@ export async function getWorker(ctx: PlatformContext, principal: Principal, proj
  * Deregisters a worker: its record is removed at once (answered with `state: "draining"`), so its
  * token stops authenticating; its agent stops the replicas at the next heartbeat (401), and the
  * controller treats them as lost and replaces them on other workers at its next tick. There is no
- * drain: capacity dips while the replacements start.
+ * drain: capacity dips while the replacements start. A tombstone, written first and kept, makes the
+ * revocation final: the same id (a replayed registration) is never stored again. Workers the
+ * platform manages are not the user's to deregister.
  */
 export async function deregisterWorker(
   ctx: PlatformContext,
@@ -166,6 +191,11 @@ export async function deregisterWorker(
     const item = await ctx.store.get(key.pk, key.sk);
     if (!item) throw new NotFoundError(`worker ${workerId} not found in project "${project}"`);
     const worker = { ...(item.data as unknown as WorkerRecord), state: "draining" as const };
+    if (worker.managed_by === "platform") {
+      throw new ForbiddenError(`Worker ${workerId} is the platform's own capacity; it cannot be deregistered.`);
+    }
+    const gone = keys.deregisteredWorker(project, workerId);
+    await ctx.store.put({ ...gone, data: { worker_id: workerId, deregistered_at: isoNow(ctx) } }, { kind: "any" });
     try {
       await ctx.store.delete(key.pk, key.sk, { kind: "version", version: item.version });
       return worker;
