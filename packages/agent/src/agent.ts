@@ -14,7 +14,7 @@ import { checkReady, type ProbeTarget } from "./health";
 import { AGENT_VERSION, defaultAdvertiseHost, describeHost } from "./host-info";
 import { PeakWindow, scrapeLoad } from "./metrics";
 import { OllamaModelPull } from "./ollama-pull";
-import { isAlive, readProcStat, stopGroup } from "./processes";
+import { isAlive, readProcStat, stopGroup, stopReplicaProcesses } from "./processes";
 import { type RecordedProcess, readState, StateFile } from "./state-file";
 import {
   type Clock,
@@ -246,7 +246,7 @@ class Agent {
         );
       } else if (groupStillOurs(record)) {
         // The leader is gone but its children may not be: they would hold the port and GPU memory.
-        await stopGroup(record.pgid, 2_000);
+        await stopReplicaProcesses({ replicaId: record.replica_id, pgid: record.pgid }, 2_000);
       }
     }
     await this.persist();
@@ -559,7 +559,11 @@ class Agent {
           assignment?.desired === "stopped" ? { assignment, fixed: { state: "stopping" } } : undefined;
         if (entry !== undefined && assignment !== undefined) this.entries.set(assignment.replica_id, entry);
         this.leftovers.set(record.pid, record);
-        const release = stopGroup(record.pgid, this.tuning.graceMs).then(() => {
+        // A replica that already runs again under this agent keeps its processes: only the old group goes.
+        const stopped = this.entries.has(record.replica_id)
+          ? stopGroup(record.pgid, this.tuning.graceMs)
+          : stopReplicaProcesses({ replicaId: record.replica_id, pgid: record.pgid }, this.tuning.graceMs);
+        const release = stopped.then(() => {
           this.leftovers.delete(record.pid);
           if (entry !== undefined) entry.fixed = { state: "stopped" };
           void this.persist();
@@ -672,7 +676,7 @@ class Agent {
       clearTimeout(this.sampler);
       if (stopReplicas) {
         const stops = [...this.entries.values()].map((entry) => this.stopEntry(entry));
-        const orphans = this.candidates.map((record) => stopGroup(record.pgid, this.tuning.graceMs));
+        const orphans = this.candidates.map((record) => stopReplicaProcesses({ replicaId: record.replica_id, pgid: record.pgid }, this.tuning.graceMs));
         this.candidates = [];
         await Promise.all([...stops, ...orphans, ...this.background]);
         this.entries.clear();

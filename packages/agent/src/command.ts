@@ -3,6 +3,7 @@ import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { type Assignment, shellQuote, VLLM_VERSION_PATTERN } from "@inferencekey/core";
+import { REPLICA_ID_ENV } from "./processes";
 
 /** The environment variable that carries the replica secret to the backend (never its command line text). */
 export const SECRET_ENV = "INFERENCEKEY_REPLICA_SECRET";
@@ -78,7 +79,7 @@ export function buildCommand(assignment: Assignment, options: CommandOptions = {
     HOST: host,
     PORT: String(port),
     CUDA_VISIBLE_DEVICES: assignment.gpu_indexes.join(","),
-    INFERENCEKEY_REPLICA_ID: assignment.replica_id,
+    [REPLICA_ID_ENV]: assignment.replica_id,
   };
 
   let envDir: string | undefined;

@@ -130,6 +130,82 @@ export async function waitUntil(done: () => boolean, timeoutMs: number, interval
 }
 
 /**
+ * Set in every backend's environment. A process inherits it from the backend however far it
+ * forked or detached (a `setsid` child leaves the group; its environment stays), so a stop finds it.
+ */
+export const REPLICA_ID_ENV = "INFERENCEKEY_REPLICA_ID";
+
+/**
+ * Living processes (not this one) whose environment at start held exactly `name=value`, read from
+ * /proc/<pid>/environ (Linux; none elsewhere). Processes of other users cannot be read and are skipped.
+ */
+export function processesWithEnv(name: string, value: string): number[] {
+  if (!PROC_AVAILABLE) return [];
+  const needle = Buffer.from(`${name}=${value}\0`);
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`);
+    } catch {
+      continue;
+    }
+    // Preceded by the start of the block or a NUL, so FOO_INFERENCEKEY_REPLICA_ID=... does not match.
+    const at = environ.indexOf(needle);
+    if (at < 0 || (at > 0 && environ[at - 1] !== 0)) continue;
+    const stat = readProcStat(Number(entry));
+    if (stat !== undefined && stat.state !== "Z") found.push(stat.pid);
+  }
+  return found;
+}
+
+/** What belongs to one replica: its process group and every process carrying its id in the environment. */
+export interface ReplicaProcesses {
+  replicaId: string;
+  pgid?: number;
+}
+
+/** The living processes of a replica: its group's members plus every process tagged with its id. */
+export function replicaMembers(target: ReplicaProcesses): number[] {
+  const members = new Set(processesWithEnv(REPLICA_ID_ENV, target.replicaId));
+  if (target.pgid !== undefined && isSafeGroup(target.pgid)) for (const pid of groupMembers(target.pgid)) members.add(pid);
+  return [...members];
+}
+
+/** Sends a signal to the replica's group and to every process tagged with its id. */
+export function signalReplica(target: ReplicaProcesses, signal: NodeJS.Signals): void {
+  if (target.pgid !== undefined) signalGroup(target.pgid, signal);
+  for (const pid of processesWithEnv(REPLICA_ID_ENV, target.replicaId)) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone meanwhile, or not ours to signal.
+    }
+  }
+}
+
+/**
+ * Stops everything of a replica, not only its process group: a backend that called `setsid` (or
+ * daemonised) escapes the group but not its environment. SIGTERM, up to `graceMs`, then SIGKILL.
+ */
+export async function stopReplicaProcesses(target: ReplicaProcesses, graceMs: number): Promise<"gone" | "terminated" | "killed"> {
+  const alive = () => replicaMembers(target).length > 0;
+  if (!alive()) return "gone";
+  signalReplica(target, "SIGTERM");
+  if (await waitUntil(() => !alive(), graceMs, 100)) return "terminated";
+  signalReplica(target, "SIGKILL");
+  await waitUntil(() => !alive(), 5_000, 100);
+  return "killed";
+}
+
+/**
  * Stops a whole process group: SIGTERM to every member, up to `graceMs` for them to leave, then
  * SIGKILL. Resolves once no living member remains (or, after SIGKILL, 5 s at most).
  */

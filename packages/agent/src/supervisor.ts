@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import type { BuiltCommand } from "./command";
 import type { ProbeResult } from "./health";
 import { OutputLines } from "./output-lines";
-import { isAlive, readProcStat, signalGroup, stopGroup } from "./processes";
+import { isAlive, readProcStat, signalReplica, stopReplicaProcesses } from "./processes";
 import { tellingLine } from "./telling-line";
 
 export type SupervisorState = "starting" | "ready" | "failed" | "stopping" | "stopped";
@@ -320,11 +320,9 @@ export class ReplicaSupervisor {
     this.stopping = (async () => {
       const pgid = this.run?.pgid ?? this.lastPgid;
       this.setState("stopping", undefined);
-      if (pgid !== undefined) {
-        const how = await stopGroup(pgid, this.tuning.graceMs);
-        if (how === "killed")
-          this.log(`did not stop within ${seconds(this.tuning.graceMs)} of SIGTERM; killed`);
-      }
+      // Also without a group: a process the backend detached may outlive the run that started it.
+      const how = await stopReplicaProcesses({ replicaId: this.options.replicaId, ...(pgid === undefined ? {} : { pgid }) }, this.tuning.graceMs);
+      if (how === "killed") this.log(`did not stop within ${seconds(this.tuning.graceMs)} of SIGTERM; killed`);
       this.run = undefined;
       this.lastPgid = undefined;
       this.setState("stopped", undefined);
@@ -430,8 +428,8 @@ export class ReplicaSupervisor {
     this.stdout.flush();
     if (this.run === run) this.run = undefined;
     if (this.stopRequested || this.detached) return;
-    // Children the leader left behind would hold the port and GPU memory the restart needs.
-    signalGroup(run.pgid, "SIGKILL");
+    // Children the leader left behind (in its group or detached from it) would hold the port and GPU memory the restart needs.
+    signalReplica({ replicaId: this.options.replicaId, pgid: run.pgid }, "SIGKILL");
 
     const now = this.clock.now();
     const readyMs = Math.max(run.longestReadyMs, run.readySince === undefined ? 0 : now - run.readySince);
@@ -540,7 +538,7 @@ export class ReplicaSupervisor {
     run.hungReason = reason;
     this.log(`${reason}; stopping it`);
     this.reason = `${reason}; stopping it`;
-    void stopGroup(run.pgid, this.tuning.graceMs);
+    void stopReplicaProcesses({ replicaId: this.options.replicaId, pgid: run.pgid }, this.tuning.graceMs);
   }
 
   private scheduleLiveness(run: Run): void {

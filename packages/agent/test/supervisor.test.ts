@@ -376,3 +376,26 @@ describe("restart policy", () => {
     expect(describeExit(1, null, "CUDA out of memory")).toBe("exited with code 1: CUDA out of memory");
   });
 });
+
+describe("issue 11.16: a stop reaches every process of the replica, not only its group", () => {
+  it("ends a double-forking setsid child that left the process group", async () => {
+    // Prepare: the backend serves, and also starts a grandchild in a new session (its own group),
+    // through an intermediate that exits at once: the daemon is re-parented and outside the group.
+    const idle = `${process.execPath} -e "setInterval(() => {}, 1000)" MARKER-daemon`;
+    const { assignment, marker } = await setup("setsid", {
+      command: `setsid /bin/sh -c '${idle} &' ; ${replicaCommand("MARKER")}`,
+    });
+    const { supervisor } = supervise(assignment);
+    supervisor.start();
+    const ready = await waitFor("ready", state(supervisor, "ready"), 10_000);
+    const daemon = await waitFor("the detached daemon", () => processesWith(`${marker}-daemon`).find((p) => p.cmdline.startsWith(process.execPath)), 5_000);
+    expect(readProcStat(daemon.pid)?.pgrp).not.toBe(ready.pid);
+
+    // Act
+    await supervisor.stop();
+
+    // Assess
+    expect(processesWith(`${marker}-daemon`)).toEqual([]);
+    expect(processesWith(marker)).toEqual([]);
+  });
+});
