@@ -3,9 +3,14 @@ import {
   type Compute,
   deriveSecret,
   digestSecret,
+  ForbiddenError,
   idFor,
   keys,
   type Placement,
+  type Principal,
+  referencedWorkerIds,
+  type WorkloadAdmission,
+  type WorkloadSpec,
   type PlatformContext,
   queryAll,
   storeWorker,
@@ -19,6 +24,42 @@ export const LOCAL_WORKER_LABEL = "inferencekey.local";
 /** The local machine's worker token for a project: derived from the server secret, never stored. */
 export function localWorkerToken(serverSecret: string, project: string): string {
   return deriveSecret("worker", serverSecret, `local-worker:${project}`);
+}
+
+/** The local worker's id in a project: derived, so no registration (whose ids derive from other scopes) can take it. */
+export function localWorkerId(ctx: PlatformContext, project: string): string {
+  return idFor(ctx, "wrk", { scope: "local-worker", key: project });
+}
+
+/**
+ * Who may have commands run on this machine (`INFERENCEKEY_LOCAL_COMMANDS`): `organisation`
+ * (default) admits organisation-scoped tokens only, `all` admits project-scoped tokens too.
+ */
+export type LocalCommands = "organisation" | "all";
+export const LOCAL_COMMANDS_SETTING = "INFERENCEKEY_LOCAL_COMMANDS";
+
+/** Whether a spec would run on this machine: cloud placement (this machine stands in for it) or the local worker. */
+export function runsOnThisMachine(ctx: PlatformContext, project: string, spec: WorkloadSpec): boolean {
+  const local = localWorkerId(ctx, project);
+  const named = referencedWorkerIds(spec).map((r) => r.workerId);
+  if (named.includes(local)) return true;
+  const privateSource = spec.execution_policy === "autoscaling" && spec.execution_policy_config.workers.source === "private";
+  return spec.worker_id === undefined && !privateSource;
+}
+
+/**
+ * A workload's command runs as the platform's user on this machine, beside the state directory
+ * (server secret, admin token). Unless told otherwise, only organisation tokens may put one here.
+ */
+export function localCommandsAdmission(mode: LocalCommands): WorkloadAdmission {
+  return (ctx: PlatformContext, principal: Principal, project: string, spec: WorkloadSpec) => {
+    if (mode === "all" || principal.project === undefined || !runsOnThisMachine(ctx, project, spec)) return;
+    throw new ForbiddenError(
+      `This workload would run its command on the platform's own host, as the platform's user; project-scoped tokens may not ` +
+        `place workloads there under npm start. Use an organisation token, pin the workload to a private worker (worker_id), ` +
+        `or start the platform with ${LOCAL_COMMANDS_SETTING}=all.`,
+    );
+  };
 }
 
 /**
@@ -73,7 +114,7 @@ export class LocalCompute implements Compute {
     let worker = await findLocalWorker(ctx, project);
     if (worker === undefined) {
       try {
-        const id = idFor(ctx, "wrk", { scope: "local-worker", key: project });
+        const id = localWorkerId(ctx, project);
         const input = { name: "this machine (npm start)", labels: { [LOCAL_WORKER_LABEL]: "true" } };
         worker = (await storeWorker(ctx, project, input, token, id, "platform")).worker;
       } catch {

@@ -11,9 +11,10 @@ import {
   MemoryStore,
   type PlatformContext,
   registerWorker,
+  validateSpec,
   type WorkerRecord,
 } from "@inferencekey/core";
-import { LOCAL_WORKER_LABEL, LocalCompute } from "../src/local-compute";
+import { LOCAL_WORKER_LABEL, LocalCompute, localCommandsAdmission } from "../src/local-compute";
 
 async function world() {
   const ctx: PlatformContext = { store: new MemoryStore(() => Date.parse("2030-01-01T00:00:00Z")), serverSecret: "s", now: () => new Date("2030-01-01T00:00:00Z") };
@@ -54,5 +55,24 @@ describe("issue 11.8: the local worker is the platform's record, not a label", (
     // Act + Assess
     await expect(deregisterWorker(ctx, admin, "acme", local.id)).rejects.toBeInstanceOf(ForbiddenError);
     expect((await compute.localWorker(ctx, "acme")).id).toBe(local.id);
+  });
+});
+
+describe("issue 11.5: INFERENCEKEY_LOCAL_COMMANDS decides who may run commands on this machine", () => {
+  it("refuses project-scoped tokens cloud placement and the local worker, admits private workers, organisation tokens and `all`", async () => {
+    // Prepare
+    const { ctx, admin, compute } = await world();
+    const projectToken = { tokenId: "tok_p", project: "acme", admin: false };
+    const local = await compute.localWorker(ctx, "acme");
+    const { worker: box } = await registerWorker(ctx, admin, "acme", { name: "gpu box" });
+    const spec = (over: Record<string, unknown>) => validateSpec({ name: "Bot", slug: "bot", model: "org/model", backend: "vllm", ...over });
+    const organisation = localCommandsAdmission("organisation");
+
+    // Act + Assess
+    expect(() => organisation(ctx, projectToken, "acme", spec({}))).toThrow(/INFERENCEKEY_LOCAL_COMMANDS=all/);
+    expect(() => organisation(ctx, projectToken, "acme", spec({ worker_id: local.id }))).toThrow(ForbiddenError);
+    expect(organisation(ctx, projectToken, "acme", spec({ worker_id: box.id }))).toBeUndefined();
+    expect(organisation(ctx, admin, "acme", spec({}))).toBeUndefined();
+    expect(localCommandsAdmission("all")(ctx, projectToken, "acme", spec({}))).toBeUndefined();
   });
 });

@@ -13,7 +13,7 @@ import { errorResponse, json, requestIdOf } from "../http/responses";
 import { keys, type PlatformContext } from "../platform/context";
 import type { StoreItem } from "../store";
 import { listWorkerReplicas, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
-import { describeSecretProblem, digestSecret } from "../secrets";
+import { describeSecretProblem, digestSecret, redactSecrets } from "../secrets";
 import { bearer } from "../tokens";
 import { isWorkerOnline, type WorkerRecord } from "../workers";
 
@@ -116,7 +116,13 @@ export async function heartbeat(
   return { worker_id: principal.workerId, project: principal.project, assignments, heartbeat_interval_seconds: intervalSeconds };
 }
 
-async function applyReport(ctx: PlatformContext, replica: ReplicaRecord, report: ReplicaReport, now: string): Promise<ReplicaRecord | undefined> {
+async function applyReport(ctx: PlatformContext, replica: ReplicaRecord, reported: ReplicaReport, now: string): Promise<ReplicaRecord | undefined> {
+  // What the backend printed becomes the replica's status: no credential or server secret in it.
+  const report: ReplicaReport = {
+    ...reported,
+    ...(reported.reason === undefined ? {} : { reason: redactSecrets(reported.reason, ctx.serverSecret) }),
+    ...(reported.stderr_tail === undefined ? {} : { stderr_tail: reported.stderr_tail.map((line) => redactSecrets(line, ctx.serverSecret)) }),
+  };
   const phase: ReplicaPhase = report.state;
   let transitioned: ReplicaRecord | undefined;
   const updated = await updateReplica(ctx, replica.project, replica.workload, replica.slot, replica.generation, (current) => {

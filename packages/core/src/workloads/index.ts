@@ -113,9 +113,14 @@ export interface EnsureOptions {
   onDrift?: OnDriftName;
   /** Marks the record as applied by this tool (`managed_by`), e.g. `cli`. */
   manager?: string;
+  /** Refuses this caller this spec before anything is written (see WorkloadAdmission). */
+  admit?: WorkloadAdmission;
 }
 
 const MAX_WRITE_ATTEMPTS = 20;
+
+/** Throws to refuse a caller a spec (where it would run, what it would run); see ControlApiOptions.admitWorkload. */
+export type WorkloadAdmission = (ctx: PlatformContext, principal: Principal, project: string, spec: WorkloadSpec) => Promise<void> | void;
 
 /**
  * Makes the stored workload match `rawSpec`, idempotent by slug. Concurrent calls for one slug
@@ -128,10 +133,11 @@ export async function ensureWorkload(
   rawSpec: unknown,
   options: OnDriftName | EnsureOptions = "reconcile",
 ): Promise<EnsureResult> {
-  const { onDrift = "reconcile", manager } = typeof options === "string" ? { onDrift: options } : options;
+  const { onDrift = "reconcile", manager, admit } = typeof options === "string" ? { onDrift: options } : options;
   const spec = validateSpec(rawSpec);
   await getOrCreateProject(ctx, principal, project);
   await assertWorkersExist(ctx, project, spec);
+  await admit?.(ctx, principal, project, spec);
   const key = keys.workload(project, spec.slug);
 
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
