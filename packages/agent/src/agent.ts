@@ -8,6 +8,7 @@ import {
   type ReplicaReport,
   type ReplicaRuntimeState,
 } from "@inferencekey/core";
+import { createServer } from "node:net";
 import { type BuiltCommand, buildCommand, defaultEnvsDir } from "./command";
 import { discoverGpus } from "./gpu-discovery";
 import { checkReady, type ProbeTarget } from "./health";
@@ -113,6 +114,20 @@ interface Entry {
   removing?: boolean;
   /** Peak running + waiting over the trailing window, fed by the sampler and by each heartbeat's scrape. */
   peak?: PeakWindow;
+  /** Not started: another program holds the assigned port; reported so the platform assigns another. */
+  portUnavailable?: boolean;
+}
+
+/**
+ * Whether this box lets us bind host:port now. Only EADDRINUSE counts as taken: any other error
+ * (an address not on this box) is left for the backend to report in its own words.
+ */
+export function portBindable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code !== "EADDRINUSE"));
+    probe.listen({ host: host.replace(/^\[|\]$/g, ""), port, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
 }
 
 /** Early heartbeats (reporting a change) are at least this far apart. */
@@ -457,6 +472,7 @@ class Agent {
           port,
           restarts: 0,
           ...(fixed.reason === undefined ? {} : { reason: fixed.reason }),
+          ...(entry.portUnavailable ? { port_unavailable: true } : {}),
         });
         continue;
       }
@@ -499,6 +515,8 @@ class Agent {
         // Stopped on request, then wanted again (a scale-up right after a scale-down recreates the
         // slot under the same id): start it afresh once the stop has freed the port.
         else if (!entry.removing && (entry.stopping !== undefined || entry.fixed?.state === "stopped")) this.launch(assignment);
+        // The platform answered the port another program holds with a new one: start there.
+        else if (entry.portUnavailable && assignment.port !== entry.assignment.port) this.launch(assignment);
       } else if (entry === undefined) {
         this.entries.set(id, { assignment, fixed: { state: "stopped" } });
       } else if (entry.supervisor !== undefined) {
@@ -591,16 +609,27 @@ class Agent {
       return;
     }
     const supervisor = this.supervise(assignment, built.command);
-    this.entries.set(id, { assignment, supervisor, hash: built.command.hash });
+    const entry: Entry = { assignment, supervisor, hash: built.command.hash };
+    this.entries.set(id, entry);
     this.log(
       `starting replica ${replicaLabel(assignment)} (slot ${assignment.slot} generation ${assignment.generation}` +
         ` on ${assignment.host}:${assignment.port}): ${built.command.shell}`,
     );
-    const release = this.releases.get(assignment.port);
-    if (release === undefined) supervisor.start();
-    else
-      void release.then(() => {
-        if (this.entries.get(id)?.supervisor === supervisor && !this.stopping) supervisor.start();
+    const current = () => this.entries.get(id) === entry && !this.stopping;
+    // After our own previous process on that port is gone, the port must be free: a backend that
+    // cannot bind would only crash-loop, so a port another program holds is handed back instead.
+    void (this.releases.get(assignment.port) ?? Promise.resolve())
+      .then(() => (current() ? portBindable(assignment.host, assignment.port) : false))
+      .then((free) => {
+        if (!current()) return;
+        if (free) {
+          supervisor.start();
+          return;
+        }
+        const reason = `port ${assignment.port} on ${assignment.host} is held by another program; waiting for the platform to assign another`;
+        this.log(`replica ${id}: ${reason}`);
+        this.entries.set(id, { assignment, fixed: { state: "starting", reason }, portUnavailable: true });
+        this.nudge();
       });
   }
 

@@ -475,3 +475,37 @@ describe("retryDelayMs", () => {
     ]);
   });
 });
+
+describe("issue 11.7: the agent only uses a port it can bind", () => {
+  it("does not start a backend on a port another program holds, reports it, and starts on the port the platform answers", async () => {
+    // Prepare: another program listens on the assigned port.
+    const { createServer } = await import("node:net");
+    const squatter = createServer();
+    const taken = await freePort();
+    await new Promise<void>((resolve) => squatter.listen(taken, "127.0.0.1", resolve));
+    const assignment = testAssignment(marker, taken);
+    plane.assignments = [assignment];
+
+    try {
+      // Act 1
+      await agent();
+      const refused = await waitFor("port_unavailable report", () => plane.lastReport(assignment.replica_id)?.port_unavailable === true && plane.lastReport(assignment.replica_id));
+
+      // Assess 1: nothing was started, and the report says why.
+      expect(refused).toMatchObject({ state: "starting", port: taken });
+      expect(refused.reason).toMatch(new RegExp(`port ${taken} .*held by another program`));
+      expect(processesWith(marker)).toEqual([]);
+
+      // Act 2: the platform claims another port for the replica.
+      const moved = await freePort();
+      plane.assignments = [{ ...assignment, port: moved }];
+
+      // Assess 2
+      const ready = await waitFor("ready on the new port", reported(assignment.replica_id, "ready"), 10_000);
+      expect(ready.port).toBe(moved);
+      expect(ready.port_unavailable).toBeUndefined();
+    } finally {
+      squatter.close();
+    }
+  });
+});

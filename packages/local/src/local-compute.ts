@@ -18,6 +18,9 @@ import {
   type WorkloadRecord,
 } from "@inferencekey/core";
 
+/** Every project's local worker is this one machine: their ports are claimed together. */
+export const LOCAL_MACHINE = "local";
+
 /** Shown on the local worker for people; it identifies nothing (anyone may set any label). */
 export const LOCAL_WORKER_LABEL = "inferencekey.local";
 
@@ -116,7 +119,7 @@ export class LocalCompute implements Compute {
       try {
         const id = localWorkerId(ctx, project);
         const input = { name: "this machine (npm start)", labels: { [LOCAL_WORKER_LABEL]: "true" } };
-        worker = (await storeWorker(ctx, project, input, token, id, "platform")).worker;
+        worker = (await storeWorker(ctx, project, input, token, id, { machine: LOCAL_MACHINE })).worker;
       } catch {
         // A concurrent first use registered it: the token item already exists.
         worker = await findLocalWorker(ctx, project);
@@ -141,9 +144,9 @@ async function findLocalWorker(ctx: PlatformContext, project: string): Promise<W
   const workerKey = keys.worker(project, token.worker_id);
   const item = await ctx.store.get(workerKey.pk, workerKey.sk);
   const worker = item?.data as WorkerRecord | undefined;
-  if (item === undefined || worker === undefined || worker.managed_by === "platform") return worker;
-  // Registered before workers carried their owner: mark it (a lost race means another start did).
-  const marked: WorkerRecord = { ...worker, managed_by: "platform" };
+  if (item === undefined || worker === undefined || (worker.managed_by === "platform" && worker.machine === LOCAL_MACHINE)) return worker;
+  // Registered before workers carried their owner and machine: mark it (a lost race means another start did).
+  const marked: WorkerRecord = { ...worker, managed_by: "platform", machine: LOCAL_MACHINE };
   await ctx.store.put({ ...workerKey, data: { ...marked } }, { kind: "version", version: item.version }).catch(() => undefined);
   return marked;
 }

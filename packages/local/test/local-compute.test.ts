@@ -8,13 +8,16 @@ import {
   ensureWorkload,
   ForbiddenError,
   getWorkloadRecord,
+  heartbeat,
+  listWorkloadReplicas,
   MemoryStore,
   type PlatformContext,
+  reconcileAll,
   registerWorker,
   validateSpec,
   type WorkerRecord,
 } from "@inferencekey/core";
-import { LOCAL_WORKER_LABEL, LocalCompute, localCommandsAdmission } from "../src/local-compute";
+import { LOCAL_WORKER_LABEL, LocalCompute, localCommandsAdmission, localWorkerToken } from "../src/local-compute";
 
 async function world() {
   const ctx: PlatformContext = { store: new MemoryStore(() => Date.parse("2030-01-01T00:00:00Z")), serverSecret: "s", now: () => new Date("2030-01-01T00:00:00Z") };
@@ -74,5 +77,28 @@ describe("issue 11.5: INFERENCEKEY_LOCAL_COMMANDS decides who may run commands o
     expect(organisation(ctx, projectToken, "acme", spec({ worker_id: box.id }))).toBeUndefined();
     expect(organisation(ctx, admin, "acme", spec({}))).toBeUndefined();
     expect(localCommandsAdmission("all")(ctx, projectToken, "acme", spec({}))).toBeUndefined();
+  });
+});
+
+describe("issue 11.7: ports are claimed per machine", () => {
+  it("two projects' local workers never get the same port", async () => {
+    // Prepare: a workload in each of two projects, both placed on this machine.
+    const { ctx, admin, compute } = await world();
+    await createProject(ctx, admin, { slug: "other" });
+    await ensureWorkload(ctx, admin, "other", { name: "Bot", slug: "bot", model: "org/model", backend: "vllm" });
+    for (const project of ["acme", "other"]) {
+      const worker = await compute.localWorker(ctx, project);
+      const token = localWorkerToken(ctx.serverSecret, project);
+      await heartbeat(ctx, await authenticateWorker(ctx, `Bearer ${token}`), { host: { hostname: "here", advertise_host: "127.0.0.1", gpus: [] }, replicas: [] });
+      expect(worker.machine).toBe("local");
+    }
+
+    // Act
+    await reconcileAll(ctx, compute);
+
+    // Assess
+    const ports = await Promise.all(["acme", "other"].map(async (project) => (await listWorkloadReplicas(ctx, project, "bot")).map((r) => r.record.port)));
+    expect(ports.flat()).toHaveLength(2);
+    expect(new Set(ports.flat()).size).toBe(2);
   });
 });

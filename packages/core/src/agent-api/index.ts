@@ -12,7 +12,7 @@ import { readJsonBody } from "../http/json-body";
 import { errorResponse, json, requestIdOf } from "../http/responses";
 import { keys, type PlatformContext } from "../platform/context";
 import type { StoreItem } from "../store";
-import { listWorkerReplicas, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
+import { listWorkerReplicas, reclaimPort, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
 import { describeSecretProblem, digestSecret, redactSecrets } from "../secrets";
 import { bearer } from "../tokens";
 import { isWorkerOnline, type WorkerRecord } from "../workers";
@@ -91,6 +91,17 @@ export async function heartbeat(
       // A retry may have moved the slot to another worker: only this worker's replicas are its assignment.
       if (updated.worker_id === principal.workerId) byId.set(updated.id, updated);
       if (updated.phase !== replica.phase) listeners.onReplicaChange?.(updated.project, updated.workload);
+    }
+    if (report.port_unavailable === true && report.port === replica.port) {
+      const moved = await reclaimPort(ctx, updated ?? replica);
+      if (moved !== undefined) {
+        byId.set(moved.id, moved);
+        await recordEvent(ctx, moved.project, moved.workload, {
+          type: "ReplicaPortReassigned",
+          generation: moved.generation,
+          message: `replica ${moved.id}: port ${report.port} is held by another program on the worker; moved to port ${moved.port}`,
+        });
+      }
     }
   }
 

@@ -14,7 +14,7 @@ import {
   replicaId,
   updateReplica,
 } from "../replicas";
-import { isWorkerLost, isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
+import { isWorkerLost, isWorkerOnline, listProjectWorkers, portMachine, type WorkerRecord } from "../workers";
 import { invalidSpecDecision, policyState, type WorkloadRecord, workloadIncarnation } from "../workloads";
 import { storedSpecProblem } from "../spec/validate";
 import { type PlanAction, planReconcile } from "./plan";
@@ -358,10 +358,10 @@ async function createPlacedReplica(
     return;
   }
   const worker = placement.worker;
-  const port = await claimPort(ctx, worker.id, id, (candidate) => compute.portUsable?.(worker.id, candidate) ?? true);
+  const port = await claimWorkerPort(ctx, compute, worker, id);
   const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, port, hourlyPriceUsd: placement.hourlyPriceUsd });
   if (!(await createReplica(ctx, record))) {
-    await releasePort(ctx, worker.id, port);
+    await releasePort(ctx, portMachine(worker), port);
     return;
   }
   await recordEvent(ctx, workload.project, workload.slug, {
@@ -369,6 +369,11 @@ async function createPlacedReplica(
     generation,
     message: `replica ${id} (slot ${slot}, generation ${generation}) placed on ${worker.name} (${worker.id}) port ${port}`,
   });
+}
+
+/** A port on the worker's machine (every project's local worker shares one), skipping ports the compute knows are taken. */
+function claimWorkerPort(ctx: PlatformContext, compute: Compute, worker: WorkerRecord, replica: string): Promise<number> {
+  return claimPort(ctx, portMachine(worker), replica, (candidate) => compute.portUsable?.(worker.id, candidate) ?? true);
 }
 
 function newReplicaRecord(
@@ -387,6 +392,7 @@ function newReplicaRecord(
     worker_id: at.worker.id,
     host: at.worker.host?.advertise_host ?? "127.0.0.1",
     port: at.port,
+    port_machine: portMachine(at.worker),
     desired: "running",
     phase: "pending",
     restarts: 0,
@@ -438,7 +444,7 @@ async function applyRetry(
     return;
   }
   const worker = placement.worker;
-  const port = await claimPort(ctx, worker.id, id, (candidate) => compute.portUsable?.(worker.id, candidate) ?? true);
+  const port = await claimWorkerPort(ctx, compute, worker, id);
   const next: ReplicaRecord = {
     ...newReplicaRecord(ctx, workload, { id, slot: failed.slot, generation: failed.generation, worker, port, hourlyPriceUsd: placement.hourlyPriceUsd }),
     attempt,
@@ -446,10 +452,10 @@ async function applyRetry(
   };
   const replaced = await updateReplica(ctx, project, slug, failed.slot, failed.generation, (current) => (stillFailed(current) ? next : undefined));
   if (replaced?.id !== id) {
-    await releasePort(ctx, worker.id, port);
+    await releasePort(ctx, portMachine(worker), port);
     return;
   }
-  await releasePort(ctx, failed.worker_id, failed.port);
+  await releasePort(ctx, failed.port_machine ?? failed.worker_id, failed.port);
   if (failed.worker_id !== worker.id) await compute.releaseCloudReplica?.(ctx, failed.worker_id, failed.id);
   await recordEvent(ctx, project, slug, {
     type: "ReplicaRetrying",

@@ -28,6 +28,11 @@ export interface WorkerRecord {
    * the user's and identify nothing.
    */
   managed_by?: "platform";
+  /**
+   * The machine the worker runs on, when the platform knows several workers share one (every
+   * project's local worker under `npm start` is this machine). Ports are claimed per machine.
+   */
+  machine?: string;
   created_at: string;
   token_prefix: string;
   token_last4: string;
@@ -66,7 +71,8 @@ export async function storeWorker(
   input: z.output<typeof WorkerInputSchema>,
   token: string,
   workerId: string = idFor(ctx, "wrk", undefined),
-  managedBy?: WorkerRecord["managed_by"],
+  /** For the platform's own workers: marks them `managed_by: "platform"`, on `machine` when given. */
+  platformOwned?: { machine?: string },
 ): Promise<{ worker: WorkerRecord; token: string }> {
   const hint = secretHint(token);
   const worker: WorkerRecord = {
@@ -75,7 +81,8 @@ export async function storeWorker(
     name: input.name,
     labels: input.labels ?? {},
     state: "registered",
-    ...(managedBy === undefined ? {} : { managed_by: managedBy }),
+    ...(platformOwned === undefined ? {} : { managed_by: "platform" as const }),
+    ...(platformOwned?.machine === undefined ? {} : { machine: platformOwned.machine }),
     created_at: isoNow(ctx),
     token_prefix: hint.prefix,
     token_last4: hint.last4,
@@ -119,6 +126,11 @@ function deregisteredConflict(workerId: string): ConflictError {
   return new ConflictError(
     `Worker ${workerId} was deregistered and its token revoked for good; register a new worker with a new Idempotency-Key.`,
   );
+}
+
+/** The key ports are claimed under: the worker's machine when the platform knows it, else the worker itself. */
+export function portMachine(worker: Pick<WorkerRecord, "id" | "machine">): string {
+  return worker.machine ?? worker.id;
 }
 
 /** Online while heartbeats arrive: offline after WORKER_OFFLINE_AFTER_SECONDS without one. */

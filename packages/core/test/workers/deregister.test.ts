@@ -61,7 +61,7 @@ describe("issue 11.10: deregistering a worker revokes its token for good", () =>
   it("the platform's own workers cannot be deregistered through the API", async () => {
     // Prepare
     const { ctx, admin } = await world();
-    const { worker } = await storeWorker(ctx, "acme", { name: "this machine" }, "ik_wrk_" + "a".repeat(30), undefined, "platform");
+    const { worker } = await storeWorker(ctx, "acme", { name: "this machine" }, "ik_wrk_" + "a".repeat(30), undefined, {});
 
     // Act + Assess
     await expect(deregisterWorker(ctx, admin, "acme", worker.id)).rejects.toBeInstanceOf(ForbiddenError);
