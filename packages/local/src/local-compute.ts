@@ -20,6 +20,8 @@ import {
 
 /** Every project's local worker is this one machine: their ports are claimed together. */
 export const LOCAL_MACHINE = "local";
+/** The local worker's backends are reached on loopback, whatever its agent reports. */
+export const LOCAL_DIAL_HOST = "127.0.0.1";
 
 /** Shown on the local worker for people; it identifies nothing (anyone may set any label). */
 export const LOCAL_WORKER_LABEL = "inferencekey.local";
@@ -119,7 +121,7 @@ export class LocalCompute implements Compute {
       try {
         const id = localWorkerId(ctx, project);
         const input = { name: "this machine (npm start)", labels: { [LOCAL_WORKER_LABEL]: "true" } };
-        worker = (await storeWorker(ctx, project, input, token, id, { machine: LOCAL_MACHINE })).worker;
+        worker = (await storeWorker(ctx, project, input, token, id, { machine: LOCAL_MACHINE, dialHost: LOCAL_DIAL_HOST })).worker;
       } catch {
         // A concurrent first use registered it: the token item already exists.
         worker = await findLocalWorker(ctx, project);
@@ -144,9 +146,11 @@ async function findLocalWorker(ctx: PlatformContext, project: string): Promise<W
   const workerKey = keys.worker(project, token.worker_id);
   const item = await ctx.store.get(workerKey.pk, workerKey.sk);
   const worker = item?.data as WorkerRecord | undefined;
-  if (item === undefined || worker === undefined || (worker.managed_by === "platform" && worker.machine === LOCAL_MACHINE)) return worker;
-  // Registered before workers carried their owner and machine: mark it (a lost race means another start did).
-  const marked: WorkerRecord = { ...worker, managed_by: "platform", machine: LOCAL_MACHINE };
+  if (item === undefined || worker === undefined || (worker.managed_by === "platform" && worker.machine === LOCAL_MACHINE && worker.dial_host === LOCAL_DIAL_HOST)) {
+    return worker;
+  }
+  // Registered before workers carried their owner, machine and dial address: mark it (a lost race means another start did).
+  const marked: WorkerRecord = { ...worker, managed_by: "platform", machine: LOCAL_MACHINE, dial_host: LOCAL_DIAL_HOST };
   await ctx.store.put({ ...workerKey, data: { ...marked } }, { kind: "version", version: item.version }).catch(() => undefined);
   return marked;
 }

@@ -16,7 +16,7 @@ import {
   resetAdminToken,
   type WorkerRecord,
 } from "@inferencekey/core";
-import { type LocalCommands, LocalCompute, localCommandsAdmission } from "./local-compute";
+import { LOCAL_DIAL_HOST, type LocalCommands, LocalCompute, localCommandsAdmission } from "./local-compute";
 import { LocalController } from "./local-controller";
 import { type HttpServerHandle, serve } from "./node-http";
 import { SqliteStore } from "./sqlite-store";
@@ -123,7 +123,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             baseUrl,
             token,
             stateDir: join(options.dir, "agents", worker.id),
-            advertiseHost: "127.0.0.1",
+            advertiseHost: LOCAL_DIAL_HOST,
             cwd: workDir,
             env: backendEnvironment(platformEnv),
             envsDir: defaultEnvsDir(platformEnv),

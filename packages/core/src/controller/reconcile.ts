@@ -14,7 +14,7 @@ import {
   replicaId,
   updateReplica,
 } from "../replicas";
-import { isWorkerLost, isWorkerOnline, listProjectWorkers, portMachine, type WorkerRecord } from "../workers";
+import { isWorkerLost, isWorkerOnline, listProjectWorkers, portMachine, vouchedDialHost, type WorkerRecord } from "../workers";
 import { invalidSpecDecision, policyState, type WorkloadRecord, workloadIncarnation } from "../workloads";
 import { storedSpecProblem } from "../spec/validate";
 import { type PlanAction, planReconcile } from "./plan";
@@ -301,7 +301,25 @@ async function apply(
   }
 }
 
+/**
+ * The worker for a new replica and the address the gateway will dial it on. That address receives
+ * client prompts and the replica secret, so it is only ever one the platform vouches for.
+ */
 async function chooseWorker(
+  ctx: PlatformContext,
+  compute: Compute,
+  workload: WorkloadRecord,
+  workers: Map<string, WorkerRecord>,
+  slot: number,
+  avoidWorkerId?: string,
+): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number; host: string } | { unavailable: string }> {
+  const placement = await pickWorker(ctx, compute, workload, workers, slot, avoidWorkerId);
+  if ("unavailable" in placement) return placement;
+  const dial = vouchedDialHost(placement.worker);
+  return "refused" in dial ? { unavailable: dial.refused } : { ...placement, host: dial.host };
+}
+
+async function pickWorker(
   ctx: PlatformContext,
   compute: Compute,
   workload: WorkloadRecord,
@@ -359,7 +377,7 @@ async function createPlacedReplica(
   }
   const worker = placement.worker;
   const port = await claimWorkerPort(ctx, compute, worker, id);
-  const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, port, hourlyPriceUsd: placement.hourlyPriceUsd });
+  const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, host: placement.host, port, hourlyPriceUsd: placement.hourlyPriceUsd });
   if (!(await createReplica(ctx, record))) {
     await releasePort(ctx, portMachine(worker), port);
     return;
@@ -379,7 +397,7 @@ function claimWorkerPort(ctx: PlatformContext, compute: Compute, worker: WorkerR
 function newReplicaRecord(
   ctx: PlatformContext,
   workload: WorkloadRecord,
-  at: { id: string; slot: number; generation: number; worker: WorkerRecord; port: number; hourlyPriceUsd: number },
+  at: { id: string; slot: number; generation: number; worker: WorkerRecord; host: string; port: number; hourlyPriceUsd: number },
 ): ReplicaRecord {
   const now = ctx.now().toISOString();
   const spec = workload.spec;
@@ -390,7 +408,7 @@ function newReplicaRecord(
     slot: at.slot,
     generation: at.generation,
     worker_id: at.worker.id,
-    host: at.worker.host?.advertise_host ?? "127.0.0.1",
+    host: at.host,
     port: at.port,
     port_machine: portMachine(at.worker),
     desired: "running",
@@ -446,7 +464,15 @@ async function applyRetry(
   const worker = placement.worker;
   const port = await claimWorkerPort(ctx, compute, worker, id);
   const next: ReplicaRecord = {
-    ...newReplicaRecord(ctx, workload, { id, slot: failed.slot, generation: failed.generation, worker, port, hourlyPriceUsd: placement.hourlyPriceUsd }),
+    ...newReplicaRecord(ctx, workload, {
+      id,
+      slot: failed.slot,
+      generation: failed.generation,
+      worker,
+      host: placement.host,
+      port,
+      hourlyPriceUsd: placement.hourlyPriceUsd,
+    }),
     attempt,
     ...(failed.failures_in_a_row === undefined ? {} : { failures_in_a_row: failed.failures_in_a_row }),
   };

@@ -8,10 +8,22 @@ import { getOrCreateProject, getProject } from "../projects";
 import { digestSecret, secretHint } from "../secrets";
 import type { Principal } from "../tokens";
 import { queryAll } from "../store";
+import { parseAddressRange, touchesSpecialRange } from "./addresses";
+
+export { parseAddressRange, touchesSpecialRange, vouchedDialHost } from "./addresses";
 
 export const WorkerInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(120),
   labels: z.record(z.string(), z.string()).optional(),
+  /**
+   * The IP addresses or CIDR ranges the worker's agent may advertise: the gateway dials it only
+   * within them. Without them, any ordinary unicast IP address except loopback and link-local.
+   */
+  addresses: z
+    .array(z.string().refine((text) => parseAddressRange(text) !== undefined, "expected an IP address or CIDR range such as 10.0.0.7 or 10.0.0.0/24"))
+    .min(1)
+    .max(16)
+    .optional(),
 });
 
 /** A private worker: one of the user's own GPU boxes, running the agent. */
@@ -33,6 +45,10 @@ export interface WorkerRecord {
    * project's local worker under `npm start` is this machine). Ports are claimed per machine.
    */
   machine?: string;
+  /** Where the gateway dials a platform-run worker, set by the platform (never from the agent's report). */
+  dial_host?: string;
+  /** Addresses given at registration: the only ones the gateway dials for this worker. */
+  addresses?: string[];
   created_at: string;
   token_prefix: string;
   token_last4: string;
@@ -58,6 +74,13 @@ export async function registerWorker(
 ): Promise<{ worker: WorkerRecord; token: string }> {
   // Like ensure(), an organisation token's first use of a project creates it.
   await getOrCreateProject(ctx, principal, project);
+  const special = (input.addresses ?? []).filter(touchesSpecialRange);
+  if (principal.project !== undefined && special.length > 0) {
+    throw new ForbiddenError(
+      `addresses ${special.join(", ")} reach loopback, link-local or other special ranges (the platform's own host, cloud metadata); ` +
+        "only an organisation-scoped token may register them.",
+    );
+  }
   return storeWorker(ctx, project, input, secretFor(ctx, "worker", idempotency), idFor(ctx, "wrk", idempotency));
 }
 
@@ -71,8 +94,8 @@ export async function storeWorker(
   input: z.output<typeof WorkerInputSchema>,
   token: string,
   workerId: string = idFor(ctx, "wrk", undefined),
-  /** For the platform's own workers: marks them `managed_by: "platform"`, on `machine` when given. */
-  platformOwned?: { machine?: string },
+  /** For the platform's own workers: marks them `managed_by: "platform"`, on `machine`, dialled at `dialHost`. */
+  platformOwned?: { machine?: string; dialHost?: string },
 ): Promise<{ worker: WorkerRecord; token: string }> {
   const hint = secretHint(token);
   const worker: WorkerRecord = {
@@ -80,9 +103,11 @@ export async function storeWorker(
     project,
     name: input.name,
     labels: input.labels ?? {},
+    ...(input.addresses === undefined ? {} : { addresses: input.addresses }),
     state: "registered",
     ...(platformOwned === undefined ? {} : { managed_by: "platform" as const }),
     ...(platformOwned?.machine === undefined ? {} : { machine: platformOwned.machine }),
+    ...(platformOwned?.dialHost === undefined ? {} : { dial_host: platformOwned.dialHost }),
     created_at: isoNow(ctx),
     token_prefix: hint.prefix,
     token_last4: hint.last4,

@@ -22,7 +22,7 @@ describe("issue 11.7: an agent that cannot bind its port gets another", () => {
     const ctx: PlatformContext = { store: new MemoryStore(() => clock), serverSecret: "s", now: () => new Date(clock) };
     const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
     await createProject(ctx, admin, { slug: "acme" });
-    const { worker } = await registerWorker(ctx, admin, "acme", { name: "box" });
+    const { worker } = await registerWorker(ctx, admin, "acme", { name: "box", addresses: ["127.0.0.1"] });
     const principal = { project: "acme", workerId: worker.id };
     const host = { hostname: "box", advertise_host: "127.0.0.1", gpus: [] };
     await heartbeat(ctx, principal, { host, replicas: [] });
