@@ -9,6 +9,13 @@ import { waitFor } from "../support/processes";
  * Issue 11.5 on the local platform: who may run commands on the platform's own host, what those
  * commands see of the platform, and that nothing they print brings a secret back out.
  */
+/** The few fields of control API answers these tests read. */
+interface ApiBody {
+  token?: string;
+  error?: { code: string; message: string };
+  status?: { events: { type: string }[] };
+}
+
 describe("issue 11.5: workloads on the platform's own host", () => {
   const dir = mkdtempSync(join(tmpdir(), "ik-isolation-"));
   const lines: string[] = [];
@@ -22,7 +29,7 @@ describe("issue 11.5: workloads on the platform's own host", () => {
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return { status: response.status, body: (await response.json()) as Record<string, any> };
+    return { status: response.status, body: (await response.json()) as ApiBody };
   };
 
   beforeAll(async () => {
@@ -44,7 +51,7 @@ describe("issue 11.5: workloads on the platform's own host", () => {
   it("refuses a project-scoped token a workload placed on this machine, naming INFERENCEKEY_LOCAL_COMMANDS", async () => {
     // Prepare
     const created = await api(admin, "POST", "/v1/tokens", { name: "ci", project: "acme" });
-    const projectToken = created.body.token as string;
+    const projectToken = created.body.token ?? "";
 
     // Act: the attack of the review, as a cloud-placed workload.
     const ensured = await api(projectToken, "PUT", "/v1/projects/acme/workloads/steal", {
@@ -56,8 +63,8 @@ describe("issue 11.5: workloads on the platform's own host", () => {
 
     // Assess
     expect(ensured.status).toBe(403);
-    expect(ensured.body.error.code).toBe("forbidden");
-    expect(ensured.body.error.message).toContain("INFERENCEKEY_LOCAL_COMMANDS=all");
+    expect(ensured.body.error?.code).toBe("forbidden");
+    expect(ensured.body.error?.message).toContain("INFERENCEKEY_LOCAL_COMMANDS=all");
     expect((await api(admin, "GET", "/v1/projects/acme/workloads/steal")).status).toBe(404);
   });
 
@@ -65,6 +72,7 @@ describe("issue 11.5: workloads on the platform's own host", () => {
     // Prepare: a backend that prints where it runs, what it inherited, the server secret and a token, then fails.
     const script = [
       "echo cwd=$(pwd)",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
       "echo leaked=${IK_PLATFORM_ONLY_SETTING:-none}",
       `cat ${join(dir, "server-secret")}`,
       `grep TOKEN ${platform.devEnvPath}`,
@@ -87,7 +95,7 @@ describe("issue 11.5: workloads on the platform's own host", () => {
       "the replica failed",
       async () => {
         const view = (await api(admin, "GET", "/v1/projects/acme/workloads/echo")).body;
-        return view.status.events.some((e: { type: string }) => e.type === "ReplicaFailed") ? view : undefined;
+        return view.status?.events.some((e) => e.type === "ReplicaFailed") ? view : undefined;
       },
       30_000,
     );

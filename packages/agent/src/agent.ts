@@ -8,14 +8,17 @@ import {
   type ReplicaReport,
   type ReplicaRuntimeState,
 } from "@inferencekey/core";
+import { createHash } from "node:crypto";
 import { createServer } from "node:net";
+import { resolve } from "node:path";
 import { type BuiltCommand, buildCommand, defaultEnvsDir } from "./command";
 import { discoverGpus } from "./gpu-discovery";
 import { checkReady, type ProbeTarget } from "./health";
 import { AGENT_VERSION, defaultAdvertiseHost, describeHost } from "./host-info";
 import { PeakWindow, scrapeLoad } from "./metrics";
 import { OllamaModelPull } from "./ollama-pull";
-import { isAlive, readProcStat, stopGroup, stopReplicaProcesses } from "./processes";
+import { isAlive, type ReplicaProcesses, readProcStat, stopGroup, stopReplicaProcesses } from "./processes";
+import { ownCgroupDir, replicaCgroupDir } from "./replica-cgroup";
 import { type RecordedProcess, readState, StateFile } from "./state-file";
 import {
   type Clock,
@@ -71,6 +74,8 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
   /** Working directory of backends (default: this process's). */
   cwd?: string;
+  /** Put each replica in its own cgroup v2 where the hierarchy is writable (default true). */
+  useCgroups?: boolean;
   /** Restart, probe and stop timings of every replica. */
   supervisor?: Partial<SupervisorTuning>;
   clock?: Clock;
@@ -216,8 +221,14 @@ class Agent {
   private stopReplicasOnStop = true;
   private sampler: ReturnType<typeof setTimeout> | undefined;
   private sampling = false;
+  /** Where replicas' cgroups go: beside this agent's own, when cgroup v2 is there (writability is tried per replica). */
+  private readonly cgroupBase: string | undefined;
+  /** Tags this agent's backends (with the replica id) so a stop never reaches another agent's. Stable across restarts. */
+  private readonly instance: string;
 
   constructor(private readonly options: AgentOptions) {
+    this.cgroupBase = options.useCgroups === false ? undefined : ownCgroupDir();
+    this.instance = createHash("sha256").update(resolve(options.stateDir)).digest("hex").slice(0, 16);
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -261,7 +272,7 @@ class Agent {
         );
       } else if (groupStillOurs(record)) {
         // The leader is gone but its children may not be: they would hold the port and GPU memory.
-        await stopReplicaProcesses({ replicaId: record.replica_id, pgid: record.pgid }, 2_000);
+        await stopReplicaProcesses(this.processesOf(record), 2_000);
       }
     }
     await this.persist();
@@ -580,7 +591,7 @@ class Agent {
         // A replica that already runs again under this agent keeps its processes: only the old group goes.
         const stopped = this.entries.has(record.replica_id)
           ? stopGroup(record.pgid, this.tuning.graceMs)
-          : stopReplicaProcesses({ replicaId: record.replica_id, pgid: record.pgid }, this.tuning.graceMs);
+          : stopReplicaProcesses(this.processesOf(record), this.tuning.graceMs);
         const release = stopped.then(() => {
           this.leftovers.delete(record.pid);
           if (entry !== undefined) entry.fixed = { state: "stopped" };
@@ -592,10 +603,21 @@ class Agent {
     );
   }
 
+  /** Everything of a recorded (previous run's) replica a stop must reach. */
+  private processesOf(record: RecordedProcess): ReplicaProcesses {
+    return {
+      replicaId: record.replica_id,
+      instance: this.instance,
+      pgid: record.pgid,
+      ...(this.cgroupBase === undefined ? {} : { cgroup: replicaCgroupDir(this.cgroupBase, this.instance, record.replica_id) }),
+    };
+  }
+
   private build(assignment: Assignment) {
     return buildCommand(assignment, {
       envsDir: this.options.envsDir ?? defaultEnvsDir(this.options.env ?? process.env),
       baseEnv: this.options.env ?? process.env,
+      instance: this.instance,
     });
   }
 
@@ -649,6 +671,7 @@ class Agent {
         return !result.ok && result.modelMissing === true && pull !== undefined ? pull.ensure() : result;
       },
       ...(this.options.cwd === undefined ? {} : { cwd: this.options.cwd }),
+      ...(this.cgroupBase === undefined ? {} : { cgroupBase: this.cgroupBase }),
       tuning: this.tuning,
       ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
       log: this.log,
@@ -705,7 +728,7 @@ class Agent {
       clearTimeout(this.sampler);
       if (stopReplicas) {
         const stops = [...this.entries.values()].map((entry) => this.stopEntry(entry));
-        const orphans = this.candidates.map((record) => stopReplicaProcesses({ replicaId: record.replica_id, pgid: record.pgid }, this.tuning.graceMs));
+        const orphans = this.candidates.map((record) => stopReplicaProcesses(this.processesOf(record), this.tuning.graceMs));
         this.candidates = [];
         await Promise.all([...stops, ...orphans, ...this.background]);
         this.entries.clear();

@@ -3,7 +3,7 @@ import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { type Assignment, shellQuote, VLLM_VERSION_PATTERN } from "@inferencekey/core";
-import { REPLICA_ID_ENV } from "./processes";
+import { AGENT_INSTANCE_ENV, REPLICA_ID_ENV } from "./processes";
 
 /** The environment variable that carries the replica secret to the backend (never its command line text). */
 export const SECRET_ENV = "INFERENCEKEY_REPLICA_SECRET";
@@ -20,6 +20,8 @@ export interface CommandOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Injectable for tests. */
   isDirectory?: (path: string) => boolean;
+  /** The agent instance, set as INFERENCEKEY_AGENT_INSTANCE beside the replica id: stops find the backend's processes by both. */
+  instance?: string;
 }
 
 export interface BuiltCommand {
@@ -80,6 +82,7 @@ export function buildCommand(assignment: Assignment, options: CommandOptions = {
     PORT: String(port),
     CUDA_VISIBLE_DEVICES: assignment.gpu_indexes.join(","),
     [REPLICA_ID_ENV]: assignment.replica_id,
+    ...(options.instance === undefined ? {} : { [AGENT_INSTANCE_ENV]: options.instance }),
   };
 
   let envDir: string | undefined;
@@ -136,7 +139,8 @@ export function buildCommand(assignment: Assignment, options: CommandOptions = {
   Object.assign(env, agentEnv, secretEnv);
 
   // PATH is left out: it carries the agent's own PATH, which may differ between two runs of the agent.
-  const hashed = Object.entries(agentEnv).filter(([name]) => name !== "PATH");
+  // The instance tag is left out too: it says who started the process, not what runs.
+  const hashed = Object.entries(agentEnv).filter(([name]) => name !== "PATH" && name !== AGENT_INSTANCE_ENV);
   const hash = createHash("sha256")
     .update(
       JSON.stringify({ replica: assignment.replica_id, backend, shell, envDir, agentEnv: hashed.sort() }),

@@ -17,6 +17,7 @@ import {
 } from "../../src";
 
 const base = { name: "Bot", slug: "bot", backend: "vllm" };
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the review's payload, verbatim; `${IFS}` is shell syntax
 const INJECTION = "x;echo${IFS}INJECTED>file;#";
 
 describe("issue 11.6: no shell injection through `model`", () => {
