@@ -74,6 +74,8 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
   /** Working directory of backends (default: this process's). */
   cwd?: string;
+  /** Variables set for every backend by whoever runs the agent (not filtered like `env`). */
+  backendEnv?: Record<string, string>;
   /** Put each replica in its own cgroup v2 where the hierarchy is writable (default true). */
   useCgroups?: boolean;
   /** Restart, probe and stop timings of every replica. */
@@ -618,6 +620,7 @@ class Agent {
       envsDir: this.options.envsDir ?? defaultEnvsDir(this.options.env ?? process.env),
       baseEnv: this.options.env ?? process.env,
       instance: this.instance,
+      ...(this.options.backendEnv === undefined ? {} : { backendEnv: this.options.backendEnv }),
     });
   }
 

@@ -22,6 +22,8 @@ export interface CommandOptions {
   isDirectory?: (path: string) => boolean;
   /** The agent instance, set as INFERENCEKEY_AGENT_INSTANCE beside the replica id: stops find the backend's processes by both. */
   instance?: string;
+  /** Variables the agent's owner sets for every backend (e.g. `npm start`'s INFERENCEKEY_START_DIR). */
+  backendEnv?: Record<string, string>;
 }
 
 export interface BuiltCommand {
@@ -83,6 +85,7 @@ export function buildCommand(assignment: Assignment, options: CommandOptions = {
     CUDA_VISIBLE_DEVICES: assignment.gpu_indexes.join(","),
     [REPLICA_ID_ENV]: assignment.replica_id,
     ...(options.instance === undefined ? {} : { [AGENT_INSTANCE_ENV]: options.instance }),
+    ...options.backendEnv,
   };
 
   let envDir: string | undefined;

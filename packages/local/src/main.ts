@@ -18,7 +18,13 @@ if (localCommands !== "organisation" && localCommands !== "all") {
   process.exit(2);
 }
 
-const platform = await startLocalPlatform({ dir, port, localCommands }).catch((error: unknown) => {
+// Names of further variables backends inherit (e.g. HF_TOKEN): by default they get only PATH, HOME and the locale.
+const backendEnvNames = (process.env.INFERENCEKEY_BACKEND_ENV ?? "")
+  .split(",")
+  .map((name) => name.trim())
+  .filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name));
+
+const platform = await startLocalPlatform({ dir, port, localCommands, backendEnvNames }).catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code;
   console.error(
     error instanceof StateDirLockedError

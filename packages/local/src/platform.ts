@@ -41,8 +41,15 @@ export interface LocalPlatformOptions {
   purgeEveryMs?: number;
   /** Who may have commands run on this machine (`INFERENCEKEY_LOCAL_COMMANDS`). Default `organisation`. */
   localCommands?: LocalCommands;
-  /** The platform's environment, from which backends get only BACKEND_ENV_NAMES. Default process.env. */
+  /** The platform's environment, from which backends get only BACKEND_ENV_NAMES (and `backendEnvNames`). Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** More variables of the platform's environment backends inherit (`INFERENCEKEY_BACKEND_ENV`, e.g. HF_TOKEN). */
+  backendEnvNames?: readonly string[];
+  /**
+   * The directory `npm start` runs in, given to backends as INFERENCEKEY_START_DIR (they run in a
+   * directory of their own, so commands name the repository's files through it). Default process.cwd().
+   */
+  startDir?: string;
 }
 
 /**
@@ -51,11 +58,14 @@ export interface LocalPlatformOptions {
  */
 export const BACKEND_ENV_NAMES = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"] as const;
 
-export function backendEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function backendEnvironment(env: NodeJS.ProcessEnv, more: readonly string[] = []): NodeJS.ProcessEnv {
   const kept: NodeJS.ProcessEnv = {};
-  for (const name of BACKEND_ENV_NAMES) if (env[name] !== undefined) kept[name] = env[name];
+  for (const name of [...BACKEND_ENV_NAMES, ...more]) if (env[name] !== undefined) kept[name] = env[name];
   return kept;
 }
+
+/** Set for every backend under `npm start`: the directory the platform was started in. */
+export const START_DIR_ENV = "INFERENCEKEY_START_DIR";
 
 export interface LocalPlatform {
   url: string;
@@ -125,7 +135,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             stateDir: join(options.dir, "agents", worker.id),
             advertiseHost: LOCAL_DIAL_HOST,
             cwd: workDir,
-            env: backendEnvironment(platformEnv),
+            env: backendEnvironment(platformEnv, options.backendEnvNames),
+            backendEnv: { [START_DIR_ENV]: options.startDir ?? process.cwd() },
             envsDir: defaultEnvsDir(platformEnv),
             log: (line: string) => log(`[${project}] ${line}`),
           }),
