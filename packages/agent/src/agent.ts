@@ -18,7 +18,7 @@ import { AGENT_VERSION, defaultAdvertiseHost, describeHost } from "./host-info";
 import { PeakWindow, scrapeLoad } from "./metrics";
 import { OllamaModelPull } from "./ollama-pull";
 import { isAlive, type ReplicaProcesses, readProcStat, stopGroup, stopReplicaProcesses } from "./processes";
-import { ownCgroupDir, replicaCgroupDir } from "./replica-cgroup";
+import { ownCgroupDir, removeEmptyReplicaCgroups, replicaCgroupDir } from "./replica-cgroup";
 import { type RecordedProcess, readState, StateFile } from "./state-file";
 import {
   type Clock,
@@ -140,6 +140,11 @@ export function portBindable(host: string, port: number): Promise<boolean> {
 /** Early heartbeats (reporting a change) are at least this far apart. */
 const EARLY_HEARTBEAT_SPACING_MS = 250;
 
+/** Names an agent by its state directory: stable across its restarts, distinct between agents on one box. */
+export function agentInstance(stateDir: string): string {
+  return createHash("sha256").update(resolve(stateDir)).digest("hex").slice(0, 16);
+}
+
 /** Retry delay after n failed heartbeats: doubling, capped, with jitter so a fleet does not retry in step. */
 export function retryDelayMs(
   failures: number,
@@ -230,7 +235,7 @@ class Agent {
 
   constructor(private readonly options: AgentOptions) {
     this.cgroupBase = options.useCgroups === false ? undefined : ownCgroupDir();
-    this.instance = createHash("sha256").update(resolve(options.stateDir)).digest("hex").slice(0, 16);
+    this.instance = agentInstance(options.stateDir);
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -266,6 +271,8 @@ class Agent {
 
     const { replicas, problem } = await readState(this.options.stateDir);
     if (problem !== undefined) this.log(problem);
+    // Recorded replicas that still run keep theirs (not empty); the rest are leftovers of a hard end.
+    if (this.cgroupBase !== undefined) removeEmptyReplicaCgroups(this.cgroupBase, this.instance);
     for (const record of replicas) {
       if (recordedAlive(record)) {
         this.candidates.push(record);

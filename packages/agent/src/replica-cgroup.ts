@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -109,5 +109,23 @@ export function removeReplicaCgroup(dir: string): void {
     rmdirSync(dir);
   } catch {
     // Missing, or not empty yet: the next stop of this replica tries again.
+  }
+}
+
+/**
+ * Removes the empty cgroups an agent instance left behind (a platform killed hard, backends that
+ * ended while no agent ran): called at start, before any replica of this run has one.
+ */
+export function removeEmptyReplicaCgroups(base: string, instance: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(`ik-${instance}-`)) continue;
+    const dir = join(base, name);
+    if (cgroupMembers(dir).length === 0) removeReplicaCgroup(dir);
   }
 }

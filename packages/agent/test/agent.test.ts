@@ -1,8 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  agentInstance,
+  createReplicaCgroup,
+  ownCgroupDir,
+  removeReplicaCgroup,
+  replicaCgroupDir,
   type AgentHandle,
   type AgentOptions,
   isAlive,
@@ -507,5 +512,23 @@ describe("issue 11.7: the agent only uses a port it can bind", () => {
     } finally {
       squatter.close();
     }
+  });
+});
+
+describe("issue 11.16: per-replica cgroups", () => {
+  const base = ownCgroupDir();
+  const writable = base !== undefined && createReplicaCgroup(replicaCgroupDir(base, "probe", `rep_probe${process.pid}`));
+  if (writable && base !== undefined) removeReplicaCgroup(replicaCgroupDir(base, "probe", `rep_probe${process.pid}`));
+
+  it.skipIf(!writable)("an agent starting removes the empty cgroups its instance left behind", async () => {
+    // Prepare: what a platform killed hard leaves: an empty cgroup of this state directory's agent.
+    const left = replicaCgroupDir(base ?? "", agentInstance(stateDir), "rep_leftover");
+    expect(createReplicaCgroup(left)).toBe(true);
+
+    // Act
+    await agent();
+
+    // Assess
+    expect(existsSync(left)).toBe(false);
   });
 });
