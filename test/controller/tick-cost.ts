@@ -34,7 +34,7 @@ export async function measureTickCost(count: number): Promise<TickCost> {
     const ctx: PlatformContext = { store, serverSecret: "bench", now: () => new Date() };
     const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
     await createProject(ctx, admin, { slug: "acme" });
-    const { worker } = await registerWorker(ctx, admin, "acme", { name: "box" });
+    const { worker } = await registerWorker(ctx, admin, "acme", { name: "box", addresses: ["127.0.0.1"] });
     const compute: Compute = { placeCloudReplica: async () => ({ workerId: worker.id, hourlyPriceUsd: 0 }) };
     const beat = async () => {
       const placed = (await listWorkerReplicas(ctx, worker.id)).map((r) => r.record);

@@ -35,7 +35,7 @@ describe("worker agent on the local platform", () => {
   const status = (slug: string): Promise<Workload> => mgmt.get(slug);
 
   beforeAll(async () => {
-    platform = await startPlatformProcess({ env: { REPLICA_RECORD_DIR: recordDir } });
+    platform = await startPlatformProcess({ env: { REPLICA_RECORD_DIR: recordDir, INFERENCEKEY_BACKEND_ENV: "REPLICA_RECORD_DIR" } });
     mgmt = new ManagementClient({ token: platform.sdkToken, baseUrl: platform.baseUrl, project: "acme" });
   });
 

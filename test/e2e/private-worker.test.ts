@@ -45,7 +45,7 @@ describe("private worker with its own agent process", () => {
     let platform: PlatformProcess = await startPlatformProcess({ env: { PORT: port } });
     cleanups.push(() => platform.stop());
     const mgmt = new ManagementClient({ token: platform.sdkToken, baseUrl: platform.baseUrl, project: "acme" });
-    const worker = await mgmt.workers.register({ name: "gpu-box-1" });
+    const worker = await mgmt.workers.register({ name: "gpu-box-1", addresses: ["127.0.0.1"] });
     const agent = startAgent(platform.baseUrl, worker.token, join(platform.home, "private-agent"));
     cleanups.push(async () => {
       agent.child.kill("SIGTERM");

@@ -22,7 +22,7 @@ import { isAlive, waitFor } from "../support/processes";
  * `pip wheel` builds from packages/sdk-python), against platforms started by `npm start`'s
  * entry point. The scripts are the README's blocks, unchanged; their workload `command` is the
  * README's: the TEST DOUBLE test/replicas/openai-replica.mjs (model weights cannot be downloaded
- * here), named relative to the directory the platforms run in, the repository.
+ * here), named through INFERENCEKEY_START_DIR, the directory the platforms run in (the repository).
  * Each quickstart first runs on a platform of its own; then, on the TypeScript one's platform,
  * Python runs after TypeScript, TypeScript again (on Node 20 when the machine has it) and Python
  * again: neither changes the other's workload.
@@ -131,7 +131,7 @@ describe("the README quickstarts, from empty directories with the built SDKs", (
     mkdirSync(recordDir);
     const started = Date.now();
     // The slow preparations are independent: run them together.
-    const platformEnv = { env: { REPLICA_RECORD_DIR: recordDir } };
+    const platformEnv = { env: { REPLICA_RECORD_DIR: recordDir, INFERENCEKEY_BACKEND_ENV: "REPLICA_RECORD_DIR" } };
     const [platforms, packed] = await Promise.all([
       Promise.all([startPlatformProcess(platformEnv), startPlatformProcess(platformEnv)]),
       (async () => {
@@ -345,11 +345,11 @@ describe("the README quickstarts, from empty directories with the built SDKs", (
     expect(ran.code).toBe(0);
     expect(supportBot.generation).toBe(1);
     expect(supportBot.spec.command).toBe(
-      "node test/replicas/openai-replica.mjs serve meta-llama/Llama-3.1-8B-Instruct",
+      'node "$INFERENCEKEY_START_DIR/test/replicas/openai-replica.mjs" serve meta-llama/Llama-3.1-8B-Instruct',
     );
     expect(faqBot.generation).toBe(1);
     expect(faqBot.spec.command).toBe(
-      "node test/replicas/openai-replica.mjs serve Qwen/Qwen2.5-0.5B-Instruct",
+      'node "$INFERENCEKEY_START_DIR/test/replicas/openai-replica.mjs" serve Qwen/Qwen2.5-0.5B-Instruct',
     );
     expect(supportBot.status.readyReplicas).toBe(1);
     expect(faqBot.status.readyReplicas).toBe(1);

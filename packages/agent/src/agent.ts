@@ -10,6 +10,8 @@ import {
   type ReplicaReport,
   type ReplicaRuntimeState,
 } from "@inferencekey/core";
+import { createHash } from "node:crypto";
+import { resolve } from "node:path";
 import { type FrontCertificate, loadOrCreateFrontCertificate } from "./certificate";
 import { BACKEND_HOST, type BuiltCommand, buildCommand, defaultEnvsDir } from "./command";
 import { type FrontLimits, ReplicaFront } from "./front";
@@ -18,7 +20,8 @@ import { checkReady, type ProbeTarget } from "./health";
 import { AGENT_VERSION, defaultAdvertiseHost, describeHost } from "./host-info";
 import { PeakWindow, scrapeLoad } from "./metrics";
 import { OllamaModelPull } from "./ollama-pull";
-import { isAlive, readProcStat, stopGroup } from "./processes";
+import { isAlive, type ReplicaProcesses, readProcStat, stopGroup, stopReplicaProcesses } from "./processes";
+import { ownCgroupDir, removeEmptyReplicaCgroups, replicaCgroupDir } from "./replica-cgroup";
 import { type RecordedProcess, readState, StateFile } from "./state-file";
 import {
   type Clock,
@@ -74,6 +77,10 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
   /** Working directory of backends (default: this process's). */
   cwd?: string;
+  /** Variables set for every backend by whoever runs the agent (not filtered like `env`). */
+  backendEnv?: Record<string, string>;
+  /** Put each replica in its own cgroup v2 where the hierarchy is writable (default true). */
+  useCgroups?: boolean;
   /** Restart, probe and stop timings of every replica. */
   supervisor?: Partial<SupervisorTuning>;
   clock?: Clock;
@@ -125,10 +132,19 @@ interface Entry {
   removing?: boolean;
   /** Peak running + waiting over the trailing window, fed by the sampler and by each heartbeat's scrape. */
   peak?: PeakWindow;
+  /** Not started: another program holds the assigned port; reported so the platform assigns another. */
+  portUnavailable?: boolean;
+  /** The stop of the backend this replica had before its port turned out held (an adopted one). */
+  previousStop?: Promise<void>;
 }
 
 /** Early heartbeats (reporting a change) are at least this far apart. */
 const EARLY_HEARTBEAT_SPACING_MS = 250;
+
+/** Names an agent by its state directory: stable across its restarts, distinct between agents on one box. */
+export function agentInstance(stateDir: string): string {
+  return createHash("sha256").update(resolve(stateDir)).digest("hex").slice(0, 16);
+}
 
 /** Retry delay after n failed heartbeats: doubling, capped, with jitter so a fleet does not retry in step. */
 export function retryDelayMs(
@@ -233,8 +249,14 @@ class Agent {
   private stopReplicasOnStop = true;
   private sampler: ReturnType<typeof setTimeout> | undefined;
   private sampling = false;
+  /** Where replicas' cgroups go: beside this agent's own, when cgroup v2 is there (writability is tried per replica). */
+  private readonly cgroupBase: string | undefined;
+  /** Tags this agent's backends (with the replica id) so a stop never reaches another agent's. Stable across restarts. */
+  private readonly instance: string;
 
   constructor(private readonly options: AgentOptions) {
+    this.cgroupBase = options.useCgroups === false ? undefined : ownCgroupDir();
+    this.instance = agentInstance(options.stateDir);
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -276,6 +298,8 @@ class Agent {
 
     const { replicas, problem } = await readState(this.options.stateDir);
     if (problem !== undefined) this.log(problem);
+    // Recorded replicas that still run keep theirs (not empty); the rest are leftovers of a hard end.
+    if (this.cgroupBase !== undefined) removeEmptyReplicaCgroups(this.cgroupBase, this.instance);
     for (const record of replicas) {
       if (recordedAlive(record)) {
         this.candidates.push(record);
@@ -284,7 +308,7 @@ class Agent {
         );
       } else if (groupStillOurs(record)) {
         // The leader is gone but its children may not be: they would hold the port and GPU memory.
-        await stopGroup(record.pgid, 2_000);
+        await stopReplicaProcesses(this.processesOf(record), 2_000);
       }
     }
     await this.persist();
@@ -499,6 +523,7 @@ class Agent {
           port,
           restarts: 0,
           ...(fixed.reason === undefined ? {} : { reason: fixed.reason }),
+          ...(entry.portUnavailable ? { port_unavailable: true } : {}),
         });
         continue;
       }
@@ -539,6 +564,11 @@ class Agent {
         // A new generation of a slot is simply a new replica: the control plane keeps the old one
         // assigned until the new one is ready, then marks it stopped.
         if (entry === undefined) await this.launch(assignment);
+        // The platform answered the port another program holds with a new one: start there (and
+        // only there: the held port is not tried again).
+        else if (entry.portUnavailable) {
+          if (assignment.port !== entry.assignment.port) await this.launch(assignment);
+        }
         // Stopped on request, then wanted again (a scale-up right after a scale-down recreates the
         // slot under the same id): start it afresh once the stop has freed the port.
         else if (!entry.removing && (entry.stopping !== undefined || entry.fixed?.state === "stopped")) await this.launch(assignment);
@@ -611,7 +641,11 @@ class Agent {
           assignment?.desired === "stopped" ? { assignment, fixed: { state: "stopping" } } : undefined;
         if (entry !== undefined && assignment !== undefined) this.entries.set(assignment.replica_id, entry);
         this.leftovers.set(record.pid, record);
-        const release = stopGroup(record.pgid, this.tuning.graceMs).then(() => {
+        // A replica that already runs again under this agent keeps its processes: only the old group goes.
+        const stopped = this.entries.has(record.replica_id)
+          ? stopGroup(record.pgid, this.tuning.graceMs)
+          : stopReplicaProcesses(this.processesOf(record), this.tuning.graceMs);
+        const release = stopped.then(() => {
           this.leftovers.delete(record.pid);
           if (entry !== undefined) entry.fixed = { state: "stopped" };
           void this.persist();
@@ -622,11 +656,23 @@ class Agent {
     );
   }
 
+  /** Everything of a recorded (previous run's) replica a stop must reach. */
+  private processesOf(record: RecordedProcess): ReplicaProcesses {
+    return {
+      replicaId: record.replica_id,
+      instance: this.instance,
+      pgid: record.pgid,
+      ...(this.cgroupBase === undefined ? {} : { cgroup: replicaCgroupDir(this.cgroupBase, this.instance, record.replica_id) }),
+    };
+  }
+
   private build(assignment: Assignment, backendPort: number) {
     return buildCommand(assignment, {
       backendPort,
       envsDir: this.options.envsDir ?? defaultEnvsDir(this.options.env ?? process.env),
       baseEnv: this.options.env ?? process.env,
+      instance: this.instance,
+      ...(this.options.backendEnv === undefined ? {} : { backendEnv: this.options.backendEnv }),
     });
   }
 
@@ -647,6 +693,9 @@ class Agent {
       this.nudge();
       return;
     }
+    // A process this replica ran before moving off a held port (an adopted backend) is gone before
+    // the new one starts: its stop ends every process carrying the replica's id, which the new one has too.
+    const previous = this.entries.get(id)?.previousStop;
     const supervisor = this.supervise(assignment, built.command, backendPort);
     const entry: Entry = { assignment, backendPort, supervisor, hash: built.command.hash };
     this.entries.set(id, entry);
@@ -662,21 +711,21 @@ class Agent {
       });
     };
     const release = this.releases.get(assignment.port);
-    if (release === undefined) start();
-    else void release.then(start);
+    if (release === undefined && previous === undefined) start();
+    else void Promise.all([release, previous]).then(start);
   }
 
   /**
-   * Listens on the assigned address for the replica. When it cannot (the port is taken), the
-   * replica is reported failed with the reason and its backend is not started.
+   * Listens on the assigned address for the replica; its backend starts only once this succeeds.
+   * A port another program holds (EADDRINUSE) is reported `port_unavailable`, so that the platform
+   * assigns another port and the replica starts there. Any other error is retried with the
+   * backend's backoff, then the replica is failed with the reason.
    */
   private async openFront(assignment: Assignment, command: BuiltCommand, backendPort: number): Promise<ReplicaFront | undefined> {
     const id = assignment.replica_id;
     const entry = this.entries.get(id);
     const current = () => entry !== undefined && this.entries.get(id) === entry && entry.stopping === undefined && !this.stopping;
     const { maxConsecutiveFailures, backoffInitialMs, backoffMaxMs } = this.tuning;
-    // A port still held (a previous process on its way out, another program) may free up: retried
-    // with the same backoff as a crashing backend, then the replica is failed with the reason.
     for (let attempt = 1; ; attempt++) {
       try {
         const front = await ReplicaFront.listen({
@@ -694,6 +743,11 @@ class Agent {
         await front.close();
         return undefined;
       } catch (error) {
+        // Our own previous process on that port was waited for (releases): another program holds it.
+        if ((error as NodeJS.ErrnoException).code === "EADDRINUSE" && current() && entry !== undefined) {
+          this.reportPortUnavailable(entry);
+          return undefined;
+        }
         const reason = `the replica front cannot listen on ${assignment.host}:${assignment.port}: ${describeError(error)}`;
         this.log(`replica ${replicaLabel(assignment)}: ${reason}`);
         if (!current()) return undefined;
@@ -717,6 +771,23 @@ class Agent {
     }
   }
 
+  /**
+   * The replica's assigned port is held by another program: its backend is not started (an adopted
+   * one is stopped), and reports carry `port_unavailable` until the platform answers another port.
+   */
+  private reportPortUnavailable(entry: Entry): void {
+    const { assignment } = entry;
+    const reason = `port ${assignment.port} on ${assignment.host} is held by another program; waiting for the platform to assign another`;
+    this.log(`replica ${replicaLabel(assignment)}: ${reason}`);
+    const supervisor = entry.supervisor;
+    delete entry.supervisor;
+    delete entry.frontProblem;
+    entry.fixed = { state: "starting", reason };
+    entry.portUnavailable = true;
+    if (supervisor?.snapshot().pid !== undefined) entry.previousStop = supervisor.stop();
+    this.nudge();
+  }
+
   private supervise(assignment: Assignment, command: BuiltCommand, backendPort: number): ReplicaSupervisor {
     const target = probeTarget(assignment, backendPort);
     const forward = this.options.logBackendOutput ?? true;
@@ -733,6 +804,7 @@ class Agent {
         return !result.ok && result.modelMissing === true && pull !== undefined ? pull.ensure() : result;
       },
       ...(this.options.cwd === undefined ? {} : { cwd: this.options.cwd }),
+      ...(this.cgroupBase === undefined ? {} : { cgroupBase: this.cgroupBase }),
       tuning: this.tuning,
       ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
       log: this.log,
@@ -791,7 +863,7 @@ class Agent {
       clearTimeout(this.sampler);
       if (stopReplicas) {
         const stops = [...this.entries.values()].map((entry) => this.stopEntry(entry));
-        const orphans = this.candidates.map((record) => stopGroup(record.pgid, this.tuning.graceMs));
+        const orphans = this.candidates.map((record) => stopReplicaProcesses(this.processesOf(record), this.tuning.graceMs));
         this.candidates = [];
         await Promise.all([...stops, ...orphans, ...this.background]);
         this.entries.clear();

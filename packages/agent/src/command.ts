@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { type Assignment, VLLM_VERSION_PATTERN } from "@inferencekey/core";
+import { type Assignment, shellQuote, VLLM_VERSION_PATTERN } from "@inferencekey/core";
+import { AGENT_INSTANCE_ENV, REPLICA_ID_ENV } from "./processes";
 
 /** The environment variable that carries the replica secret to the backend (never its command line text). */
 export const SECRET_ENV = "INFERENCEKEY_REPLICA_SECRET";
@@ -24,6 +25,10 @@ export interface CommandOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Injectable for tests. */
   isDirectory?: (path: string) => boolean;
+  /** The agent instance, set as INFERENCEKEY_AGENT_INSTANCE beside the replica id: stops find the backend's processes by both. */
+  instance?: string;
+  /** Variables the agent's owner sets for every backend (e.g. `npm start`'s INFERENCEKEY_START_DIR). */
+  backendEnv?: Record<string, string>;
 }
 
 export interface BuiltCommand {
@@ -45,12 +50,9 @@ export interface BuiltCommand {
 
 export type BuildResult = { ok: true; command: BuiltCommand } | { ok: false; reason: string };
 
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 const HOST_PATTERN = /^[A-Za-z0-9.:_%[\]-]+$/;
 
-export function shellQuote(word: string): string {
-  return SAFE_WORD.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
+export { shellQuote };
 
 function isDirectory(path: string): boolean {
   try {
@@ -97,7 +99,9 @@ export function buildCommand(assignment: Assignment, options: CommandOptions): B
     HOST: host,
     PORT: String(port),
     CUDA_VISIBLE_DEVICES: assignment.gpu_indexes.join(","),
-    INFERENCEKEY_REPLICA_ID: assignment.replica_id,
+    [REPLICA_ID_ENV]: assignment.replica_id,
+    ...(options.instance === undefined ? {} : { [AGENT_INSTANCE_ENV]: options.instance }),
+    ...options.backendEnv,
   };
 
   let envDir: string | undefined;
@@ -153,7 +157,8 @@ export function buildCommand(assignment: Assignment, options: CommandOptions): B
   Object.assign(env, agentEnv, secretEnv);
 
   // PATH is left out: it carries the agent's own PATH, which may differ between two runs of the agent.
-  const hashed = Object.entries(agentEnv).filter(([name]) => name !== "PATH");
+  // The instance tag is left out too: it says who started the process, not what runs.
+  const hashed = Object.entries(agentEnv).filter(([name]) => name !== "PATH" && name !== AGENT_INSTANCE_ENV);
   const hash = createHash("sha256")
     .update(
       JSON.stringify({ replica: assignment.replica_id, backend, shell, envDir, agentEnv: hashed.sort() }),

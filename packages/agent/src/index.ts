@@ -9,6 +9,7 @@ export * from "./metrics";
 export * from "./ollama-pull";
 export * from "./output-lines";
 export * from "./processes";
+export * from "./replica-cgroup";
 export * from "./state-file";
 export * from "./supervisor";
 export * from "./telling-line";

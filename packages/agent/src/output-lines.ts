@@ -1,11 +1,15 @@
+import { REDACTED, redactSecrets } from "@inferencekey/core";
 /** Longest line kept (the protocol caps stderr_tail lines at 2000 characters). */
 const MAX_LINE = 2_000;
 
-export const REDACTED = "[redacted]";
+export { REDACTED };
 
-/** Replaces every occurrence of each secret by a marker: backend logs may echo their arguments. */
+/**
+ * Replaces every occurrence of each secret, and every credential shape (`ik_sdk_`, `ik_live_`,
+ * `ik_wrk_`, `ik_rep_`), by a marker: backend logs may echo their arguments or files they read.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
+  let out = redactSecrets(text);
   for (const secret of secrets) if (secret.length >= 4) out = out.replaceAll(secret, REDACTED);
   return out;
 }

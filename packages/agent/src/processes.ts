@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { cgroupMembers, removeReplicaCgroup, signalCgroup } from "./replica-cgroup";
 
 /** What /proc/<pid>/stat tells about a process (Linux). */
 export interface ProcStat {
@@ -127,6 +128,101 @@ export async function waitUntil(done: () => boolean, timeoutMs: number, interval
       setTimeout(resolve, Math.min(intervalMs, Math.max(1, deadline - Date.now()))),
     );
   }
+}
+
+/**
+ * Set in every backend's environment. A process inherits them from the backend however far it
+ * forked or detached (a `setsid` child leaves the group; its environment stays), so a stop finds it.
+ * Replica ids derive from (project, workload, slot, generation) and repeat across platforms, so the
+ * agent instance is part of the tag: one agent never ends another agent's backends.
+ */
+export const REPLICA_ID_ENV = "INFERENCEKEY_REPLICA_ID";
+export const AGENT_INSTANCE_ENV = "INFERENCEKEY_AGENT_INSTANCE";
+
+/**
+ * Living processes (not this one) whose environment at start held every `name=value` given, read
+ * from /proc/<pid>/environ (Linux; none elsewhere). Processes of other users cannot be read and are skipped.
+ */
+export function processesWithEnv(pairs: Record<string, string>): number[] {
+  if (!PROC_AVAILABLE) return [];
+  const needles = Object.entries(pairs).map(([name, value]) => Buffer.from(`\0${name}=${value}\0`));
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`);
+    } catch {
+      continue;
+    }
+    // A leading NUL makes the first variable match like the others; the NULs around each needle
+    // keep FOO_INFERENCEKEY_REPLICA_ID=... and longer values from matching.
+    const block = Buffer.concat([Buffer.from([0]), environ, Buffer.from([0])]);
+    if (!needles.every((needle) => block.includes(needle))) continue;
+    const stat = readProcStat(Number(entry));
+    if (stat !== undefined && stat.state !== "Z") found.push(stat.pid);
+  }
+  return found;
+}
+
+/** What belongs to one replica: its process group, every process carrying its tag in the environment, its cgroup. */
+export interface ReplicaProcesses {
+  replicaId: string;
+  /** The agent instance that started it (AGENT_INSTANCE_ENV); without it, the environment is not scanned. */
+  instance?: string;
+  pgid?: number;
+  /** The replica's cgroup v2 directory, where the agent could create one. */
+  cgroup?: string;
+}
+
+function tagged(target: ReplicaProcesses): number[] {
+  if (target.instance === undefined) return [];
+  return processesWithEnv({ [REPLICA_ID_ENV]: target.replicaId, [AGENT_INSTANCE_ENV]: target.instance });
+}
+
+/** The living processes of a replica: its group's members, every process tagged with it, its cgroup's members. */
+export function replicaMembers(target: ReplicaProcesses): number[] {
+  const members = new Set(tagged(target));
+  if (target.pgid !== undefined && isSafeGroup(target.pgid)) for (const pid of groupMembers(target.pgid)) members.add(pid);
+  if (target.cgroup !== undefined) for (const pid of cgroupMembers(target.cgroup)) if (isAlive(pid)) members.add(pid);
+  return [...members];
+}
+
+/** Sends a signal to the replica's group, to every process tagged with its id and to its cgroup. */
+export function signalReplica(target: ReplicaProcesses, signal: NodeJS.Signals): void {
+  if (target.pgid !== undefined) signalGroup(target.pgid, signal);
+  if (target.cgroup !== undefined) signalCgroup(target.cgroup, signal);
+  for (const pid of tagged(target)) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone meanwhile, or not ours to signal.
+    }
+  }
+}
+
+/**
+ * Stops everything of a replica, not only its process group: a backend that called `setsid` (or
+ * daemonised) escapes the group but not its environment. SIGTERM, up to `graceMs`, then SIGKILL.
+ */
+export async function stopReplicaProcesses(target: ReplicaProcesses, graceMs: number): Promise<"gone" | "terminated" | "killed"> {
+  const alive = () => replicaMembers(target).length > 0;
+  const done = (how: "gone" | "terminated" | "killed") => {
+    if (target.cgroup !== undefined) removeReplicaCgroup(target.cgroup);
+    return how;
+  };
+  if (!alive()) return done("gone");
+  signalReplica(target, "SIGTERM");
+  if (await waitUntil(() => !alive(), graceMs, 100)) return done("terminated");
+  signalReplica(target, "SIGKILL");
+  await waitUntil(() => !alive(), 5_000, 100);
+  return done("killed");
 }
 
 /**

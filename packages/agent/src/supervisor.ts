@@ -3,7 +3,8 @@ import type { Readable } from "node:stream";
 import type { BuiltCommand } from "./command";
 import type { ProbeResult } from "./health";
 import { OutputLines } from "./output-lines";
-import { isAlive, readProcStat, signalGroup, stopGroup } from "./processes";
+import { AGENT_INSTANCE_ENV, isAlive, type ReplicaProcesses, readProcStat, signalReplica, stopReplicaProcesses } from "./processes";
+import { createReplicaCgroup, replicaCgroupDir, shellEnteringCgroup } from "./replica-cgroup";
 import { tellingLine } from "./telling-line";
 
 export type SupervisorState = "starting" | "ready" | "failed" | "stopping" | "stopped";
@@ -127,6 +128,11 @@ export interface SupervisorOptions {
   /** Readiness: resolves ok when the backend serves its model. */
   probe: (signal: AbortSignal) => Promise<ProbeResult>;
   cwd?: string;
+  /**
+   * A cgroup v2 directory the agent may create children in: each run then goes into the replica's
+   * own cgroup (needs the command's INFERENCEKEY_AGENT_INSTANCE, which names it).
+   */
+  cgroupBase?: string;
   tuning?: Partial<SupervisorTuning>;
   clock?: Clock;
   log?: (line: string) => void;
@@ -312,6 +318,18 @@ export class ReplicaSupervisor {
     };
   }
 
+  /** Everything of this replica a stop must reach: the run's group, its id in environments, its cgroup. */
+  private processes(pgid: number | undefined): ReplicaProcesses {
+    const { replicaId, cgroupBase } = this.options;
+    const instance = this.options.command.agentEnv[AGENT_INSTANCE_ENV];
+    return {
+      replicaId,
+      ...(instance === undefined ? {} : { instance }),
+      ...(pgid === undefined ? {} : { pgid }),
+      ...(cgroupBase === undefined || instance === undefined ? {} : { cgroup: replicaCgroupDir(cgroupBase, instance, replicaId) }),
+    };
+  }
+
   /** Graceful stop of the whole process group; idempotent. Ends in `stopped`. */
   stop(): Promise<void> {
     if (this.stopping !== undefined) return this.stopping;
@@ -320,11 +338,9 @@ export class ReplicaSupervisor {
     this.stopping = (async () => {
       const pgid = this.run?.pgid ?? this.lastPgid;
       this.setState("stopping", undefined);
-      if (pgid !== undefined) {
-        const how = await stopGroup(pgid, this.tuning.graceMs);
-        if (how === "killed")
-          this.log(`did not stop within ${seconds(this.tuning.graceMs)} of SIGTERM; killed`);
-      }
+      // Also without a group: a process the backend detached may outlive the run that started it.
+      const how = await stopReplicaProcesses(this.processes(pgid), this.tuning.graceMs);
+      if (how === "killed") this.log(`did not stop within ${seconds(this.tuning.graceMs)} of SIGTERM; killed`);
       this.run = undefined;
       this.lastPgid = undefined;
       this.setState("stopped", undefined);
@@ -354,7 +370,11 @@ export class ReplicaSupervisor {
     let child: ChildProcess;
     try {
       // detached: the child leads a new process group, so a stop reaches everything it started.
-      child = spawn("/bin/sh", ["-c", this.options.command.shell], {
+      // Where a cgroup can be made, the shell enters it before it runs anything.
+      const { cgroup } = this.processes(undefined);
+      const shell = this.options.command.shell;
+      const args = cgroup !== undefined && createReplicaCgroup(cgroup) ? ["-c", shellEnteringCgroup(cgroup), shell] : ["-c", shell];
+      child = spawn("/bin/sh", args, {
         detached: true,
         env: this.options.command.env,
         ...(this.options.cwd === undefined ? {} : { cwd: this.options.cwd }),
@@ -430,8 +450,8 @@ export class ReplicaSupervisor {
     this.stdout.flush();
     if (this.run === run) this.run = undefined;
     if (this.stopRequested || this.detached) return;
-    // Children the leader left behind would hold the port and GPU memory the restart needs.
-    signalGroup(run.pgid, "SIGKILL");
+    // Children the leader left behind (in its group or detached from it) would hold the port and GPU memory the restart needs.
+    signalReplica(this.processes(run.pgid), "SIGKILL");
 
     const now = this.clock.now();
     const readyMs = Math.max(run.longestReadyMs, run.readySince === undefined ? 0 : now - run.readySince);
@@ -540,7 +560,7 @@ export class ReplicaSupervisor {
     run.hungReason = reason;
     this.log(`${reason}; stopping it`);
     this.reason = `${reason}; stopping it`;
-    void stopGroup(run.pgid, this.tuning.graceMs);
+    void stopReplicaProcesses(this.processes(run.pgid), this.tuning.graceMs);
   }
 
   private scheduleLiveness(run: Run): void {

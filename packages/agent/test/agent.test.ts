@@ -1,9 +1,14 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  agentInstance,
+  createReplicaCgroup,
+  ownCgroupDir,
+  removeReplicaCgroup,
+  replicaCgroupDir,
   type AgentHandle,
   type AgentOptions,
   isAlive,
@@ -149,47 +154,66 @@ describe("startAgent against a control plane", () => {
     }
   });
 
-  it("retries a front whose port is taken, reporting why; failed after too many tries, and no backend started", async () => {
-    // Prepare: another program holds the assigned port.
-    const squatter = createServer();
-    await new Promise<void>((done) => squatter.listen(0, "127.0.0.1", () => done()));
-    const port = (squatter.address() as AddressInfo).port;
+  it("retries a front that cannot listen for another reason than a held port, reporting why; failed after too many tries, and no backend started", async () => {
+    // Prepare: an address that is on no box (TEST-NET-1): listening fails with EADDRNOTAVAIL, not EADDRINUSE.
+    const port = await freePort();
+    const assignment = testAssignment(marker, port, { host: "192.0.2.1" });
+    plane.assignments = [assignment];
+    // Act
+    await agent({ supervisor: { backoffInitialMs: 50, maxConsecutiveFailures: 3 } });
+    const waiting = await waitFor("retry report", () => {
+      const report = plane.lastReport(assignment.replica_id);
+      return report?.reason?.includes("retrying") === true && report;
+    });
+    const failed = await waitFor("failed report", reported(assignment.replica_id, "failed"));
+    // Assess
+    expect(waiting.state).toBe("starting");
+    expect(waiting.reason).toContain(`the replica front cannot listen on 192.0.2.1:${port}: `);
+    expect(failed.reason).toContain("EADDRNOTAVAIL");
+    expect(failed.reason).toContain("3 attempts; not retrying");
+    expect(plane.heartbeats.flatMap((h) => h.body.replicas).some((r) => r.port_unavailable === true)).toBe(false);
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it("stops an adopted backend whose front port another program took meanwhile, reports port_unavailable, and starts on the port the platform answers", async () => {
+    // Prepare: a replica left serving by a first agent; while no agent runs, another program takes its port.
+    const port = await freePort();
     const assignment = testAssignment(marker, port);
     plane.assignments = [assignment];
+    const first = await agent();
+    const ready = await waitFor("ready report", reported(assignment.replica_id, "ready"));
+    await first.stop({ stopReplicas: false });
+    const squatter = createServer();
+    await new Promise<void>((done) => squatter.listen(port, "127.0.0.1", () => done()));
     try {
-      // Act
-      await agent({ supervisor: { backoffInitialMs: 50, maxConsecutiveFailures: 3 } });
-      const waiting = await waitFor("retry report", () => {
+      // Act 1
+      await agent();
+      const refused = await waitFor("port_unavailable report", () => {
         const report = plane.lastReport(assignment.replica_id);
-        return report?.reason?.includes("retrying") === true && report;
+        return report?.port_unavailable === true && report;
       });
-      const failed = await waitFor("failed report", reported(assignment.replica_id, "failed"));
-      // Assess
-      expect(waiting.state).toBe("starting");
-      expect(waiting.reason).toContain(`the replica front cannot listen on 127.0.0.1:${port}: `);
-      expect(failed.reason).toContain("EADDRINUSE");
-      expect(failed.reason).toContain("3 attempts; not retrying");
-      expect(processesWith(marker)).toEqual([]);
+      // Assess 1: the adopted backend is ended, never reported failed.
+      expect(refused).toMatchObject({ state: "starting", port });
+      expect(refused.reason).toMatch(new RegExp(`port ${port} .*held by another program`));
+      await waitFor("adopted backend ended", () => !isAlive(ready.pid ?? 0));
+      // Act 2: the platform claims another port for the replica.
+      const moved = await freePort();
+      plane.assignments = [{ ...assignment, port: moved }];
+      // Assess 2: a new backend behind a front on the new port.
+      const again = await waitFor("ready on the new port", () => {
+        const report = plane.lastReport(assignment.replica_id);
+        return report?.state === "ready" && report.port === moved && report;
+      }, 10_000);
+      expect(again.port_unavailable).toBeUndefined();
+      expect(again.pid).not.toBe(ready.pid);
+      expect(isAlive(again.pid ?? 0)).toBe(true);
+      const through = await frontRequest(moved, "/v1/models", { authorization: `Bearer ${assignment.secret}` });
+      expect(through.status).toBe(200);
+      const states = plane.heartbeats.flatMap((h) => h.body.replicas.filter((r) => r.replica_id === assignment.replica_id).map((r) => r.state));
+      expect(states).not.toContain("failed");
     } finally {
       await new Promise<void>((done) => squatter.close(() => done()));
     }
-  });
-
-  it("opens the front once its port is freed, and the replica becomes ready", async () => {
-    // Prepare: the port is held for a moment, as by a previous process on its way out.
-    const squatter = createServer();
-    await new Promise<void>((done) => squatter.listen(0, "127.0.0.1", () => done()));
-    const port = (squatter.address() as AddressInfo).port;
-    const assignment = testAssignment(marker, port);
-    plane.assignments = [assignment];
-    // Act
-    await agent({ supervisor: { backoffInitialMs: 100 } });
-    await waitFor("retry report", () => plane.lastReport(assignment.replica_id)?.reason?.includes("retrying"));
-    await new Promise<void>((done) => squatter.close(() => done()));
-    await waitFor("ready report", reported(assignment.replica_id, "ready"));
-    // Assess
-    const through = await frontRequest(port, "/v1/models", { authorization: `Bearer ${assignment.secret}` });
-    expect(through.status).toBe(200);
   });
 
   it("pulls an ollama replica's model through ollama's API, reports the download, then reports it ready", async () => {
@@ -557,5 +581,58 @@ describe("retryDelayMs", () => {
     expect([1, 2, 3, 10].map((n) => retryDelayMs(n, 1_000, 30_000, () => 0))).toEqual([
       500, 1_000, 2_000, 15_000,
     ]);
+  });
+});
+
+describe("issue 11.7: the agent only uses a port it can bind", () => {
+  it("does not start a backend on a port another program holds, reports it, and starts on the port the platform answers", async () => {
+    // Prepare: another program listens on the assigned port.
+    const squatter = createServer();
+    const taken = await freePort();
+    await new Promise<void>((resolve) => squatter.listen(taken, "127.0.0.1", resolve));
+    const assignment = testAssignment(marker, taken);
+    plane.assignments = [assignment];
+
+    try {
+      // Act 1
+      await agent();
+      const refused = await waitFor("port_unavailable report", () => plane.lastReport(assignment.replica_id)?.port_unavailable === true && plane.lastReport(assignment.replica_id));
+
+      // Assess 1: nothing was started, and the report says why.
+      expect(refused).toMatchObject({ state: "starting", port: taken });
+      expect(refused.reason).toMatch(new RegExp(`port ${taken} .*held by another program`));
+      expect(processesWith(marker)).toEqual([]);
+
+      // Act 2: the platform claims another port for the replica.
+      const moved = await freePort();
+      plane.assignments = [{ ...assignment, port: moved }];
+
+      // Assess 2
+      const ready = await waitFor("ready on the new port", reported(assignment.replica_id, "ready"), 10_000);
+      expect(ready.port).toBe(moved);
+      expect(ready.port_unavailable).toBeUndefined();
+      const through = await frontRequest(moved, "/v1/models", { authorization: `Bearer ${assignment.secret}` });
+      expect(through.status).toBe(200);
+    } finally {
+      squatter.close();
+    }
+  });
+});
+
+describe("issue 11.16: per-replica cgroups", () => {
+  const base = ownCgroupDir();
+  const writable = base !== undefined && createReplicaCgroup(replicaCgroupDir(base, "probe", `rep_probe${process.pid}`));
+  if (writable && base !== undefined) removeReplicaCgroup(replicaCgroupDir(base, "probe", `rep_probe${process.pid}`));
+
+  it.skipIf(!writable)("an agent starting removes the empty cgroups its instance left behind", async () => {
+    // Prepare: what a platform killed hard leaves: an empty cgroup of this state directory's agent.
+    const left = replicaCgroupDir(base ?? "", agentInstance(stateDir), "rep_leftover");
+    expect(createReplicaCgroup(left)).toBe(true);
+
+    // Act
+    await agent();
+
+    // Assess
+    expect(existsSync(left)).toBe(false);
   });
 });

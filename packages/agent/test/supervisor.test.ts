@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import type { Assignment } from "@inferencekey/core";
 import { afterEach, describe, expect, it } from "vitest";
@@ -7,9 +8,13 @@ import {
   checkReady,
   type Clock,
   describeExit,
+  enterReplicaCgroup,
+  ownCgroupDir,
   type ProbeResult,
   ReplicaSupervisor,
   readProcStat,
+  removeReplicaCgroup,
+  replicaCgroupDir,
   restartDelayMs,
   type SupervisorTuning,
   systemClock,
@@ -32,6 +37,9 @@ const FAST: Partial<SupervisorTuning> = {
   graceMs: 2_000,
   livenessIntervalMs: 100,
 };
+
+/** Tags this test process's backends, as an agent instance would. */
+const TEST_INSTANCE = `test${process.pid}`;
 
 let markers: string[] = [];
 let supervisors: ReplicaSupervisor[] = [];
@@ -62,9 +70,10 @@ function supervise(
     tuning?: Partial<SupervisorTuning>;
     probe?: (signal: AbortSignal) => Promise<ProbeResult>;
     clock?: Clock;
+    cgroupBase?: string;
   } = {},
 ) {
-  const built = buildCommand(assignment, { backendPort: assignment.port });
+  const built = buildCommand(assignment, { backendPort: assignment.port, instance: TEST_INSTANCE });
   if (!built.ok) throw new Error(built.reason);
   const output: string[] = [];
   const logs: string[] = [];
@@ -75,6 +84,7 @@ function supervise(
     probe: options.probe ?? ((signal) => checkReady(assignment, { signal })),
     tuning: { ...FAST, ...options.tuning },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.cgroupBase === undefined ? {} : { cgroupBase: options.cgroupBase }),
     log: (line) => logs.push(line),
     onOutput: (_stream, line) => output.push(line),
   });
@@ -374,5 +384,67 @@ describe("restart policy", () => {
     expect(describeExit(126, null)).toBe("exited with code 126 (command not executable)");
     expect(describeExit(null, "SIGKILL")).toBe("killed by SIGKILL");
     expect(describeExit(1, null, "CUDA out of memory")).toBe("exited with code 1: CUDA out of memory");
+  });
+});
+
+const cgroupBase = ownCgroupDir();
+/** Whether this machine lets us create a cgroup and move a process into it (a short-lived `sleep`). */
+const cgroupsWritable = async () => {
+  if (cgroupBase === undefined) return false;
+  const sleeper = spawn("sleep", ["5"], { stdio: "ignore" });
+  const dir = enterReplicaCgroup(replicaCgroupDir(cgroupBase, TEST_INSTANCE, "probe"), sleeper.pid ?? 0);
+  sleeper.kill("SIGKILL");
+  await new Promise((resolve) => sleeper.once("exit", resolve));
+  if (dir !== undefined) {
+    await waitFor("probe cgroup removed", () => {
+      removeReplicaCgroup(dir);
+      return !existsSync(dir);
+    }, 2_000);
+  }
+  return dir !== undefined;
+};
+const writable = await cgroupsWritable();
+
+describe("issue 11.16: a stop reaches every process of the replica, not only its group", () => {
+  it("ends a double-forking setsid child that left the process group", async () => {
+    // Prepare: the backend serves, and also starts a grandchild in a new session (its own group),
+    // through an intermediate that exits at once: the daemon is re-parented and outside the group.
+    const idle = `${process.execPath} -e "setInterval(() => {}, 1000)" MARKER-daemon`;
+    const { assignment, marker } = await setup("setsid", {
+      command: `setsid /bin/sh -c '${idle} &' ; ${replicaCommand("MARKER")}`,
+    });
+    const { supervisor } = supervise(assignment);
+    supervisor.start();
+    const ready = await waitFor("ready", state(supervisor, "ready"), 10_000);
+    const daemon = await waitFor("the detached daemon", () => processesWith(`${marker}-daemon`).find((p) => p.cmdline.startsWith(process.execPath)), 5_000);
+    expect(readProcStat(daemon.pid)?.pgrp).not.toBe(ready.pid);
+
+    // Act
+    await supervisor.stop();
+
+    // Assess
+    expect(processesWith(`${marker}-daemon`)).toEqual([]);
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+
+  it.skipIf(!writable)("where cgroup v2 is writable, also ends a detached child that wiped its environment (env -i)", async () => {
+    // Prepare: the daemon escapes the group (setsid) and the environment scan (env -i): only the cgroup holds it.
+    const idle = `${process.execPath} -e "setInterval(() => {}, 1000)" MARKER-daemon`;
+    const { assignment, marker } = await setup("cgroup", {
+      command: `env -i setsid /bin/sh -c '${idle} &' ; ${replicaCommand("MARKER")}`,
+    });
+    const { supervisor } = supervise(assignment, { cgroupBase });
+    supervisor.start();
+    await waitFor("ready", state(supervisor, "ready"), 10_000);
+    await waitFor("the detached daemon", () => processesWith(`${marker}-daemon`).find((p) => p.cmdline.startsWith(process.execPath)), 5_000);
+    const dir = replicaCgroupDir(cgroupBase ?? "", TEST_INSTANCE, assignment.replica_id);
+
+    // Act
+    await supervisor.stop();
+
+    // Assess
+    expect(processesWith(`${marker}-daemon`)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { LOCAL_COMMANDS_SETTING } from "./local-compute";
 import { startLocalPlatform } from "./platform";
 import { StateDirLockedError } from "./state-lock";
 
@@ -11,7 +12,19 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const platform = await startLocalPlatform({ dir, port }).catch((error: unknown) => {
+const localCommands = process.env[LOCAL_COMMANDS_SETTING] ?? "organisation";
+if (localCommands !== "organisation" && localCommands !== "all") {
+  console.error(`${LOCAL_COMMANDS_SETTING} must be "organisation" (the default) or "all", got "${localCommands}"`);
+  process.exit(2);
+}
+
+// Names of further variables backends inherit (e.g. HF_TOKEN): by default they get only PATH, HOME and the locale.
+const backendEnvNames = (process.env.INFERENCEKEY_BACKEND_ENV ?? "")
+  .split(",")
+  .map((name) => name.trim())
+  .filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name));
+
+const platform = await startLocalPlatform({ dir, port, localCommands, backendEnvNames }).catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code;
   console.error(
     error instanceof StateDirLockedError

@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   authenticateSdkToken,
@@ -11,10 +12,11 @@ import {
   migrateStore,
   type PlatformContext,
   recordColdRequest,
+  redactSecrets,
   resetAdminToken,
   type WorkerRecord,
 } from "@inferencekey/core";
-import { LocalCompute } from "./local-compute";
+import { LOCAL_DIAL_HOST, type LocalCommands, LocalCompute, localCommandsAdmission } from "./local-compute";
 import { LocalController } from "./local-controller";
 import { type HttpServerHandle, serve } from "./node-http";
 import { SqliteStore } from "./sqlite-store";
@@ -37,7 +39,33 @@ export interface LocalPlatformOptions {
   runLocalWorker?: boolean;
   /** How often expired items (events, usage, rate windows, cold marks) are deleted for good. Default 10 min. */
   purgeEveryMs?: number;
+  /** Who may have commands run on this machine (`INFERENCEKEY_LOCAL_COMMANDS`). Default `organisation`. */
+  localCommands?: LocalCommands;
+  /** The platform's environment, from which backends get only BACKEND_ENV_NAMES (and `backendEnvNames`). Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** More variables of the platform's environment backends inherit (`INFERENCEKEY_BACKEND_ENV`, e.g. HF_TOKEN). */
+  backendEnvNames?: readonly string[];
+  /**
+   * The directory `npm start` runs in, given to backends as INFERENCEKEY_START_DIR (they run in a
+   * directory of their own, so commands name the repository's files through it). Default process.cwd().
+   */
+  startDir?: string;
 }
+
+/**
+ * What backends on this machine inherit from the platform's environment: where programs and caches
+ * are, and the locale. Nothing else (cloud credentials, tokens, the user's other settings).
+ */
+export const BACKEND_ENV_NAMES = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"] as const;
+
+export function backendEnvironment(env: NodeJS.ProcessEnv, more: readonly string[] = []): NodeJS.ProcessEnv {
+  const kept: NodeJS.ProcessEnv = {};
+  for (const name of [...BACKEND_ENV_NAMES, ...more]) if (env[name] !== undefined) kept[name] = env[name];
+  return kept;
+}
+
+/** Set for every backend under `npm start`: the directory the platform was started in. */
+export const START_DIR_ENV = "INFERENCEKEY_START_DIR";
 
 export interface LocalPlatform {
   url: string;
@@ -56,7 +84,11 @@ interface RunningAgent {
 
 /** The whole platform on one machine: embedded store, control and agent APIs, controller, local worker. */
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  const write = options.log ?? ((line: string) => console.log(line));
+  // Every line (requests, agents, backend output) goes out with credentials and, once loaded, the server secret redacted.
+  let secretForLogs: string | undefined;
+  const log = (line: string) => write(redactSecrets(line, secretForLogs));
+  const platformEnv = options.env ?? process.env;
   const now = options.now ?? (() => new Date());
   ensureStateDir(options.dir);
   // First of all: a second platform on this directory would adopt (and on exit stop) the first's
@@ -66,6 +98,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   let store: SqliteStore;
   try {
     serverSecret = loadServerSecret(options.dir);
+    secretForLogs = serverSecret;
     // One clock for every component: expiry in the store and the blob files, the controller, the gateway.
     store = new SqliteStore(join(options.dir, "store.db"), { now: () => now().getTime() });
   } catch (error) {
@@ -90,14 +123,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     ensureAgent: (project: string, worker: WorkerRecord, token: string) => {
       if (options.runLocalWorker === false || agents.has(worker.id)) return;
       log(`local worker: starting the agent for project ${project} (${worker.id})`);
+      // Backends start in an empty directory of their own, not beside the state directory.
+      const workDir = join(options.dir, "agents", worker.id, "work");
+      mkdirSync(workDir, { recursive: true, mode: 0o700 });
       agents.set(
         worker.id,
-        import("@inferencekey/agent").then(({ startAgent }) =>
+        import("@inferencekey/agent").then(({ defaultEnvsDir, startAgent }) =>
           startAgent({
             baseUrl,
             token,
             stateDir: join(options.dir, "agents", worker.id),
-            advertiseHost: "127.0.0.1",
+            advertiseHost: LOCAL_DIAL_HOST,
+            cwd: workDir,
+            env: backendEnvironment(platformEnv, options.backendEnvNames),
+            backendEnv: { [START_DIR_ENV]: options.startDir ?? process.cwd() },
+            envsDir: defaultEnvsDir(platformEnv),
             log: (line: string) => log(`[${project}] ${line}`),
           }),
         ).catch((error: unknown) => {
@@ -152,6 +192,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     onWorkloadChange: workloadChanged,
     // A start that found dev.env lost or its token unusable replaced the admin token there.
     revokedAdminTokenHint: `The current admin token of this npm start is in ${join(options.dir, "dev.env")}: load it again with \`source ${join(options.dir, "dev.env")}\` (a shell that sourced an older copy still holds the revoked one).`,
+    admitWorkload: localCommandsAdmission(options.localCommands ?? "organisation"),
   });
   const agentApi = createAgentApi(ctx, {
     log,

@@ -292,6 +292,14 @@ def test_workers_routes_and_bodies(mgmt_with: Any) -> None:
     assert h.script.bodies()[0] == {"name": "gpu-box"}
 
 
+def test_register_sends_the_addresses_the_gateway_may_dial(mgmt_with: Any) -> None:
+    view = {"id": "wrk_1", "name": "gpu-box", "state": "registered", "addresses": ["10.0.0.0/24"]}
+    mgmt, h = mgmt_with([json_response(201, {**view, "token": "ik_wrk_secret"})])
+    registered = mgmt.workers.register(name="gpu-box", addresses=["10.0.0.0/24"])
+    assert registered.addresses == ["10.0.0.0/24"]
+    assert h.script.bodies()[0] == {"name": "gpu-box", "addresses": ["10.0.0.0/24"]}
+
+
 def test_non_json_success_is_an_invalid_response(mgmt_with: Any) -> None:
     mgmt, _ = mgmt_with([httpx.Response(200, content=b"<html>ok</html>")])
     with pytest.raises(Exception, match="not JSON") as caught:

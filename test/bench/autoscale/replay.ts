@@ -130,7 +130,7 @@ export async function replay(trace: Trace, options: ReplayOptions): Promise<Repl
   const ctx: PlatformContext = { store: new MemoryStore(() => clock), serverSecret: "bench", now: () => new Date(clock) };
   const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
   await createProject(ctx, admin, { slug: "bench" });
-  const { worker } = await registerWorker(ctx, admin, "bench", { name: "fleet" });
+  const { worker } = await registerWorker(ctx, admin, "bench", { name: "fleet", addresses: ["127.0.0.1"] });
   const compute: Compute = { placeCloudReplica: async () => ({ workerId: worker.id, hourlyPriceUsd: 1 }), hourlyPrice: () => 1 };
   await ensureWorkload(ctx, admin, "bench", {
     name: "Trace",

@@ -12,8 +12,8 @@ import { readJsonBody } from "../http/json-body";
 import { errorResponse, json, requestIdOf } from "../http/responses";
 import { keys, type PlatformContext } from "../platform/context";
 import type { StoreItem } from "../store";
-import { listWorkerReplicas, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
-import { describeSecretProblem, digestSecret } from "../secrets";
+import { listWorkerReplicas, reclaimPort, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
+import { describeSecretProblem, digestSecret, redactSecrets } from "../secrets";
 import { bearer } from "../tokens";
 import { isWorkerOnline, type WorkerRecord } from "../workers";
 
@@ -92,6 +92,17 @@ export async function heartbeat(
       if (updated.worker_id === principal.workerId) byId.set(updated.id, updated);
       if (updated.phase !== replica.phase) listeners.onReplicaChange?.(updated.project, updated.workload);
     }
+    if (report.port_unavailable === true && report.port === replica.port) {
+      const moved = await reclaimPort(ctx, updated ?? replica);
+      if (moved !== undefined) {
+        byId.set(moved.id, moved);
+        await recordEvent(ctx, moved.project, moved.workload, {
+          type: "ReplicaPortReassigned",
+          generation: moved.generation,
+          message: `replica ${moved.id}: port ${report.port} is held by another program on the worker; moved to port ${moved.port}`,
+        });
+      }
+    }
   }
 
   const assignments: Assignment[] = [...byId.values()]
@@ -119,10 +130,16 @@ export async function heartbeat(
 async function applyReport(
   ctx: PlatformContext,
   replica: ReplicaRecord,
-  report: ReplicaReport,
+  reported: ReplicaReport,
   now: string,
   frontCertificateSha256: string | undefined,
 ): Promise<ReplicaRecord | undefined> {
+  // What the backend printed becomes the replica's status: no credential or server secret in it.
+  const report: ReplicaReport = {
+    ...reported,
+    ...(reported.reason === undefined ? {} : { reason: redactSecrets(reported.reason, ctx.serverSecret) }),
+    ...(reported.stderr_tail === undefined ? {} : { stderr_tail: reported.stderr_tail.map((line) => redactSecrets(line, ctx.serverSecret)) }),
+  };
   const phase: ReplicaPhase = report.state;
   let transitioned: ReplicaRecord | undefined;
   const updated = await updateReplica(ctx, replica.project, replica.workload, replica.slot, replica.generation, (current) => {

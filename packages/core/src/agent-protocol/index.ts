@@ -64,6 +64,11 @@ export const ReplicaReportSchema = z.object({
   /** The last lines the backend wrote to stderr, when it failed. */
   stderr_tail: z.array(z.string().max(2000)).max(50).optional(),
   load: ReplicaLoadSchema.optional(),
+  /**
+   * The agent could not bind `port` (another program holds it), so it did not start the backend:
+   * the platform claims another port for the replica and answers it in the next assignment.
+   */
+  port_unavailable: z.boolean().optional(),
 });
 export type ReplicaReport = z.infer<typeof ReplicaReportSchema>;
 

@@ -14,8 +14,9 @@ import {
   replicaId,
   updateReplica,
 } from "../replicas";
-import { isWorkerLost, isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
-import { policyState, type WorkloadRecord, workloadIncarnation } from "../workloads";
+import { isWorkerLost, isWorkerOnline, listProjectWorkers, portMachine, vouchedDialHost, type WorkerRecord } from "../workers";
+import { invalidSpecDecision, policyState, type WorkloadRecord, workloadIncarnation } from "../workloads";
+import { storedSpecProblem } from "../spec/validate";
 import { type PlanAction, planReconcile } from "./plan";
 import { type FailedRetryPolicy, planRetries, type RetryAction } from "./retry";
 import { controllerKeys, type ControllerState, readControllerState } from "./state";
@@ -153,9 +154,14 @@ async function reconcileUnderLease(
   const stored = await readControllerState(ctx, project, slug);
   // The autoscaler's memory (last activity, stabilization) belongs to one life of the slug.
   const previous = stored?.incarnation === undefined || stored.incarnation === incarnation ? stored : { ...stored, autoscale: {} };
+  // A spec stored under older rules may no longer validate: run nothing for it (its replicas stop).
+  const problem = deleted ? undefined : storedSpecProblem(workload.spec);
+  if (problem !== undefined) await recordEventOnce(ctx, workload, "SpecInvalid", problem);
   const { desired, decision, autoscale } = deleted
     ? { desired: 0, decision: "deleted: stopping every replica", autoscale: undefined }
-    : await desiredNow(ctx, compute, workload, replicas, workers, previous, options.signals ?? noSignals);
+    : problem !== undefined
+      ? { desired: 0, decision: invalidSpecDecision(problem), autoscale: undefined }
+      : await desiredNow(ctx, compute, workload, replicas, workers, previous, options.signals ?? noSignals);
   if (
     previous?.desired !== desired ||
     previous.decision !== decision ||
@@ -295,7 +301,25 @@ async function apply(
   }
 }
 
+/**
+ * The worker for a new replica and the address the gateway will dial it on. That address receives
+ * client prompts and the replica secret, so it is only ever one the platform vouches for.
+ */
 async function chooseWorker(
+  ctx: PlatformContext,
+  compute: Compute,
+  workload: WorkloadRecord,
+  workers: Map<string, WorkerRecord>,
+  slot: number,
+  avoidWorkerId?: string,
+): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number; host: string } | { unavailable: string }> {
+  const placement = await pickWorker(ctx, compute, workload, workers, slot, avoidWorkerId);
+  if ("unavailable" in placement) return placement;
+  const dial = vouchedDialHost(placement.worker);
+  return "refused" in dial ? { unavailable: dial.refused } : { ...placement, host: dial.host };
+}
+
+async function pickWorker(
   ctx: PlatformContext,
   compute: Compute,
   workload: WorkloadRecord,
@@ -352,10 +376,10 @@ async function createPlacedReplica(
     return;
   }
   const worker = placement.worker;
-  const port = await claimPort(ctx, worker.id, id, (candidate) => compute.portUsable?.(worker.id, candidate) ?? true);
-  const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, port, hourlyPriceUsd: placement.hourlyPriceUsd });
+  const port = await claimWorkerPort(ctx, compute, worker, id);
+  const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, host: placement.host, port, hourlyPriceUsd: placement.hourlyPriceUsd });
   if (!(await createReplica(ctx, record))) {
-    await releasePort(ctx, worker.id, port);
+    await releasePort(ctx, portMachine(worker), port);
     return;
   }
   await recordEvent(ctx, workload.project, workload.slug, {
@@ -365,10 +389,15 @@ async function createPlacedReplica(
   });
 }
 
+/** A port on the worker's machine (every project's local worker shares one), skipping ports the compute knows are taken. */
+function claimWorkerPort(ctx: PlatformContext, compute: Compute, worker: WorkerRecord, replica: string): Promise<number> {
+  return claimPort(ctx, portMachine(worker), replica, (candidate) => compute.portUsable?.(worker.id, candidate) ?? true);
+}
+
 function newReplicaRecord(
   ctx: PlatformContext,
   workload: WorkloadRecord,
-  at: { id: string; slot: number; generation: number; worker: WorkerRecord; port: number; hourlyPriceUsd: number },
+  at: { id: string; slot: number; generation: number; worker: WorkerRecord; host: string; port: number; hourlyPriceUsd: number },
 ): ReplicaRecord {
   const now = ctx.now().toISOString();
   const spec = workload.spec;
@@ -379,8 +408,9 @@ function newReplicaRecord(
     slot: at.slot,
     generation: at.generation,
     worker_id: at.worker.id,
-    host: at.worker.host?.advertise_host ?? "127.0.0.1",
+    host: at.host,
     port: at.port,
+    port_machine: portMachine(at.worker),
     desired: "running",
     phase: "pending",
     restarts: 0,
@@ -432,18 +462,26 @@ async function applyRetry(
     return;
   }
   const worker = placement.worker;
-  const port = await claimPort(ctx, worker.id, id, (candidate) => compute.portUsable?.(worker.id, candidate) ?? true);
+  const port = await claimWorkerPort(ctx, compute, worker, id);
   const next: ReplicaRecord = {
-    ...newReplicaRecord(ctx, workload, { id, slot: failed.slot, generation: failed.generation, worker, port, hourlyPriceUsd: placement.hourlyPriceUsd }),
+    ...newReplicaRecord(ctx, workload, {
+      id,
+      slot: failed.slot,
+      generation: failed.generation,
+      worker,
+      host: placement.host,
+      port,
+      hourlyPriceUsd: placement.hourlyPriceUsd,
+    }),
     attempt,
     ...(failed.failures_in_a_row === undefined ? {} : { failures_in_a_row: failed.failures_in_a_row }),
   };
   const replaced = await updateReplica(ctx, project, slug, failed.slot, failed.generation, (current) => (stillFailed(current) ? next : undefined));
   if (replaced?.id !== id) {
-    await releasePort(ctx, worker.id, port);
+    await releasePort(ctx, portMachine(worker), port);
     return;
   }
-  await releasePort(ctx, failed.worker_id, failed.port);
+  await releasePort(ctx, failed.port_machine ?? failed.worker_id, failed.port);
   if (failed.worker_id !== worker.id) await compute.releaseCloudReplica?.(ctx, failed.worker_id, failed.id);
   await recordEvent(ctx, project, slug, {
     type: "ReplicaRetrying",

@@ -1,5 +1,6 @@
 import { randomBase62 } from "../ids";
 import { keys, type PlatformContext } from "../platform/context";
+import { redactSecrets } from "../secrets";
 
 export interface WorkloadEvent {
   at: string;
@@ -13,7 +14,10 @@ const EVENT_RETENTION_SECONDS = 14 * 24 * 3600;
 /** Orders events recorded in the same millisecond by this process (a fake clock makes that common). */
 let sequence = 0;
 
-/** Appends an event to a workload's history (kept 14 days). Never throws: events are informational. */
+/**
+ * Appends an event to a workload's history (kept 14 days). Never throws: events are informational.
+ * Messages quote backend output, so credentials and the server secret are redacted here, once.
+ */
 export async function recordEvent(
   ctx: PlatformContext,
   project: string,
@@ -21,7 +25,7 @@ export async function recordEvent(
   event: Omit<WorkloadEvent, "at">,
 ): Promise<void> {
   const at = ctx.now();
-  const recorded: WorkloadEvent = { ...event, at: at.toISOString() };
+  const recorded: WorkloadEvent = { ...event, message: redactSecrets(event.message, ctx.serverSecret), at: at.toISOString() };
   try {
     await ctx.store.put(
       {

@@ -19,6 +19,7 @@ import {
   listWorkloadEvents,
   listWorkloads,
   previewEnsure,
+  type WorkloadAdmission,
 } from "../workloads";
 import { readJsonBody } from "./json-body";
 import { errorResponse, json, requestIdOf } from "./responses";
@@ -36,6 +37,12 @@ export interface ControlApiOptions {
   onWorkloadChange?: (project: string, slug: string) => void;
   /** Said when a revoked organisation admin token is used: where the current one is. */
   revokedAdminTokenHint?: string;
+  /**
+   * Decides, before anything is written, whether this caller may have this spec run where it would
+   * run; throws (a ForbiddenError) to refuse. `npm start` refuses project-scoped tokens a place on
+   * the platform's own host (`INFERENCEKEY_LOCAL_COMMANDS`).
+   */
+  admitWorkload?: WorkloadAdmission;
 }
 
 /** Parses input with a zod schema and reports every issue in wire names. */
@@ -129,6 +136,7 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
       const result = await ensureWorkload(ctx, c.principal, param(p, "project"), { ...body, slug }, {
         onDrift: on_drift,
         ...(manager === undefined ? {} : { manager }),
+        ...(options.admitWorkload === undefined ? {} : { admit: options.admitWorkload }),
       });
       if (result.changed) options.onWorkloadChange?.(result.project_slug, result.workload_slug);
       return json(result, result.created ? 201 : 200);

@@ -24,6 +24,8 @@ export const keys = {
   workloadGenerations: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `WLGEN#${slug}` }),
   worker: (project: string, workerId: string) => ({ pk: `PRJ#${project}`, sk: `WRK#${workerId}` }),
   workerPrefix: () => "WRK#",
+  /** Written when a worker is deregistered and never removed: its id (and so its token) is never registered again. */
+  deregisteredWorker: (project: string, workerId: string) => ({ pk: `PRJ#${project}`, sk: `WRKGONE#${workerId}` }),
   tokensIndex: () => "TOKENS",
   keysIndex: (project: string, workload: string) => `KEYS#${project}#${workload}`,
   events: (project: string, workload: string) => `EVT#${project}#${workload}`,

@@ -26,6 +26,8 @@ export interface ReplicaRecord {
    * gateway reaches the replica over TLS and accepts only this certificate. Absent: plain HTTP.
    */
   front_certificate_sha256?: string;
+  /** The machine the port is claimed on (`portMachine` of the worker); absent on replicas claimed per worker. */
+  port_machine?: string;
   desired: "running" | "stopped";
   phase: ReplicaPhase;
   reason?: string;
@@ -62,7 +64,8 @@ export const replicaKeys = {
   workload: (project: string, workload: string) => `REP#${project}#${workload}`,
   sort: (slot: number, generation: number) => `${String(slot).padStart(4, "0")}#${String(generation).padStart(8, "0")}`,
   byWorker: (workerId: string) => `WRKREP#${workerId}`,
-  port: (workerId: string, port: number) => ({ pk: `PORT#${workerId}`, sk: String(port) }),
+  /** Claims are per machine: two workers on one box (every project's local worker) must not share a port. */
+  port: (machine: string, port: number) => ({ pk: `PORT#${machine}`, sk: String(port) }),
 };
 
 /**
@@ -147,37 +150,66 @@ export async function updateReplica(
 
 export async function deleteReplica(ctx: PlatformContext, record: ReplicaRecord): Promise<void> {
   await ctx.store.delete(replicaKeys.workload(record.project, record.workload), replicaKeys.sort(record.slot, record.generation));
-  await releasePort(ctx, record.worker_id, record.port);
+  await releasePort(ctx, record.port_machine ?? record.worker_id, record.port);
 }
 
 const PORT_RANGE = { first: 20_000, last: 29_999 };
 
 /**
- * Claims a free port on a worker: a create-only item per (worker, port) makes the claim atomic.
+ * Claims a free port on a machine: a create-only item per (machine, port) makes the claim atomic.
  * `usable` lets the compute adapter skip ports it knows are taken on the box by something else.
  */
 export async function claimPort(
   ctx: PlatformContext,
-  workerId: string,
+  machine: string,
   replica: string,
   usable: (port: number) => Promise<boolean> | boolean = () => true,
 ): Promise<number> {
   const taken = new Set(
-    (await queryAll(ctx.store, { pk: replicaKeys.port(workerId, 0).pk })).map((item) => Number(item.sk)),
+    (await queryAll(ctx.store, { pk: replicaKeys.port(machine, 0).pk })).map((item) => Number(item.sk)),
   );
   for (let port = PORT_RANGE.first; port <= PORT_RANGE.last; port++) {
     if (taken.has(port) || !(await usable(port))) continue;
     try {
-      await ctx.store.put({ ...replicaKeys.port(workerId, port), data: { replica } }, { kind: "absent" });
+      await ctx.store.put({ ...replicaKeys.port(machine, port), data: { replica } }, { kind: "absent" });
       return port;
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
     }
   }
-  throw new Error(`no free port left on worker ${workerId}`);
+  throw new Error(`no free port left on machine ${machine}`);
 }
 
-export async function releasePort(ctx: PlatformContext, workerId: string, port: number): Promise<void> {
-  const key = replicaKeys.port(workerId, port);
+export async function releasePort(ctx: PlatformContext, machine: string, port: number): Promise<void> {
+  const key = replicaKeys.port(machine, port);
   await ctx.store.delete(key.pk, key.sk, { kind: "any" });
+}
+
+/** How long a port another program holds is skipped by claims before it is tried again. */
+export const BLOCKED_PORT_SECONDS = 600;
+
+/**
+ * An agent found the replica's port held by a program the platform does not manage: the claim
+ * becomes a block (skipped by claims for BLOCKED_PORT_SECONDS) and the replica gets another port.
+ * Conditional on the replica still having that port, so a repeated report moves it once.
+ */
+export async function reclaimPort(ctx: PlatformContext, replica: ReplicaRecord): Promise<ReplicaRecord | undefined> {
+  const machine = replica.port_machine ?? replica.worker_id;
+  const blocked = replica.port;
+  const port = await claimPort(ctx, machine, replica.id);
+  const moved = await updateReplica(ctx, replica.project, replica.workload, replica.slot, replica.generation, (current) =>
+    current.port === blocked && current.desired === "running"
+      ? { ...current, port, port_machine: machine, updated_at: ctx.now().toISOString() }
+      : undefined,
+  );
+  if (moved?.port !== port) {
+    await releasePort(ctx, machine, port);
+    return undefined;
+  }
+  const key = replicaKeys.port(machine, blocked);
+  await ctx.store.put(
+    { ...key, expiresAt: Math.floor(ctx.now().getTime() / 1000) + BLOCKED_PORT_SECONDS, data: { blocked_for: replica.id } },
+    { kind: "any" },
+  );
+  return moved;
 }

@@ -114,3 +114,21 @@ export function deriveSecret(kind: SecretKind, serverSecret: string, scope: stri
   const mac = createHmac("sha256", serverSecret).update(`derive:${kind}:${scope}`).digest();
   return generateSecret(kind, base62FromBytes(mac, RANDOM_LENGTH));
 }
+
+export const REDACTED = "[redacted]";
+
+/**
+ * Every credential shape the platform hands out: the three user secrets and the replica secret
+ * (`ik_rep_` + base64url), including truncated ones (a line cut mid-token still hides the rest).
+ */
+const CREDENTIAL_SHAPE = /ik_(?:sdk|live|wrk|rep)_[0-9A-Za-z_-]*/g;
+
+/**
+ * Text that may reach a person (events, replica status, logs) with every credential shape and the
+ * exact server secret replaced by `[redacted]`. Linear: one regex without nesting, one literal.
+ */
+export function redactSecrets(text: string, serverSecret?: string): string {
+  let out = text.replace(CREDENTIAL_SHAPE, REDACTED);
+  if (serverSecret !== undefined && serverSecret.length >= 8) out = out.replaceAll(serverSecret, REDACTED);
+  return out;
+}

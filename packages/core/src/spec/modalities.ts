@@ -132,16 +132,26 @@ export const MODALITIES: Readonly<Record<TaskTypeName, Modality>> = {
 /** Backends that take `vllm_version` (the guide: "For vllm/vllm-omni, the backend config is { command, vllm_version? }"). */
 export const VLLM_VERSIONED_BACKENDS: readonly BackendName[] = ["vllm", "vllm-omni"];
 
-/** The command run when a spec gives none: the backend's standard way to serve the model. */
+const SHELL_SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** One shell word holding exactly `word`: single-quoted unless it is made of characters the shell never interprets. */
+export function shellQuote(word: string): string {
+  return SHELL_SAFE_WORD.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The command run when a spec gives none: the backend's standard way to serve the model. The model
+ * is quoted even though `model` admits only model-name characters: no value reaches a shell unquoted.
+ */
 export function defaultCommand(backend: BackendName, model: string): string {
   switch (backend) {
     case "vllm":
-      return `vllm serve ${model}`;
+      return `vllm serve ${shellQuote(model)}`;
     case "sglang":
-      return `python -m sglang.launch_server --model-path ${model}`;
+      return `python -m sglang.launch_server --model-path ${shellQuote(model)}`;
     case "ollama":
       return "ollama serve";
     case "vllm-omni":
-      return `vllm-omni serve ${model}`;
+      return `vllm-omni serve ${shellQuote(model)}`;
   }
 }

@@ -17,6 +17,11 @@ export const VLLM_VERSION_PATTERN = /^\d+\.\d+(?:\.\d+)?(?:[.+-][0-9A-Za-z.]+|[A
 /** Longest vllm_version accepted (checked before the pattern runs). */
 export const MAX_VLLM_VERSION_LENGTH = 64;
 export const CUDA_VERSION_PATTERN = /^\d+\.\d+$/;
+/**
+ * A model name: `org/name`, ollama's `name:tag`, `hf.co/org/repo:Q4_K_M`, an absolute local path.
+ * Only characters such names use, none a shell interprets (no spaces, quotes, `;`, `$`, `|`, `&`, `>`).
+ */
+export const MODEL_PATTERN = /^[A-Za-z0-9_/][A-Za-z0-9_.:@+/-]*$/;
 
 export const BackendSchema = z.enum(BACKENDS);
 export const TaskTypeSchema = z.enum(TASK_TYPES);
@@ -94,11 +99,7 @@ export const POLICY_CONFIG_SCHEMAS = {
 export const WorkloadSpecInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(120),
   slug: z.string().regex(SLUG_PATTERN),
-  model: z
-    .string()
-    .min(1)
-    .max(300)
-    .regex(/^\S+$/),
+  model: z.string().min(1).max(300).regex(MODEL_PATTERN),
   backend: BackendSchema,
   task_type: TaskTypeSchema.optional(),
   command: z.string().trim().min(1).max(4096).optional(),

@@ -149,7 +149,8 @@ function contextOf(path: readonly PathPart[], policy: ExecutionPolicyName | unde
 const EXPECTATIONS: Record<string, string> = {
   slug: "a DNS label: 1-63 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit",
   worker_id: "a registered worker id like wrk_7Yc2...",
-  model: "a model id without spaces, e.g. meta-llama/Llama-3.1-8B-Instruct",
+  model:
+    "a model name of letters, digits and . _ - / : @ + (e.g. meta-llama/Llama-3.1-8B-Instruct, llama3.2:1b, hf.co/org/repo:Q4_K_M, /models/llama)",
   vllm_version: "a version such as 0.6.3",
   name: "a display name of 1-120 characters",
 };
@@ -337,6 +338,21 @@ export function validateSpec(input: unknown): WorkloadSpec {
     execution_policy: policy,
     execution_policy_config: config,
   } as WorkloadSpec;
+}
+
+/**
+ * Why a stored spec no longer passes today's validation (rules tighten: a `model` accepted before
+ * may now be refused), or undefined when it still does. The controller runs nothing for such a
+ * spec and the workload shows the reason in its `Accepted` condition.
+ */
+export function storedSpecProblem(spec: WorkloadSpec): string | undefined {
+  try {
+    validateSpec(spec);
+    return undefined;
+  } catch (error) {
+    if (error instanceof ValidationError) return error.message;
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 function dedupe(details: ErrorDetail[]): ErrorDetail[] {

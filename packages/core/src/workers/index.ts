@@ -1,17 +1,29 @@
 import { z } from "zod";
 import { type HostInfo, WORKER_LOST_AFTER_SECONDS, WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
 import { listWorkerReplicas } from "../replicas";
-import { ConditionFailedError, ConflictError, NotFoundError } from "../errors";
+import { ConditionFailedError, ConflictError, ForbiddenError, NotFoundError } from "../errors";
 import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { getOrCreateProject, getProject } from "../projects";
 import { digestSecret, secretHint } from "../secrets";
 import type { Principal } from "../tokens";
 import { queryAll } from "../store";
+import { parseAddressRange, touchesSpecialRange } from "./addresses";
+
+export { parseAddressRange, touchesSpecialRange, vouchedDialHost } from "./addresses";
 
 export const WorkerInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(120),
   labels: z.record(z.string(), z.string()).optional(),
+  /**
+   * The IP addresses or CIDR ranges the worker's agent may advertise: the gateway dials it only
+   * within them. Without them, any ordinary unicast IP address except loopback and link-local.
+   */
+  addresses: z
+    .array(z.string().refine((text) => parseAddressRange(text) !== undefined, "expected an IP address or CIDR range such as 10.0.0.7 or 10.0.0.0/24"))
+    .min(1)
+    .max(16)
+    .optional(),
 });
 
 /** A private worker: one of the user's own GPU boxes, running the agent. */
@@ -22,6 +34,21 @@ export interface WorkerRecord {
   labels: Record<string, string>;
   /** `registered` until deregistered; `draining` while its replicas stop. */
   state: "registered" | "draining";
+  /**
+   * `platform`: a worker the platform registered for its own capacity (the local machine under
+   * `npm start`, launched instances). Set only by the platform, never through the API: labels are
+   * the user's and identify nothing.
+   */
+  managed_by?: "platform";
+  /**
+   * The machine the worker runs on, when the platform knows several workers share one (every
+   * project's local worker under `npm start` is this machine). Ports are claimed per machine.
+   */
+  machine?: string;
+  /** Where the gateway dials a platform-run worker, set by the platform (never from the agent's report). */
+  dial_host?: string;
+  /** Addresses given at registration: the only ones the gateway dials for this worker. */
+  addresses?: string[];
   created_at: string;
   token_prefix: string;
   token_last4: string;
@@ -47,6 +74,13 @@ export async function registerWorker(
 ): Promise<{ worker: WorkerRecord; token: string }> {
   // Like ensure(), an organisation token's first use of a project creates it.
   await getOrCreateProject(ctx, principal, project);
+  const special = (input.addresses ?? []).filter(touchesSpecialRange);
+  if (principal.project !== undefined && special.length > 0) {
+    throw new ForbiddenError(
+      `addresses ${special.join(", ")} reach loopback, link-local or other special ranges (the platform's own host, cloud metadata); ` +
+        "only an organisation-scoped token may register them.",
+    );
+  }
   return storeWorker(ctx, project, input, secretFor(ctx, "worker", idempotency), idFor(ctx, "wrk", idempotency));
 }
 
@@ -60,6 +94,8 @@ export async function storeWorker(
   input: z.output<typeof WorkerInputSchema>,
   token: string,
   workerId: string = idFor(ctx, "wrk", undefined),
+  /** For the platform's own workers: marks them `managed_by: "platform"`, on `machine`, dialled at `dialHost`. */
+  platformOwned?: { machine?: string; dialHost?: string },
 ): Promise<{ worker: WorkerRecord; token: string }> {
   const hint = secretHint(token);
   const worker: WorkerRecord = {
@@ -67,11 +103,19 @@ export async function storeWorker(
     project,
     name: input.name,
     labels: input.labels ?? {},
+    ...(input.addresses === undefined ? {} : { addresses: input.addresses }),
     state: "registered",
+    ...(platformOwned === undefined ? {} : { managed_by: "platform" as const }),
+    ...(platformOwned?.machine === undefined ? {} : { machine: platformOwned.machine }),
+    ...(platformOwned?.dialHost === undefined ? {} : { dial_host: platformOwned.dialHost }),
     created_at: isoNow(ctx),
     token_prefix: hint.prefix,
     token_last4: hint.last4,
   };
+  // A replayed registration (same Idempotency-Key, so same id and token) of a deregistered worker
+  // must not bring its token back.
+  const gone = keys.deregisteredWorker(project, worker.id);
+  if ((await ctx.store.get(gone.pk, gone.sk)) !== undefined) throw deregisteredConflict(worker.id);
   // Token first: a crash between the two writes leaves a token for no worker, which authenticates nothing.
   // A retried (idempotent or derived-token) registration finds its token item and completes the worker.
   const tokenRecord: WorkerTokenRecord = { kind: "worker", project, worker_id: worker.id };
@@ -95,7 +139,23 @@ export async function storeWorker(
     if (existing.name !== worker.name) throw new ConflictError("This Idempotency-Key was already used for a different request.");
     return { worker: existing, token };
   }
+  // Deregistration writes its tombstone before deleting the worker: a write that raced it is undone here.
+  if ((await ctx.store.get(gone.pk, gone.sk)) !== undefined) {
+    await ctx.store.delete(workerKey.pk, workerKey.sk, { kind: "any" });
+    throw deregisteredConflict(worker.id);
+  }
   return { worker, token };
+}
+
+function deregisteredConflict(workerId: string): ConflictError {
+  return new ConflictError(
+    `Worker ${workerId} was deregistered and its token revoked for good; register a new worker with a new Idempotency-Key.`,
+  );
+}
+
+/** The key ports are claimed under: the worker's machine when the platform knows it, else the worker itself. */
+export function portMachine(worker: Pick<WorkerRecord, "id" | "machine">): string {
+  return worker.machine ?? worker.id;
 }
 
 /** Online while heartbeats arrive: offline after WORKER_OFFLINE_AFTER_SECONDS without one. */
@@ -152,7 +212,9 @@ export async function getWorker(ctx: PlatformContext, principal: Principal, proj
  * Deregisters a worker: its record is removed at once (answered with `state: "draining"`), so its
  * token stops authenticating; its agent stops the replicas at the next heartbeat (401), and the
  * controller treats them as lost and replaces them on other workers at its next tick. There is no
- * drain: capacity dips while the replacements start.
+ * drain: capacity dips while the replacements start. A tombstone, written first and kept, makes the
+ * revocation final: the same id (a replayed registration) is never stored again. Workers the
+ * platform manages are not the user's to deregister.
  */
 export async function deregisterWorker(
   ctx: PlatformContext,
@@ -166,6 +228,11 @@ export async function deregisterWorker(
     const item = await ctx.store.get(key.pk, key.sk);
     if (!item) throw new NotFoundError(`worker ${workerId} not found in project "${project}"`);
     const worker = { ...(item.data as unknown as WorkerRecord), state: "draining" as const };
+    if (worker.managed_by === "platform") {
+      throw new ForbiddenError(`Worker ${workerId} is the platform's own capacity; it cannot be deregistered.`);
+    }
+    const gone = keys.deregisteredWorker(project, workerId);
+    await ctx.store.put({ ...gone, data: { worker_id: workerId, deregistered_at: isoNow(ctx) } }, { kind: "any" });
     try {
       await ctx.store.delete(key.pk, key.sk, { kind: "version", version: item.version });
       return worker;

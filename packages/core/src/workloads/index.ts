@@ -9,7 +9,7 @@ import { changesRuntime, diffSpecs, type SpecDifference } from "../spec/diff";
 import { OnDriftSchema } from "../spec/schema";
 import type { OnDriftName } from "../spec/modalities";
 import type { WorkloadSpec } from "../spec/schema";
-import { referencedWorkerIds, validateSpec } from "../spec/validate";
+import { referencedWorkerIds, storedSpecProblem, validateSpec } from "../spec/validate";
 import { openCursor, signCursor } from "../store/signed-cursor";
 import type { Principal } from "../tokens";
 import { listWorkloadReplicas, type ReplicaPhase, type ReplicaRecord } from "../replicas";
@@ -113,9 +113,14 @@ export interface EnsureOptions {
   onDrift?: OnDriftName;
   /** Marks the record as applied by this tool (`managed_by`), e.g. `cli`. */
   manager?: string;
+  /** Refuses this caller this spec before anything is written (see WorkloadAdmission). */
+  admit?: WorkloadAdmission;
 }
 
 const MAX_WRITE_ATTEMPTS = 20;
+
+/** Throws to refuse a caller a spec (where it would run, what it would run); see ControlApiOptions.admitWorkload. */
+export type WorkloadAdmission = (ctx: PlatformContext, principal: Principal, project: string, spec: WorkloadSpec) => Promise<void> | void;
 
 /**
  * Makes the stored workload match `rawSpec`, idempotent by slug. Concurrent calls for one slug
@@ -128,10 +133,11 @@ export async function ensureWorkload(
   rawSpec: unknown,
   options: OnDriftName | EnsureOptions = "reconcile",
 ): Promise<EnsureResult> {
-  const { onDrift = "reconcile", manager } = typeof options === "string" ? { onDrift: options } : options;
+  const { onDrift = "reconcile", manager, admit } = typeof options === "string" ? { onDrift: options } : options;
   const spec = validateSpec(rawSpec);
   await getOrCreateProject(ctx, principal, project);
   await assertWorkersExist(ctx, project, spec);
+  await admit?.(ctx, principal, project, spec);
   const key = keys.workload(project, spec.slug);
 
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
@@ -316,10 +322,14 @@ async function result(
 
 /** `projectWorkers` lets a listing read the project's workers once instead of once per workload. */
 export async function view(ctx: PlatformContext, record: WorkloadRecord, projectWorkers?: WorkerRecord[]): Promise<WorkloadView> {
-  const fromSpec = policyState(record.spec, ctx.now());
+  const problem = storedSpecProblem(record.spec);
+  const fromSpec = problem === undefined ? policyState(record.spec, ctx.now()) : { desiredReplicas: 0, decision: invalidSpecDecision(problem) };
   // Autoscaling decisions depend on load, which only the controller sees: show its last decision.
-  const controller = record.spec.execution_policy === "autoscaling" ? await readControllerState(ctx, record.project, record.slug) : undefined;
-  const state = controller ? { ...fromSpec, desiredReplicas: controller.desired, decision: controller.decision } : fromSpec;
+  const controller =
+    problem === undefined && record.spec.execution_policy === "autoscaling" ? await readControllerState(ctx, record.project, record.slug) : undefined;
+  const state: { desiredReplicas: number; decision: string; nextChangeAt?: string } = controller
+    ? { ...fromSpec, desiredReplicas: controller.desired, decision: controller.decision }
+    : fromSpec;
   const replicas = (await listWorkloadReplicas(ctx, record.project, record.slug)).map((r) => r.record);
   // A replica counts as ready only while its worker's heartbeats confirm it.
   const workers = new Map((projectWorkers ?? (await listProjectWorkers(ctx, record.project))).map((w) => [w.id, w]));
@@ -327,7 +337,9 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
   const failed = replicas.filter((r) => r.desired === "running" && r.phase === "failed");
   const nextRetryAt = earliestRetry(failed);
   const conditions: Condition[] = [
-    { type: "Accepted", status: "True", reason: "SpecValid", message: `generation ${record.generation} accepted` },
+    problem === undefined
+      ? { type: "Accepted", status: "True", reason: "SpecValid", message: `generation ${record.generation} accepted` }
+      : { type: "Accepted", status: "False", reason: "SpecInvalid", message: `generation ${record.generation} no longer passes validation: ${problem}` },
     state.desiredReplicas === 0
       ? { type: "Ready", status: "False", reason: "NoReplicasWanted", message: state.decision }
       : ready >= state.desiredReplicas
@@ -390,6 +402,11 @@ export function earliestRetry(failed: readonly ReplicaRecord[]): string | undefi
     if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
   }
   return earliest;
+}
+
+/** The controller's decision for a stored spec that no longer validates: nothing runs until it is re-ensured. */
+export function invalidSpecDecision(problem: string): string {
+  return `stored spec is invalid, nothing runs until it is ensured again: ${problem}`;
 }
 
 export async function getWorkloadRecord(

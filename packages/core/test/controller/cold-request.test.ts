@@ -24,7 +24,7 @@ describe("the cold-request signal", () => {
     const ctx: PlatformContext = { store: new MemoryStore(() => clock), serverSecret: "s", now: () => new Date(clock) };
     const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
     await createProject(ctx, admin, { slug: "acme" });
-    const { worker } = await registerWorker(ctx, admin, "acme", { name: "box" });
+    const { worker } = await registerWorker(ctx, admin, "acme", { name: "box", addresses: ["127.0.0.1"] });
     const compute: Compute = { placeCloudReplica: async () => ({ workerId: worker.id, hourlyPriceUsd: 0 }) };
     await ensureWorkload(ctx, admin, "acme", {
       name: "Bot",

@@ -31,7 +31,7 @@ describe("two reconcilers against one store", () => {
     const ctx: PlatformContext = { store: new MemoryStore(() => clock), serverSecret: "s", now: () => new Date(clock) };
     const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
     await createProject(ctx, admin, { slug: "acme" });
-    const { worker } = await registerWorker(ctx, admin, "acme", { name: "box" });
+    const { worker } = await registerWorker(ctx, admin, "acme", { name: "box", addresses: ["127.0.0.1"] });
     let faults = true;
     const compute: Compute = {
       async placeCloudReplica() {

@@ -26,7 +26,7 @@ async function world(workerNames: string[]) {
   const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
   await createProject(ctx, admin, { slug: "acme" });
   const workers: Awaited<ReturnType<typeof registerWorker>>["worker"][] = [];
-  for (const name of workerNames) workers.push((await registerWorker(ctx, admin, "acme", { name })).worker);
+  for (const name of workerNames) workers.push((await registerWorker(ctx, admin, "acme", { name, addresses: ["127.0.0.1"] })).worker);
   const first = workers[0]?.id as string;
   const compute: Compute = { placeCloudReplica: async () => ({ workerId: first, hourlyPriceUsd: 0 }) };
   /** What each worker's agent reports for every replica it runs; returns the assigned ids per worker. */

@@ -21,7 +21,7 @@ async function prepare() {
   const ctx: PlatformContext = { store: new MemoryStore(() => clock), serverSecret: "s", now: () => new Date(clock) };
   const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
   await createProject(ctx, admin, { slug: "acme" });
-  const { worker } = await registerWorker(ctx, admin, "acme", { name: "box" });
+  const { worker } = await registerWorker(ctx, admin, "acme", { name: "box", addresses: ["127.0.0.1"] });
   const beat = () =>
     heartbeat(ctx, { project: "acme", workerId: worker.id }, { host: { hostname: "box", advertise_host: "127.0.0.1", gpus: [] }, replicas: [] });
   await beat();

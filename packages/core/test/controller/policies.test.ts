@@ -30,7 +30,7 @@ async function world(start: string) {
   };
   const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
   await createProject(ctx, admin, { slug: "acme" });
-  const { worker } = await registerWorker(ctx, admin, "acme", { name: "box" });
+  const { worker } = await registerWorker(ctx, admin, "acme", { name: "box", addresses: ["127.0.0.1"] });
   const compute: Compute = { placeCloudReplica: async () => ({ workerId: worker.id, hourlyPriceUsd: 1 }), hourlyPrice: () => 1 };
   let load: { running: number; waiting: number; peak?: number } = { running: 0, waiting: 0 };
   let rate = 0;

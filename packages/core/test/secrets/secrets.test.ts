@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { describeSecretProblem, digestSecret, generateSecret, isWellFormedSecret, secretHint, secretProblem } from "../../src";
+import { describeSecretProblem, digestSecret, generateSecret, isWellFormedSecret, redactSecrets, secretHint, secretProblem } from "../../src";
 
 describe("secrets", () => {
   it("generated secrets are well formed, with at least 128 random bits", () => {
@@ -54,5 +54,29 @@ describe("secrets", () => {
     expect(said).toMatch(/^its checksum does not match/);
     expect(said).not.toContain(badChecksum.slice(7));
     expect(describeSecretProblem("sdk", secret.slice(0, -2))).toMatch(/^it is 35 characters long, not 37 \(ik_sdk_ followed by 30 letters and digits\)/);
+  });
+});
+
+describe("issue 11.5: redactSecrets", () => {
+  it("hides the four credential shapes (whole or cut) and the exact server secret, and nothing else", () => {
+    // Prepare
+    const serverSecret = "0123456789abcdef0123456789abcdef";
+    const text = [
+      generateSecret("sdk"),
+      generateSecret("live"),
+      generateSecret("worker"),
+      "ik_rep_AbC-_dEf012345678901234567890123",
+      "cut ik_sdk_abc",
+      `secret=${serverSecret}.`,
+      "model meta-llama/Llama-3.1-8B ik_other_kept",
+    ].join("\n");
+
+    // Act
+    const redacted = redactSecrets(text, serverSecret);
+
+    // Assess
+    expect(redacted).toBe(
+      ["[redacted]", "[redacted]", "[redacted]", "[redacted]", "cut [redacted]", "secret=[redacted].", "model meta-llama/Llama-3.1-8B ik_other_kept"].join("\n"),
+    );
   });
 });

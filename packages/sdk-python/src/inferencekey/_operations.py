@@ -5,7 +5,7 @@ Shared by the sync and async clients, so each public method is one line in each.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -159,9 +159,17 @@ def rotate_key(
 
 
 def register_worker(
-    project: str, name: str, labels: Mapping[str, str] | None, **call: Any
+    project: str,
+    name: str,
+    labels: Mapping[str, str] | None,
+    addresses: Sequence[str] | None = None,
+    **call: Any,
 ) -> Operation[RegisteredWorker]:
-    body = _body(name=name, labels=None if labels is None else dict(labels))
+    body = _body(
+        name=name,
+        labels=None if labels is None else dict(labels),
+        addresses=None if addresses is None else list(addresses),
+    )
     return Operation(
         Request("POST", path_of("/v1/projects/{}/workers", project), body=body, has_body=True, **call),
         lambda data: RegisteredWorker.from_wire(_object(data)),

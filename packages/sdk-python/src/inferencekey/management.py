@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -197,13 +197,16 @@ class WorkersResource:
         *,
         name: str,
         labels: Mapping[str, str] | None = None,
+        addresses: Sequence[str] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> RegisteredWorker:
         """Register a worker; the answer's ``token`` (``ik_wrk_...``, shown once) is what its agent runs with.
 
-        Not retried unless ``idempotency_key`` is given.
+        ``addresses`` (IP addresses or CIDR ranges) are the only ones the gateway will dial for this
+        worker; without them, any ordinary unicast IP except loopback and link-local. Not retried
+        unless ``idempotency_key`` is given.
 
         Example:
             worker = mgmt.workers.register(name="gpu-box-1")
@@ -211,7 +214,7 @@ class WorkersResource:
 
         """
         return self._http.call(
-            ops.register_worker(self._project, name, labels, **_call(timeout, max_retries, idempotency_key))
+            ops.register_worker(self._project, name, labels, addresses, **_call(timeout, max_retries, idempotency_key))
         )
 
     def list(self, *, timeout: float | None = None, max_retries: int | None = None) -> builtins.list[Worker]:
@@ -537,6 +540,7 @@ class AsyncWorkersResource:
         *,
         name: str,
         labels: Mapping[str, str] | None = None,
+        addresses: Sequence[str] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
@@ -548,7 +552,7 @@ class AsyncWorkersResource:
 
         """
         return await self._http.call(
-            ops.register_worker(self._project, name, labels, **_call(timeout, max_retries, idempotency_key))
+            ops.register_worker(self._project, name, labels, addresses, **_call(timeout, max_retries, idempotency_key))
         )
 
     async def list(self, *, timeout: float | None = None, max_retries: int | None = None) -> builtins.list[Worker]:

@@ -493,6 +493,7 @@ class Worker:
     token_last4: str
     last_heartbeat_at: str | None = None
     host: dict[str, Any] | None = None
+    addresses: list[str] | None = None
     status: str | None = None
     gpus: list[dict[str, Any]] = field(default_factory=list)
     replicas: list[dict[str, Any]] = field(default_factory=list)
@@ -512,6 +513,7 @@ class Worker:
     @classmethod
     def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         host = data.get("host")
+        addresses = data.get("addresses")
         return {
             "id": _str(data, "id"),
             "project": _str(data, "project"),
@@ -523,6 +525,7 @@ class Worker:
             "token_last4": _str(data, "token_last4"),
             "last_heartbeat_at": _opt_str(data, "last_heartbeat_at"),
             "host": dict(host) if isinstance(host, Mapping) else None,
+            "addresses": [str(a) for a in addresses] if isinstance(addresses, list) else None,
             "status": _opt_str(data, "status"),
             "gpus": [dict(g) for g in _records(data, "gpus")],
             "replicas": [dict(r) for r in _records(data, "replicas")],

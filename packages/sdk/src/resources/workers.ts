@@ -47,11 +47,12 @@ export type RegisteredWorker = Simplify<
 >;
 
 /**
- * Options of `workers.register`: a `name`, optional `labels`, and an optional `idempotencyKey`.
+ * Options of `workers.register`: a `name`, optional `labels`, optional `addresses` (IP addresses or
+ * CIDR ranges: the only ones the gateway dials for this worker) and an optional `idempotencyKey`.
  *
  * @example
  * ```ts
- * const options: RegisterWorkerOptions = { name: "gpu-box-1", labels: { rack: "b2" } };
+ * const options: RegisterWorkerOptions = { name: "gpu-box-1", labels: { rack: "b2" }, addresses: ["10.0.0.0/24"] };
  * ```
  */
 export type RegisterWorkerOptions = Simplify<
