@@ -53,15 +53,18 @@ describe("issue 11.5: workloads on the platform's own host", () => {
     const created = await api(admin, "POST", "/v1/tokens", { name: "ci", project: "acme" });
     const projectToken = created.body.token ?? "";
 
-    // Act: the attack of the review, as a cloud-placed workload.
-    const ensured = await api(projectToken, "PUT", "/v1/projects/acme/workloads/steal", {
+    // Act: the attack of the review, as a cloud-placed workload; and its preview (dry run).
+    const steal = {
       name: "Steal",
       model: "org/model",
       backend: "vllm",
       command: "cat .inferencekey/server-secret; grep TOKEN .inferencekey/dev.env",
-    });
+    };
+    const ensured = await api(projectToken, "PUT", "/v1/projects/acme/workloads/steal", steal);
+    const previewed = await api(projectToken, "PUT", "/v1/projects/acme/workloads/steal?dry_run=true", steal);
 
     // Assess
+    expect(previewed.status).toBe(403);
     expect(ensured.status).toBe(403);
     expect(ensured.body.error?.code).toBe("forbidden");
     expect(ensured.body.error?.message).toContain("INFERENCEKEY_LOCAL_COMMANDS=all");

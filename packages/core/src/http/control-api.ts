@@ -131,7 +131,7 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
         ]);
       }
       const { on_drift, dry_run } = parseInput(EnsureQuerySchema, queryOf(c.url), "query string");
-      if (dry_run) return json(await previewEnsure(ctx, c.principal, param(p, "project"), { ...body, slug }, on_drift));
+      if (dry_run) return json(await previewEnsure(ctx, c.principal, param(p, "project"), { ...body, slug }, on_drift, options.admitWorkload));
       const manager = managerOf(request);
       const result = await ensureWorkload(ctx, c.principal, param(p, "project"), { ...body, slug }, {
         onDrift: on_drift,

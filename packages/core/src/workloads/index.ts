@@ -281,8 +281,11 @@ export async function previewEnsure(
   project: string,
   rawSpec: unknown,
   onDrift: OnDriftName = "reconcile",
+  admit?: WorkloadAdmission,
 ): Promise<DryRunResult> {
   const spec = validateSpec(rawSpec);
+  // The same admission as a real ensure: a preview never promises what the write would refuse.
+  await admit?.(ctx, principal, project, spec);
   const existing = await getProject(ctx, principal, project).catch((error: unknown) => {
     // A project an organisation token's ensure would create: nothing in it yet.
     if (error instanceof NotFoundError && principal.project === undefined) return undefined;
