@@ -201,9 +201,11 @@ describe("the inferencekey CLI against the local platform", () => {
   }, 60_000);
 
   it("registers a worker (the agent command printed), lists the GPU catalog, and logs in to a 0600 profile", async () => {
-    const worker = await cli(["workers", "register", "--name", "gpu-box"]);
-    expect(worker.code).toBe(0);
-    expect(worker.stdout).toMatch(/--token ik_wrk_[0-9A-Za-z]{30}/);
+    const worker = await cli(["workers", "register", "--name", "gpu-box", "--address", "10.0.3.0/24", "-o", "json"]);
+    expect(worker.code, worker.stderr).toBe(0);
+    expect(JSON.parse(worker.stdout)).toMatchObject({ name: "gpu-box", addresses: ["10.0.3.0/24"], token: expect.stringMatching(/^ik_wrk_[0-9A-Za-z]{30}$/) });
+    const plain = await cli(["workers", "register", "--name", "gpu-box-2"]);
+    expect(plain.stdout).toMatch(/--token ik_wrk_[0-9A-Za-z]{30}/);
     const gpus = await cli(["catalog", "gpus", "-o", "json"]);
     expect((JSON.parse(gpus.stdout) as { displayName: string }[]).map((g) => g.displayName)).toContain("NVIDIA L4");
 

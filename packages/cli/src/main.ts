@@ -119,8 +119,9 @@ export function buildProgram(io: Io, readStdin: () => string, setExit: (code: nu
     .command("register")
     .description("register a worker; prints its token once and the agent command to run")
     .requiredOption("--name <name>", "a name for the box")
-    .addHelpText("after", "\nExample:\n  inferencekey workers register --name gpu-box-1 --project acme\n")
-    .action(action(async (options: { name: string }, command: Command) => workersRegister(context(command), options)));
+    .option("--address <ipOrCidr...>", "the addresses its agent may advertise (the gateway dials it only there); repeatable")
+    .addHelpText("after", "\nExample:\n  inferencekey workers register --name gpu-box-1 --address 10.0.3.0/24 --project acme\n")
+    .action(action(async (options: { name: string; address?: string[] }, command: Command) => workersRegister(context(command), options)));
   workers
     .command("list")
     .description("list workers with their GPUs, last heartbeat and replicas")

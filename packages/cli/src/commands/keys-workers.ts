@@ -57,8 +57,8 @@ const WORKER_COLUMNS: Columns<Worker> = [
   ["REPLICAS", (w) => w.replicas.length],
 ];
 
-export async function workersRegister(ctx: CommandContext, options: { name: string }): Promise<number> {
-  const worker = await ctx.mgmt.workers.register({ name: options.name });
+export async function workersRegister(ctx: CommandContext, options: { name: string; address?: string[] }): Promise<number> {
+  const worker = await ctx.mgmt.workers.register({ name: options.name, ...(options.address === undefined ? {} : { addresses: options.address }) });
   if (ctx.output !== "table") {
     ctx.out(render(ctx.output, worker, []));
     return EXIT.ok;
