@@ -145,11 +145,37 @@ export function requestBodyStream(req: IncomingMessage, res?: ServerResponse): R
         req.off("data", onData);
         req.pause();
         if (res === undefined || res.headersSent) req.destroy();
-        else res.shouldKeepAlive = false;
+        else closeAfterAnswer(req, res);
       },
     },
     { highWaterMark: 1 },
   );
+}
+
+/** How long a connection whose request was left unread keeps draining after its answer. */
+const LINGER_MS = 2_000;
+
+/**
+ * Closes the connection once the answer is written, without losing the answer: the client may still
+ * be uploading the body nobody reads, and closing a socket with unread data makes the kernel reset the
+ * connection, which on Linux also discards whatever the client had received and not yet read (the
+ * answer). So the server half-closes after the answer, drops what still arrives, and closes when the
+ * client does or after LINGER_MS (nginx's "lingering close").
+ */
+function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  const socket = req.socket;
+  // node:http ends a non-keep-alive connection with destroySoon() once the answer is written.
+  socket.destroySoon = () => {
+    if (socket.destroyed) return;
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
+    socket.removeAllListeners("data");
+    socket.on("data", ignore);
+    socket.resume();
+  };
 }
 
 /** Turns a node:http request into a web Request; the body streams, it is not buffered. */

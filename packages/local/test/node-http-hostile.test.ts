@@ -165,4 +165,39 @@ describe("node:http runtime under hostile requests", () => {
     expect(statusOf(outcome.text)).toBe(413);
     expect(outcome.text.toLowerCase()).toContain("connection: close");
   });
+
+  it("a client that reads only after it stopped uploading still gets the 413 (no reset loses it)", async () => {
+    // Prepare: the control API, and a client that uploads a chunked body for 1.5 s without reading.
+    const ctx = { store: new MemoryStore(), serverSecret: "s", now: () => new Date() };
+    const token = (await bootstrapAdminToken(ctx))?.secret as string;
+    const url = await start(createControlApi(ctx, { log: () => undefined }));
+    const { hostname, port } = new URL(url);
+
+    // Act: closing the connection at once, with the client's data still arriving, would reset it,
+    // and on Linux a reset discards what the client had received and not yet read: the answer.
+    const text = await new Promise<string>((resolve) => {
+      const socket = connect(Number(port), hostname);
+      let received = "";
+      socket.pause();
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.toString("latin1");
+      });
+      socket.on("error", () => undefined);
+      socket.on("close", () => resolve(received));
+      socket.write(
+        `PUT /v1/projects/acme/workloads/w HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
+      const chunk = Buffer.concat([Buffer.from("4000\r\n"), Buffer.alloc(0x4000, 0x20), Buffer.from("\r\n")]);
+      const uploading = setInterval(() => {
+        if (!socket.destroyed) socket.write(chunk);
+      }, 10);
+      setTimeout(() => {
+        clearInterval(uploading);
+        socket.resume();
+      }, 1500);
+    });
+
+    // Assess
+    expect(statusOf(text)).toBe(413);
+  });
 });
