@@ -1,48 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDynamoDocumentClient, DynamoStore, ensureTable } from "@inferencekey/aws";
 import { MemoryStore, type PlatformContext, type Store } from "@inferencekey/core";
-import { SqliteStore } from "@inferencekey/local";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { storeAdapters } from "../support/store-adapters";
 import { SharedRateLimiter } from "../../packages/core/src/gateway/shared-rate";
 import { SlidingWindowCounter } from "../../packages/core/src/gateway/rate-window";
-import { EMULATOR_CREDENTIALS, type RunningDynalite, startDynalite } from "../support/dynalite";
 
 /**
  * The shared per-key rate limit (the Lambda gateway's) on every Store adapter: several gateway
  * instances, one store, and the requests admitted in a minute never exceed the key's limit.
  */
-const sqliteDir = mkdtempSync(join(tmpdir(), "ik-shared-rate-"));
-let dynalite: RunningDynalite | undefined;
-let client: DynamoDBDocumentClient | undefined;
-let created = 0;
-
-beforeAll(async () => {
-  dynalite = await startDynalite();
-  client = createDynamoDocumentClient({ region: "us-east-1", endpoint: dynalite.endpoint, credentials: EMULATOR_CREDENTIALS });
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await dynalite?.stop();
-  rmSync(sqliteDir, { recursive: true, force: true });
-});
-
-const adapters: { name: string; make: (nowMs: () => number) => Promise<Store> }[] = [
-  { name: "MemoryStore", make: async (nowMs) => new MemoryStore(nowMs) },
-  { name: "SqliteStore", make: async (nowMs) => new SqliteStore(join(sqliteDir, `rate-${++created}.db`), { now: nowMs }) },
-  {
-    name: "DynamoStore (dynalite)",
-    make: async (nowMs) => {
-      if (client === undefined) throw new Error("dynalite did not start");
-      const tableName = `rate-${++created}`;
-      await ensureTable(client, tableName);
-      return new DynamoStore({ client, tableName, now: nowMs });
-    },
-  },
-];
+const adapters = storeAdapters("rate");
 
 /** Counts the store's writes, so a test can see how often the limiter asks it. */
 function countingStore(inner: Store): Store & { puts: number } {

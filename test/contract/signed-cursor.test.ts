@@ -1,47 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDynamoDocumentClient, DynamoStore, ensureTable } from "@inferencekey/aws";
 import { bootstrapAdminToken, createControlApi, MemoryStore, type PlatformContext, type Store, signCursor } from "@inferencekey/core";
-import { SqliteStore } from "@inferencekey/local";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_CREDENTIALS, type RunningDynalite, startDynalite } from "../support/dynalite";
+import { beforeAll, describe, expect, it } from "vitest";
+import { storeAdapters } from "../support/store-adapters";
 
 /**
  * List cursors handed to clients are signed (HMAC with the server secret) and bound to their
  * listing: on every Store adapter a tampered, forged, foreign or raw store cursor is a 400
  * `validation_failed` at path `cursor`, never reaches the adapter, and never becomes a 500.
  */
-const sqliteDir = mkdtempSync(join(tmpdir(), "ik-cursor-"));
-let dynalite: RunningDynalite | undefined;
-let client: DynamoDBDocumentClient | undefined;
-let tables = 0;
-
-beforeAll(async () => {
-  dynalite = await startDynalite();
-  client = createDynamoDocumentClient({ region: "us-east-1", endpoint: dynalite.endpoint, credentials: EMULATOR_CREDENTIALS });
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await dynalite?.stop();
-  rmSync(sqliteDir, { recursive: true, force: true });
-});
-
-const ADAPTERS: { name: string; make: () => Promise<Store> }[] = [
-  { name: "MemoryStore", make: async () => new MemoryStore() },
-  { name: "SqliteStore", make: async () => new SqliteStore(join(sqliteDir, `cursor-${++tables}.db`)) },
-  {
-    name: "DynamoStore (dynalite)",
-    make: async () => {
-      if (client === undefined) throw new Error("dynalite did not start");
-      const tableName = `cursor-${++tables}`;
-      await ensureTable(client, tableName);
-      return new DynamoStore({ client, tableName });
-    },
-  },
-];
+const ADAPTERS = storeAdapters("cursor");
 
 const spec = (slug: string) => ({ name: slug, slug, model: "org/model", backend: "vllm", execution_policy_config: { replicas: 0 } });
 
