@@ -1,4 +1,4 @@
-import { bootstrapAdminToken, createControlApi, MemoryStore, type PlatformContext, type Store, signCursor } from "@inferencekey/core";
+import { bootstrapAdminToken, createControlApi, type PlatformContext, signCursor } from "@inferencekey/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { storeAdapters } from "../support/store-adapters";
 
