@@ -1,3 +1,4 @@
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../http/json-body";
 import { randomBase62 } from "../ids";
 import { keyBelongsTo } from "../keys";
 import type { PlatformContext } from "../platform/context";
@@ -641,9 +642,14 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   }
 
   function rewriteImageRequest(bytes: Uint8Array): { bytes: Uint8Array; format: ImageFormat } {
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+    // The same depth limit as every JSON body the platform reads whole (a deep one would overflow the stack).
+    if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      throw new GatewayError(400, "invalid_request_body", `The request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`);
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+      parsed = JSON.parse(text);
     } catch {
       throw new GatewayError(400, "invalid_request_body", "The request body of /v1/images/generations must be JSON.");
     }

@@ -28,10 +28,13 @@ describe.each(GATEWAY_BINDINGS)("gateway: routes per modality and what it makes 
     const port = (fake.address() as AddressInfo).port;
     await platform.workload("acme", { slug: "chat" });
     await platform.workload("acme", { slug: "rerank", task_type: "reranker" });
+    await platform.workload("acme", { slug: "img", task_type: "text2image" });
     await platform.replica("acme", "chat", { port });
+    await platform.replica("acme", "img", { port });
     await platform.replica("acme", "rerank", { port });
     keys.set("chat", (await platform.key("acme", "chat")).secret);
     keys.set("rerank", (await platform.key("acme", "rerank")).secret);
+    keys.set("img", (await platform.key("acme", "img")).secret);
     served = await serveGateway(platform, {
       routes: { "chat/completions": { firstByteTimeoutMs: 300, idleTimeoutMs: 300 } },
     }, binding);
@@ -79,6 +82,21 @@ describe.each(GATEWAY_BINDINGS)("gateway: routes per modality and what it makes 
     expect(body.error.code).toBe("async_only_modality");
     expect(body.error.message).toContain("reranker");
     expect(body.error.message).toContain("async jobs API");
+  });
+
+  it("an images body nested deeper than 64 levels is a 400 naming the limit, with no upstream call", async () => {
+    // Prepare
+    const before = seen.length;
+
+    // Act
+    const response = await call("img", "images/generations", { body: `{"prompt":"x","extra":${"[".repeat(60_000)}${"]".repeat(60_000)}}` });
+    const body = (await response.json()) as { error: { code: string; message: string } };
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(body.error.code).toBe("invalid_request_body");
+    expect(body.error.message).toContain("64 levels");
+    expect(seen.length).toBe(before);
   });
 
   it("a wrong method is 405 with Allow; a path outside the grammar is 404 not_found", async () => {
