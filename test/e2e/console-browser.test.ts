@@ -131,11 +131,12 @@ describe.skipIf(chromiumPath === undefined)(`the console in headless chromium${c
           phases.add(phase);
           return phase;
         },
-        { timeout: 60_000, intervals: [200] },
+        { timeout: 60_000, interval: 200 },
       )
       .toBe("ready");
     expect([...phases].some((p) => p === "starting" || p === "pending")).toBe(true);
     await expect.poll(() => row.locator("td").nth(4).textContent()).toBe("1 / 1");
+    expect(await row.locator("td").allTextContents()).toEqual(["text2text", "vllm", "fixed", "ready", "1 / 1", "$0.00", expect.stringMatching(/^\d/)]);
     expect(await axeSerious()).toEqual([]);
     await shoot("workloads");
   });
@@ -203,6 +204,13 @@ describe.skipIf(chromiumPath === undefined)(`the console in headless chromium${c
     const current = workload.status.replicas[0];
     expect(replicas.data.map((r: { id: string }) => r.id)).toContain(current.id);
     expect(await page.getByTestId("replicas-table").textContent()).toContain(current.id);
+    await page.getByRole("tab", { name: "SDK call" }).click();
+    const call = (await page.getByLabel("The SDK call that declares it").textContent()) ?? "";
+    expect(call).toContain('ManagementClient.fromEnv({ project: "acme" })');
+    expect(call).toContain('"executionPolicy": "fixed"');
+    expect(call).toContain('"executionPolicyConfig": {\n    "replicas": 1\n  }');
+    await page.getByRole("tab", { name: "YAML" }).click();
+    expect(await page.getByLabel("Spec as YAML").textContent()).toContain("execution_policy: fixed\nexecution_policy_config:\n  replicas: 1\n");
     expect(await axeSerious()).toEqual([]);
     await shoot("workload");
   });

@@ -143,17 +143,25 @@ function Shell(props: { identity: Identity; onSignOut: () => void }) {
   );
 }
 
+/** The console's pages by path pattern (relative to BASE), first match wins. */
+const PAGES: { pattern: string; render: (params: Record<string, string>, identity: Identity, project: string | undefined) => preact.JSX.Element }[] = [
+  { pattern: "/projects/:project/workloads", render: (p) => <WorkloadsPage project={p.project ?? ""} /> },
+  { pattern: "/projects/:project/workloads/:slug", render: (p) => <WorkloadPage project={p.project ?? ""} slug={p.slug ?? ""} /> },
+  {
+    pattern: "/projects/:project/workloads/:slug/playground",
+    render: (p) => <PlaygroundPage project={p.project ?? ""} slug={p.slug ?? ""} />,
+  },
+  { pattern: "/projects/:project/workers", render: (p) => <WorkersPage project={p.project ?? ""} /> },
+  { pattern: "/tokens", render: (_p, identity) => <TokensPage identity={identity} /> },
+  { pattern: "/gpus", render: (_p, _identity, project) => <GpuPage project={project} /> },
+];
+
 function Page(props: { path: string; identity: Identity; project: string | undefined }) {
   const { path, identity } = props;
-  let m: Record<string, string> | undefined;
-  if ((m = matchPath("/projects/:project/workloads", path))) return <WorkloadsPage project={m.project ?? ""} />;
-  if ((m = matchPath("/projects/:project/workloads/:slug", path)))
-    return <WorkloadPage project={m.project ?? ""} slug={m.slug ?? ""} />;
-  if ((m = matchPath("/projects/:project/workloads/:slug/playground", path)))
-    return <PlaygroundPage project={m.project ?? ""} slug={m.slug ?? ""} />;
-  if ((m = matchPath("/projects/:project/workers", path))) return <WorkersPage project={m.project ?? ""} />;
-  if (matchPath("/tokens", path)) return <TokensPage identity={identity} />;
-  if (matchPath("/gpus", path)) return <GpuPage project={props.project} />;
+  for (const page of PAGES) {
+    const params = matchPath(page.pattern, path);
+    if (params !== undefined) return page.render(params, identity, props.project);
+  }
   if (path === `${BASE}/` || path === BASE) {
     if (props.project === undefined) {
       markReady();

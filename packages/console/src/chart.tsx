@@ -38,7 +38,6 @@ export function TimeChart(props: { title: string; id: string; times: number[]; s
       plot.current?.destroy();
       plot.current = undefined;
     };
-    // biome-ignore lint/correctness/useExhaustiveDependencies: rebuilt only when the set of series changes
   }, [shape]);
 
   useEffect(() => {

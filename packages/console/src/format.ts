@@ -37,8 +37,12 @@ export function toYaml(value: unknown, indent = 0): string {
   return `${pad}${scalar(value)}\n`;
 }
 
-/** The `ensure()` call of the TypeScript SDK that declares this (camelCase) spec. */
-export function sdkCall(project: string, spec: Record<string, unknown>): string {
+/**
+ * The `ensure()` call of the TypeScript SDK that declares this wire spec: the SDK names the spec's
+ * own fields in camelCase (`executionPolicyConfig`); what is inside them keeps its wire names.
+ */
+export function sdkCall(project: string, wireSpec: object): string {
+  const spec = Object.fromEntries(Object.entries(wireSpec).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]));
   return [
     'import { ManagementClient } from "@inferencekey/sdk";',
     "",

@@ -47,7 +47,6 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], everyMs = 30
       generation.current++;
       clearInterval(timer);
     };
-    // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
   }, deps);
 
   return { ...state, refresh: run };

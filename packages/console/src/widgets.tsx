@@ -37,11 +37,14 @@ export function ErrorNote(props: { message: string | undefined }) {
   );
 }
 
+/** A block of code or commands; it wraps instead of scrolling, so nothing is out of keyboard reach. */
 export function Code(props: { text: string; label: string }) {
   return (
-    <pre class="code" aria-label={props.label} tabIndex={0}>
-      <code>{props.text}</code>
-    </pre>
+    <figure class="code" aria-label={props.label}>
+      <pre>
+        <code>{props.text}</code>
+      </pre>
+    </figure>
   );
 }
 

@@ -10,7 +10,7 @@ export const CONSOLE_DIR = resolve(import.meta.dirname, "../../console");
 export function consoleAssetReader(distDir = join(CONSOLE_DIR, "dist")): ConsoleAssetReader {
   return async (relativePath) => {
     try {
-      return await readFile(join(distDir, relativePath));
+      return new Uint8Array(await readFile(join(distDir, relativePath)));
     } catch {
       return undefined;
     }

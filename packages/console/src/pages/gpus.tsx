@@ -15,7 +15,7 @@ async function workloadsOf(project: string | undefined): Promise<Workload[]> {
 /** The display names a spec's cloud pool names (`execution_policy_config.workers.cloud_pool.gpu_pool`), wherever the policy puts it. */
 export function gpuPoolOf(value: unknown): string[] {
   if (typeof value !== "object" || value === null) return [];
-  const pool = (value as { gpuPool?: unknown }).gpuPool;
+  const pool = (value as { gpu_pool?: unknown }).gpu_pool;
   if (Array.isArray(pool)) return pool.filter((p): p is string => typeof p === "string");
   return Object.values(value).flatMap(gpuPoolOf);
 }

@@ -17,7 +17,7 @@ const ROUTE: Record<Kind, string> = {
 const PLAYGROUND_KEY_MINUTES = 15;
 
 function defaultKind(workload: Workload | undefined): Kind {
-  const task = String(workload?.spec.taskType ?? "");
+  const task = String(workload?.spec.task_type ?? "");
   if (task === "embedding") return "embedding";
   if (task === "text2image") return "image";
   return "chat";

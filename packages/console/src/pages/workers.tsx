@@ -81,7 +81,7 @@ export function WorkersPage(props: { project: string }) {
                 {w.name} <code>{w.id}</code>
               </td>
               <td>{w.status}</td>
-              <td>{w.gpus.length === 0 ? "none reported" : w.gpus.map((g) => `${g.name} (${Math.round(g.memoryMb / 1024)} GB)`).join(", ")}</td>
+              <td>{w.gpus.length === 0 ? "none reported" : w.gpus.map((g) => `${g.name} (${Math.round(g.memory_mb / 1024)} GB)`).join(", ")}</td>
               <td>{ago(w.lastHeartbeatAt)}</td>
               <td>{w.replicas.length === 0 ? "none" : w.replicas.map((r) => `${r.workload}#${r.slot} ${r.phase}`).join(", ")}</td>
             </tr>

@@ -10,13 +10,6 @@ import { phaseOf } from "./workloads";
 
 const HOUR_MS = 3_600_000;
 
-function snakeKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(snakeKeys);
-  if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), k === "env" || k === "labels" ? v : snakeKeys(v)]),
-  );
-}
 
 export function WorkloadPage(props: { project: string; slug: string }) {
   const { project, slug } = props;
@@ -138,9 +131,9 @@ export function WorkloadPage(props: { project: string; slug: string }) {
       <h2>Spec</h2>
       <Tabs label="Spec format" tabs={["YAML", "SDK call"] as const} value={specView} onChange={setSpecView} />
       {specView === "YAML" ? (
-        <Code label="Spec as YAML" text={toYaml(snakeKeys(w.spec))} />
+        <Code label="Spec as YAML" text={toYaml(w.spec)} />
       ) : (
-        <Code label="The SDK call that declares it" text={sdkCall(project, w.spec as Record<string, unknown>)} />
+        <Code label="The SDK call that declares it" text={sdkCall(project, w.spec)} />
       )}
 
       <KeysSection project={project} slug={slug} />

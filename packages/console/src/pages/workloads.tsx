@@ -46,9 +46,9 @@ async function loadRows(project: string): Promise<Row[]> {
   const rates = new Map<string, WorkloadRate>((await api.rates(project)).data.map((r) => [r.slug, r]));
   return workloads.map((w) => ({
     slug: w.slug,
-    taskType: String(w.spec.taskType ?? ""),
-    backend: String(w.spec.backend ?? ""),
-    policy: String(w.spec.executionPolicy ?? ""),
+    taskType: w.spec.task_type,
+    backend: w.spec.backend,
+    policy: w.spec.execution_policy,
     phase: phaseOf(w),
     ready: w.status.readyReplicas,
     desired: w.status.desiredReplicas,

@@ -47,7 +47,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** Reads a file of the built console by its path relative to the build's root; undefined when absent. */
-export type ConsoleAssetReader = (relativePath: string) => Promise<Uint8Array | undefined>;
+export type ConsoleAssetReader = (relativePath: string) => Promise<Uint8Array<ArrayBuffer> | undefined>;
 
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

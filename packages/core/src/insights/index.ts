@@ -94,17 +94,20 @@ export async function replicaHistory(ctx: PlatformContext, project: string, work
 }
 
 function mergeRecord(entry: ReplicaHistoryEntry, record: ReplicaRecord): ReplicaHistoryEntry {
+  // While the record exists it says whether the replica still serves: an in-place restart that
+  // became ready again is not an end.
   const ended = record.desired === "stopped" || record.phase === "failed" || record.phase === "stopped" || record.phase === "stopping";
+  const readyAt = entry.ready_at ?? record.ready_at;
+  const { ended_at: _formerEnd, ready_at: _formerReady, ...rest } = entry;
   return {
-    ...entry,
+    ...rest,
     slot: record.slot,
     generation: record.generation,
     worker_id: record.worker_id,
     phase: record.phase,
-    started_at: record.created_at < entry.started_at ? record.created_at : entry.started_at,
-    ...(record.ready_at === undefined && entry.ready_at === undefined ? {} : { ready_at: entry.ready_at ?? record.ready_at }),
+    started_at: [record.created_at, entry.started_at].sort()[0] ?? entry.started_at,
+    ...(readyAt === undefined ? {} : { ready_at: readyAt }),
     ...(ended ? { ended_at: entry.ended_at ?? record.updated_at } : {}),
-    ...(!ended && entry.ended_at !== undefined && record.phase === "ready" ? { ended_at: undefined } : {}),
     restarts: record.restarts,
     ...(record.reason === undefined ? {} : { last_reason: record.reason }),
     hourly_price_usd: record.hourly_price_usd,
