@@ -17,7 +17,10 @@ import { processesWith, waitFor } from "../support/processes";
  */
 const chromiumPath = findChromium();
 const SKIP_REASON = "skipped: no chromium executable found (apt-get install chromium, or set INFERENCEKEY_CHROMIUM)";
-const SHOTS = [join(REPO_ROOT, "test-results/console"), ...(process.env.INFERENCEKEY_SCREENSHOTS_DIR ? [resolve(REPO_ROOT, process.env.INFERENCEKEY_SCREENSHOTS_DIR)] : [])];
+const SHOTS_DIR = join(REPO_ROOT, "test-results/console");
+const README_SHOTS_DIR = process.env.INFERENCEKEY_SCREENSHOTS_DIR ? resolve(REPO_ROOT, process.env.INFERENCEKEY_SCREENSHOTS_DIR) : undefined;
+/** The screenshots the README shows (docs/screenshots/), refreshed by `npm run screenshots`. */
+const README_SHOTS = new Set(["workloads", "workload", "playground"]);
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 if (chromiumPath === undefined) console.warn(`console browser tests ${SKIP_REASON}`);
@@ -42,7 +45,7 @@ describe.skipIf(chromiumPath === undefined)(`the console in headless chromium${c
     return (await response.json()) as any;
   };
   async function shoot(name: string): Promise<void> {
-    for (const dir of SHOTS) {
+    for (const dir of [SHOTS_DIR, ...(README_SHOTS_DIR !== undefined && README_SHOTS.has(name) ? [README_SHOTS_DIR] : [])]) {
       mkdirSync(dir, { recursive: true });
       await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
     }
@@ -150,6 +153,7 @@ describe.skipIf(chromiumPath === undefined)(`the console in headless chromium${c
     dataKey = (await shown.textContent()) ?? "";
     await expect.poll(() => page.locator('[data-testid="keys-table"] tbody tr').count()).toBe(1);
     expect(await page.locator('[data-testid="keys-table"]').textContent()).toContain(dataKey.slice(-4));
+    await page.getByRole("button", { name: "Copy" }).focus(); // reachable by keyboard
 
     await page.reload();
     await expect.poll(() => page.locator('[data-testid="keys-table"] tbody tr').count()).toBe(1);
@@ -168,7 +172,28 @@ describe.skipIf(chromiumPath === undefined)(`the console in headless chromium${c
     expect(snippet).not.toContain(dataKey);
     expect(await axeSerious()).toEqual([]);
     await shoot("playground");
-    // More traffic for the charts.
+
+    // A short-lived key minted on explicit consent: the button does nothing until the box is ticked.
+    await page.getByLabel("Paste an ik_live_ key of this workload").fill("");
+    const mint = page.getByRole("button", { name: "Mint playground key" });
+    expect(await mint.isDisabled()).toBe(true);
+    await page.getByLabel(/Create a new key named "console playground"/).check();
+    await mint.click();
+    const keyField = page.getByLabel("Paste an ik_live_ key of this workload");
+    await expect.poll(() => keyField.inputValue()).toMatch(/^ik_live_/);
+    const minted = await keyField.inputValue();
+    expect(minted).not.toBe(dataKey);
+    await page.getByLabel("Prompt").fill("minted key works");
+    await page.getByRole("button", { name: "Send" }).click();
+    await expect.poll(() => page.getByTestId("playground-output").textContent(), { timeout: 30_000 }).toContain("minted key works");
+    const keys = await mgmt.keys.list("chat");
+    const playgroundKey = keys.find((k) => k.name === "console playground");
+    expect(playgroundKey?.last4).toBe(minted.slice(-4));
+    const lifetime = Date.parse(playgroundKey?.expiresAt ?? "") - Date.parse(playgroundKey?.createdAt ?? "");
+    expect(lifetime).toBeGreaterThan(14 * 60_000);
+    expect(lifetime).toBeLessThanOrEqual(15 * 60_000 + 5_000);
+    await page.getByLabel("Paste an ik_live_ key of this workload").fill(dataKey);
+    // More traffic for the charts: 4 requests with the first key (plus 1 with the minted one).
     for (let i = 0; i < 3; i++) {
       await page.getByRole("button", { name: "Send" }).click();
       await expect.poll(() => page.getByRole("button", { name: "Send" }).isEnabled()).toBe(true);
@@ -183,7 +208,7 @@ describe.skipIf(chromiumPath === undefined)(`the console in headless chromium${c
       .toBeGreaterThan(0);
     await expect.poll(async () => Number(await page.locator('[data-chart="replicas"]').getAttribute("data-points"))).toBeGreaterThan(0);
     expect(await page.locator('[data-chart="requests"] canvas').count()).toBe(1);
-    await expect.poll(() => page.locator('[data-number="requests"]').textContent(), { timeout: 20_000 }).toBe("4");
+    await expect.poll(() => page.locator('[data-number="requests"]').textContent(), { timeout: 20_000 }).toBe("5");
     await expect.poll(() => page.getByTestId("events").locator("li").count()).toBeGreaterThan(0);
 
     const shown = async () =>
@@ -216,7 +241,7 @@ describe.skipIf(chromiumPath === undefined)(`the console in headless chromium${c
   });
 
   it("revokes the key, and the playground's next call is refused", async () => {
-    const row = page.locator('[data-testid="keys-table"] tbody tr').first();
+    const row = page.locator('[data-testid="keys-table"] tbody tr', { hasText: "from the console" });
     await row.getByRole("button", { name: "Revoke from the console" }).click();
     await row.getByRole("button", { name: "Confirm revoke from the console" }).click();
     await expect.poll(() => row.locator("td").nth(4).textContent()).toMatch(/^revoked/);
