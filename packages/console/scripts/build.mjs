@@ -59,8 +59,17 @@ async function buildConsole() {
     if (!message.includes("externalized for browser compatibility")) warn(message, options);
   };
   const outDir = join(root, `dist.building-${process.pid}`);
-  await build({ root, configFile: join(root, "vite.config.mjs"), customLogger: logger, logLevel: "warn", build: { outDir, emptyOutDir: true } });
-  writeFileSync(join(outDir, "build-info.json"), `${JSON.stringify({ source_digest: digest, built_at: new Date().toISOString() })}\n`);
+  await build({
+    root,
+    configFile: join(root, "vite.config.mjs"),
+    customLogger: logger,
+    logLevel: "warn",
+    build: { outDir, emptyOutDir: true },
+  });
+  writeFileSync(
+    join(outDir, "build-info.json"),
+    `${JSON.stringify({ source_digest: digest, built_at: new Date().toISOString() })}\n`,
+  );
   const old = join(root, `dist.old-${process.pid}`);
   if (existsSync(dist) && statSync(dist).isDirectory()) renameSync(dist, old);
   renameSync(outDir, dist);

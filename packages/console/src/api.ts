@@ -46,7 +46,14 @@ export interface SeriesPoint {
 
 export interface WorkloadSeries {
   points: SeriesPoint[];
-  totals: { requests: number; errors: number; total_tokens: number; replica_hours: number; gpu_hours: number; cost_usd: number };
+  totals: {
+    requests: number;
+    errors: number;
+    total_tokens: number;
+    replica_hours: number;
+    gpu_hours: number;
+    cost_usd: number;
+  };
 }
 
 export interface WorkloadRate {
@@ -102,7 +109,10 @@ export function messageOf(error: unknown): string {
 }
 
 /** Calls the control API on this origin with the session's token. */
-export async function call<T>(path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<T> {
+export async function call<T>(
+  path: string,
+  init: { method?: string; body?: unknown; token?: string } = {},
+): Promise<T> {
   const token = init.token ?? session.token();
   const response = await fetch(path, {
     method: init.method ?? "GET",
@@ -140,15 +150,20 @@ export const api = {
     ),
   tokens: () => call<{ data: ApiToken[] }>("/v1/tokens"),
   createToken: (name: string, project: string | undefined) =>
-    call<ApiToken & { token: string }>("/v1/tokens", { method: "POST", body: { name, ...(project ? { project } : {}) } }),
+    call<ApiToken & { token: string }>("/v1/tokens", {
+      method: "POST",
+      body: { name, ...(project ? { project } : {}) },
+    }),
   revokeToken: (id: string) => call<ApiToken>(`/v1/tokens/${enc(id)}`, { method: "DELETE" }),
   gpuCatalog: async (): Promise<GpuOffering[]> => {
     const body = await call<{ data?: unknown }>("/v1/catalog/gpus");
     return (Array.isArray(body.data) ? body.data : []).flatMap((raw): GpuOffering[] => {
       if (typeof raw !== "object" || raw === null) return [];
       const o = raw as Record<string, unknown>;
-      const num = (...names: string[]) => names.map((n) => o[n]).find((v): v is number => typeof v === "number");
-      const str = (...names: string[]) => names.map((n) => o[n]).find((v): v is string => typeof v === "string");
+      const num = (...names: string[]) =>
+        names.map((n) => o[n]).find((v): v is number => typeof v === "number");
+      const str = (...names: string[]) =>
+        names.map((n) => o[n]).find((v): v is string => typeof v === "string");
       const displayName = str("display_name", "name");
       if (displayName === undefined) return [];
       return [
@@ -158,7 +173,9 @@ export const api = {
           gpus: num("gpu_count", "gpus", "gpus_per_instance"),
           vramGb: num("vram_gb", "vram_gb_per_gpu"),
           hourlyPriceUsd: num("hourly_price_usd", "price_per_hour_usd"),
-          cudaVersions: Array.isArray(o.cuda_versions) ? o.cuda_versions.filter((v): v is string => typeof v === "string") : [],
+          cudaVersions: Array.isArray(o.cuda_versions)
+            ? o.cuda_versions.filter((v): v is string => typeof v === "string")
+            : [],
         },
       ];
     });
@@ -167,5 +184,10 @@ export const api = {
 
 /** The SDK's client for one project, on this origin, with the session's token. */
 export function management(project: string): ManagementClient {
-  return new ManagementClient({ token: session.token() ?? "", project, baseUrl: location.origin, maxRetries: 1 });
+  return new ManagementClient({
+    token: session.token() ?? "",
+    project,
+    baseUrl: location.origin,
+    maxRetries: 1,
+  });
 }

@@ -83,11 +83,16 @@ function Shell(props: { identity: Identity; onSignOut: () => void }) {
     }
   }, [path, project]);
 
-  const projectPath = (rest: string) => (project === undefined ? `${BASE}/` : `${BASE}/projects/${encodeURIComponent(project)}${rest}`);
+  const projectPath = (rest: string) =>
+    project === undefined ? `${BASE}/` : `${BASE}/projects/${encodeURIComponent(project)}${rest}`;
   const nav: { href: string; label: string; show: boolean }[] = [
     { href: projectPath("/workloads"), label: "Workloads", show: true },
     { href: projectPath("/workers"), label: "Workers", show: true },
-    { href: `${BASE}/tokens`, label: "API tokens", show: identity.admin && identity.scope === "organisation" },
+    {
+      href: `${BASE}/tokens`,
+      label: "API tokens",
+      show: identity.admin && identity.scope === "organisation",
+    },
     { href: `${BASE}/gpus`, label: "GPU Resources", show: true },
   ];
 
@@ -104,7 +109,10 @@ function Shell(props: { identity: Identity; onSignOut: () => void }) {
               .filter((n) => n.show)
               .map((n) => (
                 <li key={n.label}>
-                  <Link href={n.href} aria-current={path.startsWith(n.href.replace(/\/$/, "")) ? "page" : undefined}>
+                  <Link
+                    href={n.href}
+                    aria-current={path.startsWith(n.href.replace(/\/$/, "")) ? "page" : undefined}
+                  >
                     {n.label}
                   </Link>
                 </li>
@@ -117,7 +125,9 @@ function Shell(props: { identity: Identity; onSignOut: () => void }) {
               Project{" "}
               <select
                 value={project ?? ""}
-                onChange={(event) => navigate(`${BASE}/projects/${encodeURIComponent(event.currentTarget.value)}/workloads`)}
+                onChange={(event) =>
+                  navigate(`${BASE}/projects/${encodeURIComponent(event.currentTarget.value)}/workloads`)
+                }
               >
                 {projects.map((p) => (
                   <option key={p} value={p}>
@@ -144,9 +154,19 @@ function Shell(props: { identity: Identity; onSignOut: () => void }) {
 }
 
 /** The console's pages by path pattern (relative to BASE), first match wins. */
-const PAGES: { pattern: string; render: (params: Record<string, string>, identity: Identity, project: string | undefined) => preact.JSX.Element }[] = [
+const PAGES: {
+  pattern: string;
+  render: (
+    params: Record<string, string>,
+    identity: Identity,
+    project: string | undefined,
+  ) => preact.JSX.Element;
+}[] = [
   { pattern: "/projects/:project/workloads", render: (p) => <WorkloadsPage project={p.project ?? ""} /> },
-  { pattern: "/projects/:project/workloads/:slug", render: (p) => <WorkloadPage project={p.project ?? ""} slug={p.slug ?? ""} /> },
+  {
+    pattern: "/projects/:project/workloads/:slug",
+    render: (p) => <WorkloadPage project={p.project ?? ""} slug={p.slug ?? ""} />,
+  },
   {
     pattern: "/projects/:project/workloads/:slug/playground",
     render: (p) => <PlaygroundPage project={p.project ?? ""} slug={p.slug ?? ""} />,

@@ -13,7 +13,13 @@ export interface ChartSeries {
  * data replaced on each refresh, so polling never rebuilds it (no flicker). The numbers behind it
  * are in a visually hidden table for screen readers and for tests.
  */
-export function TimeChart(props: { title: string; id: string; times: number[]; series: ChartSeries[]; unit?: string }) {
+export function TimeChart(props: {
+  title: string;
+  id: string;
+  times: number[];
+  series: ChartSeries[];
+  unit?: string;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   const shape = props.series.map((s) => s.label).join("|");
@@ -28,10 +34,20 @@ export function TimeChart(props: { title: string; id: string; times: number[]; s
       cursor: { show: true },
       scales: { x: { time: true } },
       axes: [{ stroke: "#3d4451" }, { stroke: "#3d4451", size: 56 }],
-      series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: true, size: 4 } }))],
+      series: [
+        {},
+        ...props.series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          points: { show: true, size: 4 },
+        })),
+      ],
     };
     plot.current = new uPlot(options, [props.times, ...props.series.map((s) => s.values)], element);
-    const resize = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(element.clientWidth, 280), height: 160 }));
+    const resize = new ResizeObserver(() =>
+      plot.current?.setSize({ width: Math.max(element.clientWidth, 280), height: 160 }),
+    );
     resize.observe(element);
     return () => {
       resize.disconnect();

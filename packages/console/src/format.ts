@@ -17,7 +17,9 @@ export function toYaml(value: unknown, indent = 0): string {
     if (value.length === 0) return `${pad}[]\n`;
     return value
       .map((item) =>
-        typeof item === "object" && item !== null ? `${pad}-\n${toYaml(item, indent + 2)}` : `${pad}- ${scalar(item)}\n`,
+        typeof item === "object" && item !== null
+          ? `${pad}-\n${toYaml(item, indent + 2)}`
+          : `${pad}- ${scalar(item)}\n`,
       )
       .join("");
   }
@@ -42,7 +44,9 @@ export function toYaml(value: unknown, indent = 0): string {
  * own fields in camelCase (`executionPolicyConfig`); what is inside them keeps its wire names.
  */
 export function sdkCall(project: string, wireSpec: object): string {
-  const spec = Object.fromEntries(Object.entries(wireSpec).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]));
+  const spec = Object.fromEntries(
+    Object.entries(wireSpec).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]),
+  );
   return [
     'import { ManagementClient } from "@inferencekey/sdk";',
     "",
@@ -66,7 +70,14 @@ export interface Snippets {
 }
 
 /** Equivalent calls to the one the playground sends, with the key masked. */
-export function snippets(origin: string, project: string, slug: string, route: string, body: unknown, key: string): Snippets {
+export function snippets(
+  origin: string,
+  project: string,
+  slug: string,
+  route: string,
+  body: unknown,
+  key: string,
+): Snippets {
   const base = `${origin}/endpoint/${project}/${slug}/v1`;
   const masked = maskKey(key);
   const json = JSON.stringify(body, null, 2);

@@ -30,7 +30,8 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], everyMs = 30
         if (mine === generation.current) setState({ data, error: undefined, loading: false });
       },
       (error: unknown) => {
-        if (mine === generation.current) setState((s) => ({ data: s.data, error: messageOf(error), loading: false }));
+        if (mine === generation.current)
+          setState((s) => ({ data: s.data, error: messageOf(error), loading: false }));
       },
     );
   }, []);

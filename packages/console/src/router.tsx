@@ -41,7 +41,12 @@ export function matchPath(pattern: string, path: string): Record<string, string>
 }
 
 /** A link that navigates in place (keyboard and middle-click keep working: it is a real anchor). */
-export function Link(props: { href: string; class?: string; children: preact.ComponentChildren; "aria-current"?: "page" | undefined }) {
+export function Link(props: {
+  href: string;
+  class?: string;
+  children: preact.ComponentChildren;
+  "aria-current"?: "page" | undefined;
+}) {
   return (
     <a
       href={props.href}

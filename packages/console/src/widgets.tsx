@@ -2,7 +2,12 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 
 /** A secret shown once: selectable text, a copy button, and a plain warning that it will not come back. */
-export function SecretOnce(props: { label: string; secret: string; testId: string; children?: ComponentChildren }) {
+export function SecretOnce(props: {
+  label: string;
+  secret: string;
+  testId: string;
+  children?: ComponentChildren;
+}) {
   const [copied, setCopied] = useState(false);
   return (
     <div class="secret" role="status">
@@ -49,11 +54,22 @@ export function Code(props: { text: string; label: string }) {
 }
 
 /** Tabs as buttons with aria-selected; the panel under them is the caller's. */
-export function Tabs<T extends string>(props: { label: string; tabs: readonly T[]; value: T; onChange: (tab: T) => void }) {
+export function Tabs<T extends string>(props: {
+  label: string;
+  tabs: readonly T[];
+  value: T;
+  onChange: (tab: T) => void;
+}) {
   return (
     <div class="tabs" role="tablist" aria-label={props.label}>
       {props.tabs.map((tab) => (
-        <button type="button" role="tab" aria-selected={tab === props.value} key={tab} onClick={() => props.onChange(tab)}>
+        <button
+          type="button"
+          role="tab"
+          aria-selected={tab === props.value}
+          key={tab}
+          onClick={() => props.onChange(tab)}
+        >
           {tab}
         </button>
       ))}

@@ -13,9 +13,13 @@ describe("the console's build", () => {
     buildConsoleIfStale();
     const assets = readdirSync(join(DIST, "assets"));
     const html = readFileSync(join(DIST, "index.html"), "utf8");
-    const sizes = [...assets.map((name) => readFileSync(join(DIST, "assets", name))), Buffer.from(html)].map((bytes) => gzipSync(bytes, { level: 9 }).byteLength);
+    const sizes = [...assets.map((name) => readFileSync(join(DIST, "assets", name))), Buffer.from(html)].map(
+      (bytes) => gzipSync(bytes, { level: 9 }).byteLength,
+    );
     const total = sizes.reduce((a, b) => a + b, 0);
-    console.log(`console bundle: ${assets.length} assets, ${(total / 1024).toFixed(1)} KB gzipped (budget 250 KB)`);
+    console.log(
+      `console bundle: ${assets.length} assets, ${(total / 1024).toFixed(1)} KB gzipped (budget 250 KB)`,
+    );
     expect(total).toBeLessThan(BUDGET_BYTES);
     expect(assets.some((name) => name.endsWith(".js"))).toBe(true);
     // Every script and stylesheet is a file of its own: the page has no inline code at all.

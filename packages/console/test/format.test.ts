@@ -7,7 +7,11 @@ describe("console text", () => {
       name: "Support bot",
       slug: "support-bot",
       execution_policy: "scheduled",
-      execution_policy_config: { window: "Mon-Fri 08:00-20:00 Europe/Madrid", replicas: 1, workers: { gpu_pool: ["NVIDIA A10G", "on"] } },
+      execution_policy_config: {
+        window: "Mon-Fri 08:00-20:00 Europe/Madrid",
+        replicas: 1,
+        workers: { gpu_pool: ["NVIDIA A10G", "on"] },
+      },
       empty: [],
     });
     expect(yaml).toBe(
@@ -29,7 +33,11 @@ describe("console text", () => {
   });
 
   it("names the spec's own fields in camelCase in the SDK call, keeping wire names inside", () => {
-    const call = sdkCall("acme", { slug: "chat", execution_policy: "fixed", execution_policy_config: { max_workers: 2 } });
+    const call = sdkCall("acme", {
+      slug: "chat",
+      execution_policy: "fixed",
+      execution_policy_config: { max_workers: 2 },
+    });
     expect(call).toContain('"executionPolicy": "fixed"');
     expect(call).toContain('"max_workers": 2');
     expect(call).toContain('ManagementClient.fromEnv({ project: "acme" })');
@@ -38,7 +46,14 @@ describe("console text", () => {
   it("never puts a key in a snippet: only its last four characters", () => {
     const key = "ik_live_abcdefghijklmnopqrstuvwxyz0123456789AB";
     expect(maskKey(key)).toBe("ik_live_••••89AB");
-    const { curl, python, typescript } = snippets("http://x", "acme", "chat", "chat/completions", { model: "m", stream: true, messages: [] }, key);
+    const { curl, python, typescript } = snippets(
+      "http://x",
+      "acme",
+      "chat",
+      "chat/completions",
+      { model: "m", stream: true, messages: [] },
+      key,
+    );
     for (const text of [curl, python, typescript]) {
       expect(text).not.toContain(key);
       expect(text).toContain("ik_live_••••89AB");

@@ -40,7 +40,10 @@ export function ensureConsoleBuilt(log: (line: string) => void): Promise<void> {
       done();
     });
     child.once("close", (code) => {
-      if (code !== 0) log(`console: the build failed (exit ${code}); /console/ serves the previous build, if any:\n${output.slice(-2000)}`);
+      if (code !== 0)
+        log(
+          `console: the build failed (exit ${code}); /console/ serves the previous build, if any:\n${output.slice(-2000)}`,
+        );
       else if (output.trim() !== "") log(`console: ${output.trim()}`);
       done();
     });

@@ -28,7 +28,8 @@ export function GpuPage(props: { project: string | undefined }) {
     if (!catalog.loading) markReady();
   }, [catalog.loading]);
 
-  const users = (displayName: string) => (workloads.data ?? []).filter((w) => gpuPoolOf(w.spec).includes(displayName));
+  const users = (displayName: string) =>
+    (workloads.data ?? []).filter((w) => gpuPoolOf(w.spec).includes(displayName));
   const unpinned = (workloads.data ?? []).filter((w) => gpuPoolOf(w.spec).length === 0);
 
   return (
@@ -59,14 +60,19 @@ export function GpuPage(props: { project: string | undefined }) {
               <td>{o.vramGb === undefined ? "—" : `${o.vramGb} GB`}</td>
               <td>{money(o.hourlyPriceUsd)}</td>
               <td>{o.cudaVersions.join(", ") || "—"}</td>
-              <td>{users(o.displayName).map((w) => w.slug).join(", ") || "—"}</td>
+              <td>
+                {users(o.displayName)
+                  .map((w) => w.slug)
+                  .join(", ") || "—"}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
       {unpinned.length === 0 ? null : (
         <p>
-          Workloads on private or local workers (no <code>gpu_pool</code>): {unpinned.map((w) => w.slug).join(", ")}.
+          Workloads on private or local workers (no <code>gpu_pool</code>):{" "}
+          {unpinned.map((w) => w.slug).join(", ")}.
         </p>
       )}
     </section>

@@ -106,12 +106,15 @@ export function PlaygroundPage(props: { project: string; slug: string }) {
     const controller = new AbortController();
     abort.current = controller;
     try {
-      const response = await fetch(`/endpoint/${encodeURIComponent(project)}/${encodeURIComponent(slug)}/v1/${ROUTE[chosen]}`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key.trim()}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
-        signal: controller.signal,
-      });
+      const response = await fetch(
+        `/endpoint/${encodeURIComponent(project)}/${encodeURIComponent(slug)}/v1/${ROUTE[chosen]}`,
+        {
+          method: "POST",
+          headers: { authorization: `Bearer ${key.trim()}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+          signal: controller.signal,
+        },
+      );
       if (!response.ok) {
         const text = await response.text();
         let message = `${response.status} ${response.statusText}`;
@@ -130,13 +133,25 @@ export function PlaygroundPage(props: { project: string; slug: string }) {
       } else if (chosen === "embedding") {
         const result = (await response.json()) as { data?: { embedding?: number[] }[] };
         const vector = result.data?.[0]?.embedding ?? [];
-        setOutput(`${vector.length} dimensions: [${vector.slice(0, 8).map((v) => v.toFixed(4)).join(", ")}${vector.length > 8 ? ", …" : ""}]`);
+        setOutput(
+          `${vector.length} dimensions: [${vector
+            .slice(0, 8)
+            .map((v) => v.toFixed(4))
+            .join(", ")}${vector.length > 8 ? ", …" : ""}]`,
+        );
       } else {
         const result = (await response.json()) as { data?: { url?: string; b64_json?: string }[] };
         const first = result.data?.[0];
-        const src = first?.url ?? (first?.b64_json === undefined ? undefined : `data:image/png;base64,${first.b64_json}`);
+        const src =
+          first?.url ??
+          (first?.b64_json === undefined ? undefined : `data:image/png;base64,${first.b64_json}`);
         // Only the platform's own file URLs or inline data are shown: never a third-party address.
-        if (src !== undefined && (src.startsWith("data:image/") || src.startsWith(`${location.origin}/endpoint/`) || src.startsWith("/endpoint/"))) {
+        if (
+          src !== undefined &&
+          (src.startsWith("data:image/") ||
+            src.startsWith(`${location.origin}/endpoint/`) ||
+            src.startsWith("/endpoint/"))
+        ) {
           setImage(src);
         }
         setOutput(src === undefined ? "no image in the answer" : "image received");
@@ -151,7 +166,10 @@ export function PlaygroundPage(props: { project: string; slug: string }) {
   return (
     <section>
       <p class="crumbs">
-        <Link href={`${BASE}/projects/${encodeURIComponent(project)}/workloads/${encodeURIComponent(slug)}`}>{slug}</Link> / playground
+        <Link href={`${BASE}/projects/${encodeURIComponent(project)}/workloads/${encodeURIComponent(slug)}`}>
+          {slug}
+        </Link>{" "}
+        / playground
       </p>
       <h1>Playground: {slug}</h1>
       <ErrorNote message={workload.error} />
@@ -167,16 +185,25 @@ export function PlaygroundPage(props: { project: string; slug: string }) {
         placeholder="ik_live_…"
       />
       <div class="consent">
-        <input id="consent" type="checkbox" checked={consent} onChange={(e) => setConsent(e.currentTarget.checked)} />
+        <input
+          id="consent"
+          type="checkbox"
+          checked={consent}
+          onChange={(e) => setConsent(e.currentTarget.checked)}
+        />
         <label for="consent">
-          Create a new key named "console playground" for this workload, expiring in {PLAYGROUND_KEY_MINUTES} minutes
+          Create a new key named "console playground" for this workload, expiring in {PLAYGROUND_KEY_MINUTES}{" "}
+          minutes
         </label>
         <button
           type="button"
           disabled={!consent}
           onClick={() =>
             mgmt.keys
-              .create(slug, { name: "console playground", expiresAt: new Date(Date.now() + PLAYGROUND_KEY_MINUTES * 60_000) })
+              .create(slug, {
+                name: "console playground",
+                expiresAt: new Date(Date.now() + PLAYGROUND_KEY_MINUTES * 60_000),
+              })
               .then(
                 (created) => {
                   setKey(created.key);
@@ -218,7 +245,12 @@ export function PlaygroundPage(props: { project: string; slug: string }) {
         {image === undefined ? null : <img src={image} alt={`Generated for: ${prompt}`} class="generated" />}
       </div>
       <h2>The same call elsewhere</h2>
-      <Tabs label="Snippet language" tabs={["curl", "Python", "TypeScript"] as const} value={snippetTab} onChange={setSnippetTab} />
+      <Tabs
+        label="Snippet language"
+        tabs={["curl", "Python", "TypeScript"] as const}
+        value={snippetTab}
+        onChange={setSnippetTab}
+      />
       <Code
         label={`${snippetTab} snippet`}
         text={snippetTab === "curl" ? code.curl : snippetTab === "Python" ? code.python : code.typescript}

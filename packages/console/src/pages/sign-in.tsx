@@ -18,7 +18,9 @@ export function SignIn(props: { error: string | undefined; onSignedIn: (who: Ide
           event.preventDefault();
           const value = token.trim();
           if (!value.startsWith("ik_sdk_")) {
-            setError("The console needs an ik_sdk_ control token (ik_live_ keys call endpoints; ik_wrk_ tokens are for agents).");
+            setError(
+              "The console needs an ik_sdk_ control token (ik_live_ keys call endpoints; ik_wrk_ tokens are for agents).",
+            );
             return;
           }
           setBusy(true);
@@ -48,8 +50,9 @@ export function SignIn(props: { error: string | undefined; onSignedIn: (who: Ide
           aria-describedby="token-help"
         />
         <p id="token-help" class="help">
-          Under <code>npm start</code> the organisation admin token is in <code>.inferencekey/dev.env</code>; in AWS it is in
-          the deployment's output. Other tokens are made on the API tokens page. The token stays in this tab only.
+          Under <code>npm start</code> the organisation admin token is in <code>.inferencekey/dev.env</code>,
+          in AWS it is in the deployment's output. Other tokens are made on the API tokens page. The token
+          stays in this tab only.
         </p>
         <button type="submit" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}

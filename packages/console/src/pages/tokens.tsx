@@ -8,7 +8,11 @@ import { ErrorNote, SecretOnce } from "../widgets";
 /** API tokens (organisation admins): the page the platform's "dashboard -> API tokens" messages name. */
 export function TokensPage(props: { identity: Identity }) {
   const admin = props.identity.admin && props.identity.scope === "organisation";
-  const tokens = usePoll(() => (admin ? api.tokens() : Promise.resolve({ data: [] as ApiToken[] })), [admin], 10_000);
+  const tokens = usePoll(
+    () => (admin ? api.tokens() : Promise.resolve({ data: [] as ApiToken[] })),
+    [admin],
+    10_000,
+  );
   const [name, setName] = useState("");
   const [project, setProject] = useState("");
   const [created, setCreated] = useState<(ApiToken & { token: string }) | undefined>(undefined);
@@ -30,8 +34,9 @@ export function TokensPage(props: { identity: Identity }) {
     <section>
       <h1>API tokens</h1>
       <p>
-        Control tokens (<code>ik_sdk_</code>) for the SDKs, the CLI and this console. The first admin token comes from{" "}
-        <code>.inferencekey/dev.env</code> under <code>npm start</code>, or from the deployment's output in AWS.
+        Control tokens (<code>ik_sdk_</code>) for the SDKs, the CLI and this console. The first admin token
+        comes from <code>.inferencekey/dev.env</code> under <code>npm start</code>, or from the deployment's
+        output in AWS.
       </p>
       <form
         class="inline"
@@ -50,13 +55,21 @@ export function TokensPage(props: { identity: Identity }) {
         }}
       >
         <label for="token-name">Token name</label>
-        <input id="token-name" required maxLength={120} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        <input
+          id="token-name"
+          required
+          maxLength={120}
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+        />
         <label for="token-project">Project (empty: the whole organisation)</label>
         <input id="token-project" value={project} onInput={(e) => setProject(e.currentTarget.value)} />
         <button type="submit">Create token</button>
       </form>
       <ErrorNote message={error ?? tokens.error} />
-      {created === undefined ? null : <SecretOnce label={`Token ${created.name}`} secret={created.token} testId="new-token" />}
+      {created === undefined ? null : (
+        <SecretOnce label={`Token ${created.name}`} secret={created.token} testId="new-token" />
+      )}
       <table class="data" data-testid="tokens-table">
         <thead>
           <tr>
@@ -84,7 +97,8 @@ export function TokensPage(props: { identity: Identity }) {
               <td>{when(t.created_at)}</td>
               <td>{t.revoked_at === undefined ? "active" : `revoked ${when(t.revoked_at)}`}</td>
               <td>
-                {t.revoked_at !== undefined || t.id === props.identity.token_id ? null : confirming === t.id ? (
+                {t.revoked_at !== undefined || t.id === props.identity.token_id ? null : confirming ===
+                  t.id ? (
                   <button
                     type="button"
                     class="danger"

@@ -50,15 +50,34 @@ export function WorkersPage(props: { project: string }) {
         }}
       >
         <label for="worker-name">Worker name</label>
-        <input id="worker-name" required maxLength={120} value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        <label for="worker-addresses">Addresses it may advertise (optional, comma-separated IPs or CIDR ranges)</label>
-        <input id="worker-addresses" value={addresses} onInput={(e) => setAddresses(e.currentTarget.value)} placeholder="10.0.0.0/24" />
+        <input
+          id="worker-name"
+          required
+          maxLength={120}
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+        />
+        <label for="worker-addresses">
+          Addresses it may advertise (optional, comma-separated IPs or CIDR ranges)
+        </label>
+        <input
+          id="worker-addresses"
+          value={addresses}
+          onInput={(e) => setAddresses(e.currentTarget.value)}
+          placeholder="10.0.0.0/24"
+        />
         <button type="submit">Register worker</button>
       </form>
       <ErrorNote message={error} />
       {registered === undefined ? null : (
-        <SecretOnce label={`Worker token of ${registered.name}`} secret={registered.token} testId="worker-token">
-          <p>Run the agent on the box (the token is read from the environment, never a flag visible in ps):</p>
+        <SecretOnce
+          label={`Worker token of ${registered.name}`}
+          secret={registered.token}
+          testId="worker-token"
+        >
+          <p>
+            Run the agent on the box (the token is read from the environment, never a flag visible in ps):
+          </p>
           <Code label="Agent command" text={agentCommand(location.origin, registered.token)} />
         </SecretOnce>
       )}
@@ -81,9 +100,17 @@ export function WorkersPage(props: { project: string }) {
                 {w.name} <code>{w.id}</code>
               </td>
               <td>{w.status}</td>
-              <td>{w.gpus.length === 0 ? "none reported" : w.gpus.map((g) => `${g.name} (${Math.round(g.memory_mb / 1024)} GB)`).join(", ")}</td>
+              <td>
+                {w.gpus.length === 0
+                  ? "none reported"
+                  : w.gpus.map((g) => `${g.name} (${Math.round(g.memory_mb / 1024)} GB)`).join(", ")}
+              </td>
               <td>{ago(w.lastHeartbeatAt)}</td>
-              <td>{w.replicas.length === 0 ? "none" : w.replicas.map((r) => `${r.workload}#${r.slot} ${r.phase}`).join(", ")}</td>
+              <td>
+                {w.replicas.length === 0
+                  ? "none"
+                  : w.replicas.map((r) => `${r.workload}#${r.slot} ${r.phase}`).join(", ")}
+              </td>
             </tr>
           ))}
         </tbody>

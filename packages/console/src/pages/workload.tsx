@@ -10,7 +10,6 @@ import { phaseOf } from "./workloads";
 
 const HOUR_MS = 3_600_000;
 
-
 export function WorkloadPage(props: { project: string; slug: string }) {
   const { project, slug } = props;
   const mgmt = useMemo(() => management(project), [project]);
@@ -46,10 +45,15 @@ export function WorkloadPage(props: { project: string; slug: string }) {
         <Link href={`${BASE}/projects/${encodeURIComponent(project)}/workloads`}>Workloads</Link> / {slug}
       </p>
       <h1>
-        {w.name} <span class={`phase phase-${phaseOf(w)}`} data-testid="workload-phase">{phaseOf(w)}</span>
+        {w.name}{" "}
+        <span class={`phase phase-${phaseOf(w)}`} data-testid="workload-phase">
+          {phaseOf(w)}
+        </span>
       </h1>
       <p>
-        <Link href={`${BASE}/projects/${encodeURIComponent(project)}/workloads/${encodeURIComponent(slug)}/playground`}>
+        <Link
+          href={`${BASE}/projects/${encodeURIComponent(project)}/workloads/${encodeURIComponent(slug)}/playground`}
+        >
           Open the playground
         </Link>
       </p>
@@ -91,13 +95,22 @@ export function WorkloadPage(props: { project: string; slug: string }) {
       <h2>Controller</h2>
       <p data-testid="decision">{w.status.decision}</p>
       <p>
-        Next change: <span data-testid="next-change">{w.status.nextChangeAt === undefined ? "none scheduled" : when(w.status.nextChangeAt)}</span>
-        {w.status.nextRetryAt === undefined ? null : <> · next retry of a failed replica: {when(w.status.nextRetryAt)}</>}
+        Next change:{" "}
+        <span data-testid="next-change">
+          {w.status.nextChangeAt === undefined ? "none scheduled" : when(w.status.nextChangeAt)}
+        </span>
+        {w.status.nextRetryAt === undefined ? null : (
+          <> · next retry of a failed replica: {when(w.status.nextRetryAt)}</>
+        )}
       </p>
 
       <h2>Charts, last hour</h2>
       <ErrorNote message={series.error} />
-      {series.data === undefined ? <p class="loading">Loading charts…</p> : <Charts points={series.data.points} />}
+      {series.data === undefined ? (
+        <p class="loading">Loading charts…</p>
+      ) : (
+        <Charts points={series.data.points} />
+      )}
 
       <h2>Replicas</h2>
       <ErrorNote message={replicas.error} />
@@ -129,7 +142,12 @@ export function WorkloadPage(props: { project: string; slug: string }) {
       </table>
 
       <h2>Spec</h2>
-      <Tabs label="Spec format" tabs={["YAML", "SDK call"] as const} value={specView} onChange={setSpecView} />
+      <Tabs
+        label="Spec format"
+        tabs={["YAML", "SDK call"] as const}
+        value={specView}
+        onChange={setSpecView}
+      />
       {specView === "YAML" ? (
         <Code label="Spec as YAML" text={toYaml(w.spec)} />
       ) : (
@@ -178,11 +196,23 @@ function Charts(props: { points: SeriesPoint[] }) {
   }, [props.points]);
   return (
     <div class="charts">
-      <TimeChart id="requests" title="Requests and errors" times={data.times} series={data.traffic} unit="per minute" />
+      <TimeChart
+        id="requests"
+        title="Requests and errors"
+        times={data.times}
+        series={data.traffic}
+        unit="per minute"
+      />
       <TimeChart id="tokens" title="Tokens" times={data.times} series={data.tokens} unit="per minute" />
       <TimeChart id="latency" title="Latency" times={data.times} series={data.latency} unit="ms" />
       <TimeChart id="replicas" title="Replicas" times={data.times} series={data.replicas} />
-      <TimeChart id="capacity" title="GPU-hours and dollars" times={data.times} series={data.capacity} unit="per minute" />
+      <TimeChart
+        id="capacity"
+        title="GPU-hours and dollars"
+        times={data.times}
+        series={data.capacity}
+        unit="per minute"
+      />
     </div>
   );
 }
@@ -221,13 +251,28 @@ function KeysSection(props: { project: string; slug: string }) {
         }}
       >
         <label for="key-name">Key name</label>
-        <input id="key-name" value={name} required maxLength={120} onInput={(e) => setName(e.currentTarget.value)} />
+        <input
+          id="key-name"
+          value={name}
+          required
+          maxLength={120}
+          onInput={(e) => setName(e.currentTarget.value)}
+        />
         <button type="submit">Create key</button>
         <label for="overlap">Old key works after rotation for (seconds)</label>
-        <input id="overlap" type="number" min={0} max={2592000} value={overlap} onInput={(e) => setOverlap(e.currentTarget.value)} />
+        <input
+          id="overlap"
+          type="number"
+          min={0}
+          max={2592000}
+          value={overlap}
+          onInput={(e) => setOverlap(e.currentTarget.value)}
+        />
       </form>
       <ErrorNote message={error} />
-      {created === undefined ? null : <SecretOnce label={created.label} secret={created.key.key} testId="new-key" />}
+      {created === undefined ? null : (
+        <SecretOnce label={created.label} secret={created.key.key} testId="new-key" />
+      )}
       <table class="data" data-testid="keys-table">
         <thead>
           <tr>
@@ -267,7 +312,13 @@ function KeysSection(props: { project: string; slug: string }) {
                       Rotate <span class="visually-hidden">{k.name}</span>
                     </button>{" "}
                     {confirming === k.id ? (
-                      <button type="button" class="danger" onClick={() => void act(mgmt.keys.revoke(props.slug, k.id).then(() => setConfirming(undefined)))}>
+                      <button
+                        type="button"
+                        class="danger"
+                        onClick={() =>
+                          void act(mgmt.keys.revoke(props.slug, k.id).then(() => setConfirming(undefined)))
+                        }
+                      >
                         Confirm revoke <span class="visually-hidden">{k.name}</span>
                       </button>
                     ) : (

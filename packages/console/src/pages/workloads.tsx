@@ -68,13 +68,17 @@ export function WorkloadsPage(props: { project: string }) {
   const shown = useMemo(() => {
     const needle = filter.trim().toLowerCase();
     const list = (rows.data ?? []).filter(
-      (r) => needle === "" || [r.slug, r.taskType, r.backend, r.policy, r.phase].some((v) => v.toLowerCase().includes(needle)),
+      (r) =>
+        needle === "" ||
+        [r.slug, r.taskType, r.backend, r.policy, r.phase].some((v) => v.toLowerCase().includes(needle)),
     );
     const sign = sort.ascending ? 1 : -1;
     return list.sort((a, b) => {
       const x = a[sort.key];
       const y = b[sort.key];
-      return (typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y))) * sign;
+      return (
+        (typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y))) * sign
+      );
     });
   }, [rows.data, filter, sort]);
 
@@ -84,7 +88,12 @@ export function WorkloadsPage(props: { project: string }) {
       <div class="toolbar">
         <label>
           Filter{" "}
-          <input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} placeholder="slug, backend, phase…" />
+          <input
+            type="search"
+            value={filter}
+            onInput={(e) => setFilter(e.currentTarget.value)}
+            placeholder="slug, backend, phase…"
+          />
         </label>
       </div>
       <ErrorNote message={rows.error} />
@@ -108,7 +117,9 @@ export function WorkloadsPage(props: { project: string }) {
                   <button
                     type="button"
                     class="sort"
-                    onClick={() => setSort((s) => ({ key: c.key, ascending: s.key === c.key ? !s.ascending : true }))}
+                    onClick={() =>
+                      setSort((s) => ({ key: c.key, ascending: s.key === c.key ? !s.ascending : true }))
+                    }
                   >
                     {c.label}
                   </button>
@@ -120,7 +131,9 @@ export function WorkloadsPage(props: { project: string }) {
             {shown.map((r) => (
               <tr key={r.slug} data-workload={r.slug}>
                 <th scope="row">
-                  <Link href={`${BASE}/projects/${encodeURIComponent(props.project)}/workloads/${encodeURIComponent(r.slug)}`}>
+                  <Link
+                    href={`${BASE}/projects/${encodeURIComponent(props.project)}/workloads/${encodeURIComponent(r.slug)}`}
+                  >
                     {r.slug}
                   </Link>
                 </th>

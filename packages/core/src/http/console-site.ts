@@ -52,7 +52,10 @@ export type ConsoleAssetReader = (relativePath: string) => Promise<Uint8Array<Ar
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 function text(status: number, body: string, extra: Record<string, string> = {}): Response {
-  return new Response(body, { status, headers: { ...CONSOLE_SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", ...extra } });
+  return new Response(body, {
+    status,
+    headers: { ...CONSOLE_SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", ...extra },
+  });
 }
 
 /**
@@ -61,24 +64,38 @@ function text(status: number, body: string, extra: Record<string, string> = {}):
  * single-page app (paths without a file extension) get index.html; a missing asset is a 404, never
  * index.html.
  */
-export function createConsoleSite(read: ConsoleAssetReader): (request: Request) => Promise<Response | undefined> {
+export function createConsoleSite(
+  read: ConsoleAssetReader,
+): (request: Request) => Promise<Response | undefined> {
   return async (request) => {
     const url = new URL(request.url);
     const path = url.pathname;
     if (path !== "/" && path !== "/console" && !path.startsWith(CONSOLE_PATH)) return undefined;
     if (request.method !== "GET" && request.method !== "HEAD") {
       if (path === "/") return undefined; // the control API answers its JSON 405/404
-      return text(405, `${request.method} is not allowed on the console; allowed: GET, HEAD\n`, { allow: "GET, HEAD" });
+      return text(405, `${request.method} is not allowed on the console; allowed: GET, HEAD\n`, {
+        allow: "GET, HEAD",
+      });
     }
     if (path === "/" || path === "/console") {
-      return new Response(null, { status: 302, headers: { location: CONSOLE_PATH, "cache-control": "no-store" } });
+      return new Response(null, {
+        status: 302,
+        headers: { location: CONSOLE_PATH, "cache-control": "no-store" },
+      });
     }
-    const segments = path.slice(CONSOLE_PATH.length).split("/").filter((s) => s !== "");
+    const segments = path
+      .slice(CONSOLE_PATH.length)
+      .split("/")
+      .filter((s) => s !== "");
     const last = segments.at(-1) ?? "";
     const extension = /\.([a-z0-9]+)$/.exec(last)?.[1];
     const isAsset = segments[0] === "assets" || extension !== undefined;
     if (isAsset) {
-      if (!segments.every((s) => SAFE_SEGMENT.test(s)) || extension === undefined || CONTENT_TYPES[extension] === undefined) {
+      if (
+        !segments.every((s) => SAFE_SEGMENT.test(s)) ||
+        extension === undefined ||
+        CONTENT_TYPES[extension] === undefined
+      ) {
         return text(404, "No such console file.\n");
       }
       const body = await read(segments.join("/"));
@@ -96,13 +113,21 @@ export function createConsoleSite(read: ConsoleAssetReader): (request: Request) 
     }
     const page = await read("index.html");
     if (page === undefined) {
-      return text(503, "The console is not built. Run `npm run build -w packages/console` (npm start and npm install build it).\n", {
-        "retry-after": "5",
-      });
+      return text(
+        503,
+        "The console is not built. Run `npm run build -w packages/console` (npm start and npm install build it).\n",
+        {
+          "retry-after": "5",
+        },
+      );
     }
     return new Response(request.method === "HEAD" ? null : page, {
       status: 200,
-      headers: { ...CONSOLE_SECURITY_HEADERS, "content-type": CONTENT_TYPES.html as string, "cache-control": "no-cache" },
+      headers: {
+        ...CONSOLE_SECURITY_HEADERS,
+        "content-type": CONTENT_TYPES.html as string,
+        "cache-control": "no-cache",
+      },
     });
   };
 }

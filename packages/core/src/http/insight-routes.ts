@@ -12,7 +12,10 @@ import type { Router } from "./router";
  * Read-only routes the console needs beside the SDK's: who a token is, a workload's replica
  * history and its per-minute series. Registered on the control API's router (docs/api.md).
  */
-export function registerInsightRoutes<C extends { principal: Principal; url: URL }>(router: Router<C>, ctx: PlatformContext): void {
+export function registerInsightRoutes<C extends { principal: Principal; url: URL }>(
+  router: Router<C>,
+  ctx: PlatformContext,
+): void {
   router
     .on("GET", "/v1/whoami", async (_r, _p, c) =>
       json({
@@ -53,16 +56,23 @@ function seriesRange(ctx: PlatformContext, url: URL): { from: Date; to: Date } {
       "The series query string is invalid.",
       parsed.error.issues.map((issue) => ({
         path: issue.code === "unrecognized_keys" ? issue.keys.join(", ") : issue.path.join("."),
-        message: issue.code === "unrecognized_keys" ? "unknown parameter(s); accepted: from, to" : issue.message,
+        message:
+          issue.code === "unrecognized_keys" ? "unknown parameter(s); accepted: from, to" : issue.message,
         expected: "from and to as ISO 8601 instants",
       })),
     );
   }
   const to = parsed.data.to === undefined ? ctx.now() : new Date(parsed.data.to);
-  const from = parsed.data.from === undefined ? new Date(to.getTime() - 3600_000) : new Date(parsed.data.from);
+  const from =
+    parsed.data.from === undefined ? new Date(to.getTime() - 3600_000) : new Date(parsed.data.from);
   if (from >= to || to.getTime() - from.getTime() > MAX_SERIES_RANGE_MS) {
     throw new ValidationError("The series range is invalid.", [
-      { path: "from", message: "from must be before to, at most 24 hours apart", received: parsed.data.from, expected: "an ISO 8601 instant within 24 hours before `to`" },
+      {
+        path: "from",
+        message: "from must be before to, at most 24 hours apart",
+        received: parsed.data.from,
+        expected: "an ISO 8601 instant within 24 hours before `to`",
+      },
     ]);
   }
   return { from, to };

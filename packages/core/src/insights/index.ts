@@ -35,7 +35,13 @@ export interface ReplicaHistoryEntry {
 /** Most events read for a history: enough for days of a busy workload, bounded for one request. */
 const MAX_EVENTS = 2000;
 const REPLICA_ID = /\brep_[A-Za-z0-9]{16}\b/;
-const ENDING_TYPES = new Set(["ReplicaStopping", "ReplicaStopped", "ReplicaFailed", "ReplicaLost", "ReplicaRetrying"]);
+const ENDING_TYPES = new Set([
+  "ReplicaStopping",
+  "ReplicaStopped",
+  "ReplicaFailed",
+  "ReplicaLost",
+  "ReplicaRetrying",
+]);
 
 function phaseOfEvent(type: string): ReplicaPhase | "removed" | undefined {
   switch (type) {
@@ -60,11 +66,18 @@ function phaseOfEvent(type: string): ReplicaPhase | "removed" | undefined {
 }
 
 /** Every replica of the workload that its events (newest MAX_EVENTS) or the store still know, newest first. */
-export async function replicaHistory(ctx: PlatformContext, project: string, workload: string): Promise<ReplicaHistoryEntry[]> {
+export async function replicaHistory(
+  ctx: PlatformContext,
+  project: string,
+  workload: string,
+): Promise<ReplicaHistoryEntry[]> {
   const events: { at: string; type: string; message: string }[] = [];
   let cursor: string | undefined;
   do {
-    const page = await eventsPage(ctx, project, workload, { limit: 500, ...(cursor === undefined ? {} : { cursor }) });
+    const page = await eventsPage(ctx, project, workload, {
+      limit: 500,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
     for (const event of page.data) events.push({ at: event.at, type: event.type, message: event.message });
     cursor = page.next_cursor;
   } while (cursor !== undefined && events.length < MAX_EVENTS);
@@ -77,7 +90,15 @@ export async function replicaHistory(ctx: PlatformContext, project: string, work
     if (id === undefined) continue;
     const entry =
       entries.get(id) ??
-      ({ id, phase: "pending", started_at: event.at, restarts: 0, hourly_price_usd: 0, gpus: 0, transitions: [] } satisfies ReplicaHistoryEntry);
+      ({
+        id,
+        phase: "pending",
+        started_at: event.at,
+        restarts: 0,
+        hourly_price_usd: 0,
+        gpus: 0,
+        transitions: [],
+      } satisfies ReplicaHistoryEntry);
     entries.set(id, entry);
     entry.transitions.push(event);
     const phase = phaseOfEvent(event.type);
@@ -87,7 +108,15 @@ export async function replicaHistory(ctx: PlatformContext, project: string, work
     if (event.type === "ReplicaFailed" || event.type === "ReplicaLost") entry.last_reason = event.message;
   }
   for (const { record } of await listWorkloadReplicas(ctx, project, workload)) {
-    const entry = entries.get(record.id) ?? { id: record.id, phase: record.phase, started_at: record.created_at, restarts: 0, hourly_price_usd: 0, gpus: 0, transitions: [] };
+    const entry = entries.get(record.id) ?? {
+      id: record.id,
+      phase: record.phase,
+      started_at: record.created_at,
+      restarts: 0,
+      hourly_price_usd: 0,
+      gpus: 0,
+      transitions: [],
+    };
     entries.set(record.id, mergeRecord(entry, record));
   }
   return [...entries.values()].sort((a, b) => b.started_at.localeCompare(a.started_at));
@@ -96,7 +125,11 @@ export async function replicaHistory(ctx: PlatformContext, project: string, work
 function mergeRecord(entry: ReplicaHistoryEntry, record: ReplicaRecord): ReplicaHistoryEntry {
   // While the record exists it says whether the replica still serves: an in-place restart that
   // became ready again is not an end.
-  const ended = record.desired === "stopped" || record.phase === "failed" || record.phase === "stopped" || record.phase === "stopping";
+  const ended =
+    record.desired === "stopped" ||
+    record.phase === "failed" ||
+    record.phase === "stopped" ||
+    record.phase === "stopping";
   const readyAt = entry.ready_at ?? record.ready_at;
   const { ended_at: _formerEnd, ready_at: _formerReady, ...rest } = entry;
   return {
@@ -139,22 +172,42 @@ export interface WorkloadSeries {
   from: string;
   to: string;
   points: SeriesPoint[];
-  totals: { requests: number; errors: number; total_tokens: number; replica_hours: number; gpu_hours: number; cost_usd: number };
+  totals: {
+    requests: number;
+    errors: number;
+    total_tokens: number;
+    replica_hours: number;
+    gpu_hours: number;
+    cost_usd: number;
+  };
 }
 
 /** Longest range one series request covers: 1440 points at most. */
 export const MAX_SERIES_RANGE_MS = 24 * 3600 * 1000;
 
 /** Per-minute series of a workload over [from, to): every minute present, zeros where nothing happened. */
-export async function workloadSeries(ctx: PlatformContext, project: string, workload: string, range: { from: Date; to: Date }): Promise<WorkloadSeries> {
+export async function workloadSeries(
+  ctx: PlatformContext,
+  project: string,
+  workload: string,
+  range: { from: Date; to: Date },
+): Promise<WorkloadSeries> {
   const start = Math.floor(range.from.getTime() / 60_000) * 60_000;
   const end = range.to.getTime();
-  const [usage, history] = await Promise.all([readUsage(ctx, project, workload, { from: new Date(start), to: range.to }), replicaHistory(ctx, project, workload)]);
+  const [usage, history] = await Promise.all([
+    readUsage(ctx, project, workload, { from: new Date(start), to: range.to }),
+    replicaHistory(ctx, project, workload),
+  ]);
   const byMinute = new Map(usage.by_minute.map((m) => [m.minute, m]));
   const now = ctx.now().getTime();
   const intervals = history
     .filter((r) => r.ready_at !== undefined)
-    .map((r) => ({ from: Date.parse(r.ready_at as string), to: r.ended_at === undefined ? now : Date.parse(r.ended_at), price: r.hourly_price_usd, gpus: r.gpus }));
+    .map((r) => ({
+      from: Date.parse(r.ready_at as string),
+      to: r.ended_at === undefined ? now : Date.parse(r.ended_at),
+      price: r.hourly_price_usd,
+      gpus: r.gpus,
+    }));
   const points: SeriesPoint[] = [];
   const totals = { requests: 0, errors: 0, total_tokens: 0, replica_hours: 0, gpu_hours: 0, cost_usd: 0 };
   for (let at = start; at < end; at += 60_000) {
@@ -195,7 +248,14 @@ export async function workloadSeries(ctx: PlatformContext, project: string, work
   totals.replica_hours = round(totals.replica_hours);
   totals.gpu_hours = round(totals.gpu_hours);
   totals.cost_usd = round(totals.cost_usd);
-  return { project, workload, from: new Date(start).toISOString(), to: range.to.toISOString(), points, totals };
+  return {
+    project,
+    workload,
+    from: new Date(start).toISOString(),
+    to: range.to.toISOString(),
+    points,
+    totals,
+  };
 }
 
 function round(value: number): number {
@@ -214,14 +274,24 @@ export interface WorkloadRate {
 const RATE_WINDOW_MS = 5 * 60_000;
 
 export async function projectRates(ctx: PlatformContext, project: string): Promise<WorkloadRate[]> {
-  const items = await queryAll(ctx.store, { pk: keys.workload(project, "").pk, skPrefix: keys.workloadPrefix() });
+  const items = await queryAll(ctx.store, {
+    pk: keys.workload(project, "").pk,
+    skPrefix: keys.workloadPrefix(),
+  });
   const to = ctx.now();
   const from = new Date(to.getTime() - RATE_WINDOW_MS);
-  const records = items.map((item) => item.data as unknown as WorkloadRecord).filter((record) => record.deleted_at === undefined);
+  const records = items
+    .map((item) => item.data as unknown as WorkloadRecord)
+    .filter((record) => record.deleted_at === undefined);
   return Promise.all(
     records.map(async (record) => {
-      const [usage, replicas] = await Promise.all([readUsage(ctx, project, record.slug, { from, to }), listWorkloadReplicas(ctx, project, record.slug)]);
-      const running = replicas.map((r) => r.record).filter((r) => r.desired === "running" && (r.phase === "ready" || r.phase === "starting"));
+      const [usage, replicas] = await Promise.all([
+        readUsage(ctx, project, record.slug, { from, to }),
+        listWorkloadReplicas(ctx, project, record.slug),
+      ]);
+      const running = replicas
+        .map((r) => r.record)
+        .filter((r) => r.desired === "running" && (r.phase === "ready" || r.phase === "starting"));
       return {
         slug: record.slug,
         requests_per_minute: round(usage.totals.requests / (RATE_WINDOW_MS / 60_000)),

@@ -6,7 +6,9 @@ const FILES: Record<string, string> = {
   "assets/index-abc123.js": "console.log(1)",
   "assets/style-abc123.css": "body{}",
 };
-const site = createConsoleSite(async (path) => (FILES[path] === undefined ? undefined : new TextEncoder().encode(FILES[path])));
+const site = createConsoleSite(async (path) =>
+  FILES[path] === undefined ? undefined : new TextEncoder().encode(FILES[path]),
+);
 const get = (path: string, method = "GET") => site(new Request(`http://local${path}`, { method }));
 
 describe("the console site", () => {
@@ -36,8 +38,16 @@ describe("the console site", () => {
     const js = await get("/console/assets/index-abc123.js");
     expect(js?.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(js?.headers.get("cache-control")).toContain("immutable");
-    expect((await get("/console/assets/style-abc123.css"))?.headers.get("content-type")).toBe("text/css; charset=utf-8");
-    for (const path of ["/console/assets/gone.js", "/console/assets/x.exe", "/console/assets/..%2Findex.html", "/console/.env.js", "/console/assets/a%00b.js"]) {
+    expect((await get("/console/assets/style-abc123.css"))?.headers.get("content-type")).toBe(
+      "text/css; charset=utf-8",
+    );
+    for (const path of [
+      "/console/assets/gone.js",
+      "/console/assets/x.exe",
+      "/console/assets/..%2Findex.html",
+      "/console/.env.js",
+      "/console/assets/a%00b.js",
+    ]) {
       const response = await get(path);
       expect(response?.status, path).toBe(404);
       expect(await response?.text(), path).not.toContain("<title>");
@@ -45,7 +55,14 @@ describe("the console site", () => {
   });
 
   it("leaves the API, the gateway and the agent API alone, JSON 404s included", async () => {
-    for (const path of ["/v1/nothing", "/api/x", "/endpoint/acme/chat/v1/models", "/agent/v1/heartbeat", "/consoles", "/favicon.ico"]) {
+    for (const path of [
+      "/v1/nothing",
+      "/api/x",
+      "/endpoint/acme/chat/v1/models",
+      "/agent/v1/heartbeat",
+      "/consoles",
+      "/favicon.ico",
+    ]) {
       expect(await get(path), path).toBeUndefined();
     }
     expect(await get("/", "POST")).toBeUndefined();
