@@ -92,6 +92,7 @@ describe.skipIf(chromiumPath === undefined)(
       browser = await launchChromium(chromiumPath as string);
       context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       page = await context.newPage();
+      page.setDefaultTimeout(15_000); // an action that cannot happen fails with its own message, before the test's timeout
       page.on("console", (message) => {
         if (/Content[- ]Security[- ]Policy/i.test(message.text())) cspViolations.push(message.text());
       });
@@ -329,8 +330,22 @@ describe.skipIf(chromiumPath === undefined)(
       await shoot("workload");
     });
 
-    it("revokes the key, and the playground's next call is refused", async () => {
-      const row = page.locator('[data-testid="keys-table"] tbody tr', { hasText: "from the console" });
+    it("rotates the key with an overlap, revokes the old one, and the playground's next call with it is refused", { timeout: 90_000 }, async () => {
+      await page.getByLabel("Old key works after rotation for (seconds)").fill("600");
+      const original = (await mgmt.keys.list("chat")).find((k) => k.last4 === dataKey.slice(-4));
+      expect(original).toBeDefined();
+      const row = page.locator(`[data-testid="keys-table"] tbody tr[data-key="${original?.id}"]`);
+      await row.getByRole("button", { name: "Rotate from the console" }).click();
+      const rotated = page.getByTestId("new-key");
+      await expect.poll(() => rotated.textContent(), { timeout: 15_000 }).toMatch(/^ik_live_/);
+      const rotatedKey = (await rotated.textContent()) ?? "";
+      expect(rotatedKey).not.toBe(dataKey);
+      const previous = (await mgmt.keys.list("chat")).find((k) => k.id === original?.id);
+      const overlap = Date.parse(previous?.expiresAt ?? "") - Date.now();
+      expect(overlap).toBeGreaterThan(500_000);
+      expect(overlap).toBeLessThanOrEqual(600_000);
+      await expect.poll(() => row.locator("td").nth(3).textContent(), { timeout: 15_000 }).not.toBe("—");
+
       await row.getByRole("button", { name: "Revoke from the console" }).click();
       await row.getByRole("button", { name: "Confirm revoke from the console" }).click();
       await expect
@@ -344,6 +359,12 @@ describe.skipIf(chromiumPath === undefined)(
         .poll(() => page.getByRole("alert").textContent(), { timeout: 15_000 })
         .toMatch(/^Refused — 401/);
       expect(await page.getByTestId("playground-output").textContent()).toBe("");
+
+      await page.getByLabel("Paste an ik_live_ key of this workload").fill(rotatedKey);
+      await page.getByRole("button", { name: "Send" }).click();
+      await expect
+        .poll(() => page.getByTestId("playground-output").textContent(), { timeout: 30_000 })
+        .toContain("echo(");
     });
 
     it("registers a worker: its token once, with the exact agent command", async () => {
@@ -380,6 +401,26 @@ describe.skipIf(chromiumPath === undefined)(
         .toContain("ci deploys");
       expect(await axeSerious()).toEqual([]);
       await shoot("tokens");
+      const projectToken = (await page.getByTestId("new-token").textContent()) ?? "";
+
+      // That project token, in a tab of its own, reaches acme only: no API tokens page.
+      const other = await context.browser()?.newContext();
+      const tab = await other?.newPage();
+      if (tab === undefined || other === undefined) throw new Error("no second browser context");
+      await tab.goto(url("/console/"));
+      await tab.getByLabel("Control token").fill(projectToken);
+      await tab.getByRole("button", { name: "Sign in" }).click();
+      await expect
+        .poll(() => tab.getByTestId("identity").textContent(), { timeout: 15_000 })
+        .toBe("Project acme");
+      expect(await tab.getByRole("link", { name: "API tokens" }).count()).toBe(0);
+      await expect
+        .poll(() => tab.locator('[data-testid="workloads-table"] tbody th').allTextContents(), {
+          timeout: 15_000,
+        })
+        .toEqual(["chat", "embed"]);
+      expect(await tab.evaluate(() => Object.values(sessionStorage))).toEqual([projectToken]);
+      await other.close();
 
       await page.getByRole("link", { name: "GPU Resources" }).click();
       const catalog = await control("/v1/catalog/gpus");

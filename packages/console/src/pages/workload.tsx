@@ -1,5 +1,13 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, type CreatedKey, type DataKey, management, messageOf, type SeriesPoint } from "../api";
+import {
+  api,
+  type CreatedKey,
+  type DataKey,
+  management,
+  messageOf,
+  type SeriesPoint,
+  type WorkloadEvent,
+} from "../api";
 import { markReady } from "../app";
 import { TimeChart } from "../chart";
 import { ago, money, sdkCall, toYaml, when } from "../format";
@@ -14,7 +22,6 @@ export function WorkloadPage(props: { project: string; slug: string }) {
   const { project, slug } = props;
   const mgmt = useMemo(() => management(project), [project]);
   const workload = usePoll(() => mgmt.get(slug), [project, slug], 2000);
-  const events = usePoll(() => mgmt.events(slug, { limit: 50 }), [project, slug], 2000);
   const replicas = usePoll(() => api.replicas(project, slug), [project, slug], 3000);
   const series = usePoll(
     () => {
@@ -156,10 +163,28 @@ export function WorkloadPage(props: { project: string; slug: string }) {
 
       <KeysSection project={project} slug={slug} />
 
+      <EventsTimeline project={project} slug={slug} />
+    </section>
+  );
+}
+
+/** The events, newest first: the first page polled, older pages fetched on demand with the cursor. */
+function EventsTimeline(props: { project: string; slug: string }) {
+  const mgmt = useMemo(() => management(props.project), [props.project]);
+  const latest = usePoll(() => mgmt.events(props.slug, { limit: 50 }), [props.project, props.slug], 2000);
+  const [older, setOlder] = useState<{ events: WorkloadEvent[]; cursor: string | undefined } | undefined>(
+    undefined,
+  );
+  const [error, setError] = useState<string | undefined>(undefined);
+  const shownIds = new Set((latest.data?.data ?? []).map((e) => e.id));
+  const events = [...(latest.data?.data ?? []), ...(older?.events ?? []).filter((e) => !shownIds.has(e.id))];
+  const cursor = older === undefined ? latest.data?.nextCursor : older.cursor;
+  return (
+    <>
       <h2>Events</h2>
-      <ErrorNote message={events.error} />
+      <ErrorNote message={error ?? latest.error} />
       <ol class="events" data-testid="events" aria-live="polite">
-        {(events.data?.data ?? []).map((e) => (
+        {events.map((e) => (
           <li key={e.id}>
             <time dateTime={e.at} title={when(e.at)}>
               {ago(e.at)}
@@ -168,7 +193,23 @@ export function WorkloadPage(props: { project: string; slug: string }) {
           </li>
         ))}
       </ol>
-    </section>
+      {cursor === undefined ? null : (
+        <button
+          type="button"
+          onClick={() =>
+            mgmt.events(props.slug, { limit: 50, cursor }).then(
+              (page) => {
+                setOlder((o) => ({ events: [...(o?.events ?? []), ...page.data], cursor: page.nextCursor }));
+                setError(undefined);
+              },
+              (failure: unknown) => setError(messageOf(failure)),
+            )
+          }
+        >
+          Older events
+        </button>
+      )}
+    </>
   );
 }
 
