@@ -41,6 +41,8 @@ describe.skipIf(chromiumPath === undefined)(
     const cspViolations: string[] = [];
     const pageErrors: string[] = [];
     let dataKey = "";
+    /** Every secret the console showed once: none may appear in the platform's output. */
+    const shownSecrets: string[] = [];
 
     const url = (path: string) => `${platform.baseUrl}${path}`;
     const control = async (path: string) => {
@@ -330,7 +332,9 @@ describe.skipIf(chromiumPath === undefined)(
       await shoot("workload");
     });
 
-    it("rotates the key with an overlap, revokes the old one, and the playground's next call with it is refused", { timeout: 90_000 }, async () => {
+    it("rotates the key with an overlap, revokes the old one, and the playground's next call with it is refused", {
+      timeout: 90_000,
+    }, async () => {
       await page.getByLabel("Old key works after rotation for (seconds)").fill("600");
       const original = (await mgmt.keys.list("chat")).find((k) => k.last4 === dataKey.slice(-4));
       expect(original).toBeDefined();
@@ -339,6 +343,7 @@ describe.skipIf(chromiumPath === undefined)(
       const rotated = page.getByTestId("new-key");
       await expect.poll(() => rotated.textContent(), { timeout: 15_000 }).toMatch(/^ik_live_/);
       const rotatedKey = (await rotated.textContent()) ?? "";
+      shownSecrets.push(dataKey, rotatedKey);
       expect(rotatedKey).not.toBe(dataKey);
       const previous = (await mgmt.keys.list("chat")).find((k) => k.id === original?.id);
       const overlap = Date.parse(previous?.expiresAt ?? "") - Date.now();
@@ -374,6 +379,7 @@ describe.skipIf(chromiumPath === undefined)(
       const token = page.getByTestId("worker-token");
       await expect.poll(() => token.textContent(), { timeout: 15_000 }).toMatch(/^ik_wrk_/);
       const secret = (await token.textContent()) ?? "";
+      shownSecrets.push(secret);
       const command = (await page.getByLabel("Agent command").textContent()) ?? "";
       expect(command).toContain(`export INFERENCEKEY_WORKER_TOKEN=${secret}`);
       expect(command).toContain(
@@ -402,6 +408,7 @@ describe.skipIf(chromiumPath === undefined)(
       expect(await axeSerious()).toEqual([]);
       await shoot("tokens");
       const projectToken = (await page.getByTestId("new-token").textContent()) ?? "";
+      shownSecrets.push(projectToken);
 
       // That project token, in a tab of its own, reaches acme only: no API tokens page.
       const other = await context.browser()?.newContext();
@@ -432,7 +439,47 @@ describe.skipIf(chromiumPath === undefined)(
       await shoot("gpus");
     });
 
-    it("is interactive in under 1 s (median of 5 warm loads) and breaks no CSP rule", async () => {
+    it("shows a generated image from the platform's file URL, served so it can never run script", {
+      timeout: 90_000,
+    }, async () => {
+      await mgmt.ensure({
+        name: "Images",
+        slug: "img",
+        model: `${marker}/img`,
+        backend: "vllm-omni",
+        taskType: "text2image",
+        command: `${process.execPath} ${join(REPO_ROOT, "test/replicas/openai-replica.mjs")} serve ${marker}/img`,
+        executionPolicy: "fixed",
+        executionPolicyConfig: { replicas: 1 },
+      });
+      await waitFor(
+        "the image workload ready",
+        async () => ((await mgmt.get("img")).status.readyReplicas === 1 ? true : undefined),
+        60_000,
+      );
+      const key = await mgmt.keys.create("img", { name: "images" });
+      shownSecrets.push(key.key);
+      await page.goto(url("/console/projects/acme/workloads/img/playground"));
+      await expect.poll(() => page.getByLabel("Kind").inputValue(), { timeout: 15_000 }).toBe("image");
+      await page.getByLabel("Paste an ik_live_ key of this workload").fill(key.key);
+      await page.getByLabel("Prompt").fill("a red square");
+      await page.getByRole("button", { name: "Send" }).click();
+      const image = page.getByRole("img", { name: "Generated for: a red square" });
+      await expect
+        .poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), {
+          timeout: 30_000,
+        })
+        .toBe(1);
+      const src = (await image.getAttribute("src")) ?? "";
+      expect(src).toMatch(new RegExp(`^${platform.baseUrl}/endpoint/acme/img/v1/files/file_`));
+      const file = await fetch(src);
+      expect(file.headers.get("content-type")).toBe("image/png");
+      expect(file.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(file.headers.get("content-security-policy")).toBe("default-src 'none'; sandbox");
+      expect(await axeSerious()).toEqual([]);
+    });
+
+    it("is interactive in under 1 s (median of 5 warm loads), breaks no CSP rule and logs no secret it showed", async () => {
       const timings: number[] = [];
       await page.goto(url("/console/projects/acme/workloads")); // warm: cached assets, live session
       for (let i = 0; i < 5; i++) {
@@ -451,6 +498,9 @@ describe.skipIf(chromiumPath === undefined)(
       expect(median).toBeLessThan(1000);
       expect(cspViolations).toEqual([]);
       expect(pageErrors).toEqual([]);
+      expect(shownSecrets).toHaveLength(5);
+      for (const secret of [...shownSecrets, platform.sdkToken])
+        expect(platform.output()).not.toContain(secret);
     });
   },
 );
