@@ -23,3 +23,4 @@ export * from "./idempotency";
 export * from "./usage";
 export * from "./gateway";
 export * from "./migrations";
+export * from "./insights";

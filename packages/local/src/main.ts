@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { ensureConsoleBuilt } from "./console-assets";
 import { LOCAL_COMMANDS_SETTING } from "./local-compute";
 import { startLocalPlatform } from "./platform";
 import { StateDirLockedError } from "./state-lock";
@@ -24,6 +25,9 @@ const backendEnvNames = (process.env.INFERENCEKEY_BACKEND_ENV ?? "")
   .map((name) => name.trim())
   .filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name));
 
+// The dashboard is rebuilt first when its sources changed (a digest check when they did not).
+await ensureConsoleBuilt((line) => console.log(line));
+
 const platform = await startLocalPlatform({ dir, port, localCommands, backendEnvNames }).catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code;
   console.error(
@@ -41,6 +45,7 @@ console.log(
     "",
     `InferenceKey is running at ${platform.url}`,
     `  state:     ${dir}`,
+    `  console:   ${platform.url}/console/`,
     `  control:   ${platform.url}/v1`,
     `  endpoints: ${platform.url}/endpoint/{project}/{workload}/v1`,
     "",

@@ -4,18 +4,21 @@ import {
   authenticateSdkToken,
   bootstrapAdminToken,
   createAgentApi,
+  createConsoleSite,
   createControlApi,
   createGateway,
   LocalFileBlobStore,
   isWellFormedSecret,
   MIGRATIONS,
   migrateStore,
+  type ConsoleAssetReader,
   type PlatformContext,
   recordColdRequest,
   redactSecrets,
   resetAdminToken,
   type WorkerRecord,
 } from "@inferencekey/core";
+import { consoleAssetReader } from "./console-assets";
 import { LOCAL_DIAL_HOST, type LocalCommands, LocalCompute, localCommandsAdmission } from "./local-compute";
 import { LocalController } from "./local-controller";
 import { type HttpServerHandle, serve } from "./node-http";
@@ -50,6 +53,8 @@ export interface LocalPlatformOptions {
    * directory of their own, so commands name the repository's files through it). Default process.cwd().
    */
   startDir?: string;
+  /** Where the console's built files are read from. Default: packages/console/dist. */
+  consoleAssets?: ConsoleAssetReader;
 }
 
 /**
@@ -201,11 +206,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // A local worker's first heartbeat: the placement that registered it need not wait for the next tick.
     onWorkerOnline: () => controller.pokeAll(),
   });
+  // `/` and `/console/...`: the dashboard's static files (whatever else is the API's, JSON 404s included).
+  const consoleSite = createConsoleSite(options.consoleAssets ?? consoleAssetReader());
   const handler = async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname;
     if (path.startsWith("/endpoint/")) return gateway.handle(request);
     if (path.startsWith("/agent/")) return agentApi(request);
-    return controlApi(request);
+    return (await consoleSite(request)) ?? controlApi(request);
   };
 
   let http: HttpServerHandle;

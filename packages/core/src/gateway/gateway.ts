@@ -927,6 +927,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         "content-length": String(blob.data.byteLength),
         "cache-control": `private, max-age=${Math.max(0, Math.floor(expires - now.getTime() / 1000))}`,
         "x-content-type-options": "nosniff",
+        // Replica-produced bytes on the console's origin: never a document that runs script there.
+        "content-security-policy": "default-src 'none'; sandbox",
       },
     };
   }

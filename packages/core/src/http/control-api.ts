@@ -21,6 +21,7 @@ import {
   previewEnsure,
   type WorkloadAdmission,
 } from "../workloads";
+import { registerInsightRoutes } from "./insight-routes";
 import { readJsonBody } from "./json-body";
 import { errorResponse, json, requestIdOf } from "./responses";
 import { Router } from "./router";
@@ -208,6 +209,7 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
     })
     .on("GET", "/v1/tokens", async (_r, _p, c) => json({ data: await listTokens(ctx, c.principal) }))
     .on("DELETE", "/v1/tokens/:token_id", async (_r, p, c) => json(await revokeToken(ctx, c.principal, param(p, "token_id"))));
+  registerInsightRoutes(router, ctx);
   return router;
 }
 

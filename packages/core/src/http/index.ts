@@ -2,3 +2,4 @@ export { createControlApi, parseInput, type ControlApiOptions } from "./control-
 export { jsonNestsDeeperThan, MAX_JSON_DEPTH, parseJsonBody, readBodyLimited, readJsonBody } from "./json-body";
 export { errorResponse, json, requestIdOf } from "./responses";
 export { Router, type RouteHandler } from "./router";
+export { CONSOLE_CSP, CONSOLE_PATH, CONSOLE_SECURITY_HEADERS, type ConsoleAssetReader, createConsoleSite } from "./console-site";

@@ -90,6 +90,9 @@ describe.each(GATEWAY_BINDINGS)("gateway: the official openai client, unchanged 
     expect(img.data?.[0]?.b64_json).toBeUndefined();
     expect(fetched.status).toBe(200);
     expect(fetched.headers.get("content-type")).toBe("image/png");
+    // Replica-produced bytes share the console's origin: never sniffed, never a document that runs script.
+    expect(fetched.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(fetched.headers.get("content-security-policy")).toBe("default-src 'none'; sandbox");
     expect(bytes.equals(PNG_1X1)).toBe(true);
   });
 
