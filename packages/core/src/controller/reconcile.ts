@@ -311,9 +311,10 @@ async function chooseWorker(
   workload: WorkloadRecord,
   workers: Map<string, WorkerRecord>,
   slot: number,
+  replica: string,
   avoidWorkerId?: string,
-): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number; host: string } | { unavailable: string }> {
-  const placement = await pickWorker(ctx, compute, workload, workers, slot, avoidWorkerId);
+): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number; gpuIndexes?: number[]; host: string } | { unavailable: string }> {
+  const placement = await pickWorker(ctx, compute, workload, workers, slot, replica, avoidWorkerId);
   if ("unavailable" in placement) return placement;
   const dial = vouchedDialHost(placement.worker);
   return "refused" in dial ? { unavailable: dial.refused } : { ...placement, host: dial.host };
@@ -325,9 +326,10 @@ async function pickWorker(
   workload: WorkloadRecord,
   workers: Map<string, WorkerRecord>,
   slot: number,
+  replica: string,
   /** A retry prefers a worker other than the one its replica failed on, when one is free. */
   avoidWorkerId?: string,
-): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number } | { unavailable: string }> {
+): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number; gpuIndexes?: number[] } | { unavailable: string }> {
   const spec = workload.spec;
   const now = ctx.now();
   const privateIds =
@@ -352,13 +354,13 @@ async function pickWorker(
     if (!isWorkerOnline(worker, now)) return { unavailable: `waiting for worker ${spec.worker_id} to come online` };
     return { worker, hourlyPriceUsd: 0 };
   }
-  const placement = await compute.placeCloudReplica(ctx, workload, slot);
+  const placement = await compute.placeCloudReplica(ctx, workload, slot, replica);
   if ("unavailable" in placement) return placement;
   const worker = workers.get(placement.workerId) ?? (await listProjectWorkers(ctx, workload.project)).find((w) => w.id === placement.workerId);
   if (worker === undefined || !isWorkerOnline(worker, now)) {
     return { unavailable: `waiting for worker ${placement.workerId} to come online` };
   }
-  return { worker, hourlyPriceUsd: placement.hourlyPriceUsd };
+  return { worker, hourlyPriceUsd: placement.hourlyPriceUsd, ...(placement.gpuIndexes === undefined ? {} : { gpuIndexes: placement.gpuIndexes }) };
 }
 
 async function createPlacedReplica(
@@ -370,14 +372,14 @@ async function createPlacedReplica(
   generation: number,
 ): Promise<void> {
   const id = replicaId(workload.project, workload.slug, slot, generation, workloadIncarnation(workload));
-  const placement = await chooseWorker(ctx, compute, workload, workers, slot);
+  const placement = await chooseWorker(ctx, compute, workload, workers, slot, id);
   if ("unavailable" in placement) {
     await recordEventOnce(ctx, workload, "PlacementPending", `slot ${slot}: ${placement.unavailable}`);
     return;
   }
   const worker = placement.worker;
   const port = await claimWorkerPort(ctx, compute, worker, id);
-  const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, host: placement.host, port, hourlyPriceUsd: placement.hourlyPriceUsd });
+  const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, host: placement.host, port, hourlyPriceUsd: placement.hourlyPriceUsd, gpuIndexes: placement.gpuIndexes });
   if (!(await createReplica(ctx, record))) {
     await releasePort(ctx, portMachine(worker), port);
     return;
@@ -397,7 +399,7 @@ function claimWorkerPort(ctx: PlatformContext, compute: Compute, worker: WorkerR
 function newReplicaRecord(
   ctx: PlatformContext,
   workload: WorkloadRecord,
-  at: { id: string; slot: number; generation: number; worker: WorkerRecord; host: string; port: number; hourlyPriceUsd: number },
+  at: { id: string; slot: number; generation: number; worker: WorkerRecord; host: string; port: number; hourlyPriceUsd: number; gpuIndexes?: number[] | undefined },
 ): ReplicaRecord {
   const now = ctx.now().toISOString();
   const spec = workload.spec;
@@ -419,7 +421,7 @@ function newReplicaRecord(
     model: spec.model,
     command: spec.command,
     ...(spec.vllm_version === undefined ? {} : { vllm_version: spec.vllm_version }),
-    gpu_indexes: [],
+    gpu_indexes: at.gpuIndexes ?? [],
     hourly_price_usd: at.hourlyPriceUsd,
     created_at: now,
     updated_at: now,
@@ -456,7 +458,7 @@ async function applyRetry(
   // another worker when the placement offers one: the cause may be local to the box.
   const attempt = (failed.attempt ?? 0) + 1;
   const id = replicaId(project, slug, failed.slot, failed.generation, workloadIncarnation(workload), attempt);
-  const placement = await chooseWorker(ctx, compute, workload, workers, failed.slot, failed.worker_id);
+  const placement = await chooseWorker(ctx, compute, workload, workers, failed.slot, id, failed.worker_id);
   if ("unavailable" in placement) {
     await recordEventOnce(ctx, workload, "PlacementPending", `slot ${failed.slot}: ${placement.unavailable}`);
     return;
@@ -472,6 +474,7 @@ async function applyRetry(
       host: placement.host,
       port,
       hourlyPriceUsd: placement.hourlyPriceUsd,
+      gpuIndexes: placement.gpuIndexes,
     }),
     attempt,
     ...(failed.failures_in_a_row === undefined ? {} : { failures_in_a_row: failed.failures_in_a_row }),
@@ -511,5 +514,7 @@ export async function reconcileAll(ctx: PlatformContext, compute: Compute, optio
       if (outcome) outcomes.push(outcome);
     }
   }
+  // After the workloads: their placements recorded what capacity they are waiting for.
+  await compute.tick?.(ctx);
   return outcomes;
 }
