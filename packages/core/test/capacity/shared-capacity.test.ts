@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { deleteWorkload, reconcileAll, readUsage } from "../../src";
 import { capacityWorld, cloudSpec } from "./world";
 
 const A100 = { gpu_pool: ["NVIDIA A100-SXM4-80GB"] };
+const MINUTE = 60;
 
 describe("shared cloud capacity through the real controller", () => {
   it("launches a node for a workload, places its replica on whole GPUs once the node is ready, and a second workload shares the node", async () => {
@@ -24,5 +26,164 @@ describe("shared cloud capacity through the real controller", () => {
     expect(w.provider.launches).toHaveLength(1);
     const status = await w.status("one");
     expect(status.conditions.find((c) => c.type === "Placed")).toMatchObject({ status: "True", reason: "Placed" });
+    expect(status.conditions.find((c) => c.type === "Placed")?.message).toContain("1 GPU(s) of p4de.24xlarge");
+  });
+
+  it("overlapping ticks launch no duplicate node", async () => {
+    const w = await capacityWorld();
+    await w.ensure(cloudSpec("one", A100, { min_workers: 2 }));
+    await w.tick();
+    // Three controllers tick at the same moment (a slow Lambda overlapping the next, a local poke).
+    await Promise.all([reconcileAll(w.ctx, w.compute), reconcileAll(w.ctx, w.compute), reconcileAll(w.ctx, w.compute)]);
+    for (let i = 0; i < 3; i++) await Promise.all([w.tick(), reconcileAll(w.ctx, w.compute)]);
+    expect(w.provider.live()).toHaveLength(1);
+    expect(await w.nodes()).toHaveLength(1);
+    expect(new Set(w.provider.launches.map((l) => `${l.nodeId}:${l.attempt}`)).size).toBe(1);
+  });
+
+  it("a lost launch response leaks nothing: the retry with the same attempt (same ClientToken) finds the instance", async () => {
+    const w = await capacityWorld();
+    w.provider.loseLaunchResponses = 1;
+    await w.ensure(cloudSpec("one", A100));
+    await w.tick();
+    expect(w.provider.live()).toHaveLength(1);
+    expect((await w.nodes())[0]).toMatchObject({ state: "launching", last_error: expect.stringContaining("lost") });
+    for (let i = 0; i < 8; i++) await w.tick();
+
+    expect(w.provider.live()).toHaveLength(1);
+    const [node] = await w.nodes();
+    expect(node?.instance_id).toBe(w.provider.live()[0]?.instanceId);
+    expect(new Set(w.provider.launches.map((l) => l.attempt))).toEqual(new Set([1]));
+    expect(await w.running("one")).toHaveLength(1);
+  });
+
+  it("a capacity error falls back to another zone with no hot loop, and marks the offering unavailable for a while", async () => {
+    const w = await capacityWorld();
+    w.provider.unavailable.add("p4de.24xlarge@us-east-1a");
+    await w.ensure(cloudSpec("one", A100));
+    await w.tick();
+    // One call per tick: the failed offering, then (next tick, as a new recorded attempt) the other zone.
+    expect(w.provider.launches.map((l) => `${l.availabilityZone}#${l.attempt}`)).toEqual(["us-east-1a#1"]);
+    await w.tick();
+    expect(w.provider.launches.map((l) => `${l.availabilityZone}#${l.attempt}`)).toEqual(["us-east-1a#1", "us-east-1b#2"]);
+    for (let i = 0; i < 8; i++) await w.tick();
+    expect(w.provider.launches).toHaveLength(2);
+    expect(await w.running("one")).toHaveLength(1);
+
+    // Every zone out of capacity: no launch loop, the workload says InsufficientCapacity.
+    const x = await capacityWorld();
+    x.provider.unavailable.add("p4de.24xlarge@us-east-1a");
+    x.provider.unavailable.add("p4de.24xlarge@us-east-1b");
+    await x.ensure(cloudSpec("one", A100));
+    for (let i = 0; i < 20; i++) await x.tick();
+    expect(x.provider.launches.length).toBeLessThanOrEqual(2);
+    expect((await x.status("one")).conditions.find((c) => c.type === "Placed")).toMatchObject({
+      status: "False",
+      reason: "InsufficientCapacity",
+      message: expect.stringContaining("InsufficientInstanceCapacity"),
+    });
+  });
+
+  it("a quota error makes the workload QuotaExceeded, naming the quota, and is not retried in a loop", async () => {
+    const w = await capacityWorld();
+    w.provider.quotaExceeded.add("p4de.24xlarge");
+    await w.ensure(cloudSpec("one", A100));
+    for (let i = 0; i < 10; i++) await w.tick();
+    expect(w.provider.launches).toHaveLength(1);
+    expect((await w.status("one")).conditions.find((c) => c.type === "Placed")).toMatchObject({
+      status: "False",
+      reason: "QuotaExceeded",
+      message: expect.stringContaining('quota "Running On-Demand P instances"'),
+    });
+    expect(w.provider.live()).toHaveLength(0);
+  });
+
+  it("a node that never becomes ready is terminated after the timeout and replaced", async () => {
+    const w = await capacityWorld({ settings: { nodeReadyTimeoutMs: 20 * 60_000 } });
+    w.provider.neverReady.add("p4de.24xlarge");
+    await w.ensure(cloudSpec("one", A100));
+    await w.tick();
+    const first = w.provider.live()[0]?.instanceId;
+    for (let i = 0; i < 19; i++) await w.tick(MINUTE);
+    expect(w.provider.instances.get(first as string)?.state).toBe("running");
+    await w.tick(2 * MINUTE);
+    await w.tick();
+    expect(w.provider.terminateCalls.flat()).toContain(first);
+    // Replaced: a new node was launched for the replica (this one boots).
+    w.provider.neverReady.clear();
+    for (let i = 0; i < 10; i++) await w.tick();
+    expect(w.provider.live().map((i) => i.instanceId)).not.toContain(first);
+    expect(w.provider.live()).toHaveLength(1);
+    expect(await w.running("one")).toHaveLength(1);
+  });
+
+  it("garbage collection spares what is not ours or too young, and reaps our unknown instances after the grace period", async () => {
+    const w = await capacityWorld({ settings: { orphanGraceMs: 15 * 60_000 } });
+    const foreign = w.provider.addInstance({ instanceId: "i-foreign", instanceType: "p4de.24xlarge", availabilityZone: "us-east-1a", ours: false });
+    const orphan = w.provider.addInstance({ instanceId: "i-orphan", nodeId: "node_gone", instanceType: "g6.xlarge", availabilityZone: "us-east-1a", ours: true });
+    await w.tick(5 * MINUTE);
+    const young = w.provider.addInstance({ instanceId: "i-young", instanceType: "g6.xlarge", availabilityZone: "us-east-1a", ours: true });
+    await w.tick(11 * MINUTE);
+
+    expect(w.provider.instances.get(orphan.instanceId)?.state).not.toBe("running");
+    expect(w.provider.instances.get(young.instanceId)?.state).toBe("running");
+    expect(w.provider.instances.get(foreign.instanceId)?.state).toBe("running");
+    expect(w.provider.terminateCalls.flat()).not.toContain("i-foreign");
+    expect(w.provider.terminateCalls.flat()).not.toContain("i-young");
+  });
+
+  it("an empty node is kept through the grace period, then terminated (consolidation)", async () => {
+    const w = await capacityWorld({ settings: { emptyNodeGraceMs: 10 * 60_000 } });
+    const fixed = (replicas: number) => ({ ...cloudSpec("one", A100), execution_policy: "fixed", execution_policy_config: { replicas } });
+    await w.ensure(fixed(1));
+    for (let i = 0; i < 9; i++) await w.tick();
+    expect(await w.running("one")).toHaveLength(1);
+    expect((await w.nodes())[0]?.instance_type).toBe("g6.xlarge");
+    await w.ensure(fixed(0));
+    for (let i = 0; i < 6; i++) await w.tick();
+    expect(await w.running("one")).toHaveLength(0);
+    expect(w.provider.live()).toHaveLength(1);
+    for (let i = 0; i < 10; i++) await w.tick(MINUTE);
+    for (let i = 0; i < 3; i++) await w.tick();
+    expect(w.provider.live()).toHaveLength(0);
+    expect(await w.nodes()).toHaveLength(0);
+  });
+
+  it("delete converges under terminate faults: nothing is left running", async () => {
+    const w = await capacityWorld({ settings: { emptyNodeGraceMs: 60_000 } });
+    await w.ensure(cloudSpec("one", A100));
+    for (let i = 0; i < 9; i++) await w.tick();
+    expect(await w.running("one")).toHaveLength(1);
+    w.provider.terminateFaults = 4;
+    await deleteWorkload(w.ctx, w.admin, "acme", "one");
+    for (let i = 0; i < 20; i++) await w.tick();
+    expect(w.provider.terminateCalls.length).toBeGreaterThan(4);
+    expect(w.provider.live()).toHaveLength(0);
+    expect(await w.nodes()).toHaveLength(0);
+  });
+
+  it("estimates each workload's cost as GPU-hours x its share of the node's price, in status and usage", async () => {
+    const w = await capacityWorld();
+    await w.ensure(cloudSpec("one", A100));
+    for (let i = 0; i < 9; i++) await w.tick();
+    // The replica holds its GPU from its allocation (while the node boots too: the node is paid for).
+    const allocatedAt = Date.parse(Object.values((await w.nodes())[0]?.allocations ?? {})[0]?.at ?? "");
+    for (let i = 0; i < 60; i++) await w.tick(MINUTE);
+    const hours = (w.now() - allocatedAt) / 3_600_000;
+    const status = await w.status("one");
+    // One GPU of a p4de.24xlarge ($27.447/h over 8 GPUs = $3.431/h), held for `hours`.
+    expect(status.estimated_cost_usd).toBeCloseTo(3.431 * hours, 3);
+    const usage = await readUsage(w.ctx, "acme", "one", { from: new Date(allocatedAt - 3_600_000), to: new Date(w.now() + 1) });
+    expect(usage.estimated_cost_usd).toBeCloseTo(status.estimated_cost_usd as number, 6);
+  });
+
+  it("the deployment ceiling bounds the real bill: no launch past it, and the workload says why with the numbers", async () => {
+    const w = await capacityWorld({ settings: { maxHourlyCostUsd: 20 } });
+    await w.ensure(cloudSpec("one", A100));
+    for (let i = 0; i < 5; i++) await w.tick();
+    expect(w.provider.launches).toHaveLength(0);
+    const placed = (await w.status("one")).conditions.find((c) => c.type === "Placed");
+    expect(placed).toMatchObject({ status: "False", reason: "InsufficientCapacity" });
+    expect(placed?.message).toContain("p4de.24xlarge ($27.447/h) would pass 20 instances / $20/h");
   });
 });
