@@ -172,6 +172,7 @@ export async function redeemLaunchToken(
       ...(dialHost === undefined ? {} : { dial_host: dialHost }),
     };
     await ctx.store.put({ ...capacityKeys.node(nodeId), data: { ...next } }, { kind: "version", version: found.item.version });
+    await recordBoot(ctx, node.instance_type, ctx.now().getTime() - Date.parse(node.created_at));
     return { node: next };
   } catch (error) {
     if (error instanceof ConditionFailedError) return { refused: "launch token already used or the node changed; try again" };
@@ -181,4 +182,15 @@ export async function redeemLaunchToken(
 
 function sameDigest(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/** Boot durations remembered per instance type. */
+const BOOT_SAMPLES = 10;
+
+/** Records how long a node took from being recorded to ready (launching ahead of scheduled windows reads it). */
+export async function recordBoot(ctx: PlatformContext, instanceType: string, ms: number): Promise<void> {
+  const key = { pk: capacityKeys.partition(), sk: `BOOT#${instanceType}` };
+  const current = await ctx.store.get(key.pk, key.sk);
+  const samples = [...((current?.data.samples as number[] | undefined) ?? []), ms].slice(-BOOT_SAMPLES);
+  await ctx.store.put({ ...key, data: { samples } }, current ? { kind: "version", version: current.version } : { kind: "absent" }).catch(() => undefined);
 }

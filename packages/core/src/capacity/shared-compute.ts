@@ -18,6 +18,7 @@ import {
   type NodeRecord,
   nodeLaunchToken,
   nodeWorkerToken,
+  recordBoot,
   updateNode,
 } from "./nodes";
 import { type CapacitySettings, DEFAULT_CAPACITY_SETTINGS } from "./settings";
@@ -47,8 +48,6 @@ const ALLOCATION_ORPHAN_MS = 3 * 60_000;
 const LISTING_LAG_MS = 2 * 60_000;
 /** The pool reconciler's lease. */
 const POOL_LEASE_MS = 60_000;
-/** Boot durations remembered per instance type. */
-const BOOT_SAMPLES = 10;
 
 export interface SharedCloudComputeOptions {
   catalog?: GpuCatalog;
@@ -788,13 +787,6 @@ export function deploymentBill(nodes: readonly NodeRecord[], owned: readonly Own
 function dialHostOf(instance: { publicIp?: string; privateIp?: string }): { dial_host?: string } {
   const host = instance.privateIp ?? instance.publicIp;
   return host === undefined ? {} : { dial_host: host };
-}
-
-async function recordBoot(ctx: PlatformContext, instanceType: string, ms: number): Promise<void> {
-  const key = { pk: capacityKeys.partition(), sk: `BOOT#${instanceType}` };
-  const current = await ctx.store.get(key.pk, key.sk);
-  const samples = [...((current?.data.samples as number[] | undefined) ?? []), ms].slice(-BOOT_SAMPLES);
-  await ctx.store.put({ ...key, data: { samples } }, current ? { kind: "version", version: current.version } : { kind: "absent" }).catch(() => undefined);
 }
 
 /** The median boot (record to ready) of recent nodes of a type, else the default. */
