@@ -181,3 +181,5 @@ export function catalogEntries(catalog: GpuCatalog = DEFAULT_CATALOG, region: st
       };
     });
 }
+
+export { applyPrices, type OnDemandPrice, parsePriceListEntry, priceListFilters } from "./price-list";
