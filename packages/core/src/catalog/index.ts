@@ -135,15 +135,15 @@ export function findGpuModel(name: string): GpuModel | undefined {
 /** CUDA versions any catalog GPU supports, for validating `allowed_cuda_versions`. */
 export const KNOWN_CUDA_VERSIONS: readonly string[] = [...new Set(GPU_MODELS.flatMap((m) => m.cudaVersions))].sort();
 
-/** One row of `GET /v1/catalog/gpus`: a GPU model with its instance types and per-GPU prices. */
+/** One row of `GET /v1/catalog/gpus`: a GPU model with its instance types and per-GPU prices (models priced in the region only). */
 export interface GpuCatalogEntry {
   display_name: string;
   aliases: string[];
   /** GPU memory in GB (GiB of the usable MiB, rounded down), kept for older clients. */
   vram_gb: number;
   gpu_memory_mib: number;
-  /** The cheapest per-GPU share of an instance's price in the default region (USD per GPU-hour). */
-  hourly_price_usd: number | null;
+  /** The cheapest per-GPU share of an instance's price in the deployment's region (USD per GPU-hour). */
+  hourly_price_usd: number;
   cuda_versions: string[];
   instance_types: {
     instance_type: string;
@@ -157,9 +157,10 @@ export interface GpuCatalogEntry {
 }
 
 export function catalogEntries(catalog: GpuCatalog = DEFAULT_CATALOG, region: string = DEFAULT_CATALOG_REGION): GpuCatalogEntry[] {
+  // A model with no priced instance type in the region cannot be launched there: not listed.
   return catalog.models
     .map((model) => ({ model, types: catalog.instanceTypes(model.displayName) }))
-    .filter(({ types }) => types.length > 0)
+    .filter(({ model }) => catalog.cheapestPerGpu(model.displayName, region) !== undefined)
     .map(({ model, types }) => {
       const memory = Math.min(...types.map((t) => t.gpu_memory_mib));
       return {
@@ -167,7 +168,7 @@ export function catalogEntries(catalog: GpuCatalog = DEFAULT_CATALOG, region: st
         aliases: [...model.aliases],
         vram_gb: Math.floor(memory / 1024),
         gpu_memory_mib: memory,
-        hourly_price_usd: catalog.cheapestPerGpu(model.displayName, region)?.perGpuUsd ?? null,
+        hourly_price_usd: catalog.cheapestPerGpu(model.displayName, region)?.perGpuUsd ?? 0,
         cuda_versions: [...model.cudaVersions],
         instance_types: types.map((t) => ({
           instance_type: t.instance_type,

@@ -76,3 +76,12 @@ describe("GPU catalog", () => {
     );
   });
 });
+
+describe("GET /v1/catalog/gpus listing", () => {
+  it("lists only GPU models with a priced instance type, so hourly_price_usd is always a number", () => {
+    const entries = catalogEntries();
+    expect(entries.every((e) => typeof e.hourly_price_usd === "number" && e.hourly_price_usd > 0)).toBe(true);
+    expect(entries.map((e) => e.display_name)).not.toContain("NVIDIA H200");
+    expect(entries.map((e) => e.display_name)).toEqual(expect.arrayContaining(["NVIDIA T4", "NVIDIA L4", "NVIDIA A10G", "NVIDIA L40S", "NVIDIA A100-SXM4-80GB", "NVIDIA B200"]));
+  });
+});
