@@ -6,10 +6,12 @@ export {
   LAUNCH_TOKEN_TTL_MS,
   listNodes,
   newNodeId,
+  nodeAssignments,
   type NodeRecord,
   type NodeState,
   nodeLaunchToken,
   nodeWorkerToken,
+  recordBoot,
   redeemLaunchToken,
   updateNode,
 } from "./nodes";

@@ -194,3 +194,14 @@ export async function recordBoot(ctx: PlatformContext, instanceType: string, ms:
   const samples = [...((current?.data.samples as number[] | undefined) ?? []), ms].slice(-BOOT_SAMPLES);
   await ctx.store.put({ ...key, data: { samples } }, current ? { kind: "version", version: current.version } : { kind: "absent" }).catch(() => undefined);
 }
+
+/**
+ * What a node's agent runs: the platform's worker of each project with replicas on the node, and its
+ * token (derived, never stored). For the agent API to hand to the node's agent once it has
+ * registered with its launch token; the agent runs one worker loop per entry.
+ */
+export async function nodeAssignments(ctx: PlatformContext, nodeId: string): Promise<{ project: string; workerId: string; token: string }[]> {
+  const node = (await getNode(ctx, nodeId))?.node;
+  if (node === undefined || node.state !== "ready") return [];
+  return Object.entries(node.workers).map(([project, workerId]) => ({ project, workerId, token: nodeWorkerToken(ctx.serverSecret, nodeId, project) }));
+}

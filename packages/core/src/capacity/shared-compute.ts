@@ -8,6 +8,7 @@ import { queryAll } from "../store";
 import { isWorkerOnline, storeWorker, type WorkerRecord } from "../workers";
 import { policyState, type WorkloadRecord } from "../workloads";
 import { idFor } from "../idempotency";
+import { digestSecret } from "../secrets";
 import type { NodeProvider, OwnedInstance } from "./node-provider";
 import {
   type Allocation,
@@ -46,6 +47,8 @@ const DEMAND_TTL_MS = 3 * 60_000;
 const ALLOCATION_ORPHAN_MS = 3 * 60_000;
 /** A terminated instance lingers in listings; a node whose instance vanished so recently may just be listed late. */
 const LISTING_LAG_MS = 2 * 60_000;
+/** How often scheduled workloads are scanned for windows to launch ahead of. */
+const PREWARM_SCAN_MS = 60_000;
 /** The pool reconciler's lease. */
 const POOL_LEASE_MS = 60_000;
 
@@ -372,6 +375,13 @@ export class SharedCloudCompute implements Compute {
           return;
         }
         if (owned === undefined) return;
+        // The node's workers go with it (their tokens first: a worker without a token is unreachable, a token without a worker authenticates nothing).
+        for (const [project, workerId] of Object.entries(node.workers)) {
+          const token = keys.secret(digestSecret(ctx.serverSecret, nodeWorkerToken(ctx.serverSecret, node.id, project)));
+          await ctx.store.delete(token.pk, token.sk, { kind: "any" });
+          const worker = keys.worker(project, workerId);
+          await ctx.store.delete(worker.pk, worker.sk, { kind: "any" });
+        }
         const key = capacityKeys.node(node.id);
         const current = await ctx.store.get(key.pk, key.sk);
         if (current !== undefined) await ctx.store.delete(key.pk, key.sk, { kind: "version", version: current.version }).catch(() => undefined);
@@ -530,7 +540,9 @@ export class SharedCloudCompute implements Compute {
     const now = ctx.now().getTime();
     const stale: string[] = [];
     for (const [replicaId, allocation] of Object.entries(node.allocations)) {
-      if (now - Date.parse(allocation.at) < ALLOCATION_ORPHAN_MS) continue;
+      // Counted from when the replica could have been created: the allocation, or the node's readiness.
+      const since = Math.max(Date.parse(allocation.at), Date.parse(node.ready_at ?? allocation.at));
+      if (now - since < ALLOCATION_ORPHAN_MS) continue;
       const replicas = await listWorkloadReplicas(ctx, allocation.project, allocation.workload);
       const exists = replicas.some((r) => r.record.id === replicaId);
       const waiting = await ctx.store.get(capacityKeys.demand(replicaId).pk, capacityKeys.demand(replicaId).sk);
@@ -591,8 +603,13 @@ export class SharedCloudCompute implements Compute {
    * Scheduled workloads on shared capacity: a window's replicas are wanted at its opening, so
    * nodes are launched ahead of it by the boot time observed for their type.
    */
+  private prewarmedAt = Number.NEGATIVE_INFINITY;
+
   private async prewarmScheduled(ctx: PlatformContext): Promise<void> {
     const now = ctx.now();
+    // A scan of every workload: once a minute is enough for boot times counted in minutes.
+    if (now.getTime() - this.prewarmedAt < PREWARM_SCAN_MS) return;
+    this.prewarmedAt = now.getTime();
     for (const projectItem of await queryAll(ctx.store, { pk: keys.org(), skPrefix: keys.projectPrefix() })) {
       const project = (projectItem.data as { slug: string }).slug;
       for (const item of await queryAll(ctx.store, { pk: keys.workload(project, "").pk, skPrefix: keys.workloadPrefix() })) {
@@ -606,7 +623,8 @@ export class SharedCloudCompute implements Compute {
         const first = choice.candidates[0] as PlacementCandidate;
         const opening = Date.parse(state.nextChangeAt);
         const boot = await observedBootMs(ctx, first.instanceType, this.settings.defaultBootMs);
-        if (opening - now.getTime() > boot) continue;
+        // The scan runs once a minute: a minute more of lead keeps the launch from landing after `opening - boot`.
+        if (opening - now.getTime() > boot + PREWARM_SCAN_MS) continue;
         for (let slot = 0; slot < spec.execution_policy_config.replicas; slot++) {
           const id = `prewarm:${project}/${workload.slug}/${slot}/${state.nextChangeAt}`;
           const key = capacityKeys.demand(id);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deleteWorkload, reconcileAll, readUsage } from "../../src";
+import { deleteWorkload, listProjectWorkers, reconcileAll, readUsage } from "../../src";
 import { capacityWorld, cloudSpec } from "./world";
 
 const A100 = { gpu_pool: ["NVIDIA A100-SXM4-80GB"] };
@@ -185,5 +185,36 @@ describe("shared cloud capacity through the real controller", () => {
     const placed = (await w.status("one")).conditions.find((c) => c.type === "Placed");
     expect(placed).toMatchObject({ status: "False", reason: "InsufficientCapacity" });
     expect(placed?.message).toContain("p4de.24xlarge ($27.447/h) would pass 20 instances / $20/h");
+  });
+});
+
+describe("placement is retried when the spec changes", () => {
+  it("Unplaceable under a ceiling below one GPU's share, placed once the ceiling is raised", async () => {
+    const w = await capacityWorld();
+    await w.ensure(cloudSpec("one", A100, { max_hourly_cost_usd: 3 }));
+    for (let i = 0; i < 3; i++) await w.tick();
+    expect((await w.status("one")).conditions.find((c) => c.type === "Placed")).toMatchObject({
+      status: "False",
+      reason: "Unplaceable",
+      message: expect.stringContaining("one GPU of p4de.24xlarge costs $3.431/h ($27.447/h for 8), above max_hourly_cost_usd 3"),
+    });
+    expect(w.provider.launches).toHaveLength(0);
+
+    await w.ensure(cloudSpec("one", A100, { max_hourly_cost_usd: 5 }));
+    for (let i = 0; i < 9; i++) await w.tick();
+    expect(await w.running("one")).toHaveLength(1);
+    expect((await w.status("one")).conditions.find((c) => c.type === "Placed")).toMatchObject({ status: "True" });
+  });
+
+  it("a terminated node takes its workers with it", async () => {
+    const w = await capacityWorld({ settings: { emptyNodeGraceMs: 60_000 } });
+    await w.ensure(cloudSpec("one", A100));
+    for (let i = 0; i < 9; i++) await w.tick();
+    const worker = (await w.running("one"))[0]?.worker as string;
+    expect(worker).toMatch(/^wrk_/);
+    await deleteWorkload(w.ctx, w.admin, "acme", "one");
+    for (let i = 0; i < 12; i++) await w.tick();
+    expect(await w.nodes()).toHaveLength(0);
+    expect(await listProjectWorkers(w.ctx, "acme")).toEqual([]);
   });
 });
