@@ -337,6 +337,11 @@ export class SharedCloudCompute implements Compute {
           return;
         }
         if (owned === undefined) return;
+        if (now.getTime() - Date.parse(node.created_at) > this.settings.nodeReadyTimeoutMs) {
+          // Launch calls kept failing (retryable errors, lost answers) and no instance carries its id: give up on it.
+          await this.dropUnlaunched(ctx, node, `no instance ${Math.round(this.settings.nodeReadyTimeoutMs / 60_000)} minutes after it was recorded (${node.last_error ?? "no answer"})`);
+          return;
+        }
         await this.launch(ctx, node);
         return;
       }

@@ -485,7 +485,8 @@ async function applyRetry(
     return;
   }
   await releasePort(ctx, failed.port_machine ?? failed.worker_id, failed.port);
-  if (failed.worker_id !== worker.id) await compute.releaseCloudReplica?.(ctx, failed.worker_id, failed.id);
+  // The failed attempt's capacity goes, wherever the new attempt runs (it has an id of its own).
+  await compute.releaseCloudReplica?.(ctx, failed.worker_id, failed.id);
   await recordEvent(ctx, project, slug, {
     type: "ReplicaRetrying",
     generation: failed.generation,

@@ -21,6 +21,8 @@ export class FaultyNodeProvider implements NodeProvider {
   loseLaunchResponses = 0;
   /** `type@az` offerings that answer InsufficientInstanceCapacity. */
   readonly unavailable = new Set<string>();
+  /** Launch calls to answer with a retryable failure (RequestLimitExceeded), creating nothing. */
+  failLaunches = 0;
   /** Instance types refused by an account quota. */
   readonly quotaExceeded = new Set<string>();
   /** Terminate calls to fail before one succeeds. */
@@ -45,6 +47,10 @@ export class FaultyNodeProvider implements NodeProvider {
     const token = FaultyNodeProvider.clientToken(request);
     const existing = [...this.instances.values()].find((i) => i.clientToken === token);
     if (existing !== undefined) return { kind: "launched", instanceId: existing.instanceId, privateIp: existing.privateIp as string };
+    if (this.failLaunches > 0) {
+      this.failLaunches -= 1;
+      return { kind: "failed", code: "RequestLimitExceeded", message: "Request limit exceeded.", retryable: true };
+    }
     if (this.quotaExceeded.has(request.instanceType)) {
       return { kind: "quota_exceeded", quota: "Running On-Demand P instances", code: "VcpuLimitExceeded", message: "You have requested more vCPU capacity than your current vCPU limit of 0" };
     }

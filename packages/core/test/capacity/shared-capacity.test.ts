@@ -117,6 +117,24 @@ describe("shared cloud capacity through the real controller", () => {
     expect(await w.running("one")).toHaveLength(1);
   });
 
+  it("a node whose launch keeps failing is given up after the timeout, leaking nothing, and the replica is placed again", async () => {
+    const w = await capacityWorld({ settings: { nodeReadyTimeoutMs: 20 * 60_000 } });
+    w.provider.failLaunches = 1000;
+    await w.ensure(cloudSpec("one", A100));
+    for (let i = 0; i < 19; i++) await w.tick(MINUTE);
+    expect(await w.nodes()).toHaveLength(1);
+    const callsWhileFailing = w.provider.launches.length;
+    // One call per tick, same attempt: no hot loop.
+    expect(callsWhileFailing).toBeLessThanOrEqual(20);
+    expect(new Set(w.provider.launches.map((l) => `${l.nodeId}:${l.attempt}`)).size).toBe(1);
+    await w.tick(2 * MINUTE);
+    w.provider.failLaunches = 0;
+    for (let i = 0; i < 10; i++) await w.tick();
+    expect(w.provider.live()).toHaveLength(1);
+    expect(await w.running("one")).toHaveLength(1);
+    expect(w.log.some((line) => line.includes("not launched: no instance 20 minutes after it was recorded (RequestLimitExceeded"))).toBe(true);
+  });
+
   it("garbage collection spares what is not ours or too young, and reaps our unknown instances after the grace period", async () => {
     const w = await capacityWorld({ settings: { orphanGraceMs: 15 * 60_000 } });
     const foreign = w.provider.addInstance({ instanceId: "i-foreign", instanceType: "p4de.24xlarge", availabilityZone: "us-east-1a", ours: false });
