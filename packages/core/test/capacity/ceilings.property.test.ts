@@ -31,6 +31,7 @@ const workloadArb = fc.record({
 const faultArb = fc.record({
   seconds: fc.constantFrom(5, 30, 60, 240, 900, 1500),
   lose: fc.integer({ min: 0, max: 1 }),
+  fail: fc.integer({ min: 0, max: 2 }),
   unavailable: fc.option(fc.tuple(fc.constantFrom(...DEFAULT_CATALOG.data.instance_types.map((t) => t.instance_type)), fc.constantFrom("us-east-1a", "us-east-1b")), { nil: undefined }),
   quota: fc.option(fc.constantFrom("p4de.24xlarge", "g6.xlarge", "g5.xlarge"), { nil: undefined }),
   terminateFaults: fc.integer({ min: 0, max: 2 }),
@@ -75,6 +76,7 @@ describe("ceilings (property)", () => {
           }
           for (const step of steps) {
             w.provider.loseLaunchResponses = step.lose;
+            w.provider.failLaunches = step.fail;
             if (step.unavailable) w.provider.unavailable.add(`${step.unavailable[0]}@${step.unavailable[1]}`);
             if (step.quota) w.provider.quotaExceeded.add(step.quota);
             w.provider.terminateFaults = step.terminateFaults;
@@ -106,7 +108,7 @@ describe("ceilings (property)", () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: Number(process.env.CAPACITY_PROPERTY_RUNS ?? 40) },
     );
   }, 120_000);
 });
