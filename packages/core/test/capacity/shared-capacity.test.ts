@@ -236,3 +236,15 @@ describe("placement is retried when the spec changes", () => {
     expect(await listProjectWorkers(w.ctx, "acme")).toEqual([]);
   });
 });
+
+describe("aliases", () => {
+  it("a spec naming today's NVIDIA H100-SXM5-80GB is stored as written and placed on an H100 node", async () => {
+    const w = await capacityWorld();
+    await w.ensure(cloudSpec("h", { gpu_pool: ["NVIDIA H100-SXM5-80GB"] }));
+    for (let i = 0; i < 9; i++) await w.tick();
+    expect((await w.nodes())[0]).toMatchObject({ instance_type: "p5.4xlarge", gpu: "NVIDIA H100 80GB HBM3" });
+    expect(await w.running("h")).toHaveLength(1);
+    const status = await w.status("h");
+    expect(status.conditions.find((c) => c.type === "Accepted")).toMatchObject({ status: "True" });
+  });
+});
