@@ -197,7 +197,7 @@ export class SharedCloudCompute implements Compute {
     const placedMessage = `${allocation.gpu_indexes.length} GPU(s) of ${node.instance_type} (${node.gpu}) on node ${node.id} at $${allocation.share_usd_per_hour}/h`;
     if (node.state !== "ready" || node.dial_host === undefined) {
       const waiting = `${placedMessage}; waiting for the node to ${node.state === "launching" ? "launch" : "become ready"}`;
-      await writePlacedStatus(ctx, workload.project, workload.slug, { placed: true, reason: "Placed", message: placedMessage, generation: workload.generation });
+      await writePlacedStatus(ctx, workload.project, workload.slug, { placed: true, reason: "Placed", message: waiting, generation: workload.generation });
       return { unavailable: waiting };
     }
     const worker = await this.nodeWorker(ctx, node, workload.project);
