@@ -4,7 +4,7 @@ import { ConditionFailedError } from "../errors";
 import { keys, type PlatformContext } from "../platform/context";
 import { choosePlacement, type PlacementCandidate, placementRequirements } from "../placement";
 import { listWorkloadReplicas } from "../replicas";
-import { queryAll } from "../store";
+import { fencedStore, queryAll } from "../store";
 import { isWorkerOnline, storeWorker, type WorkerRecord } from "../workers";
 import { policyState, type WorkloadRecord } from "../workloads";
 import { idFor } from "../idempotency";
@@ -182,7 +182,9 @@ export class SharedCloudCompute implements Compute {
     const lease = await this.acquirePoolLease(ctx);
     if (lease === undefined) return;
     try {
-      await this.reconcilePool(ctx);
+      // Every write under the lease is fenced by it: a reconciler whose lease lapsed and was taken
+      // over records no node (so launches none: the record comes before the call).
+      await this.reconcilePool({ ...ctx, store: fencedStore(ctx.store, { ...capacityKeys.lease(), version: lease }) });
     } catch (error) {
       // One bad tick never stops the controller: the next one starts over from the store and the cloud.
       this.log(`capacity: pool reconcile failed (${errorText(error)}); retrying next tick`);
