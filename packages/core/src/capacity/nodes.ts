@@ -25,6 +25,8 @@ export type NodeState =
 export interface Allocation {
   project: string;
   workload: string;
+  /** The replica's slot: a rolling update's replacement shares its slot's budget with the replica it replaces. */
+  slot?: number;
   gpu_indexes: number[];
   share_usd_per_hour: number;
   at: string;

@@ -104,11 +104,21 @@ export class SharedCloudCompute implements Compute {
     const held = nodes.find((n) => n.state !== "terminating" && n.allocations[id] !== undefined);
     if (held !== undefined) return this.onNode(ctx, held, workload, id);
 
-    // The workload's ceilings bound the sum of its shares and its replica count.
-    const mine = nodes.flatMap((n) => (n.state === "terminating" ? [] : Object.values(n.allocations))).filter((a) => a.project === project && a.workload === slug);
-    const spent = mine.reduce((sum, a) => sum + a.share_usd_per_hour, 0);
-    if (requirements.maxReplicas !== undefined && mine.length >= requirements.maxReplicas) {
-      return { unavailable: `the workload holds ${mine.length} replica(s), its ceiling (max_workers / max_instances) is ${requirements.maxReplicas}` };
+    // The workload's ceilings bound its slots and the sum of their shares, as the autoscaler counts
+    // them: a rolling update's replacement takes the budget of the slot it replaces (the other
+    // slots' replicas are counted at their share, the most expensive one where a slot holds two).
+    const bySlot = new Map<string, number>();
+    for (const node of nodes) {
+      if (node.state === "terminating") continue;
+      for (const [replica, a] of Object.entries(node.allocations)) {
+        if (a.project !== project || a.workload !== slug || a.slot === slot) continue;
+        const key = a.slot === undefined ? replica : String(a.slot);
+        bySlot.set(key, Math.max(bySlot.get(key) ?? 0, a.share_usd_per_hour));
+      }
+    }
+    const spent = [...bySlot.values()].reduce((sum, share) => sum + share, 0);
+    if (requirements.maxReplicas !== undefined && bySlot.size >= requirements.maxReplicas) {
+      return { unavailable: `the workload holds ${bySlot.size} replica(s), its ceiling (max_workers / max_instances) is ${requirements.maxReplicas}` };
     }
     const affordable = choice.candidates.filter((c) => requirements.maxHourlyCostUsd === undefined || spent + c.replicaUsd <= requirements.maxHourlyCostUsd + 1e-9);
     if (affordable.length === 0) {
@@ -135,6 +145,7 @@ export class SharedCloudCompute implements Compute {
         const allocation: Allocation = {
           project,
           workload: slug,
+          slot,
           gpu_indexes: free.slice(0, candidate.gpus),
           share_usd_per_hour: roundUsd(candidate.perGpuUsd * candidate.gpus),
           at: ctx.now().toISOString(),

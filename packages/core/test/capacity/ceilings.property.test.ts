@@ -89,10 +89,12 @@ describe("ceilings (property)", () => {
             const nodes = (await listNodes(w.ctx)).map((n) => n.node);
             for (const [i, spec] of workloads.entries()) {
               if (spec.pool === undefined) continue;
+              // Specs do not change here, so no slot holds a rolling update's second replica: every allocation counts.
               const mine = nodes.flatMap((n) => Object.values(n.allocations)).filter((a) => a.workload === `w${i}`);
               const ceiling = Math.min(spec.ceiling, spec.poolCeiling ?? Number.POSITIVE_INFINITY);
               expect(mine.reduce((sum, a) => sum + a.share_usd_per_hour, 0)).toBeLessThanOrEqual(ceiling + 1e-6);
               expect(mine.length).toBeLessThanOrEqual(Math.min(spec.min + spec.extra + 1, spec.maxInstances ?? 100));
+              expect(new Set(mine.map((a) => a.slot)).size).toBe(mine.length);
             }
             expect(violations).toEqual([]);
             // The deployment: every instance that exists, used or not.

@@ -248,3 +248,25 @@ describe("aliases", () => {
     expect(status.conditions.find((c) => c.type === "Accepted")).toMatchObject({ status: "True" });
   });
 });
+
+describe("rolling updates on shared capacity", () => {
+  it("a replacement replica takes the budget of the slot it replaces, so a workload at its ceiling still rolls", async () => {
+    const w = await capacityWorld();
+    // One replica, and a ceiling that affords exactly one A100 share ($3.431/h).
+    const spec = (maxLen: number) => ({
+      ...cloudSpec("one", A100, { min_workers: 1, max_workers: 1, max_hourly_cost_usd: 4 }),
+      command: `vllm serve meta-llama/Llama-3.1-8B-Instruct --max-model-len ${maxLen}`,
+    });
+    await w.ensure(spec(8192));
+    for (let i = 0; i < 9; i++) await w.tick();
+    const before = await w.running("one");
+    expect(before).toHaveLength(1);
+
+    await w.ensure(spec(4096));
+    for (let i = 0; i < 6; i++) await w.tick();
+    const after = await w.running("one");
+    expect(after).toHaveLength(1);
+    expect(after[0]?.id).not.toBe(before[0]?.id);
+    expect(w.provider.launches).toHaveLength(1);
+  });
+});
