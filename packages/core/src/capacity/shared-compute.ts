@@ -31,6 +31,10 @@ interface DemandRecord {
   project: string;
   workload: string;
   generation: number;
+  /** Absent for a scheduled window's launch ahead (no replica yet). */
+  slot?: number;
+  /** When this replica first asked (kept across renewals). */
+  since?: string;
   /** Cheapest first; what placement allowed under the workload's ceilings. */
   candidates: { instance_type: string; gpus: number; cuda_versions: string[]; replica_usd: number }[];
   at: string;
@@ -169,7 +173,8 @@ export class SharedCloudCompute implements Compute {
       return { unavailable: `${reason}: ${message}` };
     }
     const previous = (await ctx.store.get(capacityKeys.demand(id).pk, capacityKeys.demand(id).sk))?.data as DemandRecord | undefined;
-    await this.writeDemand(ctx, { replica_id: id, project, workload: slug, generation, candidates: launchable.map(wire), at: ctx.now().toISOString() }, previous);
+    const at = ctx.now().toISOString();
+    await this.writeDemand(ctx, { replica_id: id, project, workload: slug, generation, slot, since: previous?.since ?? at, candidates: launchable.map(wire), at }, previous);
     if (previous?.blocked !== undefined) {
       await writePlacedStatus(ctx, project, slug, { placed: false, reason: previous.blocked.reason, message: previous.blocked.message, generation });
       return { unavailable: `${previous.blocked.reason}: ${previous.blocked.message}` };
@@ -178,6 +183,24 @@ export class SharedCloudCompute implements Compute {
     const message = `no node has ${first.gpus} free GPU(s) for it; a node will be launched (cheapest fit: ${first.gpus} GPU(s) of ${first.instanceType} at $${first.replicaUsd}/h)`;
     await writePlacedStatus(ctx, project, slug, { placed: false, reason: "AwaitingNode", message, generation });
     return { unavailable: message };
+  }
+
+  /** The workload's slots holding GPUs of a node (the controller keeps those with no replica record yet), or waiting for a node to be launched. */
+  async awaitingCapacity(ctx: PlatformContext, workload: WorkloadRecord): Promise<{ slot: number; since: string }[]> {
+    const out = new Map<number, string>();
+    for (const { node } of await listNodes(ctx)) {
+      if (node.state === "terminating") continue;
+      for (const a of Object.values(node.allocations)) {
+        if (a.project === workload.project && a.workload === workload.slug && a.slot !== undefined) out.set(a.slot, a.at);
+      }
+    }
+    const now = ctx.now().getTime();
+    for (const item of await queryAll(ctx.store, { pk: capacityKeys.partition(), skPrefix: capacityKeys.demandPrefix() })) {
+      const demand = item.data as unknown as DemandRecord;
+      if (demand.project !== workload.project || demand.workload !== workload.slug || demand.slot === undefined || demand.blocked !== undefined) continue;
+      if (now - Date.parse(demand.at) < DEMAND_TTL_MS && !out.has(demand.slot)) out.set(demand.slot, demand.since ?? demand.at);
+    }
+    return [...out].map(([slot, since]) => ({ slot, since }));
   }
 
   async releaseCloudReplica(ctx: PlatformContext, _workerId: string, replicaId: string): Promise<void> {

@@ -21,6 +21,12 @@ export interface Compute {
   hourlyPrice?(workload: WorkloadRecord): number;
   /** Called when a cloud-placed replica is gone, so launched capacity can be released. Idempotent. */
   releaseCloudReplica?(ctx: PlatformContext, workerId: string, replicaId: string): Promise<void>;
+  /**
+   * Slots of the workload whose replica has no record yet because it waits for capacity (a node
+   * being launched for it): the autoscaler counts them as booting, so it neither forgets them nor
+   * scales below them while the capacity comes up.
+   */
+  awaitingCapacity?(ctx: PlatformContext, workload: WorkloadRecord): Promise<{ slot: number; since: string }[]>;
   /** Once per controller tick, after the workloads: the compute's own reconciling (shared capacity's node pool). */
   tick?(ctx: PlatformContext): Promise<void>;
 }

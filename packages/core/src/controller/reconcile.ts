@@ -219,15 +219,20 @@ async function desiredNow(
   const cold = coldItem !== undefined && (coldIncarnation === undefined || coldIncarnation === incarnation) && ready.length === 0;
   const privateIds = config.workers.source === "private" ? config.workers.private_worker_ids : undefined;
   const reporting = ready.filter((r) => r.load !== undefined);
+  // Slots with no replica record yet because they wait for cloud capacity (a node launching for them) count as booting.
+  const awaiting = privateIds !== undefined ? [] : ((await compute.awaitingCapacity?.(ctx, workload)) ?? []).filter((a) => !replicas.some((r) => r.slot === a.slot));
   const decision = decideWorkers(
     config,
     {
-      current: new Set(running.map((r) => r.slot)).size,
-      replicas: running.map((r) => ({
-        created_at: r.created_at,
-        booting: r.phase === "pending" || r.phase === "starting",
-        ...(r.ready_at === undefined ? {} : { ready_at: r.ready_at }),
-      })),
+      current: new Set([...running.map((r) => r.slot), ...awaiting.map((a) => a.slot)]).size,
+      replicas: [
+        ...running.map((r) => ({
+          created_at: r.created_at,
+          booting: r.phase === "pending" || r.phase === "starting",
+          ...(r.ready_at === undefined ? {} : { ready_at: r.ready_at }),
+        })),
+        ...awaiting.map((a) => ({ created_at: a.since, booting: true })),
+      ],
       // Each replica's peak over its agent's sampling window, so a burst between ticks still counts.
       inFlight: reporting.reduce((n, r) => n + (r.load?.peak_requests ?? (r.load?.running_requests ?? 0) + (r.load?.waiting_requests ?? 0)), 0),
       loadReported: reporting.length > 0 || (ready.length === 0 && spec.backend !== "ollama"),

@@ -270,3 +270,18 @@ describe("rolling updates on shared capacity", () => {
     expect(w.provider.launches).toHaveLength(1);
   });
 });
+
+describe("autoscaling while a node boots", () => {
+  it("one request's scale-up survives a node boot longer than the cold signal lasts: the waiting slot counts as booting", async () => {
+    const w = await capacityWorld({ bootMs: 8 * 60_000 });
+    await w.ensure(cloudSpec("one", A100, { min_workers: 0 }));
+    await w.cold("one");
+    const decisions: string[] = [];
+    for (let i = 0; i < 24; i++) decisions.push(...(await w.tick()).map((o) => `${o.desired}: ${o.decision}`));
+    expect((await w.status("one")).ready_replicas).toBe(1);
+    expect(w.provider.launches).toHaveLength(1);
+    // The cold signal lasts 2 minutes; the node takes 8: the waiting slot held the count at 1.
+    expect(decisions.filter((d) => d.startsWith("0:"))).toEqual([]);
+    expect(decisions).toContainEqual(expect.stringContaining("1 replica(s) still booting"));
+  });
+});
