@@ -843,8 +843,9 @@ export function deploymentBill(nodes: readonly NodeRecord[], owned: readonly Own
   return { usd, count };
 }
 
+/** The functions run outside any VPC and reach nodes through the agent's front: the public address first. */
 function dialHostOf(instance: { publicIp?: string; privateIp?: string }): { dial_host?: string } {
-  const host = instance.privateIp ?? instance.publicIp;
+  const host = instance.publicIp ?? instance.privateIp;
   return host === undefined ? {} : { dial_host: host };
 }
 
