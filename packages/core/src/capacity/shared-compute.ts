@@ -132,19 +132,26 @@ export class SharedCloudCompute implements Compute {
     const zones = await this.zonesByType(ctx, affordable.map((c) => c.instanceType));
     const launchable = affordable.filter((c) => !blocked.quota.has(c.instanceType) && (zones.get(c.instanceType) ?? []).length > 0);
 
+    // A retry of a failed replica (a new attempt, a new id) may take the GPUs its failed attempt holds:
+    // that process has exited, and the allocation moves to the new id in the same write.
+    const failedAttempts = new Set(
+      (await listWorkloadReplicas(ctx, project, slug)).map((r) => r.record).filter((r) => r.slot === slot && r.id !== id && r.phase === "failed").map((r) => r.id),
+    );
+    const usable = (node: NodeRecord) =>
+      freeGpus({ gpu_count: node.gpu_count, allocations: Object.fromEntries(Object.entries(node.allocations).filter(([replica]) => !failedAttempts.has(replica))) });
     // Cheapest fit first, then the node with the fewest free GPUs.
     const fits = nodes
       .filter((n) => n.state !== "terminating")
       .flatMap((node) => {
         const candidate = affordable.find((c) => c.instanceType === node.instance_type && c.cudaVersions.includes(node.cuda_version));
-        const free = freeGpus(node);
+        const free = usable(node);
         return candidate !== undefined && free.length >= candidate.gpus ? [{ node, candidate, free: free.length }] : [];
       })
       .sort((a, b) => a.candidate.replicaUsd - b.candidate.replicaUsd || a.free - b.free || a.node.id.localeCompare(b.node.id));
     for (const { node, candidate } of fits) {
       const allocated = await updateNode(ctx, node.id, (current) => {
         if (current.state === "terminating" || current.allocations[id] !== undefined) return undefined;
-        const free = freeGpus(current);
+        const free = usable(current);
         if (free.length < candidate.gpus) return undefined;
         const allocation: Allocation = {
           project,
@@ -155,7 +162,8 @@ export class SharedCloudCompute implements Compute {
           at: ctx.now().toISOString(),
         };
         const { empty_since: _empty, ...rest } = current;
-        return { ...rest, allocations: { ...current.allocations, [id]: allocation } };
+        const kept = Object.fromEntries(Object.entries(current.allocations).filter(([replica]) => !failedAttempts.has(replica)));
+        return { ...rest, allocations: { ...kept, [id]: allocation } };
       });
       if (allocated?.allocations[id] !== undefined && allocated.state !== "terminating") {
         const demand = capacityKeys.demand(id);

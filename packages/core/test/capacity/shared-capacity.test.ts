@@ -285,3 +285,24 @@ describe("autoscaling while a node boots", () => {
     expect(decisions).toContainEqual(expect.stringContaining("1 replica(s) still booting"));
   });
 });
+
+describe("failed replicas on shared capacity", () => {
+  it("a retry takes the GPUs its failed attempt held: no second node for a full one", async () => {
+    const w = await capacityWorld();
+    // A fixed workload on the cheapest fit: a 1-GPU g6.xlarge, full with one replica.
+    await w.ensure({ ...cloudSpec("one", A100), execution_policy: "fixed", execution_policy_config: { replicas: 1 } });
+    for (let i = 0; i < 9; i++) await w.tick();
+    const [first] = await w.running("one");
+    expect(first?.gpus).toEqual([0]);
+
+    w.failReplica(first?.id as string);
+    for (let i = 0; i < 6; i++) await w.tick();
+
+    const [retry] = await w.running("one");
+    expect(retry?.id).not.toBe(first?.id);
+    expect(retry).toMatchObject({ node: first?.node, gpus: [0] });
+    expect(w.provider.launches).toHaveLength(1);
+    const [node] = await w.nodes();
+    expect(Object.keys(node?.allocations ?? {})).toEqual([retry?.id]);
+  });
+});

@@ -52,6 +52,8 @@ export async function capacityWorld(options: { start?: string; settings?: Partia
     { log: (line) => log.push(line), ...(options.catalog === undefined ? {} : { catalog: options.catalog }) },
   );
   const bootMs = options.bootMs ?? 3 * 60_000;
+  /** Replica ids the simulated agents report as failed (the process exited). */
+  const failing = new Set<string>();
 
   const agents = async () => {
     for (const instance of provider.bootedInstances(bootMs)) {
@@ -67,7 +69,12 @@ export async function capacityWorld(options: { start?: string; settings?: Partia
         const placed = (await listWorkerReplicas(ctx, workerId)).map((r) => r.record);
         await heartbeat(ctx, { project, workerId }, {
           host: { hostname: instance.instanceId, advertise_host: instance.privateIp as string, gpus: [] },
-          replicas: placed.map((r) => ({ replica_id: r.id, port: r.port, restarts: 0, state: r.desired === "stopped" ? ("stopped" as const) : ("ready" as const) })),
+          replicas: placed.map((r) => ({
+            replica_id: r.id,
+            port: r.port,
+            restarts: 0,
+            ...(failing.has(r.id) ? { state: "failed" as const, exit_code: 1 } : { state: r.desired === "stopped" ? ("stopped" as const) : ("ready" as const) }),
+          })),
         });
       }
     }
@@ -92,6 +99,7 @@ export async function capacityWorld(options: { start?: string; settings?: Partia
       clock += ms;
     },
     now: () => clock,
+    failReplica: (replicaId: string) => failing.add(replicaId),
     ensure: (spec: unknown) => ensureWorkload(ctx, admin, "acme", spec),
     cold: (slug: string) => recordColdRequest(ctx, "acme", slug),
     status: async (slug: string) => (await getWorkload(ctx, admin, "acme", slug)).status,
