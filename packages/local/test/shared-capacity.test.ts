@@ -41,9 +41,11 @@ describe("local platform with shared cloud capacity", () => {
 
       // Act
       expect((await call("PUT", "/v1/projects/acme/workloads/one", spec("one"))).status).toBe(201);
-      await platform.controller.tick();
-      clock += 30_000;
-      await platform.controller.tick();
+      // The pool runs after the workloads, at most every 10 s: a tick records the demand, the next launches, the next places.
+      for (let i = 0; i < 3; i++) {
+        clock += 30_000;
+        await platform.controller.tick();
+      }
 
       // Assess: one node of the cheapest fit (an L4), within the ceiling; the catalog route answers.
       expect(provider.launches.map((l) => l.instanceType)).toEqual(["g6.xlarge"]);

@@ -26,6 +26,8 @@ export interface CapacitySettings {
   quotaBackoffMs: number;
   /** Boot time assumed before any node of a type was seen booting (default 10 min). */
   defaultBootMs: number;
+  /** The pool reconciler runs at most this often (default 10 s): it lists the cloud's instances, and `npm start` ticks every 2 s. */
+  poolIntervalMs: number;
 }
 
 export const CAPACITY_SETTINGS_ENV = {
@@ -51,6 +53,7 @@ export const DEFAULT_CAPACITY_SETTINGS: CapacitySettings = {
   unavailableOfferingMs: 10 * MINUTE,
   quotaBackoffMs: 30 * MINUTE,
   defaultBootMs: 10 * MINUTE,
+  poolIntervalMs: 10_000,
 };
 
 /** Settings from the environment (names in CAPACITY_SETTINGS_ENV), defaults for what is unset; a bad value is a ValidationError naming it. */

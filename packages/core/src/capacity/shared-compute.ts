@@ -219,8 +219,13 @@ export class SharedCloudCompute implements Compute {
     await ctx.store.delete(capacityKeys.demand(replicaId).pk, capacityKeys.demand(replicaId).sk, { kind: "any" });
   }
 
-  /** The pool reconciler: run once per controller tick. */
+  private poolRanAt = Number.NEGATIVE_INFINITY;
+
+  /** The pool reconciler: run once per controller tick (at most every `poolIntervalMs`). */
   async tick(ctx: PlatformContext): Promise<void> {
+    const now = ctx.now().getTime();
+    if (now - this.poolRanAt < this.settings.poolIntervalMs) return;
+    this.poolRanAt = now;
     const lease = await this.acquirePoolLease(ctx);
     if (lease === undefined) return;
     try {
