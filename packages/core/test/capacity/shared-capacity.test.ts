@@ -306,3 +306,24 @@ describe("failed replicas on shared capacity", () => {
     expect(Object.keys(node?.allocations ?? {})).toEqual([retry?.id]);
   });
 });
+
+describe("bin-packing", () => {
+  it("packs 20 one-GPU replicas of different workloads onto 3 eight-GPU nodes, filling the fullest first", async () => {
+    const w = await capacityWorld();
+    for (let i = 0; i < 20; i++) await w.ensure(cloudSpec(`w${i}`, A100, { min_workers: 1, max_workers: 1 }));
+    for (let i = 0; i < 10; i++) await w.tick();
+
+    const nodes = await w.nodes();
+    expect(w.provider.launches).toHaveLength(3);
+    expect(nodes.map((n) => Object.keys(n.allocations).length).sort()).toEqual([4, 8, 8]);
+    for (let i = 0; i < 20; i++) expect(await w.running(`w${i}`)).toHaveLength(1);
+  });
+
+  it("takes the cheapest fit: an L4 for a replica whose pool also allows A100s", async () => {
+    const w = await capacityWorld();
+    await w.ensure(cloudSpec("one", { gpu_pool: ["NVIDIA A100-SXM4-80GB", "NVIDIA L4"] }));
+    for (let i = 0; i < 9; i++) await w.tick();
+    expect((await w.nodes()).map((n) => n.instance_type)).toEqual(["g6.xlarge"]);
+    expect((await w.status("one")).conditions.find((c) => c.type === "Placed")?.message).toContain("at $0.805/h");
+  });
+});
