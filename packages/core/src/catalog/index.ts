@@ -144,6 +144,9 @@ export interface GpuCatalogEntry {
   gpu_memory_mib: number;
   /** The cheapest per-GPU share of an instance's price in the deployment's region (USD per GPU-hour). */
   hourly_price_usd: number;
+  /** The instance type that share is of, and its GPU count. */
+  instance_type: string;
+  gpu_count: number;
   cuda_versions: string[];
   instance_types: {
     instance_type: string;
@@ -163,12 +166,15 @@ export function catalogEntries(catalog: GpuCatalog = DEFAULT_CATALOG, region: st
     .filter(({ model }) => catalog.cheapestPerGpu(model.displayName, region) !== undefined)
     .map(({ model, types }) => {
       const memory = Math.min(...types.map((t) => t.gpu_memory_mib));
+      const cheapest = catalog.cheapestPerGpu(model.displayName, region) as { instanceType: string; perGpuUsd: number };
       return {
         display_name: model.displayName,
         aliases: [...model.aliases],
         vram_gb: Math.floor(memory / 1024),
         gpu_memory_mib: memory,
-        hourly_price_usd: catalog.cheapestPerGpu(model.displayName, region)?.perGpuUsd ?? 0,
+        hourly_price_usd: cheapest.perGpuUsd,
+        instance_type: cheapest.instanceType,
+        gpu_count: catalog.instanceType(cheapest.instanceType)?.gpu_count ?? 1,
         cuda_versions: [...model.cudaVersions],
         instance_types: types.map((t) => ({
           instance_type: t.instance_type,

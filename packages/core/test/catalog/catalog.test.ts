@@ -38,7 +38,8 @@ describe("GPU catalog", () => {
     expect(response.status).toBe(200);
     expect(body.catalog.date).toBe(DEFAULT_CATALOG.data.date);
     const a100 = body.data.find((g) => g.display_name === "NVIDIA A100-SXM4-80GB");
-    expect(a100).toMatchObject({ vram_gb: 80, gpu_memory_mib: 81920, hourly_price_usd: 3.431, cuda_versions: ["12.4", "12.8", "13.0"], aliases: [] });
+    // The console reads instance_type and gpu_count at the top: the type the cheapest share is of.
+    expect(a100).toMatchObject({ vram_gb: 80, gpu_memory_mib: 81920, hourly_price_usd: 3.431, instance_type: "p4de.24xlarge", gpu_count: 8, cuda_versions: ["12.4", "12.8", "13.0"], aliases: [] });
     expect(a100?.instance_types).toEqual([
       {
         instance_type: "p4de.24xlarge",
