@@ -16,6 +16,8 @@ export * from "./http";
 export * from "./agent-protocol";
 export * from "./replicas";
 export * from "./compute";
+export * from "./capacity";
+export * from "./placement";
 export * from "./controller";
 export * from "./agent-api";
 export * from "./autoscale";

@@ -3,6 +3,11 @@ import { join } from "node:path";
 import {
   authenticateSdkToken,
   bootstrapAdminToken,
+  type CapacitySettings,
+  type Compute,
+  type GpuCatalog,
+  type NodeProvider,
+  SharedCloudCompute,
   createAgentApi,
   createConsoleSite,
   createControlApi,
@@ -55,6 +60,12 @@ export interface LocalPlatformOptions {
   startDir?: string;
   /** Where the console's built files are read from. Default: packages/console/dist. */
   consoleAssets?: ConsoleAssetReader;
+  /**
+   * Shared cloud capacity for workloads that name no worker, instead of this machine: a NodeProvider
+   * (the EC2 adapter, against AWS or the moto emulator) and the deployment's capacity settings
+   * (`parseCapacitySettings`: the deployment-wide ceiling in dollars per hour and instances, timings).
+   */
+  sharedCapacity?: { provider: NodeProvider; settings?: Partial<CapacitySettings>; catalog?: GpuCatalog };
 }
 
 /**
@@ -165,7 +176,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     log,
     onRequest: (request) => terminal.request(request),
   });
-  const controller = new LocalController(ctx, compute, {
+  const sharedCapacity =
+    options.sharedCapacity === undefined
+      ? undefined
+      : new SharedCloudCompute(options.sharedCapacity.provider, options.sharedCapacity.settings, {
+          log,
+          controllerId: `local-${process.pid}`,
+          ...(options.sharedCapacity.catalog === undefined ? {} : { catalog: options.sharedCapacity.catalog }),
+        });
+  const controllerCompute: Compute = sharedCapacity ?? compute;
+  const controller = new LocalController(ctx, controllerCompute, {
     tickMs: options.tickMs ?? 2000,
     log,
     controller: {
@@ -193,6 +213,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     controller.poke(project, slug);
   };
   const controlApi = createControlApi(ctx, {
+    ...(sharedCapacity === undefined ? {} : { catalog: sharedCapacity.catalog, catalogRegion: sharedCapacity.settings.region }),
     log,
     onWorkloadChange: workloadChanged,
     // A start that found dev.env lost or its token unusable replaced the admin token there.

@@ -85,7 +85,7 @@ export async function catalogGpus(ctx: CommandContext): Promise<number> {
     render(ctx.output, await ctx.mgmt.gpuCatalog(), [
       ["GPU (gpu_pool name)", (g) => g.displayName],
       ["VRAM GB", (g) => g.vramGb],
-      ["$/HOUR", (g) => g.hourlyPriceUsd],
+      ["$/GPU-HOUR (share)", (g) => g.hourlyPriceUsd],
       ["CUDA", (g) => g.cudaVersions],
     ]),
   );

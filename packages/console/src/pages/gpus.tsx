@@ -36,7 +36,7 @@ export function GpuPage(props: { project: string | undefined }) {
     <section>
       <h1>GPU Resources</h1>
       <p>
-        The offerings a workload's <code>gpu_pool</code> names, with their nominal price per hour.
+        The GPUs a workload's <code>gpu_pool</code> names: a replica pays its GPUs' share of the instance's price per hour.
       </p>
       <ErrorNote message={catalog.error ?? workloads.error} />
       <table class="data" data-testid="gpu-table">
@@ -46,7 +46,7 @@ export function GpuPage(props: { project: string | undefined }) {
             <th scope="col">Instance type</th>
             <th scope="col">GPUs</th>
             <th scope="col">VRAM per GPU</th>
-            <th scope="col">Price per hour</th>
+            <th scope="col">Price per GPU-hour</th>
             <th scope="col">CUDA versions</th>
             <th scope="col">Used by{props.project === undefined ? "" : ` (${props.project})`}</th>
           </tr>

@@ -219,15 +219,20 @@ async function desiredNow(
   const cold = coldItem !== undefined && (coldIncarnation === undefined || coldIncarnation === incarnation) && ready.length === 0;
   const privateIds = config.workers.source === "private" ? config.workers.private_worker_ids : undefined;
   const reporting = ready.filter((r) => r.load !== undefined);
+  // Slots with no replica record yet because they wait for cloud capacity (a node launching for them) count as booting.
+  const awaiting = privateIds !== undefined ? [] : ((await compute.awaitingCapacity?.(ctx, workload)) ?? []).filter((a) => !replicas.some((r) => r.slot === a.slot));
   const decision = decideWorkers(
     config,
     {
-      current: new Set(running.map((r) => r.slot)).size,
-      replicas: running.map((r) => ({
-        created_at: r.created_at,
-        booting: r.phase === "pending" || r.phase === "starting",
-        ...(r.ready_at === undefined ? {} : { ready_at: r.ready_at }),
-      })),
+      current: new Set([...running.map((r) => r.slot), ...awaiting.map((a) => a.slot)]).size,
+      replicas: [
+        ...running.map((r) => ({
+          created_at: r.created_at,
+          booting: r.phase === "pending" || r.phase === "starting",
+          ...(r.ready_at === undefined ? {} : { ready_at: r.ready_at }),
+        })),
+        ...awaiting.map((a) => ({ created_at: a.since, booting: true })),
+      ],
       // Each replica's peak over its agent's sampling window, so a burst between ticks still counts.
       inFlight: reporting.reduce((n, r) => n + (r.load?.peak_requests ?? (r.load?.running_requests ?? 0) + (r.load?.waiting_requests ?? 0)), 0),
       loadReported: reporting.length > 0 || (ready.length === 0 && spec.backend !== "ollama"),
@@ -311,9 +316,10 @@ async function chooseWorker(
   workload: WorkloadRecord,
   workers: Map<string, WorkerRecord>,
   slot: number,
+  replica: string,
   avoidWorkerId?: string,
-): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number; host: string } | { unavailable: string }> {
-  const placement = await pickWorker(ctx, compute, workload, workers, slot, avoidWorkerId);
+): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number; gpuIndexes?: number[]; host: string } | { unavailable: string }> {
+  const placement = await pickWorker(ctx, compute, workload, workers, slot, replica, avoidWorkerId);
   if ("unavailable" in placement) return placement;
   const dial = vouchedDialHost(placement.worker);
   return "refused" in dial ? { unavailable: dial.refused } : { ...placement, host: dial.host };
@@ -325,9 +331,10 @@ async function pickWorker(
   workload: WorkloadRecord,
   workers: Map<string, WorkerRecord>,
   slot: number,
+  replica: string,
   /** A retry prefers a worker other than the one its replica failed on, when one is free. */
   avoidWorkerId?: string,
-): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number } | { unavailable: string }> {
+): Promise<{ worker: WorkerRecord; hourlyPriceUsd: number; gpuIndexes?: number[] } | { unavailable: string }> {
   const spec = workload.spec;
   const now = ctx.now();
   const privateIds =
@@ -352,13 +359,13 @@ async function pickWorker(
     if (!isWorkerOnline(worker, now)) return { unavailable: `waiting for worker ${spec.worker_id} to come online` };
     return { worker, hourlyPriceUsd: 0 };
   }
-  const placement = await compute.placeCloudReplica(ctx, workload, slot);
+  const placement = await compute.placeCloudReplica(ctx, workload, slot, replica);
   if ("unavailable" in placement) return placement;
   const worker = workers.get(placement.workerId) ?? (await listProjectWorkers(ctx, workload.project)).find((w) => w.id === placement.workerId);
   if (worker === undefined || !isWorkerOnline(worker, now)) {
     return { unavailable: `waiting for worker ${placement.workerId} to come online` };
   }
-  return { worker, hourlyPriceUsd: placement.hourlyPriceUsd };
+  return { worker, hourlyPriceUsd: placement.hourlyPriceUsd, ...(placement.gpuIndexes === undefined ? {} : { gpuIndexes: placement.gpuIndexes }) };
 }
 
 async function createPlacedReplica(
@@ -370,14 +377,14 @@ async function createPlacedReplica(
   generation: number,
 ): Promise<void> {
   const id = replicaId(workload.project, workload.slug, slot, generation, workloadIncarnation(workload));
-  const placement = await chooseWorker(ctx, compute, workload, workers, slot);
+  const placement = await chooseWorker(ctx, compute, workload, workers, slot, id);
   if ("unavailable" in placement) {
     await recordEventOnce(ctx, workload, "PlacementPending", `slot ${slot}: ${placement.unavailable}`);
     return;
   }
   const worker = placement.worker;
   const port = await claimWorkerPort(ctx, compute, worker, id);
-  const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, host: placement.host, port, hourlyPriceUsd: placement.hourlyPriceUsd });
+  const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, host: placement.host, port, hourlyPriceUsd: placement.hourlyPriceUsd, gpuIndexes: placement.gpuIndexes });
   if (!(await createReplica(ctx, record))) {
     await releasePort(ctx, portMachine(worker), port);
     return;
@@ -397,7 +404,7 @@ function claimWorkerPort(ctx: PlatformContext, compute: Compute, worker: WorkerR
 function newReplicaRecord(
   ctx: PlatformContext,
   workload: WorkloadRecord,
-  at: { id: string; slot: number; generation: number; worker: WorkerRecord; host: string; port: number; hourlyPriceUsd: number },
+  at: { id: string; slot: number; generation: number; worker: WorkerRecord; host: string; port: number; hourlyPriceUsd: number; gpuIndexes?: number[] | undefined },
 ): ReplicaRecord {
   const now = ctx.now().toISOString();
   const spec = workload.spec;
@@ -419,7 +426,7 @@ function newReplicaRecord(
     model: spec.model,
     command: spec.command,
     ...(spec.vllm_version === undefined ? {} : { vllm_version: spec.vllm_version }),
-    gpu_indexes: [],
+    gpu_indexes: at.gpuIndexes ?? [],
     hourly_price_usd: at.hourlyPriceUsd,
     created_at: now,
     updated_at: now,
@@ -456,7 +463,7 @@ async function applyRetry(
   // another worker when the placement offers one: the cause may be local to the box.
   const attempt = (failed.attempt ?? 0) + 1;
   const id = replicaId(project, slug, failed.slot, failed.generation, workloadIncarnation(workload), attempt);
-  const placement = await chooseWorker(ctx, compute, workload, workers, failed.slot, failed.worker_id);
+  const placement = await chooseWorker(ctx, compute, workload, workers, failed.slot, id, failed.worker_id);
   if ("unavailable" in placement) {
     await recordEventOnce(ctx, workload, "PlacementPending", `slot ${failed.slot}: ${placement.unavailable}`);
     return;
@@ -472,6 +479,7 @@ async function applyRetry(
       host: placement.host,
       port,
       hourlyPriceUsd: placement.hourlyPriceUsd,
+      gpuIndexes: placement.gpuIndexes,
     }),
     attempt,
     ...(failed.failures_in_a_row === undefined ? {} : { failures_in_a_row: failed.failures_in_a_row }),
@@ -482,7 +490,8 @@ async function applyRetry(
     return;
   }
   await releasePort(ctx, failed.port_machine ?? failed.worker_id, failed.port);
-  if (failed.worker_id !== worker.id) await compute.releaseCloudReplica?.(ctx, failed.worker_id, failed.id);
+  // The failed attempt's capacity goes, wherever the new attempt runs (it has an id of its own).
+  await compute.releaseCloudReplica?.(ctx, failed.worker_id, failed.id);
   await recordEvent(ctx, project, slug, {
     type: "ReplicaRetrying",
     generation: failed.generation,
@@ -511,5 +520,7 @@ export async function reconcileAll(ctx: PlatformContext, compute: Compute, optio
       if (outcome) outcomes.push(outcome);
     }
   }
+  // After the workloads: their placements recorded what capacity they are waiting for.
+  await compute.tick?.(ctx);
   return outcomes;
 }

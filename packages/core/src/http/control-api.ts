@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { GPU_CATALOG } from "../catalog";
+import { catalogEntries, DEFAULT_CATALOG, type GpuCatalog } from "../catalog";
 import { MethodNotAllowedError, NotFoundError, ValidationError } from "../errors";
 import { type Idempotency, parseIdempotencyKey } from "../idempotency";
 import { createKey, KeyInputSchema, listKeys, revokeKey, RotateInputSchema, rotateKey } from "../keys";
@@ -44,6 +44,9 @@ export interface ControlApiOptions {
    * the platform's own host (`INFERENCEKEY_LOCAL_COMMANDS`).
    */
   admitWorkload?: WorkloadAdmission;
+  /** The GPU catalog `GET /v1/catalog/gpus` lists (default: the recorded one) and the region its prices are quoted in. */
+  catalog?: GpuCatalog;
+  catalogRegion?: string;
 }
 
 /** Parses input with a zod schema and reports every issue in wire names. */
@@ -97,12 +100,8 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
   router
     .on("GET", "/v1/catalog/gpus", async () =>
       json({
-        data: GPU_CATALOG.map((o) => ({
-          display_name: o.displayName,
-          vram_gb: o.vramGbPerGpu,
-          hourly_price_usd: o.hourlyPriceUsd,
-          cuda_versions: o.cudaVersions,
-        })),
+        data: catalogEntries(options.catalog ?? DEFAULT_CATALOG, options.catalogRegion),
+        catalog: { date: (options.catalog ?? DEFAULT_CATALOG).data.date, source: (options.catalog ?? DEFAULT_CATALOG).data.source },
       }),
     )
     .on("GET", "/v1/catalog/modalities", async () =>

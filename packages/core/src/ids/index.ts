@@ -23,7 +23,7 @@ export function base62FromBytes(bytes: Uint8Array, length: number): string {
   return out.padEnd(length, "0");
 }
 
-export type IdPrefix = "wrk" | "wl" | "inc" | "key" | "tok" | "prj" | "req" | "evt" | "job" | "rep";
+export type IdPrefix = "wrk" | "wl" | "inc" | "key" | "tok" | "prj" | "req" | "evt" | "job" | "rep" | "node";
 
 /** Prefixed, sortable-enough ids: `wrk_7Yc2...`. The prefix tells a reader what the id names. */
 export function newId(prefix: IdPrefix): string {

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { findOffering, GPU_DISPLAY_NAMES, KNOWN_CUDA_VERSIONS } from "../catalog";
+import { findGpuModel, GPU_DISPLAY_NAMES, GPU_MODELS, KNOWN_CUDA_VERSIONS } from "../catalog";
 import { type ErrorDetail, ValidationError } from "../errors";
 import { parseCron, parseTimeZone, parseWindow, type ScheduleError } from "../schedule";
 import {
@@ -490,13 +490,13 @@ function checkPolicyRules(
         const gpuPool = (pool as Record<string, unknown>).gpu_pool;
         if (Array.isArray(gpuPool)) {
           gpuPool.forEach((name, index) => {
-            if (typeof name === "string" && findOffering(name) === undefined) {
+            if (typeof name === "string" && findGpuModel(name) === undefined) {
               const suggestion = closest(name, GPU_DISPLAY_NAMES);
               details.push({
                 path: at("workers", "cloud_pool", "gpu_pool", index),
                 message: `"${name}" is not a GPU in the cloud catalog${suggestion ? `; did you mean "${suggestion}"?` : ""}`,
                 received: name,
-                expected: `catalog display names: ${GPU_DISPLAY_NAMES.join(", ")}`,
+                expected: `catalog display names: ${GPU_MODELS.map((m) => m.displayName).join(", ")} (GET /v1/catalog/gpus)`,
                 ...(suggestion === undefined ? {} : { suggestion }),
               });
             }

@@ -1,4 +1,5 @@
 import { ConditionFailedError } from "../errors";
+import { readEstimatedCost } from "../capacity/status";
 import { randomBase62 } from "../ids";
 import type { PlatformContext } from "../platform/context";
 import { queryAll } from "../store";
@@ -289,6 +290,11 @@ export interface UsageReport {
   /** Exclusive. */
   to: string;
   totals: UsageSummary;
+  /**
+   * On shared cloud capacity: the workload's GPUs' share of its nodes' prices over the UTC hours
+   * that start in the range (hour granularity), USD, estimated. 0 elsewhere.
+   */
+  estimated_cost_usd?: number;
   by_key: (UsageSummary & { key_id: string })[];
   by_minute: (UsageSummary & { minute: string })[];
 }
@@ -386,6 +392,7 @@ export async function readUsage(
     from: `${minuteOf(from)}:00.000Z`,
     to: to.toISOString(),
     totals: summarize(totals),
+    estimated_cost_usd: await readEstimatedCost(ctx, project, workload, { from, to }),
     by_key: [...byKey].map(([keyId, c]) => ({ key_id: keyId, ...summarize(c) })),
     by_minute: [...byMinute].sort(([a], [b]) => a.localeCompare(b)).map(([minute, c]) => ({ minute, ...summarize(c) })),
   };

@@ -15,6 +15,7 @@ import type { Principal } from "../tokens";
 import { listWorkloadReplicas, type ReplicaPhase, type ReplicaRecord } from "../replicas";
 import { isWorkerOnline, listProjectWorkers, type WorkerRecord } from "../workers";
 import { newIncarnationId, workloadIncarnation } from "./incarnation";
+import { readEstimatedCost, readPlacedStatus } from "../capacity/status";
 import { policyState } from "./policy-state";
 
 export { policyState, DEFAULT_CRON_RUN_MINUTES, type PolicyState } from "./policy-state";
@@ -47,7 +48,8 @@ export interface WorkloadRecord {
 }
 
 export interface Condition {
-  type: "Accepted" | "Ready";
+  /** `Placed`: only for workloads on shared cloud capacity, once the controller tried to place them. */
+  type: "Accepted" | "Ready" | "Placed";
   status: "True" | "False";
   reason: string;
   message: string;
@@ -72,6 +74,8 @@ export interface WorkloadView {
     /** Earliest time the controller retries a failed replica (30 s doubling to 30 min per slot). */
     next_retry_at?: string;
     conditions: Condition[];
+    /** On shared cloud capacity: GPU-hours held x their share of the nodes' prices, since first placed (USD, estimated). */
+    estimated_cost_usd?: number;
     replicas: ReplicaSummary[];
     events: WorkloadEvent[];
   };
@@ -363,6 +367,11 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
             message: `${ready}/${state.desiredReplicas} replicas ready`,
           },
   ];
+  const placed = await readPlacedStatus(ctx, record.project, record.slug);
+  if (placed !== undefined && runsOnSharedCapacity(record.spec)) {
+    conditions.push({ type: "Placed", status: placed.placed ? "True" : "False", reason: placed.reason, message: placed.message });
+  }
+  const cost = placed !== undefined && runsOnSharedCapacity(record.spec) ? await readEstimatedCost(ctx, record.project, record.slug) : undefined;
   return {
     id: record.id,
     project_slug: record.project,
@@ -380,6 +389,7 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
       ...(state.nextChangeAt === undefined ? {} : { next_change_at: state.nextChangeAt }),
       ...(nextRetryAt === undefined ? {} : { next_retry_at: nextRetryAt }),
       conditions,
+      ...(cost === undefined ? {} : { estimated_cost_usd: cost }),
       replicas: replicas.map((r) => ({
         id: r.id,
         slot: r.slot,
@@ -395,6 +405,12 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
       events: await recentEvents(ctx, record.project, record.slug),
     },
   };
+}
+
+/** Whether the spec's replicas go on cloud capacity: no worker_id and no private workers. */
+export function runsOnSharedCapacity(spec: WorkloadSpec): boolean {
+  if (spec.worker_id !== undefined) return false;
+  return !(spec.execution_policy === "autoscaling" && spec.execution_policy_config.workers.source === "private");
 }
 
 /** The soonest scheduled retry among failed replicas (ISO times sort as strings). */

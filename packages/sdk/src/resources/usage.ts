@@ -37,6 +37,8 @@ export interface WorkloadUsage {
   from: string;
   to: string;
   totals: UsageSummary;
+  /** On shared cloud capacity: the workload's GPUs' share of its nodes' prices over the UTC hours starting in the range (USD, estimated). */
+  estimatedCostUsd?: number;
   byKey: Simplify<UsageSummary & { keyId: string }>[];
   byMinute: Simplify<UsageSummary & { minute: string }>[];
 }
@@ -64,6 +66,7 @@ export function toWorkloadUsage(wire: UsageReportWire): WorkloadUsage {
     from: wire.from,
     to: wire.to,
     totals: camelKeys(wire.totals),
+    ...(wire.estimated_cost_usd === undefined ? {} : { estimatedCostUsd: wire.estimated_cost_usd }),
     byKey: (wire.by_key ?? []).map((row) => camelKeys(row)),
     byMinute: (wire.by_minute ?? []).map((row) => camelKeys(row)),
   };

@@ -19,8 +19,9 @@ export type ReplicaStatus = Simplify<CamelKeys<WireStatus["replicas"][number]>>;
  * A workload's observed state: `desiredReplicas` (what the policy wants now), `readyReplicas`,
  * the policy's `decision` in words, `nextChangeAt` (when a schedule opens or closes),
  * `nextRetryAt` (when the platform retries a failed replica: 30 s doubling to 30 min),
- * `conditions` (`Accepted`, `Ready`), `replicas` (a failed one with its `reason` and `nextRetryAt`)
- * and recent `events`.
+ * `conditions` (`Accepted`, `Ready`, and `Placed` on shared cloud capacity), `estimatedCostUsd`
+ * (shared cloud capacity: the GPUs' share of their nodes' prices so far), `replicas` (a failed one
+ * with its `reason` and `nextRetryAt`) and recent `events`.
  *
  * @example
  * ```ts
