@@ -184,7 +184,11 @@ export class TestPlatform {
     await this.ctx.store.delete(key.pk, key.sk, { kind: "any" });
   }
 
-  async key(project: string, workload: string, input: { rate_limit_per_minute?: number; expires_at?: string } = {}) {
+  async key(
+    project: string,
+    workload: string,
+    input: { rate_limit_per_minute?: number; max_concurrent_requests?: number; expires_at?: string } = {},
+  ) {
     const created = await createKey(this.ctx, ADMIN, project, workload, KeyInputSchema.parse({ name: "test", ...input }));
     return { id: created.key.id, secret: created.secret };
   }
