@@ -2,7 +2,7 @@ import { createHash, createHmac } from "node:crypto";
 import type { ReplicaLoad } from "../agent-protocol";
 import { ConditionFailedError } from "../errors";
 import type { PlatformContext } from "../platform/context";
-import { queryAll, type StoreItem } from "../store";
+import { queryAll, type StoreItem, type TransactCondition } from "../store";
 
 export const REPLICA_PHASES = ["pending", "starting", "ready", "failed", "stopping", "stopped"] as const;
 export type ReplicaPhase = (typeof REPLICA_PHASES)[number];
@@ -154,6 +154,43 @@ export async function deleteReplica(ctx: PlatformContext, record: ReplicaRecord)
 }
 
 const PORT_RANGE = { first: 20_000, last: 29_999 };
+
+/**
+ * Claims a free port on a machine and writes the replica that uses it in one transaction: either
+ * both land or neither does, so a controller that dies between the two (or a store failure) never
+ * leaves a port claimed by no replica, nor a replica on an unclaimed port. `record(port)` is the
+ * replica to write, under `condition` (absent: a new replica; version: replacing a failed one).
+ * Returns the replica written, or undefined when the replica's condition failed (another controller
+ * wrote it first), in which case no port stays claimed.
+ */
+export async function createReplicaOnFreePort(
+  ctx: PlatformContext,
+  machine: string,
+  record: (port: number) => ReplicaRecord,
+  condition: TransactCondition,
+  usable: (port: number) => Promise<boolean> | boolean = () => true,
+): Promise<ReplicaRecord | undefined> {
+  const taken = new Set(
+    (await queryAll(ctx.store, { pk: replicaKeys.port(machine, 0).pk })).map((item) => Number(item.sk)),
+  );
+  for (let port = PORT_RANGE.first; port <= PORT_RANGE.last; port++) {
+    if (taken.has(port) || !(await usable(port))) continue;
+    const replica = record(port);
+    const portKey = replicaKeys.port(machine, port);
+    try {
+      await ctx.store.transact([
+        { kind: "put", item: { ...portKey, data: { replica: replica.id } }, condition: { kind: "absent" } },
+        { kind: "put", item: itemFor(replica), condition },
+      ]);
+      return replica;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      // Someone claimed this port meanwhile: try the next one. Any other part: the replica was written by another.
+      if (error.pk !== portKey.pk || error.sk !== portKey.sk) return undefined;
+    }
+  }
+  throw new Error(`no free port left on machine ${machine}`);
+}
 
 /**
  * Claims a free port on a machine: a create-only item per (machine, port) makes the claim atomic.
