@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
-import { lambdaPlatformContext, requestFromFunctionUrlEvent } from "@inferencekey/aws";
+import { awsConfigFromEnv, createS3Client, gatewayEnvironment, lambdaPlatformContext, requestFromFunctionUrlEvent, S3BlobStore } from "@inferencekey/aws";
 import { createGateway, recordColdRequest } from "@inferencekey/core";
 // The `awslambda` global (streamifyResponse, HttpResponseStream) is the Node.js runtime's, not a
 // package's; @types/aws-lambda declares it, so importing the types brings the ambient declaration.
@@ -14,9 +14,26 @@ import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 export const SETTLE_RESERVE_MS = 5000;
 
 const ctx = lambdaPlatformContext();
-// No blob store in AWS yet (object storage is a later issue): images asked for as URLs get data: URLs.
+const env = gatewayEnvironment();
+const { region } = awsConfigFromEnv();
+// Images asked for as URLs are kept in S3 and served through URLs the gateway signs; without a
+// bucket and the public base URL they come back as data: URLs.
+const files =
+  env.blobBucket !== undefined && env.publicUrl !== undefined
+    ? {
+        blobs: new S3BlobStore({
+          bucket: env.blobBucket,
+          client: createS3Client({
+            ...(region === undefined ? {} : { region }),
+            ...(env.s3Endpoint === undefined ? {} : { endpoint: env.s3Endpoint }),
+          }),
+        }),
+        publicUrl: env.publicUrl,
+      }
+    : {};
 // The flush timer does not run while Lambda freezes the instance: usage is written before each invocation ends.
 const gateway = createGateway(ctx, {
+  ...files,
   requestScaleUp: (project, workload, incarnation) => recordColdRequest(ctx, project, workload, incarnation),
   usageFlushMs: 0,
   // Many Lambda instances serve one key: its per-minute and concurrency limits are counted in DynamoDB.

@@ -44,11 +44,11 @@ const record = (port: number, id = "rep_a"): ReplicaRecord =>
   }) as ReplicaRecord;
 
 const claimedPorts = async (store: Store, machine = "wrk_1") =>
-  (await queryAll(store, { pk: replicaKeys.port(machine, 0).pk })).map((item) => ({ port: Number(item.sk), ...item.data }));
+  (await queryAll(store, { pk: replicaKeys.port(machine, 0).pk })).map((item) => ({ port: Number(item.sk), replica: item.data.replica as string }));
 
 /** Counts the store's calls by kind. */
 function counting(store: Store): { store: Store; calls: Record<string, number> } {
-  const calls: Record<string, number> = { get: 0, put: 0, delete: 0, transact: 0, query: 0 };
+  const calls = { get: 0, put: 0, delete: 0, transact: 0, query: 0 };
   const wrapped: Store = {
     get: (pk, sk) => (calls.get++, store.get(pk, sk)),
     put: (item, condition) => (calls.put++, store.put(item, condition)),
