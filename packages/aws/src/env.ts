@@ -46,3 +46,17 @@ export function gatewayEnvironment(env: NodeJS.ProcessEnv = process.env): Gatewa
     ...(s3Endpoint === undefined ? {} : { s3Endpoint }),
   };
 }
+
+/** What the controller functions read: the queue of project passes, when the tick fans out. */
+export interface ControllerEnvironment {
+  /** `INFERENCEKEY_CONTROLLER_QUEUE_URL`: set, the tick sends one message per project; unset, it reconciles everything itself. */
+  queueUrl?: string;
+  /** An SQS emulator instead of AWS (`INFERENCEKEY_SQS_ENDPOINT`, tests). */
+  sqsEndpoint?: string;
+}
+
+export function controllerEnvironment(env: NodeJS.ProcessEnv = process.env): ControllerEnvironment {
+  const queueUrl = env.INFERENCEKEY_CONTROLLER_QUEUE_URL?.trim() || undefined;
+  const sqsEndpoint = env.INFERENCEKEY_SQS_ENDPOINT?.trim() || undefined;
+  return { ...(queueUrl === undefined ? {} : { queueUrl }), ...(sqsEndpoint === undefined ? {} : { sqsEndpoint }) };
+}
