@@ -19,6 +19,7 @@ import {
   replicaKeys,
   type Store,
 } from "../../src";
+import { LatencyStore } from "../../../../test/support/latency-store";
 
 const record = (port: number, id = "rep_a"): ReplicaRecord =>
   ({
@@ -46,23 +47,11 @@ const record = (port: number, id = "rep_a"): ReplicaRecord =>
 const claimedPorts = async (store: Store, machine = "wrk_1") =>
   (await queryAll(store, { pk: replicaKeys.port(machine, 0).pk })).map((item) => ({ port: Number(item.sk), replica: item.data.replica as string }));
 
-/** Counts the store's calls by kind. */
-function counting(store: Store): { store: Store; calls: Record<string, number> } {
-  const calls = { get: 0, put: 0, delete: 0, transact: 0, query: 0 };
-  const wrapped: Store = {
-    get: (pk, sk) => (calls.get++, store.get(pk, sk)),
-    put: (item, condition) => (calls.put++, store.put(item, condition)),
-    delete: (pk, sk, condition) => (calls.delete++, store.delete(pk, sk, condition)),
-    transact: (writes) => (calls.transact++, store.transact(writes)),
-    query: (input) => (calls.query++, store.query(input)),
-  };
-  return { store: wrapped, calls };
-}
-
 describe("a port claim and the replica that uses it land in one transaction", () => {
   it("writes both in one transaction, on the first free port", async () => {
     // Prepare
-    const { store, calls } = counting(new MemoryStore());
+    const store = new LatencyStore(new MemoryStore());
+    const calls = store.calls;
     const ctx: PlatformContext = { store, serverSecret: "s", now: () => new Date() };
 
     // Act

@@ -1,40 +1,21 @@
 import { describe, expect, it } from "vitest";
 import type { PlatformContext } from "../../src/platform/context";
-import { MemoryStore, type Store } from "../../src/store";
+import { LatencyStore } from "../../../../test/support/latency-store";
+import { MemoryStore } from "../../src/store";
 import { hourIsClosed, readUsage, rollUpUsageHour, storedRequestRate, UsageRecorder, usageKeys } from "../../src/usage";
-
-/** Counts store calls and the items queries return. */
-function counting(store: Store) {
-  const calls = { get: 0, put: 0, transact: 0, query: 0, itemsRead: 0 };
-  const wrapped: Store = {
-    get: (pk, sk) => (calls.get++, store.get(pk, sk)),
-    put: (item, condition) => (calls.put++, store.put(item, condition)),
-    delete: (pk, sk, condition) => store.delete(pk, sk, condition),
-    transact: (writes) => (calls.transact++, store.transact(writes)),
-    query: async (input) => {
-      calls.query++;
-      const page = await store.query(input);
-      calls.itemsRead += page.items.length;
-      return page;
-    },
-  };
-  return { store: wrapped, calls };
-}
 
 function setup(start: string) {
   let now = new Date(start);
-  const memory = new MemoryStore(() => now.getTime());
-  const { store, calls } = counting(memory);
+  const store = new LatencyStore(new MemoryStore(() => now.getTime()));
   const ctx: PlatformContext = { store, serverSecret: "s", now: () => now };
   return {
     ctx,
-    calls,
+    calls: store.calls,
+    store,
     setNow: (at: string) => {
       now = new Date(at);
     },
-    reset: () => {
-      for (const name of Object.keys(calls) as (keyof typeof calls)[]) calls[name] = 0;
-    },
+    reset: () => store.reset(),
   };
 }
 
@@ -83,7 +64,7 @@ describe("usage at scale: one item per instance, hourly roll-ups", () => {
 
   it("a closed hour is rolled up on first read; later reads give the same report from the roll-up alone", async () => {
     // Prepare: traffic in 10:00-10:59 from two instances and two keys, then the hour closes.
-    const { ctx, calls, setNow, reset } = setup("2026-06-01T10:00:00Z");
+    const { ctx, calls, store, setNow, reset } = setup("2026-06-01T10:00:00Z");
     const a = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0 });
     const b = new UsageRecorder(ctx, { instanceId: "gw_b", flushIntervalMs: 0 });
     for (let minute = 0; minute < 60; minute += 7) {
@@ -114,7 +95,8 @@ describe("usage at scale: one item per instance, hourly roll-ups", () => {
     expect(whileOpen.by_key.map((k) => k.key_id).sort()).toEqual(["key_1", "key_2"]);
     expect(firstCalls.put).toBe(2);
     // The roll-up: one per-minute item and one per-key chunk, and no minute item read.
-    expect(calls).toMatchObject({ query: 1, itemsRead: 2, put: 0 });
+    expect(calls).toMatchObject({ query: 1, put: 0 });
+    expect(store.itemsRead).toBe(2);
   });
 
   it("the partial hours at the ends of a range come from minute items, whole hours from roll-ups", async () => {
@@ -140,7 +122,7 @@ describe("usage at scale: one item per instance, hourly roll-ups", () => {
 
   it("a 31-day read reads about two items per hour once rolled up, whatever the number of instances", async () => {
     // Prepare: every hour of 31 days, 3 instances serve 2 keys.
-    const { ctx, calls, setNow, reset } = setup("2026-05-01T00:00:00Z");
+    const { ctx, calls, store, setNow, reset } = setup("2026-05-01T00:00:00Z");
     const recorders = ["gw_a", "gw_b", "gw_c"].map((id) => new UsageRecorder(ctx, { instanceId: id, flushIntervalMs: 0 }));
     const start = Date.parse("2026-05-01T00:00:00Z");
     for (let hour = 0; hour < 31 * 24; hour++) {
@@ -162,7 +144,7 @@ describe("usage at scale: one item per instance, hourly roll-ups", () => {
     // Assess: 744 hours x 6 minute items were summed once; now 744 x 2 roll-up items.
     expect(first.totals.requests).toBe(31 * 24 * 6);
     expect(second).toEqual(first);
-    expect(calls.itemsRead).toBe(31 * 24 * 2);
+    expect(store.itemsRead).toBe(31 * 24 * 2);
     expect(calls.put).toBe(0);
   });
 
