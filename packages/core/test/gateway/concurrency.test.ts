@@ -15,11 +15,17 @@ import {
 } from "./support";
 
 /** A streamed chat answer of `tokens` chunks: it holds its concurrency slot until the last one. */
-const streamedChat = (url: string, secret: string, tokens = 20) =>
+const streamedChat = (url: string, secret: string, tokens = 200) =>
   fetch(`${url}/endpoint/acme/chat/v1/chat/completions`, {
     method: "POST",
     headers: { ...bearer(secret), "content-type": "application/json" },
-    body: JSON.stringify({ model: "m", stream: true, max_tokens: tokens, messages: [{ role: "user", content: "hi" }] }),
+    // The test replica echoes the prompt one word per chunk: `tokens` words make `tokens` chunks.
+    body: JSON.stringify({
+      model: "m",
+      stream: true,
+      max_tokens: tokens,
+      messages: [{ role: "user", content: Array.from({ length: tokens }, (_, i) => `w${i}`).join(" ") }],
+    }),
   });
 
 describe.each(GATEWAY_BINDINGS.flatMap(({ binding }) => [
@@ -33,7 +39,7 @@ describe.each(GATEWAY_BINDINGS.flatMap(({ binding }) => [
 
   beforeAll(async () => {
     await platform.workload("acme", { slug: "chat" });
-    // 20 chunks 50 ms apart: each stream stays open about a second.
+    // 200 chunks 50 ms apart: each stream would stay open 10 s; the test ends them by leaving.
     replica = await startReplica({ id: platform.replicaIdFor("acme", "chat"), serverSecret: platform.ctx.serverSecret, chunkDelayMs: 50 });
     await platform.replica("acme", "chat", { port: replica.port });
     first = await serveGateway(platform, { rateLimitScope: scope }, binding);
@@ -56,9 +62,15 @@ describe.each(GATEWAY_BINDINGS.flatMap(({ binding }) => [
     const refused = await streamedChat(first.url, key.secret);
     const body = (await refused.json()) as { error: { code: string; type: string; max_concurrent_requests: number } };
     const afterRefusal = (await replica.stats()).requests;
-    await Promise.all(holders.map((h) => h.text()));
-    if (scope === "shared") await Promise.all([first.gateway.settleWrites(), second.gateway.settleWrites()]);
-    const again = await streamedChat(first.url, key.secret, 2);
+    // The holders' clients go away: their streams end, and so do their leases (released off the request path).
+    await Promise.all(holders.map((h) => h.body?.cancel()));
+    let again = await streamedChat(first.url, key.secret, 2);
+    for (let i = 0; i < 50 && again.status === 429; i++) {
+      await again.text();
+      await Promise.all([first.gateway.settleWrites(), second.gateway.settleWrites()]);
+      await new Promise((r) => setTimeout(r, 50));
+      again = await streamedChat(first.url, key.secret, 2);
+    }
 
     // Assess
     expect(holders.map((h) => h.status)).toEqual([200, 200]);
