@@ -192,31 +192,6 @@ export async function createReplicaOnFreePort(
   throw new Error(`no free port left on machine ${machine}`);
 }
 
-/**
- * Claims a free port on a machine: a create-only item per (machine, port) makes the claim atomic.
- * `usable` lets the compute adapter skip ports it knows are taken on the box by something else.
- */
-export async function claimPort(
-  ctx: PlatformContext,
-  machine: string,
-  replica: string,
-  usable: (port: number) => Promise<boolean> | boolean = () => true,
-): Promise<number> {
-  const taken = new Set(
-    (await queryAll(ctx.store, { pk: replicaKeys.port(machine, 0).pk })).map((item) => Number(item.sk)),
-  );
-  for (let port = PORT_RANGE.first; port <= PORT_RANGE.last; port++) {
-    if (taken.has(port) || !(await usable(port))) continue;
-    try {
-      await ctx.store.put({ ...replicaKeys.port(machine, port), data: { replica } }, { kind: "absent" });
-      return port;
-    } catch (error) {
-      if (!(error instanceof ConditionFailedError)) throw error;
-    }
-  }
-  throw new Error(`no free port left on machine ${machine}`);
-}
-
 export async function releasePort(ctx: PlatformContext, machine: string, port: number): Promise<void> {
   const key = replicaKeys.port(machine, port);
   await ctx.store.delete(key.pk, key.sk, { kind: "any" });
@@ -233,20 +208,26 @@ export const BLOCKED_PORT_SECONDS = 600;
 export async function reclaimPort(ctx: PlatformContext, replica: ReplicaRecord): Promise<ReplicaRecord | undefined> {
   const machine = replica.port_machine ?? replica.worker_id;
   const blocked = replica.port;
-  const port = await claimPort(ctx, machine, replica.id);
-  const moved = await updateReplica(ctx, replica.project, replica.workload, replica.slot, replica.generation, (current) =>
-    current.port === blocked && current.desired === "running"
-      ? { ...current, port, port_machine: machine, updated_at: ctx.now().toISOString() }
-      : undefined,
-  );
-  if (moved?.port !== port) {
-    await releasePort(ctx, machine, port);
-    return undefined;
+  const pk = replicaKeys.workload(replica.project, replica.workload);
+  const sk = replicaKeys.sort(replica.slot, replica.generation);
+  // The new port's claim and the move land together; a replica changed meanwhile (a heartbeat) is read again.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const item = await ctx.store.get(pk, sk);
+    const current = item?.data as ReplicaRecord | undefined;
+    if (item === undefined || current === undefined || current.port !== blocked || current.desired !== "running") return undefined;
+    const moved = await createReplicaOnFreePort(
+      ctx,
+      machine,
+      (port) => ({ ...current, port, port_machine: machine, updated_at: ctx.now().toISOString() }),
+      { kind: "version", version: item.version },
+    );
+    if (moved === undefined) continue;
+    const key = replicaKeys.port(machine, blocked);
+    await ctx.store.put(
+      { ...key, expiresAt: Math.floor(ctx.now().getTime() / 1000) + BLOCKED_PORT_SECONDS, data: { blocked_for: replica.id } },
+      { kind: "any" },
+    );
+    return moved;
   }
-  const key = replicaKeys.port(machine, blocked);
-  await ctx.store.put(
-    { ...key, expiresAt: Math.floor(ctx.now().getTime() / 1000) + BLOCKED_PORT_SECONDS, data: { blocked_for: replica.id } },
-    { kind: "any" },
-  );
-  return moved;
+  return undefined;
 }
