@@ -1,24 +1,36 @@
-import { lambdaPlatformContext } from "@inferencekey/aws";
-import { migrateStore, noCloudCompute, reconcileAll, storedRequestRate } from "@inferencekey/core";
+import { awsConfigFromEnv, controllerEnvironment, createSqsClient, lambdaPlatformContext, SqsProjectDispatcher } from "@inferencekey/aws";
+import { fanOutTick, noCloudCompute, reconcileAll, storedRequestRate } from "@inferencekey/core";
 import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
+import { storeMigrated } from "./store-migration";
 
 const ctx = lambdaPlatformContext();
-/** Once per instance: the store is brought to this code's schema before the first tick acts on it. */
-let migrated: Promise<unknown> | undefined;
+const env = controllerEnvironment();
+const { region } = awsConfigFromEnv();
+/** With a project queue the tick fans out: one message per project, run by controller-project. */
+const dispatcher =
+  env.queueUrl === undefined
+    ? undefined
+    : new SqsProjectDispatcher({
+        queueUrl: env.queueUrl,
+        client: createSqsClient({ ...(region === undefined ? {} : { region }), ...(env.sqsEndpoint === undefined ? {} : { endpoint: env.sqsEndpoint }) }),
+      });
 
 /**
  * The controller tick: EventBridge every minute (and on demand after ensure/delete). Level-triggered:
  * a missed or doubled tick does no harm; overlapping invocations skip workloads whose lease is held.
+ * With `INFERENCEKEY_CONTROLLER_QUEUE_URL` it only lists the projects and sends one pass per project
+ * to the queue (controller-project runs them side by side: docs/benchmarks.md, "controller fan-out");
+ * without it, it reconciles every workload itself, one after the other.
  * Cloud capacity (EC2) plugs in through the Compute port in the compute issue; until then cloud
  * placements are refused with a reason visible in the workload's events.
  */
-export const handler = middy<ScheduledEvent, { reconciled: number; skipped: number }>().handler(async () => {
-  migrated ??= migrateStore(ctx).catch((error: unknown) => {
-    migrated = undefined; // the next invocation tries again
-    throw error;
-  });
-  await migrated;
+export const handler = middy<ScheduledEvent, { reconciled: number; skipped: number; dispatched: number }>().handler(async () => {
+  await storeMigrated(ctx);
+  if (dispatcher !== undefined) {
+    const { projects } = await fanOutTick(ctx, dispatcher, noCloudCompute);
+    return { reconciled: 0, skipped: 0, dispatched: projects };
+  }
   const outcomes = await reconcileAll(ctx, noCloudCompute, {
     controllerId: `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}`,
     // The gateway runs in other Lambdas: its request rate comes from the usage counters it flushes.
@@ -27,5 +39,5 @@ export const handler = middy<ScheduledEvent, { reconciled: number; skipped: numb
       queuedJobs: () => 0,
     },
   });
-  return { reconciled: outcomes.filter((o) => !o.skipped).length, skipped: outcomes.filter((o) => o.skipped).length };
+  return { reconciled: outcomes.filter((o) => !o.skipped).length, skipped: outcomes.filter((o) => o.skipped).length, dispatched: 0 };
 });

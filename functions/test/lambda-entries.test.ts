@@ -86,7 +86,7 @@ describe("Lambda entries against a DynamoDB API server", () => {
     const result = await tick({} as ScheduledEvent, context);
     const workload = await controlApi(functionUrlEvent("GET", "/v1/projects/acme/workloads/bot", { token: admin }), context);
 
-    expect(result).toEqual({ reconciled: 1, skipped: 0 });
+    expect(result).toEqual({ reconciled: 1, skipped: 0, dispatched: 0 });
     const events = (JSON.parse(workload.body ?? "{}") as { status: { events: { type: string; message: string }[] } }).status.events;
     expect(events.find((e) => e.type === "PlacementPending")?.message).toContain("no cloud compute is configured");
   });

@@ -176,7 +176,7 @@ describe("the inferencekey CLI against the local platform", () => {
 
   it("creates a key (printed once) that the data plane takes, then revokes it", async () => {
     // Act
-    const created = await cli(["keys", "create", "support-bot", "--name", "cli"]);
+    const created = await cli(["keys", "create", "support-bot", "--name", "cli", "--max-concurrent", "4"]);
     const key = created.stdout.trim();
     const call = () =>
       fetch(`${platform.baseUrl}/endpoint/acme/support-bot/v1/chat/completions`, {
@@ -185,7 +185,7 @@ describe("the inferencekey CLI against the local platform", () => {
         body: JSON.stringify({ model: "meta-llama/Llama-3.1-8B-Instruct", messages: [{ role: "user", content: "hi" }] }),
       });
     const before = await call();
-    const keys = JSON.parse((await cli(["keys", "list", "support-bot", "-o", "json"])).stdout) as { id: string; name: string }[];
+    const keys = JSON.parse((await cli(["keys", "list", "support-bot", "-o", "json"])).stdout) as { id: string; name: string; maxConcurrentRequests?: number }[];
     const id = keys.find((k) => k.name === "cli")?.id ?? "";
     const revoked = await cli(["keys", "revoke", "support-bot", id]);
     await new Promise((resolve) => setTimeout(resolve, 5_500)); // the gateway's revocation delay
@@ -195,6 +195,7 @@ describe("the inferencekey CLI against the local platform", () => {
     expect(created.code).toBe(0);
     expect(key).toMatch(/^ik_live_[0-9A-Za-z]{30}$/);
     expect(created.stderr).toContain("shown only this once");
+    expect(keys.find((k) => k.name === "cli")?.maxConcurrentRequests).toBe(4);
     expect(before.status).toBe(200);
     expect(revoked.code).toBe(0);
     expect(after.status).toBe(401);

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -13,6 +14,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import {
   assertTransactShape,
   ConditionFailedError,
@@ -103,6 +105,17 @@ const VERSION_MATCHES = `#version = :version AND ${LIVE}`;
  * The Store on one DynamoDB table. Conditions are evaluated by DynamoDB (ConditionExpression), so
  * they are atomic across every Lambda. TTL deletes lazily (up to days late), so every read and
  * every condition also compares `expiresAt` with the clock: an expired item is absent.
+ *
+ * The SDK retries a write whose answer was lost (a timeout, a reset connection) although DynamoDB
+ * may have applied it: the retry then fails its own condition. Conditional writes therefore ask for
+ * the item as it was (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), and a failed put whose item
+ * is exactly what it wrote, at the version it wrote, is taken as its own earlier success (another
+ * writer storing identical content at the same version is indistinguishable, and leaves the store as
+ * this write wanted it). A retried versioned delete cannot tell its own success from another
+ * writer's (the item is gone either way) and still reports the conflict, as the contract says; its
+ * callers (lease release, tombstone removal) take that as done.
+ * Transactions need no such check: the SDK sends one ClientRequestToken with every attempt of a
+ * TransactWriteItems, which DynamoDB answers idempotently for 10 minutes.
  */
 export class DynamoStore implements Store {
   private readonly client: DynamoDBDocumentClient;
@@ -234,8 +247,9 @@ export class DynamoStore implements Store {
       TableName: this.tableName,
       Item: stored,
       ...this.expression(expression, values),
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     });
-    await this.conditional(item.pk, item.sk, () => this.client.send(command));
+    await this.conditional(item.pk, item.sk, () => this.client.send(command), (old) => old !== undefined && sameItem(fromRecord(old), stored));
     return stored;
   }
 
@@ -296,13 +310,24 @@ export class DynamoStore implements Store {
     }
   }
 
-  /** Sends a conditional command; a lost condition becomes the port's ConditionFailedError. */
-  private async conditional(pk: string, sk: string, send: () => Promise<unknown>): Promise<void> {
+  /**
+   * Sends a conditional command; a lost condition becomes the port's ConditionFailedError, unless
+   * `alreadyApplied` recognises in the item as it was (ALL_OLD) this write's own earlier success.
+   */
+  private async conditional(
+    pk: string,
+    sk: string,
+    send: () => Promise<unknown>,
+    alreadyApplied: (old: Record<string, unknown> | undefined) => boolean = () => false,
+  ): Promise<void> {
     try {
       await send();
     } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new ConditionFailedError(pk, sk);
-      throw error;
+      if (!isConditionalCheckFailed(error)) throw error;
+      // The document client converts requests and answers, not errors: the old item comes in DynamoDB's wire shape.
+      const old = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
+      if (alreadyApplied(old === undefined ? undefined : unmarshall(old))) return;
+      throw new ConditionFailedError(pk, sk);
     }
   }
 
@@ -351,6 +376,17 @@ function itemOf(item: Omit<NewItem, "data">, version: number, data: Record<strin
     ...(item.expiresAt === undefined ? {} : { expiresAt: item.expiresAt }),
     data,
   };
+}
+
+/** Whether a stored item is exactly `wanted`: same keys, version, expiry and data. */
+function sameItem(stored: StoreItem, wanted: StoreItem): boolean {
+  return (
+    stored.version === wanted.version &&
+    stored.gsi1pk === wanted.gsi1pk &&
+    stored.gsi1sk === wanted.gsi1sk &&
+    stored.expiresAt === wanted.expiresAt &&
+    isDeepStrictEqual(stored.data, wanted.data)
+  );
 }
 
 /** What a put stores and returns: a copy, so the caller's object can change without changing it. */

@@ -14,5 +14,11 @@ export {
   GSI1_NAME,
   TTL_ATTRIBUTE,
 } from "./dynamo-store";
-export { type LambdaEnvironment, lambdaEnvironment, lambdaPlatformContext } from "./env";
+export {
+  type ControllerEnvironment,
+  controllerEnvironment,
+  type GatewayEnvironment,
+  gatewayEnvironment, type LambdaEnvironment, lambdaEnvironment, lambdaPlatformContext } from "./env";
 export { functionUrlResultFromResponse, requestFromFunctionUrlEvent } from "./lambda-http";
+export { createS3Client, S3BlobStore, type S3BlobStoreOptions, type S3ClientOptions } from "./s3-blob-store";
+export { createSqsClient, projectTickOf, SqsProjectDispatcher, type SqsClientOptions } from "./sqs-project-dispatcher";

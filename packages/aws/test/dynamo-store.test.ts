@@ -68,6 +68,7 @@ describe("DynamoStore.put", () => {
       ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now",
       ExpressionAttributeNames: { "#pk": "pk", "#expiresAt": "expiresAt" },
       ExpressionAttributeValues: { ":now": NOW_S },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     });
     expect(stored).toEqual({
       pk: "p",
@@ -94,6 +95,7 @@ describe("DynamoStore.put", () => {
       ConditionExpression: "#version = :version AND (attribute_not_exists(#expiresAt) OR #expiresAt > :now)",
       ExpressionAttributeNames: { "#version": "version", "#expiresAt": "expiresAt" },
       ExpressionAttributeValues: { ":version": 7, ":now": NOW_S },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     });
     expect(stored.version).toBe(8);
   });

@@ -93,8 +93,13 @@ export function buildProgram(io: Io, readStdin: () => string, setExit: (code: nu
     .description("create a data key; the key is printed once")
     .requiredOption("--name <name>", "a name for the key")
     .option("--rate-limit <perMinute>", "requests per minute the gateway admits with this key")
+    .option("--max-concurrent <requests>", "requests of this key the gateway lets run at once (1-1000)")
     .addHelpText("after", "\nExample:\n  inferencekey keys create support-bot --name web --project acme\n")
-    .action(action(async (workload: string, options: { name: string; rateLimit?: string }, command: Command) => keysCreate(context(command), workload, options)));
+    .action(
+      action(async (workload: string, options: { name: string; rateLimit?: string; maxConcurrent?: string }, command: Command) =>
+        keysCreate(context(command), workload, options),
+      ),
+    );
   keys
     .command("list <workload>")
     .description("list a workload's keys (never the keys themselves)")

@@ -1,7 +1,9 @@
 import {
   type Compute,
   type ControllerOptions,
+  fanOutTick,
   type PlatformContext,
+  type ProjectTickDispatcher,
   type ReconcileOutcome,
   reconcileAll,
   reconcileWorkload,
@@ -29,6 +31,11 @@ export class LocalController {
       controller?: ControllerOptions;
       /** After each workload's pass (a tick's or a poke's), e.g. to tell agents their assignments changed. */
       onReconciled?: (outcome: ReconcileOutcome) => void;
+      /**
+       * Fans each tick out per project through this dispatcher (an InProcessProjectDispatcher runs
+       * projects side by side; its `onPass` reports their outcomes) instead of one sequential pass.
+       */
+      fanout?: ProjectTickDispatcher;
     },
   ) {}
 
@@ -67,6 +74,10 @@ export class LocalController {
   }
 
   async tick(): Promise<void> {
+    if (this.options.fanout !== undefined) {
+      await fanOutTick(this.ctx, this.options.fanout, this.compute);
+      return;
+    }
     const outcomes = await reconcileAll(this.ctx, this.compute, this.options.controller);
     for (const outcome of outcomes) this.options.onReconciled?.(outcome);
   }

@@ -217,7 +217,7 @@ def test_keys_routes_and_bodies(mgmt_with: Any) -> None:
     }
     mgmt, h = mgmt_with(
         [
-            json_response(201, {**record, "key": "ik_live_secret"}),
+            json_response(201, {**record, "max_concurrent_requests": 4, "key": "ik_live_secret"}),
             json_response(200, {"data": [record]}),
             json_response(200, {**record, "revoked_at": "2026-01-02T00:00:00.000Z"}),
             json_response(
@@ -227,8 +227,11 @@ def test_keys_routes_and_bodies(mgmt_with: Any) -> None:
         ]
     )
     expiry = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    created = mgmt.keys.create("bot", name="backend", rate_limit_per_minute=600, expires_at=expiry)
+    created = mgmt.keys.create(
+        "bot", name="backend", rate_limit_per_minute=600, max_concurrent_requests=4, expires_at=expiry
+    )
     assert created.key == "ik_live_secret" and "ik_live_secret" not in repr(created)
+    assert created.max_concurrent_requests == 4
     assert [k.last4 for k in mgmt.keys.list("bot")] == ["abcd"]
     assert not mgmt.keys.revoke("bot", "key_1").active
     rotated = mgmt.keys.rotate("bot", "key_1", old_key_expires_in_seconds=3600, name="backend-2")
@@ -242,7 +245,12 @@ def test_keys_routes_and_bodies(mgmt_with: Any) -> None:
         ("POST", "/v1/projects/acme/workloads/bot/keys/key_1/rotate"),
     ]
     assert h.script.bodies() == [
-        {"name": "backend", "rate_limit_per_minute": 600, "expires_at": "2030-01-01T00:00:00+00:00"},
+        {
+            "name": "backend",
+            "rate_limit_per_minute": 600,
+            "max_concurrent_requests": 4,
+            "expires_at": "2030-01-01T00:00:00+00:00",
+        },
         None,
         None,
         {"old_key_expires_in_seconds": 3600, "name": "backend-2"},

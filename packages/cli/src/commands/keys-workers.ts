@@ -10,14 +10,27 @@ const KEY_COLUMNS: Columns<DataKey> = [
   ["CREATED", (k) => k.createdAt],
   ["STATE", (k) => (k.revokedAt !== undefined ? `revoked ${k.revokedAt}` : k.expiresAt !== undefined ? `expires ${k.expiresAt}` : "active")],
   ["RATE/MIN", (k) => k.rateLimitPerMinute],
+  ["CONCURRENT", (k) => k.maxConcurrentRequests],
 ];
 
-export async function keysCreate(ctx: CommandContext, workload: string, options: { name: string; rateLimit?: string }): Promise<number> {
+export async function keysCreate(
+  ctx: CommandContext,
+  workload: string,
+  options: { name: string; rateLimit?: string; maxConcurrent?: string },
+): Promise<number> {
   const rate = options.rateLimit === undefined ? undefined : Number(options.rateLimit);
   if (rate !== undefined && !(Number.isInteger(rate) && rate >= 1)) {
     throw new CliError(`--rate-limit ${JSON.stringify(options.rateLimit)} is not a whole number of requests per minute (at least 1)`, EXIT.invalidInput);
   }
-  const created = await ctx.mgmt.keys.create(workload, { name: options.name, ...(rate === undefined ? {} : { rateLimitPerMinute: rate }) });
+  const concurrent = options.maxConcurrent === undefined ? undefined : Number(options.maxConcurrent);
+  if (concurrent !== undefined && !(Number.isInteger(concurrent) && concurrent >= 1 && concurrent <= 1000)) {
+    throw new CliError(`--max-concurrent ${JSON.stringify(options.maxConcurrent)} is not a whole number of requests from 1 to 1000`, EXIT.invalidInput);
+  }
+  const created = await ctx.mgmt.keys.create(workload, {
+    name: options.name,
+    ...(rate === undefined ? {} : { rateLimitPerMinute: rate }),
+    ...(concurrent === undefined ? {} : { maxConcurrentRequests: concurrent }),
+  });
   if (ctx.output !== "table") ctx.out(render(ctx.output, created, []));
   else ctx.out(`${created.key}\n`);
   ctx.err(`key ${created.id} for ${ctx.mgmt.project}/${workload}: shown only this once, store it now (the platform keeps only a digest)\n`);

@@ -11,3 +11,16 @@ export {
 } from "./reconcile";
 export { DEFAULT_FAILED_RETRY, type FailedRetryPolicy, failedRetryDelayMs, planRetries, type RetryAction } from "./retry";
 export { type ControllerState, readControllerState } from "./state";
+export {
+  fanOutTick,
+  InProcessProjectDispatcher,
+  PROJECT_TICK_STALE_MS,
+  type ProjectPassOptions,
+  type ProjectPassResult,
+  type ProjectTick,
+  type ProjectTickDispatcher,
+  reconcileProject,
+  rollUpProjectUsage,
+  runProjectTick,
+  usageRollUpMarker,
+} from "./fanout";

@@ -5,13 +5,13 @@ import type { Compute } from "../compute";
 import { recordEvent } from "../events";
 import { keys, type PlatformContext } from "../platform/context";
 import {
-  claimPort,
-  createReplica,
+  createReplicaOnFreePort,
   deleteReplica,
   listWorkloadReplicas,
   type ReplicaRecord,
   releasePort,
   replicaId,
+  replicaKeys,
   updateReplica,
 } from "../replicas";
 import { isWorkerLost, isWorkerOnline, listProjectWorkers, portMachine, vouchedDialHost, type WorkerRecord } from "../workers";
@@ -383,22 +383,21 @@ async function createPlacedReplica(
     return;
   }
   const worker = placement.worker;
-  const port = await claimWorkerPort(ctx, compute, worker, id);
-  const record = newReplicaRecord(ctx, workload, { id, slot, generation, worker, host: placement.host, port, hourlyPriceUsd: placement.hourlyPriceUsd, gpuIndexes: placement.gpuIndexes });
-  if (!(await createReplica(ctx, record))) {
-    await releasePort(ctx, portMachine(worker), port);
-    return;
-  }
+  const record = await createReplicaOnFreePort(
+    ctx,
+    portMachine(worker),
+    (port) => newReplicaRecord(ctx, workload, { id, slot, generation, worker, host: placement.host, port, hourlyPriceUsd: placement.hourlyPriceUsd, gpuIndexes: placement.gpuIndexes }),
+    { kind: "absent" },
+    (candidate) => compute.portUsable?.(worker.id, candidate) ?? true,
+  );
+  // Another controller created it first; nothing of this attempt stayed behind.
+  if (record === undefined) return;
+  const port = record.port;
   await recordEvent(ctx, workload.project, workload.slug, {
     type: "ReplicaScheduled",
     generation,
     message: `replica ${id} (slot ${slot}, generation ${generation}) placed on ${worker.name} (${worker.id}) port ${port}`,
   });
-}
-
-/** A port on the worker's machine (every project's local worker shares one), skipping ports the compute knows are taken. */
-function claimWorkerPort(ctx: PlatformContext, compute: Compute, worker: WorkerRecord, replica: string): Promise<number> {
-  return claimPort(ctx, portMachine(worker), replica, (candidate) => compute.portUsable?.(worker.id, candidate) ?? true);
 }
 
 function newReplicaRecord(
@@ -469,26 +468,31 @@ async function applyRetry(
     return;
   }
   const worker = placement.worker;
-  const port = await claimWorkerPort(ctx, compute, worker, id);
-  const next: ReplicaRecord = {
-    ...newReplicaRecord(ctx, workload, {
-      id,
-      slot: failed.slot,
-      generation: failed.generation,
-      worker,
-      host: placement.host,
-      port,
-      hourlyPriceUsd: placement.hourlyPriceUsd,
-      gpuIndexes: placement.gpuIndexes,
+  const current = await ctx.store.get(replicaKeys.workload(project, slug), replicaKeys.sort(failed.slot, failed.generation));
+  if (current === undefined || !stillFailed(current.data as unknown as ReplicaRecord)) return;
+  // The new port's claim and the replacement land together, only while the replica is as read.
+  const replaced = await createReplicaOnFreePort(
+    ctx,
+    portMachine(worker),
+    (port) => ({
+      ...newReplicaRecord(ctx, workload, {
+        id,
+        slot: failed.slot,
+        generation: failed.generation,
+        worker,
+        host: placement.host,
+        port,
+        hourlyPriceUsd: placement.hourlyPriceUsd,
+        gpuIndexes: placement.gpuIndexes,
+      }),
+      attempt,
+      ...(failed.failures_in_a_row === undefined ? {} : { failures_in_a_row: failed.failures_in_a_row }),
     }),
-    attempt,
-    ...(failed.failures_in_a_row === undefined ? {} : { failures_in_a_row: failed.failures_in_a_row }),
-  };
-  const replaced = await updateReplica(ctx, project, slug, failed.slot, failed.generation, (current) => (stillFailed(current) ? next : undefined));
-  if (replaced?.id !== id) {
-    await releasePort(ctx, portMachine(worker), port);
-    return;
-  }
+    { kind: "version", version: current.version },
+    (candidate) => compute.portUsable?.(worker.id, candidate) ?? true,
+  );
+  if (replaced === undefined) return;
+  const port = replaced.port;
   await releasePort(ctx, failed.port_machine ?? failed.worker_id, failed.port);
   // The failed attempt's capacity goes, wherever the new attempt runs (it has an id of its own).
   await compute.releaseCloudReplica?.(ctx, failed.worker_id, failed.id);

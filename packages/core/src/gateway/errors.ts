@@ -26,6 +26,7 @@ export const GATEWAY_ERROR_STATUS = {
   invalid_scale_up_timeout: 400,
   payload_too_large: 413,
   rate_limit_exceeded: 429,
+  concurrency_limit_exceeded: 429,
   workload_scaling_up: 503,
   workload_outside_window: 503,
   workload_stopped: 503,

@@ -9,6 +9,7 @@ import { policyState } from "../workloads/policy-state";
 import { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptions } from "./auth";
 import type { BlobStore } from "./blob-store";
 import { ColdStartEstimator } from "./cold-start";
+import { type ConcurrencyLease, type ConcurrencyLimiter, LocalConcurrencyLimiter, SharedConcurrencyLimiter } from "./concurrency";
 import { BodyTooLargeError, concatChunks, ReplayableBody, readLimited, readSourceLimited } from "./body";
 import { GatewayError, gatewayErrorReply, workloadFailedError } from "./errors";
 import { type ChunkSource, fromWebRequest, type GatewayReply, type GatewayRequest, toWebResponse } from "./exchange";
@@ -49,11 +50,14 @@ export interface GatewayOptions {
   keyCache?: Partial<KeyCacheOptions>;
   routeCache?: Partial<RouteCacheOptions>;
   /**
-   * Where keys' `rate_limit_per_minute` is counted. "instance" (default): in this process, a sliding
-   * window (exact for the single local gateway). "shared": in the store, so the limit holds across
-   * every instance (the Lambda gateway); see SharedRateLimiter.
+   * Where keys' `rate_limit_per_minute` and `max_concurrent_requests` are counted. "instance"
+   * (default): in this process (exact for the single local gateway). "shared": in the store, so the
+   * limits hold across every instance (the Lambda gateway); see SharedRateLimiter and
+   * SharedConcurrencyLimiter.
    */
   rateLimitScope?: "instance" | "shared";
+  /** How long a shared concurrency lease holds without renewal (SharedConcurrencyLimiter). Default 60000. */
+  concurrencyLeaseMs?: number;
   /** Per-route overrides of the body limit (bytes) and timeouts (ms). */
   routes?: Partial<Record<GatewayRoute, Partial<Pick<RouteDefinition, "maxBodyBytes" | "firstByteTimeoutMs" | "idleTimeoutMs">>>>;
   /** Connecting to a replica. Default 5000. */
@@ -120,6 +124,12 @@ export interface Gateway {
   invalidate(project: string, workload: string): void;
   flushUsage(): Promise<void>;
   flushUsageIfDue(): Promise<void>;
+  /**
+   * Writes everything this instance owes the store: usage, and the release of concurrency leases of
+   * requests that ended. A runtime that freezes the process between requests (Lambda) awaits it
+   * before each invocation ends.
+   */
+  settleWrites(): Promise<void>;
   /** Stops the flush timer, flushes usage and closes idle upstream connections. */
   close(): Promise<void>;
 }
@@ -224,6 +234,8 @@ interface Call {
   record: WorkloadRecord;
   /** Images routes: what the client wants back (`images/edits` learns it from the multipart body as it streams). */
   imageFormat: ImageFormat | MultipartFieldSniffer;
+  /** The key's concurrency slot, when it has a limit: released when the call's usage is recorded. */
+  lease: ConcurrencyLease | undefined;
 }
 
 /** A client-given route, bounded for logs. */
@@ -232,7 +244,7 @@ function shownRoute(route: string): string {
 }
 
 /** What usage recording needs of a call, before the call is complete. */
-type UsageBase = Pick<Call, "project" | "workload" | "key" | "started" | "request" | "demand">;
+type UsageBase = Pick<Call, "project" | "workload" | "key" | "started" | "request" | "demand" | "lease">;
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (error as { cause?: { code?: unknown } })?.cause?.code;
@@ -315,6 +327,15 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
   const rateLimits = new SlidingWindowCounter(nowMs);
   const sharedRateLimits =
     options.rateLimitScope === "shared" ? new SharedRateLimiter(ctx, { fallback: rateLimits, log }) : undefined;
+  const localConcurrency = new LocalConcurrencyLimiter();
+  const concurrency: ConcurrencyLimiter =
+    options.rateLimitScope === "shared"
+      ? new SharedConcurrencyLimiter(ctx, {
+          fallback: localConcurrency,
+          log,
+          ...(options.concurrencyLeaseMs === undefined ? {} : { leaseMs: options.concurrencyLeaseMs }),
+        })
+      : localConcurrency;
   const requestRates = new SlidingWindowCounter(nowMs);
   const usage = new UsageRecorder(ctx, {
     ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }),
@@ -347,6 +368,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     route: string,
     sample: Omit<UsageSample, "keyId" | "latencyMs" | "demand">,
   ) {
+    // Every call ends here exactly once (answered, refused or broken off): its concurrency slot frees.
+    call.lease?.release();
     const latencyMs = performance.now() - call.started;
     const keyId = call.key.record.id;
     usage.record(call.project, call.workload, { keyId, latencyMs, ...sample, ...(call.demand === undefined ? {} : { demand: call.demand }) });
@@ -393,7 +416,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     key: CachedKey,
   ): Promise<GatewayReply> {
     const { project, workload } = path;
-    const base: UsageBase = { project, workload, key, started, request, demand: undefined };
+    const base: UsageBase = { project, workload, key, started, request, demand: undefined, lease: undefined };
     try {
       const limit = key.record.rate_limit_per_minute;
       if (limit !== undefined) {
@@ -407,6 +430,20 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
             { retryAfterSeconds: wait },
           );
         }
+      }
+      const maxConcurrent = key.record.max_concurrent_requests;
+      if (maxConcurrent !== undefined) {
+        const acquired = concurrency.acquire(key.record.id, maxConcurrent);
+        const lease = acquired instanceof Promise ? await acquired : acquired;
+        if (typeof lease === "number") {
+          throw new GatewayError(
+            429,
+            "concurrency_limit_exceeded",
+            `This key allows ${maxConcurrent} requests at once and that many are in flight; retry in ${lease} s.`,
+            { retryAfterSeconds: lease, fields: { max_concurrent_requests: maxConcurrent } },
+          );
+        }
+        base.lease = lease;
       }
       const cached = routes.get(project, workload);
       let info = cached instanceof Promise ? await cached : cached;
@@ -459,7 +496,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         body.bytes = rewritten.bytes;
         imageFormat = rewritten.format;
       }
-      const call: Call = { request, requestId, started, project, workload, key, demand: base.demand, definition, record, imageFormat };
+      const call: Call = { request, requestId, started, project, workload, key, demand: base.demand, definition, record, imageFormat, lease: base.lease };
       return await proxy(call, info, body);
     } catch (error) {
       const gatewayError = asGatewayError(error);
@@ -949,7 +986,12 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     invalidate: (project, workload) => routes.invalidate(project, workload),
     flushUsage: () => usage.flush(),
     flushUsageIfDue: () => usage.flushIfDue(),
+    settleWrites: async () => {
+      await Promise.all([usage.flush(), concurrency.drain()]);
+    },
     close: async () => {
+      concurrency.close();
+      await concurrency.drain();
       await usage.stop();
       transport.close?.();
     },

@@ -11,6 +11,11 @@ export const KeyInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(120),
   /** Optional requests-per-minute limit enforced by the gateway for this key. */
   rate_limit_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+  /**
+   * Optional limit on this key's requests in flight at once, enforced by the gateway across all its
+   * instances (a streamed answer holds its slot until it ends).
+   */
+  max_concurrent_requests: z.number().int().min(1).max(1000).optional(),
   /** Optional absolute expiry (ISO 8601). */
   expires_at: z.iso.datetime({ offset: true }).optional(),
 });
@@ -35,6 +40,7 @@ export interface DataKeyRecord {
   revoked_at?: string;
   last_used_at?: string;
   rate_limit_per_minute?: number;
+  max_concurrent_requests?: number;
   /** Set on the key that replaced this one. */
   rotated_to?: string;
   /**
@@ -74,7 +80,7 @@ async function storeKey(
   project: string,
   workload: string,
   incarnation: string,
-  input: { name: string; rate_limit_per_minute?: number; expires_at?: string },
+  input: { name: string; rate_limit_per_minute?: number; max_concurrent_requests?: number; expires_at?: string },
   idempotency?: Idempotency,
 ): Promise<{ key: DataKeyRecord; secret: string }> {
   const secret = secretFor(ctx, "live", idempotency);
@@ -90,6 +96,7 @@ async function storeKey(
     created_at: isoNow(ctx),
     ...(input.expires_at === undefined ? {} : { expires_at: new Date(input.expires_at).toISOString() }),
     ...(input.rate_limit_per_minute === undefined ? {} : { rate_limit_per_minute: input.rate_limit_per_minute }),
+    ...(input.max_concurrent_requests === undefined ? {} : { max_concurrent_requests: input.max_concurrent_requests }),
     incarnation,
   };
   const item = keys.secret(digestSecret(ctx.serverSecret, secret));
@@ -99,7 +106,13 @@ async function storeKey(
     if (!(error instanceof ConditionFailedError) || idempotency === undefined) throw error;
     // A retry of the same create: answer what the first attempt made, if it asked for the same thing.
     const existing = (await ctx.store.get(item.pk, item.sk))?.data as DataKeyRecord | undefined;
-    if (existing?.project !== project || existing.workload !== workload || existing.name !== input.name || existing.rate_limit_per_minute !== input.rate_limit_per_minute) {
+    if (
+      existing?.project !== project ||
+      existing.workload !== workload ||
+      existing.name !== input.name ||
+      existing.rate_limit_per_minute !== input.rate_limit_per_minute ||
+      existing.max_concurrent_requests !== input.max_concurrent_requests
+    ) {
       throw new ConflictError("This Idempotency-Key was already used for a different request.");
     }
     return { key: existing, secret };
@@ -186,6 +199,7 @@ export async function rotateKey(
   const created = await storeKey(ctx, project, workload, workloadIncarnation(record), {
     name: input.name ?? current.name,
     ...(current.rate_limit_per_minute === undefined ? {} : { rate_limit_per_minute: current.rate_limit_per_minute }),
+    ...(current.max_concurrent_requests === undefined ? {} : { max_concurrent_requests: current.max_concurrent_requests }),
     ...(current.expires_at === undefined ? {} : { expires_at: current.expires_at }),
   }, idempotency);
   const expiry = new Date(ctx.now().getTime() + input.old_key_expires_in_seconds * 1000).toISOString();

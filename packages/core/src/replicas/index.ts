@@ -2,7 +2,7 @@ import { createHash, createHmac } from "node:crypto";
 import type { ReplicaLoad } from "../agent-protocol";
 import { ConditionFailedError } from "../errors";
 import type { PlatformContext } from "../platform/context";
-import { queryAll, type StoreItem } from "../store";
+import { queryAll, type StoreItem, type TransactCondition } from "../store";
 
 export const REPLICA_PHASES = ["pending", "starting", "ready", "failed", "stopping", "stopped"] as const;
 export type ReplicaPhase = (typeof REPLICA_PHASES)[number];
@@ -156,25 +156,37 @@ export async function deleteReplica(ctx: PlatformContext, record: ReplicaRecord)
 const PORT_RANGE = { first: 20_000, last: 29_999 };
 
 /**
- * Claims a free port on a machine: a create-only item per (machine, port) makes the claim atomic.
- * `usable` lets the compute adapter skip ports it knows are taken on the box by something else.
+ * Claims a free port on a machine and writes the replica that uses it in one transaction: either
+ * both land or neither does, so a controller that dies between the two (or a store failure) never
+ * leaves a port claimed by no replica, nor a replica on an unclaimed port. `record(port)` is the
+ * replica to write, under `condition` (absent: a new replica; version: replacing a failed one).
+ * Returns the replica written, or undefined when the replica's condition failed (another controller
+ * wrote it first), in which case no port stays claimed.
  */
-export async function claimPort(
+export async function createReplicaOnFreePort(
   ctx: PlatformContext,
   machine: string,
-  replica: string,
+  record: (port: number) => ReplicaRecord,
+  condition: TransactCondition,
   usable: (port: number) => Promise<boolean> | boolean = () => true,
-): Promise<number> {
+): Promise<ReplicaRecord | undefined> {
   const taken = new Set(
     (await queryAll(ctx.store, { pk: replicaKeys.port(machine, 0).pk })).map((item) => Number(item.sk)),
   );
   for (let port = PORT_RANGE.first; port <= PORT_RANGE.last; port++) {
     if (taken.has(port) || !(await usable(port))) continue;
+    const replica = record(port);
+    const portKey = replicaKeys.port(machine, port);
     try {
-      await ctx.store.put({ ...replicaKeys.port(machine, port), data: { replica } }, { kind: "absent" });
-      return port;
+      await ctx.store.transact([
+        { kind: "put", item: { ...portKey, data: { replica: replica.id } }, condition: { kind: "absent" } },
+        { kind: "put", item: itemFor(replica), condition },
+      ]);
+      return replica;
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
+      // Someone claimed this port meanwhile: try the next one. Any other part: the replica was written by another.
+      if (error.pk !== portKey.pk || error.sk !== portKey.sk) return undefined;
     }
   }
   throw new Error(`no free port left on machine ${machine}`);
@@ -196,20 +208,26 @@ export const BLOCKED_PORT_SECONDS = 600;
 export async function reclaimPort(ctx: PlatformContext, replica: ReplicaRecord): Promise<ReplicaRecord | undefined> {
   const machine = replica.port_machine ?? replica.worker_id;
   const blocked = replica.port;
-  const port = await claimPort(ctx, machine, replica.id);
-  const moved = await updateReplica(ctx, replica.project, replica.workload, replica.slot, replica.generation, (current) =>
-    current.port === blocked && current.desired === "running"
-      ? { ...current, port, port_machine: machine, updated_at: ctx.now().toISOString() }
-      : undefined,
-  );
-  if (moved?.port !== port) {
-    await releasePort(ctx, machine, port);
-    return undefined;
+  const pk = replicaKeys.workload(replica.project, replica.workload);
+  const sk = replicaKeys.sort(replica.slot, replica.generation);
+  // The new port's claim and the move land together; a replica changed meanwhile (a heartbeat) is read again.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const item = await ctx.store.get(pk, sk);
+    const current = item?.data as ReplicaRecord | undefined;
+    if (item === undefined || current === undefined || current.port !== blocked || current.desired !== "running") return undefined;
+    const moved = await createReplicaOnFreePort(
+      ctx,
+      machine,
+      (port) => ({ ...current, port, port_machine: machine, updated_at: ctx.now().toISOString() }),
+      { kind: "version", version: item.version },
+    );
+    if (moved === undefined) continue;
+    const key = replicaKeys.port(machine, blocked);
+    await ctx.store.put(
+      { ...key, expiresAt: Math.floor(ctx.now().getTime() / 1000) + BLOCKED_PORT_SECONDS, data: { blocked_for: replica.id } },
+      { kind: "any" },
+    );
+    return moved;
   }
-  const key = replicaKeys.port(machine, blocked);
-  await ctx.store.put(
-    { ...key, expiresAt: Math.floor(ctx.now().getTime() / 1000) + BLOCKED_PORT_SECONDS, data: { blocked_for: replica.id } },
-    { kind: "any" },
-  );
-  return moved;
+  return undefined;
 }

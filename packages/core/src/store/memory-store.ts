@@ -2,9 +2,16 @@ import { ConditionFailedError, ValidationError } from "../errors";
 import type { NewItem, QueryInput, QueryPage, Store, StoreItem, TransactWrite, WriteCondition } from "./port";
 import { assertTransactShape, transactKey } from "./transact";
 
-/** The reference Store: a sorted in-memory map. Used by unit tests and as the contract's baseline. */
+/**
+ * The reference Store: an in-memory map, indexed by partition and by gsi1 partition so a query
+ * reads only its partition (benchmarks hold tens of thousands of items). Used by unit tests,
+ * benchmarks and as the contract's baseline.
+ */
 export class MemoryStore implements Store {
   private readonly items = new Map<string, StoreItem>();
+  /** pk -> keys of its items; gsi1pk -> keys of the items in that index partition. */
+  private readonly partitions = new Map<string, Set<string>>();
+  private readonly gsiPartitions = new Map<string, Set<string>>();
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
@@ -22,7 +29,7 @@ export class MemoryStore implements Store {
   async delete(pk: string, sk: string, condition: WriteCondition = { kind: "any" }): Promise<void> {
     const current = this.live(this.items.get(keyOf(pk, sk)));
     assertCondition(current, condition, pk, sk);
-    this.items.delete(keyOf(pk, sk));
+    this.remove(keyOf(pk, sk));
   }
 
   async transact(writes: readonly TransactWrite[]): Promise<StoreItem[]> {
@@ -35,7 +42,7 @@ export class MemoryStore implements Store {
     const stored: StoreItem[] = [];
     for (const write of writes) {
       if (write.kind === "put") stored.push(this.write(write.item, this.live(this.items.get(keyOf(write.item.pk, write.item.sk)))));
-      else if (write.kind === "delete") this.items.delete(keyOf(write.pk, write.sk));
+      else if (write.kind === "delete") this.remove(keyOf(write.pk, write.sk));
     }
     return stored;
   }
@@ -44,7 +51,9 @@ export class MemoryStore implements Store {
     const onIndex = input.index === "gsi1";
     const sortKeyOf = (item: StoreItem) => (onIndex ? (item.gsi1sk ?? "") : item.sk);
     // Like a DynamoDB GSI, an item is in gsi1 only when it has both gsi1 keys.
-    let matches = [...this.items.values()]
+    const partition = (onIndex ? this.gsiPartitions : this.partitions).get(input.pk) ?? new Set<string>();
+    let matches = [...partition]
+      .map((key) => this.items.get(key) as StoreItem)
       .filter((item) => this.live(item) !== undefined)
       .filter((item) => (onIndex ? item.gsi1pk === input.pk && item.gsi1sk !== undefined : item.pk === input.pk))
       .filter((item) => input.skPrefix === undefined || sortKeyOf(item).startsWith(input.skPrefix))
@@ -70,8 +79,20 @@ export class MemoryStore implements Store {
 
   private write(item: NewItem, current: StoreItem | undefined): StoreItem {
     const stored: StoreItem = structuredClone({ ...item, version: (current?.version ?? 0) + 1 });
-    this.items.set(keyOf(item.pk, item.sk), stored);
+    const key = keyOf(item.pk, item.sk);
+    this.remove(key);
+    this.items.set(key, stored);
+    indexAdd(this.partitions, stored.pk, key);
+    if (stored.gsi1pk !== undefined) indexAdd(this.gsiPartitions, stored.gsi1pk, key);
     return structuredClone(stored);
+  }
+
+  private remove(key: string): void {
+    const item = this.items.get(key);
+    if (item === undefined) return;
+    this.items.delete(key);
+    indexDelete(this.partitions, item.pk, key);
+    if (item.gsi1pk !== undefined) indexDelete(this.gsiPartitions, item.gsi1pk, key);
   }
 
   private live(item: StoreItem | undefined): StoreItem | undefined {
@@ -79,6 +100,21 @@ export class MemoryStore implements Store {
     if (item.expiresAt !== undefined && item.expiresAt * 1000 <= this.now()) return undefined;
     return item;
   }
+}
+
+function indexAdd(index: Map<string, Set<string>>, name: string, key: string): void {
+  let keys = index.get(name);
+  if (keys === undefined) {
+    keys = new Set();
+    index.set(name, keys);
+  }
+  keys.add(key);
+}
+
+function indexDelete(index: Map<string, Set<string>>, name: string, key: string): void {
+  const keys = index.get(name);
+  keys?.delete(key);
+  if (keys?.size === 0) index.delete(name);
 }
 
 function keyOf(pk: string, sk: string): string {

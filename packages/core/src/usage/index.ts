@@ -2,14 +2,20 @@ import { ConditionFailedError } from "../errors";
 import { readEstimatedCost } from "../capacity/status";
 import { randomBase62 } from "../ids";
 import type { PlatformContext } from "../platform/context";
-import { queryAll } from "../store";
+import { queryAll, type StoreItem } from "../store";
 
 /**
  * Usage of the data plane per workload, key and minute. Each gateway instance aggregates in memory
- * and flushes periodically; every instance writes its own cumulative totals into a `parts` map of
- * the minute's item (conditional write on the item version), so a retried or repeated flush writes
- * the same numbers again: idempotent by construction, and concurrent instances never overwrite
- * each other. Readers sum the parts.
+ * and flushes periodically (in Lambda, before each invocation ends). Every instance writes its own
+ * cumulative totals of a (workload, minute, key) into an item of its own, keyed by its instance id:
+ * a plain write, no read first, no contention between instances (500 Lambda instances write 500
+ * items, not one hot item), and a retried or repeated flush writes the same numbers again
+ * (idempotent by construction). Readers sum the items of a minute.
+ *
+ * Closed hours are rolled up (per minute across keys, per key across the hour) into a few items of
+ * their own, so a 31-day read touches about 1,500 small items whatever the traffic was: written by
+ * `rollUpUsageHour` (the controller's project pass does it for the last closed hour; a reader that
+ * finds a closed hour without its roll-up writes it).
  */
 
 /** Upper bounds (ms) of the latency histogram buckets; one more bucket holds everything slower. */
@@ -51,8 +57,29 @@ export interface UsageSample {
 
 export const usageKeys = {
   partition: (project: string, workload: string) => `USAGE#${project}#${workload}`,
-  sort: (minute: string, keyId: string) => `${minute}#${keyId}`,
+  /** One gateway instance's counters of a (minute, key); items written before instances had their own lack `instance`. */
+  sort: (minute: string, keyId: string, instanceId?: string) => (instanceId === undefined ? `${minute}#${keyId}` : `${minute}#${keyId}#${instanceId}`),
+  /** Hourly roll-ups of a workload. */
+  rollUpPartition: (project: string, workload: string) => `USAGEHOUR#${project}#${workload}`,
+  /** The hour's per-minute counters (across keys); present only once the hour's roll-up is complete. */
+  rollUpMinutes: (hour: string) => `${hour}#minutes`,
+  /** The hour's per-key counters, in chunks of ROLL_UP_KEYS_PER_ITEM keys. */
+  rollUpKeys: (hour: string, chunk: number) => `${hour}#keys#${String(chunk).padStart(4, "0")}`,
 };
+
+/**
+ * How long after an hour ends its minutes may still receive flushes: a Lambda invocation lasts at
+ * most 15 minutes and flushes before it ends, plus a margin. A roll-up is written only after this,
+ * and is final: a flush later still (an instance whose store writes kept failing) is not in it.
+ */
+export const USAGE_LATE_FLUSH_MS = 20 * 60_000;
+/** Keys per roll-up item: ~250 bytes each keeps an item far below DynamoDB's 400 KB. */
+const ROLL_UP_KEYS_PER_ITEM = 500;
+
+/** Hour bucket of an instant: `2025-06-02T10` (UTC). */
+export function hourOf(at: Date): string {
+  return at.toISOString().slice(0, 13);
+}
 
 /** Minute bucket of an instant: `2025-06-02T10:05` (UTC). */
 export function minuteOf(at: Date): string {
@@ -112,8 +139,19 @@ interface UsageItemData {
   workload: string;
   minute: string;
   key_id: string;
-  /** Cumulative counters per gateway instance. */
-  parts: Record<string, UsagePart>;
+  /** The gateway instance whose cumulative counters these are. */
+  instance?: string;
+  counters?: UsageCounters;
+  /** Servable requests per workload incarnation. */
+  demand?: Record<string, number>;
+  /** Items written before each instance had its own: cumulative counters per gateway instance. */
+  parts?: Record<string, UsagePart>;
+}
+
+/** The per-instance counters an item holds (one, or several in the items of before). */
+function partsOf(data: UsageItemData): UsagePart[] {
+  if (data.parts !== undefined) return Object.values(data.parts);
+  return data.counters === undefined ? [] : [{ ...data.counters, ...(data.demand === undefined ? {} : { demand: data.demand }) }];
 }
 
 /**
@@ -236,32 +274,33 @@ export class UsageRecorder {
     }
   }
 
-  private async write(bucket: Bucket, counters: UsagePart): Promise<void> {
-    const pk = usageKeys.partition(bucket.project, bucket.workload);
-    const sk = usageKeys.sort(bucket.minute, bucket.keyId);
-    const expiresAt = Math.floor(Date.parse(`${bucket.minute}:00Z`) / 1000) + (this.options.retentionDays ?? 90) * 86_400;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const item = await this.ctx.store.get(pk, sk);
-      const current = item?.data as UsageItemData | undefined;
-      const data: UsageItemData = {
-        project: bucket.project,
-        workload: bucket.workload,
-        minute: bucket.minute,
-        key_id: bucket.keyId,
-        parts: { ...(current?.parts ?? {}), [this.instanceId]: counters },
-      };
-      try {
-        await this.ctx.store.put(
-          { pk, sk, expiresAt, data: { ...data } },
-          item === undefined ? { kind: "absent" } : { kind: "version", version: item.version },
-        );
-        return;
-      } catch (error) {
-        if (!(error instanceof ConditionFailedError)) throw error;
-      }
-    }
-    throw new ConditionFailedError(pk, sk);
+  /** This instance's item of the bucket holds only its own totals: an unconditional write, idempotent. */
+  private async write(bucket: Bucket, part: UsagePart): Promise<void> {
+    const { demand, ...counters } = part;
+    const data: UsageItemData = {
+      project: bucket.project,
+      workload: bucket.workload,
+      minute: bucket.minute,
+      key_id: bucket.keyId,
+      instance: this.instanceId,
+      counters,
+      demand: demand ?? {},
+    };
+    await this.ctx.store.put(
+      {
+        pk: usageKeys.partition(bucket.project, bucket.workload),
+        sk: usageKeys.sort(bucket.minute, bucket.keyId, this.instanceId),
+        expiresAt: retentionExpiry(bucket.minute, this.options.retentionDays),
+        data: { ...data },
+      },
+      { kind: "any" },
+    );
   }
+}
+
+function retentionExpiry(minuteOrHour: string, retentionDays = 90): number {
+  const start = minuteOrHour.length === 13 ? `${minuteOrHour}:00:00Z` : `${minuteOrHour}:00Z`;
+  return Math.floor(Date.parse(start) / 1000) + retentionDays * 86_400;
 }
 
 export interface UsageSummary {
@@ -337,33 +376,137 @@ function commonPrefix(a: string, b: string): string {
   return a.slice(0, i);
 }
 
-/** Usage items of a workload whose minute lies in [from, to), as (minute, key id, summed counters). */
-async function readItems(
-  ctx: PlatformContext,
-  project: string,
-  workload: string,
-  from: Date,
-  to: Date,
-): Promise<{ minute: string; keyId: string; counters: UsageCounters }[]> {
-  const fromMinute = minuteOf(from);
-  // The last minute that starts before `to`.
-  const lastMinute = minuteOf(new Date(to.getTime() - 1));
-  if (to.getTime() <= from.getTime()) return [];
-  const out: { minute: string; keyId: string; counters: UsageCounters }[] = [];
-  const items = await queryAll(ctx.store, { pk: usageKeys.partition(project, workload), skPrefix: commonPrefix(fromMinute, lastMinute) });
+/** Where a read adds what it finds. */
+class UsageTally {
+  readonly totals = emptyCounters();
+  readonly byKey = new Map<string, UsageCounters>();
+  readonly byMinute = new Map<string, UsageCounters>();
+
+  addMinute(minute: string, counters: UsageCounters): void {
+    addCounters(this.totals, counters);
+    addCounters(mapEntry(this.byMinute, minute), counters);
+  }
+
+  addKey(keyId: string, counters: UsageCounters): void {
+    addCounters(mapEntry(this.byKey, keyId), counters);
+  }
+}
+
+function mapEntry(map: Map<string, UsageCounters>, name: string): UsageCounters {
+  let entry = map.get(name);
+  if (entry === undefined) {
+    entry = emptyCounters();
+    map.set(name, entry);
+  }
+  return entry;
+}
+
+/** The minute items of one hour (`2025-06-02T10`) or one minute prefix. */
+function minuteItems(ctx: PlatformContext, project: string, workload: string, prefix: string): Promise<StoreItem[]> {
+  return queryAll(ctx.store, { pk: usageKeys.partition(project, workload), skPrefix: prefix });
+}
+
+/** Adds the minute items within [fromMinute, lastMinute] to the tally. */
+function tallyMinuteItems(tally: UsageTally, items: StoreItem[], fromMinute: string, lastMinute: string): void {
   for (const item of items) {
     const data = item.data as unknown as UsageItemData;
     if (data.minute < fromMinute || data.minute > lastMinute) continue;
     const counters = emptyCounters();
-    for (const part of Object.values(data.parts ?? {})) addCounters(counters, part);
-    out.push({ minute: data.minute, keyId: data.key_id, counters });
+    for (const part of partsOf(data)) addCounters(counters, part);
+    tally.addMinute(data.minute, counters);
+    tally.addKey(data.key_id, counters);
   }
-  return out;
+}
+
+interface RollUpMinutesData {
+  hour: string;
+  by_minute: Record<string, UsageCounters>;
+  key_chunks: number;
+}
+
+interface RollUpKeysData {
+  hour: string;
+  by_key: Record<string, UsageCounters>;
+}
+
+/** A complete roll-up of one hour, as read back. */
+interface HourRollUp {
+  byMinute: Record<string, UsageCounters>;
+  byKey: Record<string, UsageCounters>;
+}
+
+/** Whether every flush of the hour has had time to land (see USAGE_LATE_FLUSH_MS). */
+export function hourIsClosed(hour: string, now: Date): boolean {
+  return Date.parse(`${hour}:00:00Z`) + 3_600_000 + USAGE_LATE_FLUSH_MS <= now.getTime();
 }
 
 /**
- * Usage of one workload between two instants, for the control API. Reads one store partition,
- * narrowed by the longest common prefix of the two minutes; ranges are the caller's to bound.
+ * Sums a closed hour's minute items into its roll-up and stores it (create-only: a concurrent
+ * roll-up of the same hour writes the same numbers and one of them wins). The per-key chunks go
+ * first and the per-minute item last: readers take an hour as rolled up only once that item exists
+ * and every chunk it names is there. Returns the roll-up, or undefined for an hour not yet closed.
+ */
+export async function rollUpUsageHour(
+  ctx: PlatformContext,
+  project: string,
+  workload: string,
+  hour: string,
+  options: { retentionDays?: number } = {},
+): Promise<HourRollUp | undefined> {
+  if (!hourIsClosed(hour, ctx.now())) return undefined;
+  const tally = new UsageTally();
+  tallyMinuteItems(tally, await minuteItems(ctx, project, workload, hour), `${hour}:00`, `${hour}:59`);
+  const byMinute = Object.fromEntries(tally.byMinute);
+  const byKey = Object.fromEntries(tally.byKey);
+  const keyIds = [...tally.byKey.keys()].sort();
+  const chunks: string[][] = [];
+  for (let i = 0; i < keyIds.length; i += ROLL_UP_KEYS_PER_ITEM) chunks.push(keyIds.slice(i, i + ROLL_UP_KEYS_PER_ITEM));
+  const pk = usageKeys.rollUpPartition(project, workload);
+  const expiresAt = retentionExpiry(hour, options.retentionDays);
+  const create = async (sk: string, data: Record<string, unknown>) => {
+    try {
+      await ctx.store.put({ pk, sk, expiresAt, data }, { kind: "absent" });
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  };
+  for (const [index, chunk] of chunks.entries()) {
+    const data: RollUpKeysData = { hour, by_key: Object.fromEntries(chunk.map((keyId) => [keyId, byKey[keyId] as UsageCounters])) };
+    await create(usageKeys.rollUpKeys(hour, index), { ...data });
+  }
+  const minutes: RollUpMinutesData = { hour, by_minute: byMinute, key_chunks: chunks.length };
+  await create(usageKeys.rollUpMinutes(hour), { ...minutes });
+  return { byMinute, byKey };
+}
+
+/** The complete roll-ups among the hours [firstHour, lastHour]. */
+async function readRollUps(ctx: PlatformContext, project: string, workload: string, firstHour: string, lastHour: string): Promise<Map<string, HourRollUp>> {
+  const items = await queryAll(ctx.store, { pk: usageKeys.rollUpPartition(project, workload), skPrefix: commonPrefix(firstHour, lastHour) });
+  const minutes = new Map<string, RollUpMinutesData>();
+  const keyChunks = new Map<string, RollUpKeysData[]>();
+  for (const item of items) {
+    const hour = (item.data as { hour?: string }).hour;
+    if (hour === undefined || hour < firstHour || hour > lastHour) continue;
+    if (item.sk === usageKeys.rollUpMinutes(hour)) minutes.set(hour, item.data as unknown as RollUpMinutesData);
+    else keyChunks.set(hour, [...(keyChunks.get(hour) ?? []), item.data as unknown as RollUpKeysData]);
+  }
+  const complete = new Map<string, HourRollUp>();
+  for (const [hour, data] of minutes) {
+    const chunks = keyChunks.get(hour) ?? [];
+    if (chunks.length !== data.key_chunks) continue;
+    complete.set(hour, { byMinute: data.by_minute, byKey: Object.assign({}, ...chunks.map((c) => c.by_key)) });
+  }
+  return complete;
+}
+
+/** Hours read or rolled up at once by a reader that finds closed hours without a roll-up. */
+const ROLL_UP_PARALLELISM = 8;
+
+/**
+ * Usage of one workload between two instants, for the control API. Whole closed hours come from
+ * their roll-ups (written here when missing); the partial hours at the ends and the hours still open
+ * come from the minute items. A 31-day range reads about 744 roll-ups plus at most a few hours of
+ * minute items.
  */
 export async function readUsage(
   ctx: PlatformContext,
@@ -373,28 +516,51 @@ export async function readUsage(
 ): Promise<UsageReport> {
   const from = new Date(range.from);
   const to = new Date(range.to);
-  const items = await readItems(ctx, project, workload, from, to);
-  const totals = emptyCounters();
-  const byKey = new Map<string, UsageCounters>();
-  const byMinute = new Map<string, UsageCounters>();
-  for (const item of items) {
-    addCounters(totals, item.counters);
-    const k = byKey.get(item.keyId) ?? emptyCounters();
-    addCounters(k, item.counters);
-    byKey.set(item.keyId, k);
-    const m = byMinute.get(item.minute) ?? emptyCounters();
-    addCounters(m, item.counters);
-    byMinute.set(item.minute, m);
+  const tally = new UsageTally();
+  if (to.getTime() > from.getTime()) {
+    const fromMinute = minuteOf(from);
+    // The last minute that starts before `to`.
+    const lastMinute = minuteOf(new Date(to.getTime() - 1));
+    const firstHourMs = Date.parse(`${fromMinute.slice(0, 13)}:00:00Z`);
+    const lastHourMs = Date.parse(`${lastMinute.slice(0, 13)}:00:00Z`);
+    const hours: { hour: string; whole: boolean }[] = [];
+    for (let at = firstHourMs; at <= lastHourMs; at += 3_600_000) {
+      const hour = hourOf(new Date(at));
+      hours.push({ hour, whole: fromMinute <= `${hour}:00` && lastMinute >= `${hour}:59` });
+    }
+    const rollUps = await readRollUps(ctx, project, workload, hourOf(new Date(firstHourMs)), hourOf(new Date(lastHourMs)));
+    const now = ctx.now();
+    const pending = hours.filter(({ hour }) => !rollUps.has(hour));
+    for (let i = 0; i < pending.length; i += ROLL_UP_PARALLELISM) {
+      await Promise.all(
+        pending.slice(i, i + ROLL_UP_PARALLELISM).map(async ({ hour, whole }) => {
+          const rolled = whole && hourIsClosed(hour, now) ? await rollUpUsageHour(ctx, project, workload, hour) : undefined;
+          if (rolled !== undefined) rollUps.set(hour, rolled);
+          else tallyMinuteItems(tally, await minuteItems(ctx, project, workload, hour), fromMinute, lastMinute);
+        }),
+      );
+    }
+    for (const { hour, whole } of hours) {
+      const rollUp = rollUps.get(hour);
+      if (rollUp === undefined) continue;
+      if (!whole) {
+        // A partial hour at an end of the range: its by-key counters cover the whole hour, so read its minutes.
+        tallyMinuteItems(tally, await minuteItems(ctx, project, workload, hour), fromMinute, lastMinute);
+        continue;
+      }
+      for (const [minute, counters] of Object.entries(rollUp.byMinute)) tally.addMinute(minute, counters);
+      for (const [keyId, counters] of Object.entries(rollUp.byKey)) tally.addKey(keyId, counters);
+    }
   }
   return {
     project,
     workload,
     from: `${minuteOf(from)}:00.000Z`,
     to: to.toISOString(),
-    totals: summarize(totals),
+    totals: summarize(tally.totals),
     estimated_cost_usd: await readEstimatedCost(ctx, project, workload, { from, to }),
-    by_key: [...byKey].map(([keyId, c]) => ({ key_id: keyId, ...summarize(c) })),
-    by_minute: [...byMinute].sort(([a], [b]) => a.localeCompare(b)).map(([minute, c]) => ({ minute, ...summarize(c) })),
+    by_key: [...tally.byKey].map(([keyId, c]) => ({ key_id: keyId, ...summarize(c) })),
+    by_minute: [...tally.byMinute].sort(([a], [b]) => a.localeCompare(b)).map(([minute, c]) => ({ minute, ...summarize(c) })),
   };
 }
 
@@ -416,7 +582,7 @@ export async function storedRequestRate(ctx: PlatformContext, project: string, w
     const data = item.data as unknown as UsageItemData;
     if (data.minute !== current && data.minute !== previous) continue;
     let demand = 0;
-    for (const part of Object.values(data.parts ?? {})) demand += part.demand?.[incarnation] ?? 0;
+    for (const part of partsOf(data)) demand += part.demand?.[incarnation] ?? 0;
     if (data.minute === current) currentCount += demand;
     else previousCount += demand;
   }

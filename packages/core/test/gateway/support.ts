@@ -3,7 +3,7 @@ import { request as httpRequest } from "node:http";
 import { join, resolve } from "node:path";
 import { type HttpServerHandle, serve } from "@inferencekey/local";
 import { createKey, KeyInputSchema } from "../../src/keys";
-import { MemoryStore } from "../../src/store";
+import { MemoryStore, type Store } from "../../src/store";
 import type { PlatformContext } from "../../src/platform/context";
 import { createReplica, type ReplicaRecord, replicaId, replicaSecret, updateReplica } from "../../src/replicas";
 import type { Principal } from "../../src/tokens";
@@ -153,8 +153,9 @@ export interface WorkloadInput {
 export class TestPlatform {
   readonly ctx: PlatformContext;
 
-  constructor(now: () => Date = () => new Date()) {
-    this.ctx = { store: new MemoryStore(() => now().getTime()), serverSecret: "gateway-test-secret", now };
+  /** On the memory store unless given another (the Lambda entry's tests use DynamoDB). */
+  constructor(now: () => Date = () => new Date(), store?: Store, serverSecret = "gateway-test-secret") {
+    this.ctx = { store: store ?? new MemoryStore(() => now().getTime()), serverSecret, now };
   }
 
   async workload(project: string, input: WorkloadInput): Promise<void> {
@@ -184,7 +185,11 @@ export class TestPlatform {
     await this.ctx.store.delete(key.pk, key.sk, { kind: "any" });
   }
 
-  async key(project: string, workload: string, input: { rate_limit_per_minute?: number; expires_at?: string } = {}) {
+  async key(
+    project: string,
+    workload: string,
+    input: { rate_limit_per_minute?: number; max_concurrent_requests?: number; expires_at?: string } = {},
+  ) {
     const created = await createKey(this.ctx, ADMIN, project, workload, KeyInputSchema.parse({ name: "test", ...input }));
     return { id: created.key.id, secret: created.secret };
   }

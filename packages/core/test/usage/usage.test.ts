@@ -25,7 +25,7 @@ const sample = (keyId: string, extra: Partial<Parameters<UsageRecorder["record"]
 });
 
 describe("usage: in-memory aggregation, periodic flush, readUsage", () => {
-  it("flushes cumulative per-instance parts: flushing again never double counts", async () => {
+  it("flushes cumulative per-instance items: flushing again never double counts", async () => {
     // Prepare
     const { ctx } = setup();
     const recorder = new UsageRecorder(ctx, { instanceId: "gw_a", flushIntervalMs: 0 });
@@ -36,11 +36,11 @@ describe("usage: in-memory aggregation, periodic flush, readUsage", () => {
     // Act
     await recorder.flush();
     await recorder.flush();
-    const item = await ctx.store.get(usageKeys.partition("acme", "chat"), usageKeys.sort("2026-06-01T10:00", "key_1"));
+    const item = await ctx.store.get(usageKeys.partition("acme", "chat"), usageKeys.sort("2026-06-01T10:00", "key_1", "gw_a"));
     const report = await readUsage(ctx, "acme", "chat", { from: "2026-06-01T10:00:00Z", to: "2026-06-01T10:01:00Z" });
 
     // Assess
-    expect(Object.keys((item?.data as { parts: object } | undefined)?.parts ?? {})).toEqual(["gw_a"]);
+    expect(item?.data).toMatchObject({ instance: "gw_a", key_id: "key_1", counters: { requests: 2 } });
     expect(report.totals).toMatchObject({ requests: 2, errors: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
   });
 

@@ -112,9 +112,15 @@ def create_key(
     name: str,
     rate_limit_per_minute: int | None,
     expires_at: datetime | str | None,
+    max_concurrent_requests: int | None = None,
     **call: Any,
 ) -> Operation[CreatedKey]:
-    body = _body(name=name, rate_limit_per_minute=rate_limit_per_minute, expires_at=_expiry(expires_at))
+    body = _body(
+        name=name,
+        rate_limit_per_minute=rate_limit_per_minute,
+        max_concurrent_requests=max_concurrent_requests,
+        expires_at=_expiry(expires_at),
+    )
     return Operation(
         Request(
             "POST", path_of("/v1/projects/{}/workloads/{}/keys", project, workload), body=body, has_body=True, **call

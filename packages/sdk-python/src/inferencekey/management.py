@@ -96,6 +96,7 @@ class KeysResource:
         *,
         name: str,
         rate_limit_per_minute: int | None = None,
+        max_concurrent_requests: int | None = None,
         expires_at: datetime | str | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
@@ -103,7 +104,8 @@ class KeysResource:
     ) -> CreatedKey:
         """Create a data key for ``workload``; the answer's ``key`` is the plaintext secret, shown only once.
 
-        Not retried unless ``idempotency_key`` is given (then sent as ``Idempotency-Key``), since a
+        ``rate_limit_per_minute`` and ``max_concurrent_requests`` (requests in flight at once) are
+        enforced by the gateway for this key. Not retried unless ``idempotency_key`` is given (then sent as ``Idempotency-Key``), since a
         lost answer could otherwise mint two keys.
 
         Example:
@@ -120,6 +122,7 @@ class KeysResource:
                 name,
                 rate_limit_per_minute,
                 expires_at,
+                max_concurrent_requests=max_concurrent_requests,
                 **_call(timeout, max_retries, idempotency_key),
             )
         )
@@ -450,6 +453,7 @@ class AsyncKeysResource:
         *,
         name: str,
         rate_limit_per_minute: int | None = None,
+        max_concurrent_requests: int | None = None,
         expires_at: datetime | str | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
@@ -468,6 +472,7 @@ class AsyncKeysResource:
                 name,
                 rate_limit_per_minute,
                 expires_at,
+                max_concurrent_requests=max_concurrent_requests,
                 **_call(timeout, max_retries, idempotency_key),
             )
         )

@@ -371,6 +371,7 @@ class DataKey:
     revoked_at: str | None = None
     last_used_at: str | None = None
     rate_limit_per_minute: int | None = None
+    max_concurrent_requests: int | None = None
     rotated_to: str | None = None
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -399,6 +400,7 @@ class DataKey:
             "revoked_at": _opt_str(data, "revoked_at"),
             "last_used_at": _opt_str(data, "last_used_at"),
             "rate_limit_per_minute": _opt_int(data, "rate_limit_per_minute"),
+            "max_concurrent_requests": _opt_int(data, "max_concurrent_requests"),
             "rotated_to": _opt_str(data, "rotated_to"),
             "raw": dict(data),
         }

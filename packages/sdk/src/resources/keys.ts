@@ -7,7 +7,7 @@ import { pathOf } from "./paths";
 /**
  * An `ik_live_` data key as listed: never the key itself, only `prefix` and `last4`.
  * `{ kind, id, name, project, workload, prefix, last4, createdAt, expiresAt?, revokedAt?,
- * lastUsedAt?, rateLimitPerMinute?, rotatedTo? }`.
+ * lastUsedAt?, rateLimitPerMinute?, maxConcurrentRequests?, rotatedTo? }`.
  *
  * @example
  * ```ts
@@ -44,8 +44,8 @@ export type RotatedKey = Simplify<CreatedKey & { previous: DataKey }>;
 type KeyInput = CamelKeys<Parameters<typeof createKey>[4]>;
 
 /**
- * Options of `keys.create`: a `name`, an optional per-minute rate limit enforced by the gateway,
- * an optional absolute expiry (ISO 8601 string or `Date`), and an optional `idempotencyKey`.
+ * Options of `keys.create`: a `name`, an optional per-minute rate limit and an optional limit of
+ * requests in flight at once (`maxConcurrentRequests`), both enforced by the gateway, an optional absolute expiry (ISO 8601 string or `Date`), and an optional `idempotencyKey`.
  *
  * @example
  * ```ts

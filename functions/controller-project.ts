@@ -1,0 +1,43 @@
+import { lambdaPlatformContext, projectTickOf } from "@inferencekey/aws";
+import { noCloudCompute, runProjectTick, storedRequestRate } from "@inferencekey/core";
+import middy from "@middy/core";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { storeMigrated } from "./store-migration";
+
+const ctx = lambdaPlatformContext();
+const log = (line: string) => console.error(line);
+
+/**
+ * The controller's project passes: the SQS consumer of the queue controller-tick fans out to, one
+ * message per project. A pass reconciles the project's workloads, each under its own lease, so a
+ * doubled message or an overlap with the next tick's pass does no harm. A workload that fails is
+ * logged and left to the next tick; only a pass that could not run at all (the store unreachable)
+ * is reported as a batch item failure, for SQS to deliver again. A malformed body is dropped.
+ */
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+  await storeMigrated(ctx);
+  const controllerId = `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}`;
+  const failures: { itemIdentifier: string }[] = [];
+  for (const record of event.Records) {
+    const tick = projectTickOf(record.body);
+    if (tick === undefined) {
+      log(`controller: dropped a malformed project pass (message ${record.messageId})`);
+      continue;
+    }
+    try {
+      const result = await runProjectTick(ctx, noCloudCompute, tick, {
+        controllerId,
+        log,
+        signals: {
+          requestsPerMinute: (project, workload, incarnation) => storedRequestRate(ctx, project, workload, incarnation),
+          queuedJobs: () => 0,
+        },
+      });
+      if (result !== undefined && result.failed.length > 0) log(`controller: ${tick.project}: ${result.failed.length} workload(s) failed this pass`);
+    } catch (error) {
+      log(`controller: pass of ${tick.project} failed: ${error instanceof Error ? error.message : String(error)}`);
+      failures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures: failures };
+});
