@@ -189,8 +189,10 @@ describe("shared cloud capacity end to end (moto + node stand-in)", () => {
       // Act 3: delete both: the empty node is terminated after its grace period, and its machine stops.
       await mgmt.delete("chat");
       await beta.delete("steady");
-      await waitFor("node terminated", async () => ((await listNodes(platform.ctx)).length === 0 ? true : undefined), 60_000);
-      await waitFor("stand-in machine stopped", () => (standIn.running().length === 0 ? true : undefined), 30_000);
+      // The pool reconciler runs at most every 10 s: empty, then (after the 2 s grace) terminating,
+      // then terminated, then forgotten takes a few of its runs, after the replicas stopped.
+      await waitFor("node terminated", async () => ((await listNodes(platform.ctx)).length === 0 ? true : undefined), 150_000);
+      await waitFor("stand-in machine stopped", () => (standIn.running().length === 0 ? true : undefined), 60_000);
 
       // Assess 3: nothing of ours runs in the emulator, nor on this machine.
       const owned = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${NODE_TAGS.stage}`, Values: [STAGE] }] }));
@@ -202,5 +204,5 @@ describe("shared cloud capacity end to end (moto + node stand-in)", () => {
       for (const n of standIn.nodes()) console.log(`--- ${n.instanceId}\n${n.output().slice(-6000)}`);
       throw error;
     }
-  }, 420_000);
+  }, 480_000);
 });
