@@ -13,8 +13,9 @@ export default $config({
   async run() {
     const storage = await import("./infra/storage");
     const api = await import("./infra/api");
+    const compute = await import("./infra/compute");
     const controller = await import("./infra/controller");
     const gateway = await import("./infra/gateway");
-    return { ...storage.outputs, ...api.outputs, ...controller.outputs, ...gateway.outputs };
+    return { ...storage.outputs, ...api.outputs, ...compute.outputs, ...controller.outputs, ...gateway.outputs };
   },
 });

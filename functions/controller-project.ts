@@ -1,7 +1,8 @@
 import { lambdaPlatformContext, projectTickOf } from "@inferencekey/aws";
-import { noCloudCompute, runProjectTick, storedRequestRate } from "@inferencekey/core";
+import { runProjectTick, storedRequestRate } from "@inferencekey/core";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { cloudCompute } from "./cloud-compute";
 import { storeMigrated } from "./store-migration";
 
 const ctx = lambdaPlatformContext();
@@ -17,6 +18,8 @@ const log = (line: string) => console.error(line);
 export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
   await storeMigrated(ctx);
   const controllerId = `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}`;
+  // The same shared capacity as the tick: placements bin-pack onto the nodes and record demand.
+  const compute = await cloudCompute(controllerId);
   const failures: { itemIdentifier: string }[] = [];
   for (const record of event.Records) {
     const tick = projectTickOf(record.body);
@@ -25,7 +28,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event)
       continue;
     }
     try {
-      const result = await runProjectTick(ctx, noCloudCompute, tick, {
+      const result = await runProjectTick(ctx, compute, tick, {
         controllerId,
         log,
         signals: {

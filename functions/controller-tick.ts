@@ -1,7 +1,8 @@
 import { awsConfigFromEnv, controllerEnvironment, createSqsClient, lambdaPlatformContext, SqsProjectDispatcher } from "@inferencekey/aws";
-import { fanOutTick, noCloudCompute, reconcileAll, storedRequestRate } from "@inferencekey/core";
+import { fanOutTick, reconcileAll, storedRequestRate } from "@inferencekey/core";
 import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
+import { cloudCompute } from "./cloud-compute";
 import { storeMigrated } from "./store-migration";
 
 const ctx = lambdaPlatformContext();
@@ -22,17 +23,20 @@ const dispatcher =
  * With `INFERENCEKEY_CONTROLLER_QUEUE_URL` it only lists the projects and sends one pass per project
  * to the queue (controller-project runs them side by side: docs/benchmarks.md, "controller fan-out");
  * without it, it reconciles every workload itself, one after the other.
- * Cloud capacity (EC2) plugs in through the Compute port in the compute issue; until then cloud
- * placements are refused with a reason visible in the workload's events.
+ * Cloud placements go to shared capacity on EC2 (`cloudCompute`); the tick also runs its pool
+ * reconciler (launch, replace, consolidate, reap). Without a node pool they are refused with a
+ * reason visible in the workload's events.
  */
 export const handler = middy<ScheduledEvent, { reconciled: number; skipped: number; dispatched: number }>().handler(async () => {
   await storeMigrated(ctx);
+  const controllerId = `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}`;
+  const compute = await cloudCompute(controllerId);
   if (dispatcher !== undefined) {
-    const { projects } = await fanOutTick(ctx, dispatcher, noCloudCompute);
+    const { projects } = await fanOutTick(ctx, dispatcher, compute);
     return { reconciled: 0, skipped: 0, dispatched: projects };
   }
-  const outcomes = await reconcileAll(ctx, noCloudCompute, {
-    controllerId: `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}`,
+  const outcomes = await reconcileAll(ctx, compute, {
+    controllerId,
     // The gateway runs in other Lambdas: its request rate comes from the usage counters it flushes.
     signals: {
       requestsPerMinute: (project, workload, incarnation) => storedRequestRate(ctx, project, workload, incarnation),

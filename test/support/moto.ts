@@ -65,6 +65,26 @@ export async function startMoto(timeoutMs = 30_000): Promise<RunningMoto> {
   };
 }
 
+/**
+ * An IAM instance profile in moto (RunInstances checks it exists), through IAM's query API by hand:
+ * the project has no IAM client. moto routes on the credential scope and checks no signature.
+ */
+export async function createInstanceProfile(endpoint: string, name: string): Promise<string> {
+  const response = await fetch(endpoint, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: "AWS4-HMAC-SHA256 Credential=local/20300101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+    },
+    body: new URLSearchParams({ Action: "CreateInstanceProfile", InstanceProfileName: name, Version: "2010-05-08" }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`CreateInstanceProfile answered ${response.status}: ${text}`);
+  const arn = /<Arn>([^<]+)<\/Arn>/.exec(text)?.[1];
+  if (arn === undefined) throw new Error(`CreateInstanceProfile answered no ARN: ${text.slice(0, 300)}`);
+  return arn;
+}
+
 function drain(child: ChildProcess): void {
   child.stdout?.resume();
   child.stderr?.resume();

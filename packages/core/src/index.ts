@@ -25,4 +25,5 @@ export * from "./idempotency";
 export * from "./usage";
 export * from "./gateway";
 export * from "./migrations";
+export * from "./capacity/node-agent";
 export * from "./insights";

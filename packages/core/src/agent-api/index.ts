@@ -5,6 +5,7 @@ import {
   HeartbeatRequestSchema,
   type ReplicaReport,
 } from "../agent-protocol";
+import { nodeWorkers, registerNode } from "../capacity/node-agent";
 import { ConditionFailedError, MethodNotAllowedError, NotFoundError, UnauthorizedError } from "../errors";
 import { recordEvent } from "../events";
 import { parseInput } from "../http/control-api";
@@ -188,13 +189,30 @@ async function applyReport(
 /** The agent API as a web-standard handler, served by Lambda and by the local runtime alike. */
 export function createAgentApi(
   ctx: PlatformContext,
-  options: { log?: (line: string) => void; heartbeatIntervalSeconds?: number } & HeartbeatListeners = {},
+  options: {
+    log?: (line: string) => void;
+    heartbeatIntervalSeconds?: number;
+  } & HeartbeatListeners = {},
 ): (request: Request) => Promise<Response> {
   const log = options.log ?? ((line: string) => console.log(line));
   return async (request) => {
     const requestId = requestIdOf(request);
     const url = new URL(request.url);
     try {
+      // Nodes the platform launched: registration with the launch token, then their workers.
+      if (url.pathname === "/agent/v1/register") {
+        if (request.method !== "POST") throw new MethodNotAllowedError(`${request.method} is not allowed on ${url.pathname}; allowed: POST`);
+        const body = await readJsonBody(request, 16 * 1024);
+        const answer = await registerNode(ctx, request.headers.get("authorization"), body);
+        log(`${request.method} ${url.pathname} 200 ${requestId} node ${answer.node_id}`);
+        return json(answer, 200, { "x-request-id": requestId, "cache-control": "no-store" });
+      }
+      const nodeRoute = /^\/agent\/v1\/nodes\/([A-Za-z0-9_-]{1,64})\/workers$/.exec(url.pathname);
+      if (nodeRoute !== null) {
+        if (request.method !== "GET") throw new MethodNotAllowedError(`${request.method} is not allowed on ${url.pathname}; allowed: GET`);
+        const answer = await nodeWorkers(ctx, nodeRoute[1] as string, request.headers.get("authorization"));
+        return json(answer, 200, { "x-request-id": requestId, "cache-control": "no-store" });
+      }
       if (url.pathname !== "/agent/v1/heartbeat") throw new NotFoundError(`no agent route ${url.pathname}`);
       if (request.method !== "POST") throw new MethodNotAllowedError(`${request.method} is not allowed on ${url.pathname}; allowed: POST`);
       const principal = await authenticateWorker(ctx, request.headers.get("authorization"));

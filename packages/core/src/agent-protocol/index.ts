@@ -110,6 +110,36 @@ export const HeartbeatResponseSchema = z.object({
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 
+/**
+ * `POST /agent/v1/register` with `Authorization: Bearer <launch token>`: the agent on a node the
+ * platform launched spends its one-time launch token (from the user data) for the instance id
+ * IMDSv2 gives it, and gets the node's agent token. The token is spent by the call, so the agent
+ * keeps the answer.
+ */
+export const RegisterRequestSchema = z.strictObject({
+  node_id: z.string().min(1).max(64),
+  instance_id: z.string().min(1).max(40),
+});
+export type RegisterRequest = z.infer<typeof RegisterRequestSchema>;
+
+export const RegisterResponseSchema = z.object({
+  node_id: z.string(),
+  /** `ik_wrk_...`-shaped: authenticates `GET /agent/v1/nodes/{node_id}/workers` and nothing else. */
+  node_token: z.string(),
+});
+export type RegisterResponse = z.infer<typeof RegisterResponseSchema>;
+
+/**
+ * `GET /agent/v1/nodes/{node_id}/workers` with the node token: the platform's workers on the node
+ * (one per project whose replicas it holds), each heartbeating with its own worker token.
+ */
+export const NodeWorkersResponseSchema = z.object({
+  node_id: z.string(),
+  state: z.enum(["launching", "running", "ready", "terminating"]),
+  workers: z.array(z.object({ project: z.string(), worker_id: z.string(), worker_token: z.string() })),
+});
+export type NodeWorkersResponse = z.infer<typeof NodeWorkersResponseSchema>;
+
 /** Heartbeats expected every 5 s; a worker is offline after 3 missed ones. */
 export const HEARTBEAT_INTERVAL_SECONDS = 5;
 export const WORKER_OFFLINE_AFTER_SECONDS = 15;

@@ -17,6 +17,8 @@ export interface NodeLaunchRequest {
   cudaVersion: string;
   /** One-time agent registration token, bound to the node; reaches the instance only in its user data. */
   launchToken: string;
+  /** The `vllm_version`s the workloads placed on the node pin: its install phase builds an environment for each. */
+  vllmVersions?: readonly string[];
 }
 
 export type NodeLaunchOutcome =
