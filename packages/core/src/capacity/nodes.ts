@@ -44,6 +44,8 @@ export interface NodeRecord {
   /** The offering of the current attempt. */
   availability_zone: string;
   cuda_version: string;
+  /** vLLM environments the node's install phase builds: the `vllm_version`s of the workloads it was launched for. */
+  vllm_versions?: string[];
   /** Incremented by a conditional write before every launch call; part of the ClientToken. */
   attempt: number;
   attempt_started_at: string;

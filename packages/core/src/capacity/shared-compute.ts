@@ -37,6 +37,8 @@ interface DemandRecord {
   since?: string;
   /** Cheapest first; what placement allowed under the workload's ceilings. */
   candidates: { instance_type: string; gpus: number; cuda_versions: string[]; replica_usd: number }[];
+  /** The workload's pinned vLLM environment: a node serves it only if its install phase built that version. */
+  vllm_version?: string;
   at: string;
   /** Set by the pool reconciler when it cannot launch for this demand (the deployment ceiling). */
   blocked?: { reason: "InsufficientCapacity" | "QuotaExceeded"; message: string };
@@ -144,6 +146,7 @@ export class SharedCloudCompute implements Compute {
       .filter((n) => n.state !== "terminating")
       .flatMap((node) => {
         const candidate = affordable.find((c) => c.instanceType === node.instance_type && c.cudaVersions.includes(node.cuda_version));
+        if (!hasVllmEnvironment(node, vllmVersionOf(workload))) return [];
         const free = usable(node);
         return candidate !== undefined && free.length >= candidate.gpus ? [{ node, candidate, free: free.length }] : [];
       })
@@ -182,7 +185,12 @@ export class SharedCloudCompute implements Compute {
     }
     const previous = (await ctx.store.get(capacityKeys.demand(id).pk, capacityKeys.demand(id).sk))?.data as DemandRecord | undefined;
     const at = ctx.now().toISOString();
-    await this.writeDemand(ctx, { replica_id: id, project, workload: slug, generation, slot, since: previous?.since ?? at, candidates: launchable.map(wire), at }, previous);
+    const vllmVersion = vllmVersionOf(workload);
+    await this.writeDemand(
+      ctx,
+      { replica_id: id, project, workload: slug, generation, slot, since: previous?.since ?? at, candidates: launchable.map(wire), ...(vllmVersion === undefined ? {} : { vllm_version: vllmVersion }), at },
+      previous,
+    );
     if (previous?.blocked !== undefined) {
       await writePlacedStatus(ctx, project, slug, { placed: false, reason: previous.blocked.reason, message: previous.blocked.message, generation });
       return { unavailable: `${previous.blocked.reason}: ${previous.blocked.message}` };
@@ -470,6 +478,7 @@ export class SharedCloudCompute implements Compute {
         instanceType: node.instance_type,
         availabilityZone: node.availability_zone,
         cudaVersion: node.cuda_version,
+        vllmVersions: node.vllm_versions ?? [],
         launchToken: nodeLaunchToken(ctx.serverSecret, node.id, node.attempt),
       });
     } catch (error) {
@@ -689,6 +698,7 @@ export class SharedCloudCompute implements Compute {
             workload: workload.slug,
             generation: workload.generation,
             candidates: choice.candidates.map(wire),
+            ...(vllmVersionOf(workload) === undefined ? {} : { vllm_version: vllmVersionOf(workload) as string }),
             at: now.toISOString(),
             opens_at: state.nextChangeAt,
             hold_until: new Date(opening + 5 * 60_000).toISOString(),
@@ -720,6 +730,7 @@ export class SharedCloudCompute implements Compute {
     for (const { demand } of demands) {
       if (nodes.some((n) => n.allocations[demand.replica_id] !== undefined)) continue;
       const room = [...free.values()].find(({ node, free: count }) =>
+        hasVllmEnvironment(node, demand.vllm_version) &&
         demand.candidates.some((c) => c.instance_type === node.instance_type && c.cuda_versions.includes(node.cuda_version) && count >= c.gpus),
       );
       if (room !== undefined) {
@@ -753,6 +764,7 @@ export class SharedCloudCompute implements Compute {
           region: this.settings.region,
           availability_zone: zone,
           cuda_version: candidate.cuda_versions[0] as string,
+          ...(demand.vllm_version === undefined ? {} : { vllm_versions: [demand.vllm_version] }),
           attempt: 1,
           attempt_started_at: now.toISOString(),
           unavailable_offerings: [],
@@ -813,6 +825,16 @@ export class SharedCloudCompute implements Compute {
     }
     for (const entry of totals.values()) await addEstimatedCost(ctx, entry.project, entry.workload, now, entry.usd);
   }
+}
+
+/** The vLLM environment a workload's replicas run from, when it pins one (`vllm_version` on the vllm backend). */
+function vllmVersionOf(workload: WorkloadRecord): string | undefined {
+  return workload.spec.backend === "vllm" ? workload.spec.vllm_version : undefined;
+}
+
+/** Whether a node's install phase built the environment a replica needs (none needed: any node). */
+function hasVllmEnvironment(node: NodeRecord, version: string | undefined): boolean {
+  return version === undefined || (node.vllm_versions ?? []).includes(version);
 }
 
 function wire(c: PlacementCandidate): DemandRecord["candidates"][number] {

@@ -327,3 +327,20 @@ describe("bin-packing", () => {
     expect((await w.status("one")).conditions.find((c) => c.type === "Placed")?.message).toContain("at $0.805/h");
   });
 });
+
+describe("pinned vLLM environments", () => {
+  it("a node is launched with the vllm_version of the workload it is for, and a workload pinning another version gets a node of its own", async () => {
+    const w = await capacityWorld();
+    await w.ensure({ ...cloudSpec("old", A100, { min_workers: 1, max_workers: 1 }), vllm_version: "0.8.5" });
+    for (let i = 0; i < 9; i++) await w.tick();
+    await w.ensure({ ...cloudSpec("new", A100, { min_workers: 1, max_workers: 1 }), vllm_version: "0.9.1" });
+    await w.ensure(cloudSpec("unpinned", A100, { min_workers: 1, max_workers: 1 }));
+    for (let i = 0; i < 9; i++) await w.tick();
+
+    expect(w.provider.launches.map((l) => l.vllmVersions)).toEqual([["0.8.5"], ["0.9.1"]]);
+    const [old] = await w.running("old");
+    const [pinned] = await w.running("new");
+    expect(pinned?.node).not.toBe(old?.node);
+    expect(await w.running("unpinned")).toHaveLength(1);
+  });
+});
