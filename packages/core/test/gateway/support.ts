@@ -47,6 +47,8 @@ export async function startReplica(options: {
   serverSecret: string;
   model?: string;
   chunkDelayMs?: number;
+  /** More flags for the test double (e.g. `--sglang`). */
+  extraArgs?: string[];
 }): Promise<ReplicaProcess> {
   const port = await freePort();
   const secret = replicaSecret(options.serverSecret, options.id);
@@ -64,6 +66,7 @@ export async function startReplica(options: {
       secret,
       "--chunk-delay-ms",
       String(options.chunkDelayMs ?? 0),
+      ...(options.extraArgs ?? []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
