@@ -6,8 +6,9 @@ import { getWorkloadRecord, view, type WorkloadRecord, type WorkloadView } from 
 
 /**
  * How far a workload is from serving, in the order a cold start goes through: the controller has
- * not placed a replica yet (`scheduling`), a replica waits for its worker's agent to take it
- * (`placing`), the worker is platform capacity still coming up (`launching`), the backend fetches
+ * not placed a replica yet (`scheduling`), a replica waits for its (private) worker to come online
+ * (`placing`), a node of the platform's capacity comes up or the worker launches the replica
+ * (`launching`), the backend fetches
  * its model (`pulling`), the backend process runs but does not answer yet (`starting`), a replica
  * serves (`ready`). `error`: it will not get there without a change (the reason says why).
  */
@@ -68,7 +69,7 @@ function replicaReadiness(replica: ReplicaRecord, worker: WorkerRecord | undefin
     }
     return { phase: "placing", message: `replica ${replica.id} waits for worker ${replica.worker_id} to come online` };
   }
-  if (replica.phase === "pending") return { phase: "placing", message: `worker ${replica.worker_id} is taking replica ${replica.id}` };
+  if (replica.phase === "pending") return { phase: "launching", message: `worker ${replica.worker_id} is launching replica ${replica.id}` };
   if (replica.phase === "starting" && replica.reason !== undefined && PULLING_REASON.test(replica.reason)) {
     return { phase: "pulling", message: `pulling ${replica.model}: ${replica.reason.slice(0, 300)}` };
   }
