@@ -486,6 +486,10 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       // Bodies read whole are read (and held to the route's limit) before the request counts as demand;
       // a streamed body is counted on its declared length and cut at the limit as it streams.
       let body = streamsBody(request, definition, declared) ? undefined : await prepareBody(request, definition, declared, info, sniffer);
+      // The model name the replica serves, and usage asked for on every stream (openai-compat.ts);
+      // a rerank body without a query and documents is refused here, before it counts as demand.
+      const openAiBody = body?.kind === "bytes" && rewritesBody(definition.route) ? rewriteRequestBody(body.bytes, definition.route, record) : undefined;
+      if (openAiBody !== undefined && body?.kind === "bytes") body.bytes = openAiBody.bytes;
       // A malformed X-Scale-Up-Timeout is refused (400) before it counts; it matters only without a ready replica.
       const waitSeconds = info.ready.length === 0 ? scaleUpWait(request) : 0;
       if (definition.route !== "models" && info.incarnation !== undefined) {
@@ -504,9 +508,6 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         body.bytes = rewritten.bytes;
         imageFormat = rewritten.format;
       }
-      // The model name the replica serves, and usage asked for on every stream (openai-compat.ts).
-      const rewritten = body.kind === "bytes" && rewritesBody(definition.route) ? rewriteRequestBody(body.bytes, definition.route, record) : undefined;
-      if (rewritten !== undefined && body.kind === "bytes") body.bytes = rewritten.bytes;
       const call: Call = {
         request,
         requestId,
@@ -518,8 +519,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         definition,
         record,
         imageFormat,
-        dropUsageChunk: rewritten?.dropUsageChunk ?? false,
-        parsedRequest: rewritten?.parsed,
+        dropUsageChunk: openAiBody?.dropUsageChunk ?? false,
+        parsedRequest: openAiBody?.parsed,
         lease: base.lease,
       };
       return await proxy(call, info, body);

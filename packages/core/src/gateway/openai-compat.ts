@@ -46,10 +46,14 @@ export function rewriteRequestBody(bytes: Uint8Array, route: string, record: Wor
   try {
     parsed = JSON.parse(text);
   } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    if (route === "rerank") throw rerankBodyError("The request body of /v1/rerank must be a JSON object.");
     return unchanged;
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return unchanged;
   const body = parsed as Record<string, unknown>;
+  if (route === "rerank") checkRerankBody(body);
   let changed = false;
   // Any other name goes to the replica as sent: it may serve aliases (--served-model-name), or it refuses.
   if (body.model === undefined || body.model === null || body.model === record.slug) {
@@ -69,6 +73,23 @@ export function rewriteRequestBody(bytes: Uint8Array, route: string, record: Wor
     }
   }
   return { bytes: changed ? new TextEncoder().encode(JSON.stringify(body)) : bytes, dropUsageChunk, parsed: body };
+}
+
+function rerankBodyError(message: string): GatewayError {
+  return new GatewayError(400, "invalid_request_body", `${message} It takes {"query": str, "documents": [str, ...], "top_n"?: int, "model"?: str}.`);
+}
+
+/** What every reranking backend needs: refused here, so a malformed call never wakes a workload. */
+function checkRerankBody(body: Record<string, unknown>): void {
+  if (typeof body.query !== "string" || body.query === "") throw rerankBodyError("`query` must be a non-empty string.");
+  const documents = body.documents;
+  if (!Array.isArray(documents) || documents.length === 0) throw rerankBodyError("`documents` must be a non-empty list.");
+  const textual = (d: unknown) => typeof d === "string" || (d !== null && typeof d === "object" && typeof (d as { text?: unknown }).text === "string");
+  if (!documents.every(textual)) throw rerankBodyError("Every document must be a string (or {\"text\": str}).");
+  const topN = body.top_n;
+  if (topN !== undefined && topN !== null && !(typeof topN === "number" && Number.isInteger(topN) && topN >= 1)) {
+    throw rerankBodyError("`top_n` must be a whole number of at least 1.");
+  }
 }
 
 /** A usage-only chunk: `"choices": []` beside a `usage` object (what include_usage adds last). */

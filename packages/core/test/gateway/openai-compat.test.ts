@@ -152,6 +152,30 @@ describe.each(GATEWAY_BINDINGS)("gateway: model names, stream usage and rerank (
     expect(after.totals.prompt_tokens - before.totals.prompt_tokens).toBe(7);
   });
 
+  it.each([
+    ["not JSON", "query=red"],
+    ["no documents", JSON.stringify({ query: "red" })],
+    ["an empty query", JSON.stringify({ query: "", documents: ["a"] })],
+    ["a document that is no text", JSON.stringify({ query: "q", documents: [1] })],
+    ["a top_n of 0", JSON.stringify({ query: "q", documents: ["a"], top_n: 0 })],
+  ])("a rerank body with %s is a 400 that never counts as demand", async (_what, body) => {
+    // Prepare
+    const incarnation = await platform.incarnation("acme", "ranker");
+    const rate = served.gateway.gatewayRequestRate(incarnation);
+
+    // Act
+    const response = await fetch(`${served.url}/endpoint/acme/ranker/v1/rerank`, {
+      method: "POST",
+      headers: { ...bearer(keys.get("ranker") ?? ""), "content-type": "application/json" },
+      body,
+    });
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("invalid_request_body");
+    expect(served.gateway.gatewayRequestRate(incarnation)).toBe(rate);
+  });
+
   it("rerank on a workload that is not a reranker is route_not_served", async () => {
     const response = await post("chat", "rerank", { query: "q", documents: ["d"] });
     expect(response.status).toBe(404);
