@@ -172,7 +172,7 @@ export function compatWorkload(record: WorkloadRecord): CompatWorkload {
   return {
     id: record.id,
     project_id: record.project,
-    name: spec.name,
+    name: asSent("name") && declared !== undefined ? declared.name : spec.name,
     slug: record.slug,
     model_name: spec.model,
     backend: spec.backend,
@@ -294,7 +294,10 @@ export function registerCompatApi(router: Router<CompatCallContext>, ctx: Platfo
           { path: "slug", message: `workload ${current.id} is "${current.slug}"`, received: patch.slug, expected: current.slug },
         ]);
       }
-      const merged = parseInput(CompatWorkloadInputSchema, { ...inputOf(compatWorkload(current)), ...patch }, "workload");
+      const base = inputOf(compatWorkload(current));
+      // A new `config` is where the version now comes from (the vendor SDK sends it there).
+      if (patch.config !== undefined && patch.vllm_version === undefined) delete base.vllm_version;
+      const merged = parseInput(CompatWorkloadInputSchema, { ...base, ...patch }, "workload");
       validateCompat(merged);
       const result = await ensureWorkload(ctx, c.principal, current.project, specInputOf(merged), {
         ...ensureOptions,

@@ -120,6 +120,27 @@ describe("/api: the vendor SDK's control surface", () => {
     expect(afterPolicy.body.generation).toBe(2);
   });
 
+  it("PATCH of config replaces it whole: a vllm_version left out of it is removed", async () => {
+    const { admin, call } = await setup();
+    const created = await call(admin, "POST", "/api/projects/acme/workloads", vendorSpec);
+
+    const patched = await call(admin, "PATCH", `/api/workloads/${created.body.id}`, { config: { command: "vllm serve meta-llama/Llama-3.1-8B-Instruct" } });
+    const v1 = await call(admin, "GET", "/v1/projects/acme/workloads/support-bot");
+
+    expect(patched.body).toMatchObject({ config: { command: "vllm serve meta-llama/Llama-3.1-8B-Instruct" }, vllm_version: null });
+    expect(v1.body.spec.vllm_version).toBeUndefined();
+    expect(v1.body.generation).toBe(2);
+  });
+
+  it("a name is answered as sent, surrounding spaces included (the spec keeps it trimmed)", async () => {
+    const { admin, call } = await setup();
+
+    const created = await call(admin, "POST", "/api/projects/acme/workloads", { ...vendorSpec, name: " Support bot " });
+
+    expect(created.body.name).toBe(" Support bot ");
+    expect((await call(admin, "GET", "/v1/projects/acme/workloads/support-bot")).body.spec.name).toBe("Support bot");
+  });
+
   it("create on an existing slug is a 409 naming the id to PATCH, and changes nothing", async () => {
     const { admin, call } = await setup();
     const created = await call(admin, "POST", "/api/projects/acme/workloads", vendorSpec);
