@@ -8,7 +8,7 @@
  *   its stream (clients that read `choices[0]` of every chunk fail on it).
  * - `/v1/rerank`: vLLM's and sglang's answers normalised to one shape, best first.
  */
-import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../http/json-body";
+import { MAX_JSON_DEPTH } from "../http/json-body";
 import type { WorkloadRecord } from "../workloads";
 import type { ChunkSource } from "./exchange";
 import { GatewayError } from "./errors";
@@ -31,48 +31,179 @@ export function rewritesBody(route: string): boolean {
   return MODEL_ROUTES.has(route);
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+
+function isSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+function skipSpace(bytes: Uint8Array, at: number): number {
+  let i = at;
+  while (isSpace(bytes[i])) i++;
+  return i;
+}
+
+/** Index after the closing quote of the string opening at `start`, or -1. Linear: each quote looks back only over the backslashes before it. */
+function stringEnd(bytes: Uint8Array, start: number): number {
+  let from = start + 1;
+  for (;;) {
+    const quote = bytes.indexOf(QUOTE, from);
+    if (quote === -1) return -1;
+    let slashes = 0;
+    for (let j = quote - 1; j > start && bytes[j] === BACKSLASH; j--) slashes++;
+    if (slashes % 2 === 0) return quote + 1;
+    from = quote + 1;
+  }
+}
+
+/** Index after the value starting at `start` (inside the top-level object), -1 when malformed, "deep" past the depth limit. */
+function valueEnd(bytes: Uint8Array, start: number): number | "deep" {
+  const first = bytes[start];
+  if (first === QUOTE) return stringEnd(bytes, start);
+  if (first === OPEN_BRACE || first === OPEN_BRACKET) {
+    // The top-level object is level 1.
+    let depth = 1;
+    for (let i = start; i < bytes.length; i++) {
+      const byte = bytes[i];
+      if (byte === QUOTE) {
+        const end = stringEnd(bytes, i);
+        if (end === -1) return -1;
+        i = end - 1;
+      } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+        if (++depth > MAX_JSON_DEPTH) return "deep";
+      } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+        if (--depth === 1) return i + 1;
+      }
+    }
+    return -1;
+  }
+  let i = start;
+  while (i < bytes.length && bytes[i] !== COMMA && bytes[i] !== CLOSE_BRACE && !isSpace(bytes[i])) i++;
+  return i === start ? -1 : i;
+}
+
+interface Member {
+  key: string;
+  /** Where the member's key starts and its value ends: the member's own bytes, reused as they are. */
+  start: number;
+  valueStart: number;
+  end: number;
+}
+
+const decoder = new TextDecoder();
+
 /**
- * The body the replica gets. Not a JSON object: passed on unchanged (the replica answers 400 as it
- * would to the client). Nothing to change: the very bytes received.
+ * The members of a top-level JSON object, found in one pass over the bytes without parsing the
+ * values (a chat body carries megabytes of messages and images the gateway never needs to read).
+ * Undefined when the body is not a JSON object; "deep" when it nests past MAX_JSON_DEPTH.
+ */
+function topLevelMembers(bytes: Uint8Array): Member[] | "deep" | undefined {
+  let i = skipSpace(bytes, 0);
+  if (bytes[i] !== OPEN_BRACE) return undefined;
+  i = skipSpace(bytes, i + 1);
+  const members: Member[] = [];
+  if (bytes[i] === CLOSE_BRACE) return skipSpace(bytes, i + 1) === bytes.length ? members : undefined;
+  for (;;) {
+    if (bytes[i] !== QUOTE) return undefined;
+    const start = i;
+    const keyEnd = stringEnd(bytes, i);
+    if (keyEnd === -1) return undefined;
+    i = skipSpace(bytes, keyEnd);
+    if (bytes[i] !== COLON) return undefined;
+    const valueStart = skipSpace(bytes, i + 1);
+    const end = valueEnd(bytes, valueStart);
+    if (end === "deep") return "deep";
+    if (end === -1) return undefined;
+    let key: unknown;
+    try {
+      key = JSON.parse(decoder.decode(bytes.subarray(start, keyEnd)));
+    } catch {
+      return undefined;
+    }
+    members.push({ key: key as string, start, valueStart, end });
+    i = skipSpace(bytes, end);
+    if (bytes[i] === COMMA) {
+      i = skipSpace(bytes, i + 1);
+      continue;
+    }
+    if (bytes[i] === CLOSE_BRACE) return skipSpace(bytes, i + 1) === bytes.length ? members : undefined;
+    return undefined;
+  }
+}
+
+/** The value of the last member named `key` (JSON.parse's rule for repeated keys); undefined when absent or malformed. */
+function memberValue(bytes: Uint8Array, members: readonly Member[], key: string): unknown {
+  const member = members.findLast((m) => m.key === key);
+  if (member === undefined) return undefined;
+  try {
+    return JSON.parse(decoder.decode(bytes.subarray(member.valueStart, member.end)));
+  } catch {
+    return undefined;
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The body the replica gets. Only top-level `model` and `stream_options` may change; every other
+ * member goes on as the very bytes received, and the values the gateway does not need are never
+ * parsed. Not a JSON object: passed on unchanged (the replica answers 400 as it would to the
+ * client), except on rerank, which the gateway checks itself. Nothing to change: the same bytes.
  */
 export function rewriteRequestBody(bytes: Uint8Array, route: string, record: WorkloadRecord): RewrittenBody {
   const unchanged: RewrittenBody = { bytes, dropUsageChunk: false, parsed: undefined };
-  if (!MODEL_ROUTES.has(route) || bytes.byteLength === 0) return unchanged;
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
-  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+  if (!MODEL_ROUTES.has(route)) return unchanged;
+  const members = bytes.byteLength === 0 ? undefined : topLevelMembers(bytes);
+  if (members === "deep") {
     throw new GatewayError(400, "invalid_request_body", `The request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+  if (members === undefined) {
     if (route === "rerank") throw rerankBodyError("The request body of /v1/rerank must be a JSON object.");
     return unchanged;
   }
-  const body = parsed as Record<string, unknown>;
-  if (route === "rerank") checkRerankBody(body);
-  let changed = false;
+  const parsed: Record<string, unknown> = {};
+  for (const key of route === "rerank" ? ["model", "query", "documents", "top_n"] : ["model", "stream", "stream_options"]) {
+    const value = memberValue(bytes, members, key);
+    if (value !== undefined) parsed[key] = value;
+  }
+  if (route === "rerank") checkRerankBody(parsed);
+  const replaced: Record<string, unknown> = {};
   // Any other name goes to the replica as sent: it may serve aliases (--served-model-name), or it refuses.
-  if (body.model === undefined || body.model === null || body.model === record.slug) {
-    if (body.model !== record.spec.model) {
-      body.model = record.spec.model;
-      changed = true;
-    }
-  }
+  const model = parsed.model;
+  if ((model === undefined || model === null || model === record.slug) && model !== record.spec.model) replaced.model = record.spec.model;
   let dropUsageChunk = false;
-  if (STREAMING_ROUTES.has(route) && body.stream === true) {
-    const options = body.stream_options;
-    const asked = options !== null && typeof options === "object" && !Array.isArray(options) && (options as Record<string, unknown>).include_usage === true;
-    if (!asked) {
-      body.stream_options = { ...(options !== null && typeof options === "object" && !Array.isArray(options) ? options : {}), include_usage: true };
+  if (STREAMING_ROUTES.has(route) && parsed.stream === true) {
+    const options = parsed.stream_options;
+    const given = options !== null && typeof options === "object" && !Array.isArray(options) ? (options as Record<string, unknown>) : {};
+    if (given.include_usage !== true) {
+      replaced.stream_options = { ...given, include_usage: true };
       dropUsageChunk = true;
-      changed = true;
     }
   }
-  return { bytes: changed ? new TextEncoder().encode(JSON.stringify(body)) : bytes, dropUsageChunk, parsed: body };
+  Object.assign(parsed, replaced);
+  const changes = Object.keys(replaced);
+  if (changes.length === 0) return { bytes, dropUsageChunk, parsed };
+  const parts: Uint8Array[] = [encoder.encode("{")];
+  let first = true;
+  for (const member of members) {
+    if (changes.includes(member.key)) continue;
+    if (!first) parts.push(encoder.encode(","));
+    parts.push(bytes.subarray(member.start, member.end));
+    first = false;
+  }
+  for (const key of changes) {
+    parts.push(encoder.encode(`${first ? "" : ","}${JSON.stringify(key)}:${JSON.stringify(replaced[key])}`));
+    first = false;
+  }
+  parts.push(encoder.encode("}"));
+  return { bytes: Buffer.concat(parts), dropUsageChunk, parsed };
 }
 
 function rerankBodyError(message: string): GatewayError {

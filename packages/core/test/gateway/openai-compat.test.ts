@@ -2,7 +2,9 @@ import fc from "fast-check";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChunkSource } from "../../src/gateway/exchange";
-import { normaliseRerank, withoutUsageOnlyChunks } from "../../src/gateway/openai-compat";
+import { GatewayError } from "../../src/gateway/errors";
+import { normaliseRerank, rewriteRequestBody, withoutUsageOnlyChunks } from "../../src/gateway/openai-compat";
+import type { WorkloadRecord } from "../../src/workloads";
 import { readUsage } from "../../src/usage";
 import { bearer, type ServedGateway, serveGateway, GATEWAY_BINDINGS, startReplica, stopAllReplicas, TestPlatform } from "./support";
 
@@ -225,6 +227,77 @@ describe("withoutUsageOnlyChunks", () => {
   it("keeps a chunk that carries both choices and usage (vLLM's continuous usage stats)", async () => {
     const both = `data: ${JSON.stringify({ id: "c", choices: [{ index: 0, delta: { content: "x" } }], usage: { prompt_tokens: 1 } })}\n\n`;
     expect(await drain(withoutUsageOnlyChunks(source([new TextEncoder().encode(both)])))).toBe(both);
+  });
+});
+
+describe("rewriteRequestBody", () => {
+  const record = { slug: "chat", spec: { model: "org/chat-model" } } as unknown as WorkloadRecord;
+  const encode = (value: unknown, indent: number) => new TextEncoder().encode(JSON.stringify(value, null, indent));
+  const decode = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+
+  /** What the body must mean after the rewrite: the same object with model and stream_options as the gateway sets them. */
+  function expected(body: Record<string, unknown>): Record<string, unknown> {
+    const out = { ...body };
+    if (out.model === undefined || out.model === null || out.model === "chat") out.model = "org/chat-model";
+    const options = out.stream_options;
+    const given = options !== null && typeof options === "object" && !Array.isArray(options) ? (options as Record<string, unknown>) : {};
+    if (out.stream === true && given.include_usage !== true) out.stream_options = { ...given, include_usage: true };
+    return out;
+  }
+
+  it("means what JSON.parse of the body means, with only model and stream_options set, for any object and spacing", () => {
+    const member = fc.oneof(
+      fc.constantFrom("model", "stream", "stream_options", "messages", "max_tokens", "weird \"key\" \\"),
+      fc.string({ maxLength: 8 }),
+    );
+    const value = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.constantFrom("chat", "org/chat-model", "other", true, null),
+      fc.record({ include_usage: fc.boolean(), continuous_usage_stats: fc.boolean() }, { requiredKeys: [] }),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(member, value, { maxKeys: 6 }), fc.constantFrom(0, 2), (body, indent) => {
+        // Prepare: a body as a client would send it (a __proto__ key is a plain member in JSON).
+        const source = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
+
+        // Act
+        const out = rewriteRequestBody(encode(source, indent), "chat/completions", record);
+
+        // Assess
+        expect(decode(out.bytes)).toEqual(expected(source));
+        expect(out.dropUsageChunk).toBe(source.stream === true && (source.stream_options as { include_usage?: unknown } | null)?.include_usage !== true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("passes bodies that are no JSON object unchanged, and never throws anything but a 400", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v)), fc.string().map((t) => `{"model":"chat",${t}`)), (text) => {
+        const bytes = new TextEncoder().encode(text);
+        try {
+          const out = rewriteRequestBody(bytes, "chat/completions", record);
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) expect(out.bytes).toBe(bytes);
+        } catch (error) {
+          expect(error).toBeInstanceOf(GatewayError);
+          expect((error as GatewayError).status).toBe(400);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("leaves the bytes as they are when nothing changes, and refuses nesting past 64 levels", () => {
+    const same = new TextEncoder().encode('{ "model" : "org/chat-model", "messages": [] }');
+    expect(rewriteRequestBody(same, "chat/completions", record).bytes).toBe(same);
+    const deep = new TextEncoder().encode(`{"model":"chat","x":${"[".repeat(70)}${"]".repeat(70)}}`);
+    expect(() => rewriteRequestBody(deep, "chat/completions", record)).toThrow(GatewayError);
   });
 });
 
