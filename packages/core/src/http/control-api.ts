@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { catalogEntries, DEFAULT_CATALOG, type GpuCatalog } from "../catalog";
+import { SYNC_ROUTES_OF_ASYNC_MODALITIES } from "../gateway/routes";
 import { MethodNotAllowedError, NotFoundError, ValidationError } from "../errors";
 import { type Idempotency, parseIdempotencyKey } from "../idempotency";
 import { createKey, KeyInputSchema, listKeys, revokeKey, RotateInputSchema, rotateKey } from "../keys";
@@ -115,7 +116,8 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
           task_type: m.taskType,
           description: m.description,
           mode: m.mode,
-          routes: m.mode === "sync" ? [...m.routes, "models"] : [],
+          // An async modality may still answer a route synchronously (a reranker's rerank).
+          routes: m.mode === "sync" ? [...m.routes, "models"] : [...(SYNC_ROUTES_OF_ASYNC_MODALITIES[m.taskType] ?? [])],
           backends: m.backends,
         })),
       }),
