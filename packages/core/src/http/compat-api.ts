@@ -204,18 +204,21 @@ function assertProjectScope(principal: Principal, project: string): void {
   if (principal.project !== undefined && principal.project !== project) throw new ProjectScopeMismatchError(principal.project, project);
 }
 
-/** Finds a workload by id: an id item written when it is first looked up, or a search of every project. */
-const workloadIdKey = (id: string) => ({ pk: `WLID#${id}`, sk: "WLID" });
 const WORKLOAD_ID_PATTERN = /^wl_[0-9A-Za-z]{4,64}$/;
 
+/**
+ * Finds a workload by id through the id item written at its creation. A workload created before
+ * those items existed is searched for once (in the token's own project, or every project for an
+ * organisation token), and its item written.
+ */
 async function workloadById(ctx: PlatformContext, principal: Principal, id: string): Promise<WorkloadRecord> {
   const notFound = new NotFoundError(`workload ${id.slice(0, 80)} not found`);
   if (!WORKLOAD_ID_PATTERN.test(id)) throw notFound;
-  const key = workloadIdKey(id);
+  const key = keys.workloadId(id);
   const indexed = (await ctx.store.get(key.pk, key.sk))?.data as { project?: string; slug?: string } | undefined;
   let place = typeof indexed?.project === "string" && typeof indexed.slug === "string" ? { project: indexed.project, slug: indexed.slug } : undefined;
   if (place === undefined) {
-    place = await searchWorkloadId(ctx, id);
+    place = await searchWorkloadId(ctx, principal, id);
     if (place === undefined) throw notFound;
     await ctx.store.put({ ...key, data: { ...place } }, { kind: "any" });
   }
@@ -227,9 +230,12 @@ async function workloadById(ctx: PlatformContext, principal: Principal, id: stri
   return record;
 }
 
-async function searchWorkloadId(ctx: PlatformContext, id: string): Promise<{ project: string; slug: string } | undefined> {
-  for (const project of await queryAll(ctx.store, { pk: keys.org(), skPrefix: keys.projectPrefix() })) {
-    const slug = project.sk.slice(keys.projectPrefix().length);
+async function searchWorkloadId(ctx: PlatformContext, principal: Principal, id: string): Promise<{ project: string; slug: string } | undefined> {
+  const projects =
+    principal.project === undefined
+      ? (await queryAll(ctx.store, { pk: keys.org(), skPrefix: keys.projectPrefix() })).map((item) => item.sk.slice(keys.projectPrefix().length))
+      : [principal.project];
+  for (const slug of projects) {
     for (const item of await queryAll(ctx.store, { pk: keys.workload(slug, "").pk, skPrefix: keys.workloadPrefix() })) {
       const record = item.data as unknown as WorkloadRecord;
       if (record.id === id && record.deleted_at === undefined) return { project: slug, slug: record.slug };
@@ -281,7 +287,6 @@ export function registerCompatApi(router: Router<CompatCallContext>, ctx: Platfo
       });
       const record = await getWorkloadRecord(ctx, c.principal, project, result.workload_slug);
       if (!result.created) throw exists(record.id);
-      await ctx.store.put({ ...workloadIdKey(record.id), data: { project, slug: record.slug } }, { kind: "any" });
       options.onWorkloadChange?.(project, record.slug);
       return json(compatWorkload(record), 201);
     })

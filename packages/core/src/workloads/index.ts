@@ -242,6 +242,8 @@ export async function ensureWorkload(
       if (error instanceof ConditionFailedError) continue;
       throw error;
     }
+    // Lets a surface that addresses workloads by id (the vendor-compatible /api) find this one.
+    await ctx.store.put({ ...keys.workloadId(record.id), data: { project, slug: spec.slug } }, { kind: "any" });
     await recordEvent(ctx, project, spec.slug, { type: "Created", generation, message: `workload created at generation ${generation}` });
     return result(ctx, record, { changed: true, created: true, differences: [] });
   }

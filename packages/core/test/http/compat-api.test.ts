@@ -3,6 +3,7 @@ import {
   bootstrapAdminToken,
   createControlApi,
   ForbiddenError,
+  keys,
   MemoryStore,
   type PlatformContext,
   type WorkloadAdmission,
@@ -188,6 +189,23 @@ describe("/api: the vendor SDK's control surface", () => {
     expect(deleted.status).toBe(204);
     expect(again.status).toBe(404);
     expect(again.body).toMatchObject({ code: "not_found" });
+  });
+
+  it("a workload from before id items is found by one search (and indexed); a project token searches only its project", async () => {
+    const { ctx, admin, call, projectToken } = await setup();
+    const created = await call(admin, "POST", "/api/projects/acme/workloads", vendorSpec);
+    const other = await projectToken("other");
+    const item = keys.workloadId(created.body.id);
+    await ctx.store.delete(item.pk, item.sk, { kind: "any" });
+
+    const fromOther = await call(other, "GET", `/api/workloads/${created.body.id}`);
+    const byAdmin = await call(admin, "GET", `/api/workloads/${created.body.id}`);
+    const indexed = await ctx.store.get(item.pk, item.sk);
+
+    expect(fromOther.status).toBe(404);
+    expect(byAdmin.status).toBe(200);
+    expect(indexed?.data).toEqual({ project: "acme", slug: "support-bot" });
+    expect((await call(other, "GET", `/api/workloads/${created.body.id}`)).body.error).toBe("project_scope_mismatch");
   });
 
   it("a project-scoped token gets project_scope_mismatch on another project's list, create, id and readiness", async () => {
