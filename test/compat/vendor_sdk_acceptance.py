@@ -16,6 +16,7 @@ import json
 import os
 import threading
 import traceback
+import urllib.error
 import urllib.request
 from typing import Any, Callable
 from urllib.parse import urlsplit

@@ -538,12 +538,13 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     if (isGatewayRoute(route) && SYNC_ROUTES_OF_ASYNC_MODALITIES[taskType]?.includes(route)) return definitions[route];
     const shown = route.length > 100 ? `${route.slice(0, 100)}...` : route;
     if (modality === undefined || modality.mode === "async") {
+      const sync = [...(SYNC_ROUTES_OF_ASYNC_MODALITIES[taskType] ?? []), "models"];
       throw new GatewayError(
         404,
         "async_only_modality",
         `Workload ${project}/${workload} has task_type ${taskType}, which runs only as async jobs (too long for one HTTP request): ` +
-          `submit work through the async jobs API instead of /v1/${shown}. Only /v1/models answers synchronously.`,
-        { fields: { task_type: taskType, routes: ["models"] } },
+          `submit work through the async jobs API instead of /v1/${shown}. Only ${sync.map((r) => `/v1/${r}`).join(" and ")} answer${sync.length === 1 ? "s" : ""} synchronously.`,
+        { fields: { task_type: taskType, routes: sync } },
       );
     }
     const served = routesServed(taskType);
