@@ -5,7 +5,7 @@
  * for `command`, workloads addressed by id, errors as `{"error": "<code or sentence>", ...}`.
  */
 import { z } from "zod";
-import { GPU_CATALOG } from "../catalog";
+import { DEFAULT_CATALOG, type GpuCatalog } from "../catalog";
 import { ConflictError, DriftError, type ErrorDetail, ForbiddenError, InferenceKeyError, NotFoundError, UnauthorizedError, ValidationError } from "../errors";
 import { keys, type PlatformContext } from "../platform/context";
 import { getProject } from "../projects";
@@ -108,8 +108,8 @@ function specInputOf(input: CompatWorkloadInput): Record<string, unknown> {
 }
 
 /** Validates with the one spec validation, naming fields as this surface does. */
-function validateCompat(input: CompatWorkloadInput): WorkloadSpec {
-  if (input.gpu_resource_id !== undefined && input.gpu_resource_id !== null) gpuResource(input.gpu_resource_id);
+function validateCompat(input: CompatWorkloadInput, catalog: GpuCatalog): WorkloadSpec {
+  if (input.gpu_resource_id !== undefined && input.gpu_resource_id !== null) gpuResource(input.gpu_resource_id, catalog);
   try {
     return validateSpec(specInputOf(input));
   } catch (error) {
@@ -126,20 +126,21 @@ function validateCompat(input: CompatWorkloadInput): WorkloadSpec {
 }
 
 /**
- * `gpu_resource_id` names a cloud catalog offering by its display name ("NVIDIA L4") or its
- * instance type ("g6.xlarge"). Placement follows the execution policy (autoscaling's
- * `cloud_pool.gpu_pool`); the value is validated and kept as sent.
+ * `gpu_resource_id` names a GPU of the cloud catalog by the names `gpu_pool` takes ("NVIDIA L4", an
+ * alias such as "Tesla T4") or an instance type of it ("g6.xlarge"). Placement follows the execution
+ * policy (autoscaling's `cloud_pool.gpu_pool`); the value is validated and kept as sent.
  */
-function gpuResource(value: string): void {
-  if (GPU_CATALOG.some((o) => o.displayName === value || o.instanceType === value)) return;
-  const names = GPU_CATALOG.map((o) => o.displayName);
-  const suggestion = closest(value, [...names, ...GPU_CATALOG.map((o) => o.instanceType)]);
+function gpuResource(value: string, catalog: GpuCatalog): void {
+  const names = catalog.acceptedNames();
+  if (names.includes(value) || catalog.instanceType(value) !== undefined) return;
+  const instanceTypes = catalog.data.instance_types.map((t) => t.instance_type);
+  const suggestion = closest(value, [...names, ...instanceTypes]);
   throw new ValidationError("The workload is invalid.", [
     {
       path: "gpu_resource_id",
       message: `"${value.slice(0, 120)}" is not a GPU in the catalog${suggestion === undefined ? "" : `; did you mean "${suggestion}"?`}`,
       received: value,
-      expected: `a catalog display name or instance type: ${GPU_CATALOG.map((o) => `${o.displayName} (${o.instanceType})`).join(", ")}`,
+      expected: `a GPU name of the catalog (${names.join(", ")}) or one of its instance types (GET /v1/catalog/gpus)`,
       ...(suggestion === undefined ? {} : { suggestion }),
     },
   ]);
@@ -265,13 +266,14 @@ function param(params: Record<string, string>, name: string): string {
 /** Registers the `/api` routes beside the control API's own (same router, same authentication). */
 export function registerCompatApi(router: Router<CompatCallContext>, ctx: PlatformContext, options: ControlApiOptions): void {
   const ensureOptions = options.admitWorkload === undefined ? {} : { admit: options.admitWorkload };
+  const catalog = options.catalog ?? DEFAULT_CATALOG;
   router
     .on("GET", "/api/projects/:project/workloads", async (_r, p, c) => json(await listCompatWorkloads(ctx, c.principal, param(p, "project"))))
     .on("POST", "/api/projects/:project/workloads", async (request, p, c) => {
       const project = param(p, "project");
       assertProjectScope(c.principal, project);
       const input = parseInput(CompatWorkloadInputSchema, await readJsonBody(request), "workload");
-      validateCompat(input);
+      validateCompat(input, catalog);
       const exists = (id: string) =>
         new ConflictError(`workload "${input.slug}" already exists in project "${project}" (${id}); change it with PATCH /api/workloads/${id}`);
       // Create only: an existing slug is changed with PATCH /api/workloads/{id}.
@@ -303,7 +305,7 @@ export function registerCompatApi(router: Router<CompatCallContext>, ctx: Platfo
       // A new `config` is where the version now comes from (the vendor SDK sends it there).
       if (patch.config !== undefined && patch.vllm_version === undefined) delete base.vllm_version;
       const merged = parseInput(CompatWorkloadInputSchema, { ...base, ...patch }, "workload");
-      validateCompat(merged);
+      validateCompat(merged, catalog);
       const result = await ensureWorkload(ctx, c.principal, current.project, specInputOf(merged), {
         ...ensureOptions,
         onDrift: "reconcile",
