@@ -1,3 +1,4 @@
+import { type PlacedStatus, readPlacedStatus } from "../capacity/status";
 import type { PlatformContext } from "../platform/context";
 import { listWorkloadReplicas, type ReplicaRecord } from "../replicas";
 import type { Principal } from "../tokens";
@@ -31,6 +32,8 @@ export interface ReadinessInputs {
   view: WorkloadView;
   replicas: readonly ReplicaRecord[];
   workers: readonly WorkerRecord[];
+  /** On shared cloud capacity: the workload's last placement outcome (a node being launched for it, or why none fits). */
+  placed?: PlacedStatus;
   now: Date;
 }
 
@@ -39,7 +42,7 @@ const PULLING_REASON = /\b(pull|pulling|download|downloading|fetching)\b/i;
 
 /** The readiness a workload's stored state shows: a pure function of it, so every reader agrees. */
 export function readinessOf(inputs: ReadinessInputs): Readiness {
-  const { record, view: shown, replicas, workers, now } = inputs;
+  const { record, view: shown, replicas, workers, placed, now } = inputs;
   const accepted = shown.status.conditions.find((c) => c.type === "Accepted");
   if (accepted?.status === "False") return { phase: "error", message: accepted.message };
   if (shown.status.ready_replicas > 0) {
@@ -54,6 +57,12 @@ export function readinessOf(inputs: ReadinessInputs): Readiness {
       return { phase: "error", message: `replica ${failed.id} failed: ${failed.reason ?? "the backend exited"}${retry}` };
     }
     if (shown.status.desired_replicas === 0) return { phase: "scheduling", message: `no replica wanted now: ${shown.status.decision}` };
+    if (placed !== undefined && !placed.placed && placed.generation === record.generation) {
+      // Shared cloud capacity: a node is being launched for the replica, or none fits yet (and why).
+      return placed.reason === "AwaitingNode"
+        ? { phase: "launching", message: `launching a node: ${placed.message}` }
+        : { phase: "placing", message: `waiting for capacity (${placed.reason}): ${placed.message}` };
+    }
     return { phase: "scheduling", message: `waiting for the controller to place ${shown.status.desired_replicas} replica(s): ${shown.status.decision}` };
   }
   const byWorker = new Map(workers.map((w) => [w.id, w]));
@@ -82,10 +91,18 @@ function replicaReadiness(replica: ReplicaRecord, worker: WorkerRecord | undefin
 /** Reads a workload's readiness now (the caller must be allowed to see it: NotFoundError otherwise). */
 export async function readWorkloadReadiness(ctx: PlatformContext, principal: Principal, project: string, slug: string): Promise<Readiness> {
   const record = await getWorkloadRecord(ctx, principal, project, slug);
-  const [shown, replicas, workers] = await Promise.all([
+  const [shown, replicas, workers, placed] = await Promise.all([
     view(ctx, record),
     listWorkloadReplicas(ctx, project, slug),
     listProjectWorkers(ctx, project),
+    readPlacedStatus(ctx, project, slug),
   ]);
-  return readinessOf({ record, view: shown, replicas: replicas.map((r) => r.record), workers, now: ctx.now() });
+  return readinessOf({
+    record,
+    view: shown,
+    replicas: replicas.map((r) => r.record),
+    workers,
+    ...(placed === undefined ? {} : { placed }),
+    now: ctx.now(),
+  });
 }

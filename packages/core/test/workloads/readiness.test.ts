@@ -9,6 +9,7 @@ import {
   type ReplicaRecord,
   updateReplica,
   type WorkerRecord,
+  writePlacedStatus,
 } from "../../src";
 
 /**
@@ -143,6 +144,23 @@ describe("readiness events", () => {
     expect(seen[3]?.message).toBe("worker wrk_box1 is launching replica rep_one");
     expect(seen[4]?.message).toContain("pulling manifest 40%");
     expect(after).toBeUndefined();
+  });
+
+  it("on shared cloud capacity, a node launched for the workload is launching; no capacity yet is placing, with the reason", async () => {
+    const { ctx, call } = await setup();
+
+    const stream = events(await call("/v1/projects/acme/workloads/bot/readiness-events"));
+    const first = await stream.next();
+    await writePlacedStatus(ctx, "acme", "bot", { placed: false, reason: "InsufficientCapacity", message: "g6.xlarge: no availability zone with capacity", generation: 1 });
+    const waiting = await stream.next();
+    await writePlacedStatus(ctx, "acme", "bot", { placed: false, reason: "AwaitingNode", message: "a node will be launched (cheapest fit: 1 GPU(s) of g6.xlarge)", generation: 1 });
+    const launching = await stream.next();
+
+    expect(first?.phase).toBe("scheduling");
+    expect(waiting).toMatchObject({ phase: "placing", step: 2 });
+    expect(waiting?.message).toContain("InsufficientCapacity");
+    expect(launching).toMatchObject({ phase: "launching", step: 3 });
+    expect(launching?.message).toContain("g6.xlarge");
   });
 
   it("a failed replica ends the stream with error and its reason", async () => {
