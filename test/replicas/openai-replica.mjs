@@ -13,6 +13,11 @@
 // it dies of EPIPE when nobody reads its output any more).
 // ollama mode: --ollama adds GET /api/tags and POST /api/pull (NDJSON progress, like ollama's); with
 // --ollama-pull-ms N the model starts not pulled and a pull takes about N ms.
+// Like vLLM it serves one model name (--served-model-name, else the model argument): a request naming
+// another `model` gets vLLM's 404; a request without `model` gets the served one. Rerank: vLLM's
+// POST /rerank, /v1/rerank and /v2/rerank in vLLM's exact shape; with --sglang, only sglang's
+// POST /v1/rerank answering a bare array of {index, score, document}. Scores are deterministic: the
+// share of the query's words found in the document.
 import { createServer } from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -94,7 +99,62 @@ function replyWords(body) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** vLLM's check: a request naming a model this server does not serve is answered 404 (true when answered). */
+function refusedModel(res, body) {
+  if (body.model === undefined || body.model === null || body.model === model) return false;
+  send(res, 404, { error: { message: `The model \`${body.model}\` does not exist.`, type: "NotFoundError", param: null, code: 404 } });
+  return true;
+}
+
+function words(text) {
+  return String(text ?? "").toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+}
+
+/** Share of the query's distinct words the document contains, rounded so scores compare exactly. */
+function overlapScore(query, document) {
+  const wanted = new Set(words(query));
+  if (wanted.size === 0) return 0;
+  const present = new Set(words(document));
+  let found = 0;
+  for (const word of wanted) if (present.has(word)) found++;
+  return Math.round((found / wanted.size) * 1e6) / 1e6;
+}
+
+function rerankInput(body) {
+  const documents = Array.isArray(body.documents) ? body.documents.map((d) => (typeof d === "string" ? d : String(d?.text ?? ""))) : [];
+  if (typeof body.query !== "string" || documents.length === 0) return undefined;
+  return { query: body.query, documents };
+}
+
+/** vLLM's rerank answer: results best first, cut to top_n, each with its document. */
+function vllmRerank(_req, res, raw) {
+  const body = JSON.parse(raw);
+  if (refusedModel(res, body)) return;
+  const input = rerankInput(body);
+  if (input === undefined) return send(res, 400, { error: { message: "query and documents are required", type: "BadRequestError", param: null, code: 400 } });
+  const results = input.documents
+    .map((text, index) => ({ index, document: { text }, relevance_score: overlapScore(input.query, text) }))
+    .sort((a, b) => b.relevance_score - a.relevance_score || a.index - b.index);
+  const topN = Number.isInteger(body.top_n) && body.top_n > 0 ? body.top_n : results.length;
+  const totalTokens = input.documents.reduce((n, text) => n + tokens(input.query) + tokens(text), 0);
+  send(res, 200, { id: `rerank-${process.pid}-${stats.requests}`, model, usage: { total_tokens: totalTokens }, results: results.slice(0, topN) });
+}
+
+/** sglang's rerank answer: a bare array in document order, `score` for the relevance. */
+function sglangRerank(_req, res, raw) {
+  const body = JSON.parse(raw);
+  if (refusedModel(res, body)) return;
+  const input = rerankInput(body);
+  if (input === undefined) return send(res, 400, { object: "error", message: "query and documents are required", type: "BadRequestError", code: 400 });
+  send(
+    res,
+    200,
+    input.documents.map((text, index) => ({ index, score: overlapScore(input.query, text), document: text, meta_info: { prompt_tokens: tokens(input.query) + tokens(text) } })),
+  );
+}
+
 async function completion(_req, res, body, chat) {
+  if (refusedModel(res, body)) return;
   const words = replyWords(body);
   const id = `cmpl-${process.pid}-${stats.requests}`;
   const created = Math.floor(Date.now() / 1000);
@@ -219,6 +279,7 @@ const routes = {
   "POST /v1/completions": (req, res, body) => completion(req, res, JSON.parse(body), false),
   "POST /v1/embeddings": (_req, res, body) => {
     const parsed = JSON.parse(body);
+    if (refusedModel(res, parsed)) return;
     const inputs = Array.isArray(parsed.input) ? parsed.input : [parsed.input];
     const promptTokens = inputs.reduce((n, t) => n + tokens(t), 0);
     send(res, 200, {
@@ -228,6 +289,9 @@ const routes = {
       usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
     });
   },
+  ...(flags.sglang
+    ? { "POST /v1/rerank": sglangRerank }
+    : { "POST /rerank": vllmRerank, "POST /v1/rerank": vllmRerank, "POST /v2/rerank": vllmRerank }),
   "POST /v1/images/generations": (_req, res) =>
     send(res, 200, { created: Math.floor(Date.now() / 1000), data: [{ b64_json: PNG_1X1.toString("base64") }] }),
   "POST /v1/images/edits": (req, res, body) => {

@@ -14,6 +14,7 @@ import { BodyTooLargeError, concatChunks, ReplayableBody, readLimited, readSourc
 import { GatewayError, gatewayErrorReply, workloadFailedError } from "./errors";
 import { type ChunkSource, fromWebRequest, type GatewayReply, type GatewayRequest, toWebResponse } from "./exchange";
 import { type ImageFormat, imageFormatOf, imagesToUrls, MultipartFieldSniffer } from "./images";
+import { normaliseRerank, rewriteRequestBody, rewritesBody, withoutUsageOnlyChunks } from "./openai-compat";
 import { SlidingWindowCounter } from "./rate-window";
 import { SharedRateLimiter } from "./shared-rate";
 import {
@@ -25,6 +26,7 @@ import {
   ROUTE_DEFINITIONS,
   type RouteDefinition,
   routesServed,
+  SYNC_ROUTES_OF_ASYNC_MODALITIES,
 } from "./routes";
 import { DEFAULT_ROUTE_CACHE, type RouteCacheOptions, type RouteInfo, RouteTable, type UpstreamReplica } from "./route-table";
 import { verifyFileSignature } from "./signed-url";
@@ -143,6 +145,8 @@ const SMALL_BODY_BYTES = 64 * 1024;
 const SMALL_RESPONSE_BYTES = 256 * 1024;
 const MAX_ATTEMPTS = 3;
 const IMAGE_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
+/** A rerank answer is a score per document (the request is at most 4 MiB of documents). */
+const RERANK_RESPONSE_MAX_BYTES = 16 * 1024 * 1024;
 const SCALE_UP_CALL_INTERVAL_MS = 5000;
 /** `Retry-After` of `workload_scaling_up` never asks for less than this (the estimate may have passed). */
 const SCALE_UP_RETRY_AFTER_MIN_MS = 250;
@@ -236,6 +240,10 @@ interface Call {
   imageFormat: ImageFormat | MultipartFieldSniffer;
   /** The key's concurrency slot, when it has a limit: released when the call's usage is recorded. */
   lease: ConcurrencyLease | undefined;
+  /** The replica was asked for a usage chunk the client did not ask for: it is taken out of the stream. */
+  dropUsageChunk: boolean;
+  /** The parsed JSON request of a rewritten body (rerank reads `top_n` and `documents` back). */
+  parsedRequest: Record<string, unknown> | undefined;
 }
 
 /** A client-given route, bounded for logs. */
@@ -282,7 +290,7 @@ async function readUpTo(source: ChunkSource, limit: number): Promise<{ chunks: U
 
 /** Bodies read whole before proxying: images/generations (rewritten) and small declared ones (retryable). */
 function readsWhole(definition: RouteDefinition, declared: number | undefined): boolean {
-  return definition.route === "images/generations" || (declared !== undefined && declared <= SMALL_BODY_BYTES);
+  return definition.route === "images/generations" || rewritesBody(definition.route) || (declared !== undefined && declared <= SMALL_BODY_BYTES);
 }
 
 /** Whether prepareBody would stream this body to the replica (not read it first). */
@@ -478,6 +486,10 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       // Bodies read whole are read (and held to the route's limit) before the request counts as demand;
       // a streamed body is counted on its declared length and cut at the limit as it streams.
       let body = streamsBody(request, definition, declared) ? undefined : await prepareBody(request, definition, declared, info, sniffer);
+      // The model name the replica serves, and usage asked for on every stream (openai-compat.ts);
+      // a rerank body without a query and documents is refused here, before it counts as demand.
+      const openAiBody = body?.kind === "bytes" && rewritesBody(definition.route) ? rewriteRequestBody(body.bytes, definition.route, record) : undefined;
+      if (openAiBody !== undefined && body?.kind === "bytes") body.bytes = openAiBody.bytes;
       // A malformed X-Scale-Up-Timeout is refused (400) before it counts; it matters only without a ready replica.
       const waitSeconds = info.ready.length === 0 ? scaleUpWait(request) : 0;
       if (definition.route !== "models" && info.incarnation !== undefined) {
@@ -496,7 +508,21 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         body.bytes = rewritten.bytes;
         imageFormat = rewritten.format;
       }
-      const call: Call = { request, requestId, started, project, workload, key, demand: base.demand, definition, record, imageFormat, lease: base.lease };
+      const call: Call = {
+        request,
+        requestId,
+        started,
+        project,
+        workload,
+        key,
+        demand: base.demand,
+        definition,
+        record,
+        imageFormat,
+        dropUsageChunk: openAiBody?.dropUsageChunk ?? false,
+        parsedRequest: openAiBody?.parsed,
+        lease: base.lease,
+      };
       return await proxy(call, info, body);
     } catch (error) {
       const gatewayError = asGatewayError(error);
@@ -509,14 +535,16 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     const taskType = record.spec.task_type as TaskTypeName;
     const modality = MODALITIES[taskType];
     if (route === "models") return definitions.models;
+    if (isGatewayRoute(route) && SYNC_ROUTES_OF_ASYNC_MODALITIES[taskType]?.includes(route)) return definitions[route];
     const shown = route.length > 100 ? `${route.slice(0, 100)}...` : route;
     if (modality === undefined || modality.mode === "async") {
+      const sync = [...(SYNC_ROUTES_OF_ASYNC_MODALITIES[taskType] ?? []), "models"];
       throw new GatewayError(
         404,
         "async_only_modality",
         `Workload ${project}/${workload} has task_type ${taskType}, which runs only as async jobs (too long for one HTTP request): ` +
-          `submit work through the async jobs API instead of /v1/${shown}. Only /v1/models answers synchronously.`,
-        { fields: { task_type: taskType, routes: ["models"] } },
+          `submit work through the async jobs API instead of /v1/${shown}. Only ${sync.map((r) => `/v1/${r}`).join(" and ")} answer${sync.length === 1 ? "s" : ""} synchronously.`,
+        { fields: { task_type: taskType, routes: sync } },
       );
     }
     const served = routesServed(taskType);
@@ -729,7 +757,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         upstream = await transport.send({
           host: replica.host,
           port: replica.port,
-          path: definition.upstreamPath,
+          path: definition.upstreamPathByBackend?.[call.record.spec.backend] ?? definition.upstreamPath,
           method: definition.method,
           headers: { ...headers, authorization: replica.authorization },
           certificateSha256: replica.certificateSha256,
@@ -831,6 +859,9 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
       if (isImages && upstream.status === 200 && contentType.includes("json") && wantedImageFormat(call) === "url") {
         return await imagesWithUrls(call, upstream, link);
       }
+      if (definition.route === "rerank" && upstream.status === 200 && contentType.includes("json")) {
+        return await rerankAnswer(call, upstream, link);
+      }
       const headers = responseHeaders(upstream.headers, call.requestId);
       if (upstream.body === null) {
         settle(call, link, { status: upstream.status });
@@ -870,7 +901,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         prefix = head.chunks;
       }
       const scanner = metered ? new UsageScanner(sse ? "sse" : "json") : undefined;
-      const body = relay(reader, prefix, {
+      const relayed = relay(reader, prefix, {
         idleTimeoutMs: definition.idleTimeoutMs,
         onChunk: scanner === undefined ? undefined : (chunk) => scanner.push(chunk),
         onIdle: () => controller.abort(new Aborted("idle_timeout")),
@@ -887,6 +918,8 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
           });
         },
       });
+      // The scanner saw the usage chunk (relay's onChunk); the client gets the stream it asked for.
+      const body = sse && call.dropUsageChunk ? withoutUsageOnlyChunks(relayed) : relayed;
       return { status: upstream.status, headers, body };
     } catch (error) {
       const gatewayError = error instanceof GatewayError ? error : asGatewayError(error);
@@ -896,6 +929,37 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     }
   }
 
+
+  /** A rerank answer in one shape whatever the backend (openai-compat.ts), metered on its total_tokens. */
+  async function rerankAnswer(call: Call, upstream: UpstreamResponse, link: UpstreamLink): Promise<GatewayReply> {
+    let raw: Uint8Array;
+    const idle = setTimeout(() => link.controller.abort(new Aborted("idle_timeout")), call.definition.idleTimeoutMs);
+    try {
+      raw = upstream.body === null ? new Uint8Array(0) : await readSourceLimited(upstream.body, RERANK_RESPONSE_MAX_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) throw new GatewayError(502, "upstream_bad_response", "The replica's rerank answer is too large.");
+      throw new GatewayError(502, "upstream_bad_response", "The replica's rerank answer broke off.");
+    } finally {
+      clearTimeout(idle);
+    }
+    const headers = responseHeaders(upstream.headers, call.requestId);
+    delete headers["content-length"];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8"));
+    } catch {
+      parsed = undefined;
+    }
+    const answer = normaliseRerank(parsed, call.parsedRequest, { id: `rerank-${call.requestId}`, model: call.record.spec.model });
+    if (answer === undefined) {
+      settle(call, link, { status: upstream.status, unmetered: true });
+      return { status: upstream.status, headers, body: raw };
+    }
+    const tokens = answer.usage.total_tokens;
+    settle(call, link, { status: upstream.status, ...(tokens > 0 ? { promptTokens: tokens, completionTokens: 0 } : { unmetered: true }) });
+    headers["content-type"] = "application/json";
+    return { status: upstream.status, headers, body: Buffer.from(JSON.stringify(answer)) };
+  }
 
   async function imagesWithUrls(
     call: Call,

@@ -10,6 +10,7 @@ export const GATEWAY_ROUTES = [
   "images/edits",
   "audio/speech",
   "audio/transcriptions",
+  "rerank",
   "models",
 ] as const;
 export type GatewayRoute = (typeof GATEWAY_ROUTES)[number];
@@ -19,6 +20,8 @@ export interface RouteDefinition {
   method: "GET" | "POST";
   /** The path requested from the replica: a constant of this table, never built from the client's path. */
   upstreamPath: string;
+  /** Where a backend serves this route instead (vLLM serves rerank at `/rerank`, sglang at `/v1/rerank`). */
+  upstreamPathByBackend?: Readonly<Partial<Record<string, string>>>;
   /** Largest request body accepted (bytes); 413 above it. */
   maxBodyBytes: number;
   /** Connect + wait for the replica's response headers. */
@@ -64,7 +67,17 @@ export const ROUTE_DEFINITIONS: Readonly<Record<GatewayRoute, RouteDefinition>> 
   "audio/speech": define("audio/speech", "POST", 1 * MiB, 120, 60, false),
   // OpenAI accepts 25 MB audio files; the rest is multipart overhead and form fields.
   "audio/transcriptions": define("audio/transcriptions", "POST", 32 * MiB, 300, 60, true),
+  // Reranking a batch of documents is one forward pass: answered whole, like embeddings.
+  rerank: { ...define("rerank", "POST", 4 * MiB, 60, 30, true), upstreamPathByBackend: { vllm: "/rerank", sglang: "/v1/rerank" } },
   models: define("models", "GET", 0, 10, 10, false),
+};
+
+/**
+ * Routes a modality answers synchronously although its other work runs as async jobs: a reranker
+ * answers `/v1/rerank` (a short forward pass) as the vendor SDK calls it, beside its jobs.
+ */
+export const SYNC_ROUTES_OF_ASYNC_MODALITIES: Readonly<Partial<Record<TaskTypeName, readonly GatewayRoute[]>>> = {
+  reranker: ["rerank"],
 };
 
 export function isGatewayRoute(route: string): route is GatewayRoute {
@@ -77,7 +90,7 @@ const SERVED = new Map<TaskTypeName, readonly GatewayRoute[]>();
 export function routesServed(taskType: TaskTypeName): readonly GatewayRoute[] {
   let served = SERVED.get(taskType);
   if (served === undefined) {
-    served = [...(MODALITIES[taskType]?.routes ?? []).filter(isGatewayRoute), "models"];
+    served = [...(MODALITIES[taskType]?.routes ?? []).filter(isGatewayRoute), ...(SYNC_ROUTES_OF_ASYNC_MODALITIES[taskType] ?? []), "models"];
     SERVED.set(taskType, served);
   }
   return served;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { catalogEntries, DEFAULT_CATALOG, type GpuCatalog } from "../catalog";
+import { SYNC_ROUTES_OF_ASYNC_MODALITIES } from "../gateway/routes";
 import { MethodNotAllowedError, NotFoundError, ValidationError } from "../errors";
 import { type Idempotency, parseIdempotencyKey } from "../idempotency";
 import { createKey, KeyInputSchema, listKeys, revokeKey, RotateInputSchema, rotateKey } from "../keys";
@@ -19,10 +20,13 @@ import {
   listWorkloadEvents,
   listWorkloads,
   previewEnsure,
+  readWorkloadReadiness,
   type WorkloadAdmission,
 } from "../workloads";
 import { registerInsightRoutes } from "./insight-routes";
+import { compatErrorResponse, isCompatPath, registerCompatApi } from "./compat-api";
 import { readJsonBody } from "./json-body";
+import { readinessEventStream, type ReadinessStreamOptions } from "./readiness-events";
 import { errorResponse, json, requestIdOf } from "./responses";
 import { Router } from "./router";
 
@@ -47,6 +51,8 @@ export interface ControlApiOptions {
   /** The GPU catalog `GET /v1/catalog/gpus` lists (default: the recorded one) and the region its prices are quoted in. */
   catalog?: GpuCatalog;
   catalogRegion?: string;
+  /** Readiness event streams' poll, keep-alive and lifetime (a buffered Lambda answer needs a short lifetime). */
+  readinessStream?: Pick<ReadinessStreamOptions, "pollMs" | "keepAliveMs" | "maxMs">;
 }
 
 /** Parses input with a zod schema and reports every issue in wire names. */
@@ -110,7 +116,8 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
           task_type: m.taskType,
           description: m.description,
           mode: m.mode,
-          routes: m.mode === "sync" ? [...m.routes, "models"] : [],
+          // An async modality may still answer a route synchronously (a reranker's rerank).
+          routes: m.mode === "sync" ? [...m.routes, "models"] : [...(SYNC_ROUTES_OF_ASYNC_MODALITIES[m.taskType] ?? [])],
           backends: m.backends,
         })),
       }),
@@ -147,6 +154,10 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
     .on("GET", "/v1/projects/:project/workloads/:slug/events", async (_r, p, c) =>
       json(await listWorkloadEvents(ctx, c.principal, param(p, "project"), param(p, "slug"), pageOf(c.url))),
     )
+    .on("GET", "/v1/projects/:project/workloads/:slug/readiness-events", async (request, p, c) => {
+      const read = () => readWorkloadReadiness(ctx, c.principal, param(p, "project"), param(p, "slug"));
+      return readinessEventStream(await read(), read, { ...options.readinessStream, signal: request.signal });
+    })
     .on("GET", "/v1/projects/:project/workloads/:slug", async (_r, p, c) =>
       json(await getWorkload(ctx, c.principal, param(p, "project"), param(p, "slug"))),
     )
@@ -209,6 +220,7 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
     .on("GET", "/v1/tokens", async (_r, _p, c) => json({ data: await listTokens(ctx, c.principal) }))
     .on("DELETE", "/v1/tokens/:token_id", async (_r, p, c) => json(await revokeToken(ctx, c.principal, param(p, "token_id"))));
   registerInsightRoutes(router, ctx);
+  registerCompatApi(router, ctx, options);
   return router;
 }
 
@@ -242,7 +254,7 @@ export function createControlApi(ctx: PlatformContext, options: ControlApiOption
         response.headers.set("x-request-id", requestId);
       }
     } catch (error) {
-      response = errorResponse(error, requestId, log);
+      response = isCompatPath(url.pathname) ? compatErrorResponse(error, requestId, request, log) : errorResponse(error, requestId, log);
     }
     log(`${request.method} ${url.pathname} ${response.status} ${(performance.now() - started).toFixed(1)}ms ${requestId}`);
     return response;

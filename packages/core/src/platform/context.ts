@@ -20,6 +20,8 @@ export const keys = {
   secret: (digest: string) => ({ pk: `SECRET#${digest}`, sk: "SECRET" }),
   workload: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `WL#${slug}` }),
   workloadPrefix: () => "WL#",
+  /** Where a workload id (`wl_...`) lives: `{project, slug}`, written when the workload is created. */
+  workloadId: (id: string) => ({ pk: `WLID#${id}`, sk: "WLID" }),
   /** The highest generation a removed workload record reached: a re-created slug continues from it. */
   workloadGenerations: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `WLGEN#${slug}` }),
   worker: (project: string, workerId: string) => ({ pk: `PRJ#${project}`, sk: `WRK#${workerId}` }),

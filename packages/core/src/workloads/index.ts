@@ -20,6 +20,7 @@ import { policyState } from "./policy-state";
 
 export { policyState, DEFAULT_CRON_RUN_MINUTES, type PolicyState } from "./policy-state";
 export { type IncarnationSource, newIncarnationId, workloadIncarnation } from "./incarnation";
+export { READINESS_PHASES, type Readiness, type ReadinessPhase, readinessOf, readinessStep, readWorkloadReadiness } from "./readiness";
 
 /** A workload as stored: the normalised spec plus its generations. */
 export interface WorkloadRecord {
@@ -45,6 +46,12 @@ export interface WorkloadRecord {
    * on records written before it existed: read it with `workloadIncarnation(record)`.
    */
   incarnation?: string;
+  /**
+   * The spec in the form another surface received it (the vendor-compatible `/api`: `model_name`,
+   * `config.command`, `description`, ...), kept so that surface returns stored values as they were
+   * sent. `spec` stays the truth: a field is shown from here only while it still means what `spec` holds.
+   */
+  declared?: Record<string, unknown>;
 }
 
 export interface Condition {
@@ -119,6 +126,8 @@ export interface EnsureOptions {
   manager?: string;
   /** Refuses this caller this spec before anything is written (see WorkloadAdmission). */
   admit?: WorkloadAdmission;
+  /** Stored as the record's `declared` (the `/api` surface's wire form of the spec). */
+  declared?: Record<string, unknown>;
 }
 
 const MAX_WRITE_ATTEMPTS = 20;
@@ -137,7 +146,7 @@ export async function ensureWorkload(
   rawSpec: unknown,
   options: OnDriftName | EnsureOptions = "reconcile",
 ): Promise<EnsureResult> {
-  const { onDrift = "reconcile", manager, admit } = typeof options === "string" ? { onDrift: options } : options;
+  const { onDrift = "reconcile", manager, admit, declared } = typeof options === "string" ? { onDrift: options } : options;
   const spec = validateSpec(rawSpec);
   await getOrCreateProject(ctx, principal, project);
   await assertWorkersExist(ctx, project, spec);
@@ -153,12 +162,18 @@ export async function ensureWorkload(
     if (live !== undefined && item !== undefined) {
       const differences = diffSpecs(live.spec, spec);
       const marking = manager !== undefined && live.managed_by !== manager;
-      if ((differences.length === 0 || onDrift === "ignore") && !marking) {
+      const redeclaring = declared !== undefined && JSON.stringify(live.declared) !== JSON.stringify(declared);
+      if ((differences.length === 0 || onDrift === "ignore") && !marking && !redeclaring) {
         return result(ctx, live, { changed: false, created: false, differences });
       }
       if (differences.length === 0 || onDrift === "ignore") {
-        // Only the manager marker changes: no new generation, nothing restarts.
-        const marked: WorkloadRecord = { ...live, managed_by: manager, updated_at: now };
+        // Only the manager marker or the declared form changes: no new generation, nothing restarts.
+        const marked: WorkloadRecord = {
+          ...live,
+          ...(marking ? { managed_by: manager } : {}),
+          ...(redeclaring ? { declared } : {}),
+          updated_at: now,
+        };
         try {
           await ctx.store.put({ ...key, data: { ...marked } }, { kind: "version", version: item.version });
         } catch (error) {
@@ -177,6 +192,7 @@ export async function ensureWorkload(
       const next: WorkloadRecord = {
         ...live,
         ...(manager === undefined ? {} : { managed_by: manager }),
+        ...(declared === undefined ? {} : { declared }),
         // A record from before incarnations stores the id every reader derived for it.
         incarnation: workloadIncarnation(live),
         spec,
@@ -214,6 +230,7 @@ export async function ensureWorkload(
       created_at: now,
       updated_at: now,
       ...(manager === undefined ? {} : { managed_by: manager }),
+      ...(declared === undefined ? {} : { declared }),
       incarnation: newIncarnationId(),
     };
     try {
@@ -225,6 +242,8 @@ export async function ensureWorkload(
       if (error instanceof ConditionFailedError) continue;
       throw error;
     }
+    // Lets a surface that addresses workloads by id (the vendor-compatible /api) find this one.
+    await ctx.store.put({ ...keys.workloadId(record.id), data: { project, slug: spec.slug } }, { kind: "any" });
     await recordEvent(ctx, project, spec.slug, { type: "Created", generation, message: `workload created at generation ${generation}` });
     return result(ctx, record, { changed: true, created: true, differences: [] });
   }

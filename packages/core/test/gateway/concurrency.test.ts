@@ -21,7 +21,7 @@ const streamedChat = (url: string, secret: string, tokens = 200) =>
     headers: { ...bearer(secret), "content-type": "application/json" },
     // The test replica echoes the prompt one word per chunk: `tokens` words make `tokens` chunks.
     body: JSON.stringify({
-      model: "m",
+      model: "test-model",
       stream: true,
       max_tokens: tokens,
       messages: [{ role: "user", content: Array.from({ length: tokens }, (_, i) => `w${i}`).join(" ") }],

@@ -68,7 +68,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: what counts as demand ($binding bindin
     // Act
     const codes = [
       await codeOf(await send("chat", "embeddings", { body: "{}" })),
-      await codeOf(await send("ranker", "rerank", { body: "{}" })),
+      await codeOf(await send("chat", "rerank", { body: "{}" })),
       await codeOf(await send("ranker", "chat/completions", { body: chatBody })),
       await codeOf(await send("chat", "chat/completions", { key: null, body: chatBody })),
       await codeOf(await send("chat", "chat/completions", { key: "ik_live_notakey", body: chatBody })),
@@ -89,7 +89,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: what counts as demand ($binding bindin
     // Assess
     expect(codes).toEqual([
       "route_not_served",
-      "async_only_modality",
+      "route_not_served",
       "async_only_modality",
       "missing_api_key",
       "malformed_api_key",
@@ -107,13 +107,25 @@ describe.each(GATEWAY_BINDINGS)("gateway: what counts as demand ($binding bindin
 
   it("a reranker scaled to zero stays at zero after refused calls", async () => {
     // Prepare
-    for (let i = 0; i < 20; i++) await send("ranker", "rerank", { body: "{}" });
+    for (let i = 0; i < 20; i++) await send("ranker", "embeddings", { body: "{}" });
 
     // Act
     const outcome = await reconcileWorkload(platform.ctx, noPlacement, "acme", "ranker", { signals });
 
     // Assess
     expect(outcome?.desired).toBe(0);
+  });
+
+  it("a synchronous rerank on a reranker is servable demand: it counts, asks for a scale-up and wakes the workload", async () => {
+    // Act
+    const response = await send("ranker", "rerank", { body: JSON.stringify({ query: "q", documents: ["a", "b"] }) });
+    const outcome = await reconcileWorkload(platform.ctx, noPlacement, "acme", "ranker", { signals });
+
+    // Assess
+    expect(await codeOf(response)).toBe("workload_scaling_up");
+    expect(served.gateway.gatewayRequestRate(await platform.incarnation("acme", "ranker"))).toBe(1);
+    expect(scaleUps).toContain("acme/ranker");
+    expect(outcome?.desired).toBe(1);
   });
 
   it("a rate-limited call does not count; the admitted one does", async () => {
@@ -125,7 +137,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: what counts as demand ($binding bindin
     expect(await codeOf(admitted)).toBe("workload_scaling_up");
     expect(await codeOf(limited)).toBe("rate_limit_exceeded");
     expect(served.gateway.gatewayRequestRate(await platform.incarnation("acme", "limited"))).toBe(1);
-    expect(scaleUps).toEqual(["acme/limited"]);
+    expect(scaleUps.filter((w) => w === "acme/limited")).toEqual(["acme/limited"]);
   });
 
   it("a servable call counts, asks for a scale-up, and wakes the workload", async () => {

@@ -24,7 +24,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: rate and size limits ($binding binding
     fetch(`${served.url}/endpoint/acme/chat/v1/chat/completions`, {
       method: "POST",
       headers: { ...bearer(secret), "content-type": "application/json", ...init.headers },
-      body: init.body ?? JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+      body: init.body ?? JSON.stringify({ model: "test-model", messages: [{ role: "user", content: "hi" }] }),
       ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}),
     } as RequestInit);
 
@@ -72,7 +72,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: rate and size limits ($binding binding
     const before = (await replica.stats()).requests;
 
     // Act
-    const response = await chat(key.secret, { body: JSON.stringify({ model: "m", prompt: "x".repeat(2000) }) });
+    const response = await chat(key.secret, { body: JSON.stringify({ model: "test-model", prompt: "x".repeat(2000) }) });
     const body = (await response.json()) as { error: { code: string } };
 
     // Assess
@@ -102,8 +102,8 @@ describe.each(GATEWAY_BINDINGS)("gateway: rate and size limits ($binding binding
     expect(body.error.code).toBe("payload_too_large");
   });
 
-  it("a streamed body that passes the limit is cut off upstream: the replica never receives it whole, the 413 closes the connection", async () => {
-    // Prepare: a chunked upload (no declared length) that streams to the replica, 3 x 600 bytes against a 1024-byte limit.
+  it("a chunked JSON body that passes the limit is refused before any upstream call (JSON bodies are read whole to be rewritten), the 413 closes the connection", async () => {
+    // Prepare: a chunked upload (no declared length), 3 x 600 bytes against a 1024-byte limit.
     const key = await platform.key("acme", "chat");
     // The test before leaves a cut-off upload of its own, which the replica may record a moment
     // later: read the counters once they have stayed the same for 200 ms.
@@ -131,18 +131,13 @@ describe.each(GATEWAY_BINDINGS)("gateway: rate and size limits ($binding binding
     // Act
     const response = await chat(key.secret, { body: stream });
     const body = (await response.json()) as { error: { code: string } };
-    let after = (await replica.stats()).bodies;
-    for (let i = 0; i < 40 && after.incomplete === before.incomplete; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      after = (await replica.stats()).bodies;
-    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = (await replica.stats()).bodies;
 
     // Assess
     expect(response.status).toBe(413);
     expect(body.error.code).toBe("payload_too_large");
-    expect(after.complete).toBe(before.complete);
-    expect(after.incomplete).toBe(before.incomplete + 1);
-    expect(after.incompleteBytes - before.incompleteBytes).toBeLessThanOrEqual(1024);
+    expect(after).toEqual(before);
     expect(response.headers.get("connection")).toBe("close");
   });
 
@@ -182,7 +177,7 @@ describe("gateway: a key's rate limit shared by several gateway instances (rateL
       const response = await fetch(`${served[i % 2]?.url}/endpoint/acme/chat/v1/chat/completions`, {
         method: "POST",
         headers: { ...bearer(key.secret), "content-type": "application/json" },
-        body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+        body: JSON.stringify({ model: "test-model", messages: [{ role: "user", content: "hi" }] }),
       });
       statuses.push(response.status);
       await response.text();

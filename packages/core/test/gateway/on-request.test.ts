@@ -33,7 +33,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: onRequest tells every answered API req
     fetch(`${served.url}/endpoint/acme/chat/v1/${route}`, {
       method: "POST",
       headers: { ...bearer(secret), "content-type": "application/json" },
-      body: JSON.stringify({ model: "m", messages: [] }),
+      body: JSON.stringify({ model: "test-model", messages: [] }),
     }).then((response) => response.arrayBuffer().then(() => response.status));
 
   it("answered, refused by route, refused by key: each is told once, with the key id and never the key", async () => {

@@ -27,7 +27,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: key revocation and expiry under a fake
     const response = await fetch(`${served.url}/endpoint/acme/chat/v1/chat/completions`, {
       method: "POST",
       headers: { ...bearer(secret), "content-type": "application/json" },
-      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+      body: JSON.stringify({ model: "test-model", messages: [{ role: "user", content: "hi" }] }),
     });
     const body = (await response.json()) as { error?: { code: string } };
     return { status: response.status, code: body.error?.code };

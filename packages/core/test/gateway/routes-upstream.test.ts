@@ -50,7 +50,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: routes per modality and what it makes 
     fetch(`${served.url}/endpoint/acme/${workload}/v1/${route}`, {
       method: init.method ?? "POST",
       headers: { ...bearer(keys.get(workload) ?? ""), "content-type": "application/json", ...init.headers },
-      ...(init.method === "GET" ? {} : { body: init.body ?? JSON.stringify({ model: "m", messages: [] }) }),
+      ...(init.method === "GET" ? {} : { body: init.body ?? JSON.stringify({ model: "test-model", messages: [] }) }),
     });
 
   it("a route outside the workload's task_type answers 404 naming the task_type and its routes, with no upstream call", async () => {
@@ -219,7 +219,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: routes per modality and what it makes 
     const response = await fetch(`${served.url}/endpoint/acme/chat/v1/chat/completions`, {
       method: "POST",
       headers: { ...bearer(key.secret), "content-type": "application/json" },
-      body: JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "hi" }] }),
+      body: JSON.stringify({ model: "test-model", stream: true, messages: [{ role: "user", content: "hi" }] }),
     });
     const received: string[] = [];
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
@@ -247,6 +247,6 @@ describe.each(GATEWAY_BINDINGS)("gateway: routes per modality and what it makes 
     };
     const response = await call("chat", "models", { method: "GET" });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ object: "list", data: [{ id: "test/chat", object: "model" }] });
+    expect(await response.json()).toMatchObject({ object: "list", data: [{ id: "test-model", object: "model" }] });
   });
 });

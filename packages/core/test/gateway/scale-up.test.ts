@@ -46,7 +46,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: no ready replica ($binding binding)", 
     fetch(`${served.url}/endpoint/acme/${workload}/v1/chat/completions`, {
       method: "POST",
       headers: { ...bearer(keys.get(workload) ?? ""), "content-type": "application/json", ...headers },
-      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "wake up" }] }),
+      body: JSON.stringify({ model: "test-model", messages: [{ role: "user", content: "wake up" }] }),
     });
 
   it("scaled to zero: asks the controller at once and answers 503 workload_scaling_up with a short Retry-After", async () => {
@@ -133,7 +133,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: no ready replica ($binding binding)", 
   it("models is answered without a replica, from the spec", async () => {
     const response = await fetch(`${served.url}/endpoint/acme/auto/v1/models`, { headers: bearer(keys.get("auto") ?? "") });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ object: "list", data: [{ id: "test/auto" }] });
+    expect(await response.json()).toMatchObject({ object: "list", data: [{ id: "test-model" }] });
   });
 });
 
@@ -161,7 +161,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: a replica becoming ready reaches held 
     fetch(`${served.url}/endpoint/acme/waking/v1/chat/completions`, {
       method: "POST",
       headers: { ...bearer(key), "content-type": "application/json", ...headers },
-      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "wake up" }] }),
+      body: JSON.stringify({ model: "test-model", messages: [{ role: "user", content: "wake up" }] }),
     });
 
   it("a held request is answered as soon as the workload is invalidated, not at the next poll", async () => {

@@ -33,7 +33,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: nothing steers it anywhere but the reg
     await stopAllReplicas();
   });
 
-  const body = JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] });
+  const body = JSON.stringify({ model: "test-model", messages: [{ role: "user", content: "hi" }] });
   const post = (path: string, headers: Record<string, string> = {}, payload = body) =>
     rawRequest(served.url, {
       method: "POST",
@@ -107,7 +107,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: nothing steers it anywhere but the reg
   it("URLs in the body and the query string reach only the replica, as data", async () => {
     // Prepare
     const payload = JSON.stringify({
-      model: "m",
+      model: "test-model",
       url: `${canaryOrigin}/x`,
       base_url: canaryOrigin,
       messages: [

@@ -90,7 +90,7 @@ describe.each([
       const response = await fetch(`${served.url}/endpoint/acme/flaky/v1/chat/completions`, {
         method: "POST",
         headers: { ...bearer(flakyKey), "content-type": "application/json" },
-        body: JSON.stringify({ model: "m", messages: [{ role: "user", content: `request ${i}` }] }),
+        body: JSON.stringify({ model: "test-model", messages: [{ role: "user", content: `request ${i}` }] }),
       });
       statuses.push(response.status);
       await response.text();
@@ -111,7 +111,7 @@ describe.each([
     const response = await fetch(`${served.url}/endpoint/acme/slow/v1/chat/completions`, {
       method: "POST",
       headers: { ...bearer(slowKey), "content-type": "application/json" },
-      body: JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: words(9) }] }),
+      body: JSON.stringify({ model: "test-model", stream: true, messages: [{ role: "user", content: words(9) }] }),
     });
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     let text = "";
@@ -135,7 +135,7 @@ describe.each([
     // Prepare
     const before = (await slow.stats()).cancelled;
     const url = new URL(`${served.url}/endpoint/acme/slow/v1/chat/completions`);
-    const body = JSON.stringify({ model: "m", stream: true, max_tokens: 60, messages: [{ role: "user", content: words(59) }] });
+    const body = JSON.stringify({ model: "test-model", stream: true, max_tokens: 60, messages: [{ role: "user", content: words(59) }] });
 
     // Act: read the first chunk, then drop the connection.
     await new Promise<void>((done, fail) => {
@@ -172,14 +172,14 @@ describe.each([
 
   it("failover: with one of two replicas refusing connections, no client request fails", async () => {
     // Prepare: small bodies (read whole), a large one (streamed with replay) and a chunked one.
-    const large = JSON.stringify({ model: "m", messages: [{ role: "user", content: "x".repeat(100_000) }], max_tokens: 1 });
+    const large = JSON.stringify({ model: "test-model", messages: [{ role: "user", content: "x".repeat(100_000) }], max_tokens: 1 });
     const requests: (() => Promise<Response>)[] = [];
     for (let i = 0; i < 12; i++) {
       requests.push(() =>
         fetch(`${served.url}/endpoint/acme/pair/v1/chat/completions`, {
           method: "POST",
           headers: { ...bearer(pairKey), "content-type": "application/json" },
-          body: JSON.stringify({ model: "m", stream: i % 2 === 0, messages: [{ role: "user", content: `request ${i}` }] }),
+          body: JSON.stringify({ model: "test-model", stream: i % 2 === 0, messages: [{ role: "user", content: `request ${i}` }] }),
         }),
       );
     }

@@ -47,6 +47,8 @@ export async function startReplica(options: {
   serverSecret: string;
   model?: string;
   chunkDelayMs?: number;
+  /** More flags for the test double (e.g. `--sglang`). */
+  extraArgs?: string[];
 }): Promise<ReplicaProcess> {
   const port = await freePort();
   const secret = replicaSecret(options.serverSecret, options.id);
@@ -64,6 +66,7 @@ export async function startReplica(options: {
       secret,
       "--chunk-delay-ms",
       String(options.chunkDelayMs ?? 0),
+      ...(options.extraArgs ?? []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -165,7 +168,7 @@ export class TestPlatform {
     await ensureWorkload(this.ctx, ADMIN, project, {
       name: input.slug,
       slug: input.slug,
-      model: input.model ?? `test/${input.slug}`,
+      model: input.model ?? "test-model",
       backend,
       task_type: taskType,
       ...(input.execution_policy === undefined ? {} : { execution_policy: input.execution_policy }),
@@ -365,12 +368,13 @@ export const PNG_1X1 = Buffer.from(
 export function sampleRequest(route: string): { method: string; body?: string | FormData; contentType?: string } {
   const json = (body: unknown) => ({ method: "POST", body: JSON.stringify(body), contentType: "application/json" });
   switch (route) {
+    // No `model`: the gateway sends the replica the one it serves (what vLLM itself does without one).
     case "chat/completions":
-      return json({ model: "m", messages: [{ role: "user", content: "hello there" }] });
+      return json({ messages: [{ role: "user", content: "hello there" }] });
     case "completions":
-      return json({ model: "m", prompt: "hello there" });
+      return json({ prompt: "hello there" });
     case "embeddings":
-      return json({ model: "m", input: "hello there" });
+      return json({ input: "hello there" });
     case "images/generations":
       return json({ model: "m", prompt: "a red square" });
     case "audio/speech":

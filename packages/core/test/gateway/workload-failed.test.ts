@@ -60,7 +60,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: every replica failed ($binding binding
     fetch(`${served.url}/endpoint/acme/${workload}/v1/chat/completions`, {
       method: "POST",
       headers: { ...bearer(secret), "content-type": "application/json", ...headers },
-      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+      body: JSON.stringify({ model: "test-model", messages: [{ role: "user", content: "hi" }] }),
     });
 
   it("answers 503 workload_failed with the reason, next_retry_at and x-should-retry: false", async () => {
@@ -109,7 +109,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: every replica failed ($binding binding
     });
 
     // Act
-    const error = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    const error = await client.chat.completions.create({ model: "test-model", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
 
     // Assess
     expect(requests).toBe(1);
