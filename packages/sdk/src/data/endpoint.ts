@@ -914,7 +914,7 @@ export class EndpointJobs {
    * const ranked = await ep.jobs.rerank({ query: "refund policy", documents, topN: 3, timeoutMs: 300_000 });
    * ```
    */
-  rerank(options: JobRerankOptions): Promise<RerankResult> {
+  async rerank(options: JobRerankOptions): Promise<RerankResult> {
     return this.endpoint.runJob(rerankInput(options), options, toRerankResult);
   }
 
@@ -926,7 +926,7 @@ export class EndpointJobs {
    * const out = await ep.jobs.classify({ input: "great product" });
    * ```
    */
-  classify(options: ClassifyOptions): Promise<ClassificationResult> {
+  async classify(options: ClassifyOptions): Promise<ClassificationResult> {
     return this.endpoint.runJob({ input: textsInput(options?.input) }, options, toClassificationResult);
   }
 
@@ -938,7 +938,7 @@ export class EndpointJobs {
    * const out = await ep.jobs.reward({ input: ["The answer is 4.", "The answer is 5."] });
    * ```
    */
-  reward(options: RewardOptions): Promise<RewardResult> {
+  async reward(options: RewardOptions): Promise<RewardResult> {
     const input =
       options?.messages !== undefined
         ? { messages: messagesInput(options.messages) }
