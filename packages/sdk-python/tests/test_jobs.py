@@ -429,3 +429,15 @@ def test_wait_until_ready_raises_a_404_at_once() -> None:
         mgmt.wait_until_ready("bot", progress="silent")
     assert len(script.requests) == 1
     assert script.requests[0].url.path == "/v1/projects/acme/workloads/bot/readiness-events"
+
+
+def test_a_readiness_step_written_as_a_string_is_read_as_a_number() -> None:
+    # Prepare
+    vendor = '{"phase": "pulling", "message": "weights", "elapsed_ms": 1500, "step": "4"}'
+
+    # Act
+    event = ReadinessEvent.from_data(vendor)
+
+    # Assess
+    assert event == ReadinessEvent("pulling", "weights", 1500, 4)
+    assert ReadinessEvent.from_data('{"message": "no phase"}') is None

@@ -127,7 +127,7 @@ class RerankResult:
                     document=text if isinstance(text, str) else None,
                 )
             )
-        items.sort(key=lambda item: item.relevance_score, reverse=True)
+        items.sort(key=lambda item: (-item.relevance_score, item.index))
         return cls(results=items, usage=_usage(data), raw=dict(data))
 
 

@@ -60,6 +60,9 @@ class ReadinessEvent:
             return None
 
         def number(value: Any) -> int:
+            # The vendor surface (/api) writes ``step`` as a string; /v1 as a number: read both.
+            if isinstance(value, str) and value.isdigit():
+                return int(value)
             return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
         message = parsed.get("message")

@@ -260,7 +260,7 @@ export function toRerankResult(wire: unknown): RerankResult {
       ...(document === undefined ? {} : { document }),
     };
   });
-  results.sort((a, b) => b.relevanceScore - a.relevanceScore);
+  results.sort((a, b) => b.relevanceScore - a.relevanceScore || a.index - b.index);
   return { results, usage: toTokenUsage(wire.usage), raw: wire };
 }
 

@@ -103,7 +103,11 @@ export function toReadinessEvent(data: string): ReadinessEvent | undefined {
     return undefined;
   }
   if (!isRecord(parsed) || typeof parsed.phase !== "string") return undefined;
-  const number = (value: unknown) => (typeof value === "number" && Number.isFinite(value) ? value : 0);
+  // The vendor surface (/api) writes `step` as a string; /v1 as a number: read both.
+  const number = (value: unknown) => {
+    const parsed = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+    return typeof parsed === "number" && Number.isFinite(parsed) ? parsed : 0;
+  };
   return {
     phase: parsed.phase,
     message: typeof parsed.message === "string" ? parsed.message : "",

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ManagementClient, NotFoundError, WaitTimeoutError, WorkloadNotReadyError } from "../../src";
 import { HttpClient } from "../../src/http/http-client";
-import { type ProgressSink, progressReporter, waitUntilReady } from "../../src/resources/readiness";
+import { type ProgressSink, progressReporter, toReadinessEvent, waitUntilReady } from "../../src/resources/readiness";
 import { connectionReset, fakeFetch, wireError } from "../helpers/fake-fetch";
 import { BASE_URL, TOKEN } from "../helpers/fixtures";
 import { scriptedSse, sseEvent } from "../helpers/streams";
@@ -61,6 +61,19 @@ describe("progress views", () => {
     // Assess
     expect(plain.text()).toBe("w: starting (step 5, 0.2 s)\n");
     expect(quiet.text()).toBe("");
+  });
+});
+
+describe("toReadinessEvent", () => {
+  it("reads a step written as a string (the vendor surface) and skips what is not an event", () => {
+    // Prepare
+    const vendor = '{"phase":"pulling","message":"weights","elapsed_ms":1500,"step":"4"}';
+
+    // Act
+    const read = [toReadinessEvent(vendor), toReadinessEvent("not json"), toReadinessEvent('{"message":"no phase"}')];
+
+    // Assess
+    expect(read).toEqual([{ phase: "pulling", message: "weights", elapsedMs: 1500, step: 4 }, undefined, undefined]);
   });
 });
 
