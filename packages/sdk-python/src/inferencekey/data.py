@@ -1334,16 +1334,10 @@ class AsyncEndpoint(_EndpointBase):
         max_retries: int | None = None,
         scale_up_timeout: float | None = None,
     ) -> Rerank:
-        """Rerank ``documents`` against ``query`` synchronously (``POST .../v1/rerank``, reranker workloads).
-
-        ``results`` come back sorted by ``relevance_score``, highest first, each with the document's
-        ``index`` in your list. Retried like the other data-plane calls.
+        """Rerank documents synchronously; see :meth:`Endpoint.rerank`.
 
         Example:
-            docs = ["Refunds within 30 days.", "Shipping is free.", "Returns need a receipt."]
-            out = ep.rerank(query="how do refunds work?", documents=docs, top_n=2)
-            for r in out.results:
-                print(round(r.relevance_score, 3), docs[r.index])
+            out = await aep.rerank("how do refunds work?", ["Refunds within 30 days.", "Shipping is free."], top_n=1)
 
         """
         return await self._http.call(
@@ -1360,19 +1354,10 @@ class AsyncEndpoint(_EndpointBase):
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> Job:
-        """Submit an async job (``POST .../v1/jobs``) and return it, usually ``queued``.
-
-        ``input`` is the task's body as the backend's native route takes it, without ``model``:
-        reranker ``{"query", "documents", "top_n"?}``, classification ``{"input"}``, reward
-        ``{"input"}`` or ``{"messages"}``. ``webhook`` (an ``https://`` URL) is called when the job
-        ends; ``max_queue_seconds`` bounds its wait for a replica. An ``Idempotency-Key`` is always
-        sent (``idempotency_key``, or one generated for this call), so the submit is retried on any
-        transient failure without ever creating a second job.
+        """Submit an async job; see :meth:`Endpoint.submit_job`.
 
         Example:
-            job = ep.submit_job({"query": "refund policy", "documents": ["Refunds within 30 days.", "Shipping is free."]},
-                                webhook="https://example.com/hooks/inferencekey")
-            print(job.id, job.status)  # job_... queued
+            job = await aep.submit_job({"input": "great product"})
 
         """
         return await self._http.call(
@@ -1382,13 +1367,10 @@ class AsyncEndpoint(_EndpointBase):
     async def get_job(
         self, job_id: str, *, wait: int | None = None, timeout: float | None = None, max_retries: int | None = None
     ) -> Job:
-        """Read a job; with ``wait`` (1-20 s) the server holds the request until it is terminal or the wait ends.
-
-        Raises :class:`JobNotFoundError` for an unknown (or expired and dropped) id.
+        """Read a job, optionally long-polling; see :meth:`Endpoint.get_job`.
 
         Example:
-            job = ep.get_job("job_123")
-            print(job.status, [h.status for h in job.history])
+            job = await aep.get_job("job_123", wait=10)
 
         """
         return await self._http.call(self._get_op(job_id, wait, timeout, max_retries))
@@ -1401,19 +1383,10 @@ class AsyncEndpoint(_EndpointBase):
         long_poll: int = MAX_LONG_POLL,
         max_retries: int | None = None,
     ) -> Job:
-        """Wait until a job is terminal and return it, whatever the outcome.
-
-        Long-polls (``?wait=``, up to ``long_poll`` = 20 s per request, so a finished job is seen at
-        once); a poll that comes back early is followed by a backoff (0.5 s doubling to 5 s).
-        ``timeout`` bounds the whole wait (default 600 s); then :class:`WaitTimeoutError` is raised
-        with the last job in ``last``. The job itself keeps going.
+        """Wait until a job is terminal; see :meth:`Endpoint.wait_for_job`.
 
         Example:
-            job = ep.wait_for_job(ep.submit_job({"input": "great product"}), timeout=120)
-            if job.status == "succeeded":
-                print(job.result)
-            else:
-                print(job.status, job.error)
+            job = await aep.wait_for_job("job_123", timeout=120)
 
         """
         if isinstance(job, Job) and job.terminal:
@@ -1430,12 +1403,10 @@ class AsyncEndpoint(_EndpointBase):
                 await self._http.sleep(pause)
 
     async def cancel_job(self, job_id: str, *, timeout: float | None = None, max_retries: int | None = None) -> Job:
-        """Cancel a job still ``queued`` or ``waiting`` and return it (``cancelled``).
-
-        A running or finished job raises :class:`JobNotCancellableError`.
+        """Cancel a queued or waiting job; see :meth:`Endpoint.cancel_job`.
 
         Example:
-            print(ep.cancel_job("job_123").status)  # cancelled
+            job = await aep.cancel_job("job_123")
 
         """
         return await self._http.call(self._cancel_op(job_id, timeout, max_retries))
@@ -1449,13 +1420,10 @@ class AsyncEndpoint(_EndpointBase):
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> Page[Job]:
-        """Read one page of the workload's jobs, newest first, optionally only those in ``status``.
-
-        Pass ``next_cursor`` back as ``cursor``, or iterate :meth:`list_jobs`.
+        """Read one page of jobs; see :meth:`Endpoint.list_jobs_page`.
 
         Example:
-            page = ep.list_jobs_page(status="failed", limit=20)
-            print([j.id for j in page], page.next_cursor)
+            page = await aep.list_jobs_page(status="failed", limit=20)
 
         """
         return await self._http.call(self._list_op(status, limit, cursor, timeout, max_retries))
@@ -1468,11 +1436,10 @@ class AsyncEndpoint(_EndpointBase):
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> AsyncIterator[Job]:
-        """Iterate every job of the workload (optionally of one ``status``), fetching pages lazily.
+        """Iterate every job, fetching pages lazily; see :meth:`Endpoint.list_jobs`.
 
         Example:
-            for job in ep.list_jobs(status="succeeded"):
-                print(job.id, job.finished_at)
+            ids = [job.id async for job in aep.list_jobs(status="succeeded")]
 
         """
         cursor: str | None = None
@@ -1497,15 +1464,10 @@ class AsyncEndpoint(_EndpointBase):
         long_poll: int = MAX_LONG_POLL,
         max_retries: int | None = None,
     ) -> ClassificationResult:
-        """Classify one text or a list: submit a classification job and wait for it (no synchronous route exists).
-
-        Entries come back in input order. Raises :class:`JobFailedError` when the job fails, is
-        cancelled or expires, :class:`WaitTimeoutError` after ``timeout`` (default 600 s, submit and wait).
+        """Classify texts through a job and wait; see :meth:`Endpoint.classify`.
 
         Example:
-            out = ep.classify(["great product", "never again"])
-            for c in out.data:
-                print(c.index, c.label, c.probs)
+            out = await aep.classify(["great product", "never again"])
 
         """
         return await self.jobs.classify(
@@ -1530,14 +1492,10 @@ class AsyncEndpoint(_EndpointBase):
         long_poll: int = MAX_LONG_POLL,
         max_retries: int | None = None,
     ) -> RewardResult:
-        """Score texts (``input``) or a conversation (``messages``) with a reward model, through a job.
-
-        ``reward`` of each entry is a number (sequence reward) or a list (per-token rewards). Raises
-        like :meth:`classify`.
+        """Score texts or a conversation through a job and wait; see :meth:`Endpoint.reward`.
 
         Example:
-            out = ep.reward(messages=[{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}])
-            print(out.data[0].reward)
+            out = await aep.reward(messages=[{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}])
 
         """
         return await self.jobs.reward(
