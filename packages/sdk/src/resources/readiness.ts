@@ -1,5 +1,5 @@
 import { SseDecoder } from "../data/sse";
-import { type InferenceKeyError, InferenceKeyError as BaseError, WaitTimeoutError, WorkloadNotReadyError } from "../errors";
+import { ConfigurationError, InferenceKeyError, WaitTimeoutError, WorkloadNotReadyError } from "../errors";
 import { type HttpClient, isRecord } from "../http/http-client";
 import { backoffDelay, defaultSleep, isTransient } from "../http/retry";
 import type { OpenLiteral } from "../spec";
@@ -61,6 +61,8 @@ export interface ProgressSink {
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 900_000;
+/** Without a byte for this long (keep-alives come every 15 s) the stream counts as dropped. */
+const IDLE_STREAM_MS = 45_000;
 const RECONNECT_BACKOFF = { initialDelayMs: 500, maxDelayMs: 5_000, maxRetryAfterMs: 5_000, jitter: 0.25 };
 
 function stderr(): ProgressSink | undefined {
@@ -116,22 +118,36 @@ export function toReadinessEvent(data: string): ReadinessEvent | undefined {
   };
 }
 
-/** Reads a body chunk, or rejects with the signal's reason when it aborts first. */
+/**
+ * Reads a body chunk; rejects with the signal's reason when it aborts first, and with a TypeError
+ * (a dropped stream, reconnected) when nothing arrives for {@link IDLE_STREAM_MS}.
+ */
 function readOrAbort(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   signal: AbortSignal,
 ): Promise<ReadableStreamReadResult<Uint8Array>> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+    const done = () => {
+      clearTimeout(idle);
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(signal.reason);
+    };
+    const idle = setTimeout(() => {
+      done();
+      reject(new TypeError(`the readiness stream sent nothing for ${IDLE_STREAM_MS / 1000} s`));
+    }, IDLE_STREAM_MS);
     signal.addEventListener("abort", onAbort, { once: true });
     reader.read().then(
       (result) => {
-        signal.removeEventListener("abort", onAbort);
+        done();
         resolve(result);
       },
       (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        done();
         reject(error);
       },
     );
@@ -151,10 +167,7 @@ export async function waitUntilReady(
 ): Promise<ReadinessEvent> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new BaseError({
-      code: "invalid_configuration",
-      message: `timeoutMs must be a positive number of milliseconds, got ${timeoutMs}.`,
-    });
+    throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}.`);
   }
   const reporter = progressReporter(slug, options.progress, sink);
   const deadline = new AbortController();
@@ -175,7 +188,9 @@ export async function waitUntilReady(
           timeoutMs: Math.min(60_000, timeoutMs),
         });
         const reader = response.body?.getReader();
-        if (reader === undefined) throw new BaseError({ code: "invalid_response", message: "The readiness stream had no body." });
+        if (reader === undefined) {
+          throw new InferenceKeyError({ code: "invalid_response", message: "The readiness stream had no body." });
+        }
         const decoder = new TextDecoder();
         const sse = new SseDecoder();
         try {
@@ -208,7 +223,7 @@ export async function waitUntilReady(
         if (options.signal?.aborted) throw options.signal.reason;
         if (error instanceof WorkloadNotReadyError) throw error;
         // A dropped stream (a reset, a proxy's idle cut, a restarting API) is followed again.
-        const dropped = error instanceof TypeError || (error instanceof BaseError && isTransient(error as InferenceKeyError));
+        const dropped = error instanceof TypeError || (error instanceof InferenceKeyError && isTransient(error));
         if (!dropped) throw error;
       }
       // The stream ended (or dropped) before ready: reconnect, sooner when it had been making progress.

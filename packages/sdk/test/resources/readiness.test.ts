@@ -116,6 +116,26 @@ describe("waitUntilReady", () => {
     expect(fetch.calls).toHaveLength(3);
   });
 
+  it("reconnects when a stream goes silent for 45 s (a dead connection), not before", async () => {
+    // Prepare
+    const silent = scriptedSse([sseEvent(event("pulling", 4))], { hang: true });
+    const second = scriptedSse([sseEvent(event("ready", 6))]);
+    const fetch = fakeFetch(silent.response, second.response);
+
+    // Act
+    const waited = waitUntilReady(http(fetch), "acme", "w", { progress: "silent" });
+    await vi.advanceTimersByTimeAsync(44_000);
+    const before = fetch.calls.length;
+    await vi.advanceTimersByTimeAsync(10_000);
+    const ready = await waited;
+
+    // Assess
+    expect(before).toBe(1);
+    expect(ready.phase).toBe("ready");
+    expect(fetch.calls).toHaveLength(2);
+    expect(silent.cancelled()).toBe(true);
+  });
+
   it("throws WorkloadNotReadyError with the reason of an error event", async () => {
     // Prepare
     const body = scriptedSse([sseEvent(event("error", 6, 1900, "exited with code 127: vllm: not found"))]);
