@@ -15,6 +15,7 @@ from inferencekey import (
     AsyncDataClient,
     ConfigurationError,
     DataClient,
+    InferenceKeyError,
     JobFailedError,
     JobNotCancellableError,
     ManagementClient,
@@ -441,3 +442,16 @@ def test_a_readiness_step_written_as_a_string_is_read_as_a_number() -> None:
     # Assess
     assert event == ReadinessEvent("pulling", "weights", 1500, 4)
     assert ReadinessEvent.from_data('{"message": "no phase"}') is None
+
+
+def test_an_answer_that_is_not_a_job_is_an_invalid_response() -> None:
+    # Prepare
+    ep, _, _ = endpoint([json_response(200, {"object": "list", "data": []}), json_response(200, {"data": "nope"})])
+
+    # Act / Assess
+    with pytest.raises(InferenceKeyError, match="job object") as caught:
+        ep.get_job("job_1")
+    assert caught.value.code == "invalid_response"
+    with pytest.raises(InferenceKeyError) as listed:
+        ep.list_jobs_page()
+    assert listed.value.code == "invalid_response"

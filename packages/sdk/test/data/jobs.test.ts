@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   ConfigurationError,
   DataClient,
+  InferenceKeyError,
   type Endpoint,
   JobFailedError,
   JobNotCancellableError,
@@ -231,6 +232,24 @@ describe("classify / reward / jobs.rerank", () => {
     // Assess
     expect(errors.map((e) => (e as ValidationError).details[0]?.path)).toEqual(["input", "messages", "documents", "top_n", "query"]);
     expect(fetch.calls).toHaveLength(0);
+  });
+});
+
+describe("reading answers", () => {
+  it("refuses an answer that is not a job, naming what came", async () => {
+    // Prepare
+    const fetch = fakeFetch(jsonResponse(200, { object: "list", data: [] }), jsonResponse(200, { data: "nope" }));
+    const ep = endpoint(fetch);
+
+    // Act
+    const notJob = await ep.getJob("job_1").catch((e: unknown) => e);
+    const notList = await ep.listJobs().catch((e: unknown) => e);
+
+    // Assess
+    expect(notJob).toBeInstanceOf(InferenceKeyError);
+    expect(notJob).toMatchObject({ code: "invalid_response" });
+    expect((notJob as Error).message).toMatch(/job object/);
+    expect(notList).toMatchObject({ code: "invalid_response" });
   });
 });
 
