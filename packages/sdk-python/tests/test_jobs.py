@@ -387,6 +387,25 @@ def test_wait_until_ready_writes_plain_lines_to_stderr_by_default(capsys: pytest
     assert capsys.readouterr().err.splitlines() == ["bot: starting (step 5, 0.8 s)", "bot: ready - ok (step 6, 0.9 s)"]
 
 
+def test_wait_until_ready_silent_prints_nothing_and_on_progress_replaces_the_view(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Prepare
+    ready = {"phase": "ready", "message": "ok", "elapsed_ms": 900, "step": 6}
+    mgmt, _, _ = _mgmt([_sse(ready), _sse(ready)])
+    seen: list[str] = []
+
+    # Act
+    mgmt.wait_until_ready("bot", silent=True)
+    mgmt.wait_until_ready("bot", on_progress=lambda e: seen.append(e.phase))
+
+    # Assess
+    assert capsys.readouterr().err == ""
+    assert seen == ["ready"]
+    with pytest.raises(ConfigurationError, match="on_progress"):
+        mgmt.wait_until_ready("bot", on_progress="loud")  # type: ignore[arg-type]
+
+
 def test_wait_until_ready_reconnects_after_a_dropped_connection_and_times_out_naming_the_last_phase() -> None:
     # Prepare: a stream that only ever says "pulling", dropped and reopened until time runs out.
     clock = Clock()
@@ -411,7 +430,7 @@ def test_wait_until_ready_reconnects_after_a_dropped_connection_and_times_out_na
 
     # Act
     with pytest.raises(WaitTimeoutError) as caught:
-        mgmt.wait_until_ready("bot", timeout=120, progress="silent")
+        mgmt.wait_until_ready("bot", timeout=120, silent=True)
 
     # Assess
     assert "last phase: pulling" in caught.value.message
@@ -427,7 +446,7 @@ def test_wait_until_ready_raises_a_404_at_once() -> None:
 
     # Act / Assess
     with pytest.raises(NotFoundError):
-        mgmt.wait_until_ready("bot", progress="silent")
+        mgmt.wait_until_ready("bot", silent=True)
     assert len(script.requests) == 1
     assert script.requests[0].url.path == "/v1/projects/acme/workloads/bot/readiness-events"
 

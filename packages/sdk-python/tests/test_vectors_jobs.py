@@ -276,7 +276,7 @@ def test_wait_until_ready_follows_the_stream(vector: dict[str, Any], mode: str) 
                 http_client=httpx.Client(transport=httpx.MockTransport(script)),
                 sleep=lambda s: None,
             )
-            outcome = mgmt.wait_until_ready(vector["workload"], progress=seen.append)
+            outcome = mgmt.wait_until_ready(vector["workload"], on_progress=seen.append)
         else:
 
             async def nap(seconds: float) -> None:
@@ -289,7 +289,7 @@ def test_wait_until_ready_follows_the_stream(vector: dict[str, Any], mode: str) 
                 http_client=httpx.AsyncClient(transport=httpx.MockTransport(script)),
                 sleep=nap,
             )
-            outcome = asyncio.run(amgmt.wait_until_ready(vector["workload"], progress=seen.append))
+            outcome = asyncio.run(amgmt.wait_until_ready(vector["workload"], on_progress=seen.append))
     except WorkloadNotReadyError as error:
         outcome = error
 

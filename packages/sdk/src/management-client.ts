@@ -405,7 +405,7 @@ export class ManagementClient {
    * Waits until the workload serves, following its readiness events (`GET .../readiness-events`,
    * Server-Sent Events: scheduling, placing, launching, pulling, starting, ready) and returns the
    * `ready` event. Progress goes to stderr by default (one line redrawn in place on a terminal,
-   * plain lines otherwise), to your function, or nowhere (`progress: "silent"`). An `error` event
+   * plain lines otherwise), to your `onProgress`, or nowhere (`silent: true`). An `error` event
    * throws `WorkloadNotReadyError` with the server's reason; `timeoutMs` (default 15 minutes)
    * running out throws `WaitTimeoutError`. A dropped stream is reconnected.
    *
@@ -413,7 +413,7 @@ export class ManagementClient {
    * ```ts
    * const ref = await mgmt.ensure(spec);
    * await mgmt.waitUntilReady(ref.workloadSlug, { timeoutMs: 600_000 });
-   * await mgmt.waitUntilReady("support-bot", { progress: (e) => log.info(e.phase, e.message) });
+   * await mgmt.waitUntilReady("support-bot", { onProgress: (e) => console.log(e.step, e.phase, e.message) });
    * ```
    */
   async waitUntilReady(

@@ -265,7 +265,7 @@ async function check(vector: Vector): Promise<void> {
 
       // Act
       const outcome = await settle(
-        mgmt.waitUntilReady(v.workload as string, { progress: (e) => seen.push(e) }).then(
+        mgmt.waitUntilReady(v.workload as string, { onProgress: (e) => seen.push(e) }).then(
           (last) => ({ last }),
           (error: unknown) => ({ error }),
         ),

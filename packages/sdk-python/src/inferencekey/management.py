@@ -27,7 +27,13 @@ from .models import (
     Worker,
     Workload,
 )
-from .readiness import DEFAULT_READY_TIMEOUT, Progress, ReadinessEvent, wait_until_ready_async, wait_until_ready_sync
+from .readiness import (
+    DEFAULT_READY_TIMEOUT,
+    ReadinessEvent,
+    progress_mode,
+    wait_until_ready_async,
+    wait_until_ready_sync,
+)
 from .spec import WorkloadSpec
 
 
@@ -413,24 +419,29 @@ class ManagementClient:
             cursor = page.next_cursor
 
     def wait_until_ready(
-        self, slug: str, *, timeout: float = DEFAULT_READY_TIMEOUT, progress: Progress = "auto"
+        self,
+        slug: str,
+        *,
+        timeout: float = DEFAULT_READY_TIMEOUT,
+        on_progress: Callable[[ReadinessEvent], None] | None = None,
+        silent: bool = False,
     ) -> ReadinessEvent:
         """Wait until the workload serves, following its readiness events; return the ``ready`` event.
 
-        Phases: scheduling, placing, launching, pulling, starting, ready. ``progress="auto"`` (the
-        default) draws one line redrawn in place on stderr when it is a terminal, plain lines
-        otherwise; ``"silent"`` shows nothing; a function receives every :class:`ReadinessEvent`.
-        An ``error`` event raises :class:`WorkloadNotReadyError` with the server's reason;
-        ``timeout`` (seconds, default 900) running out raises :class:`WaitTimeoutError`. A dropped
-        stream is reconnected.
+        Phases: scheduling, placing, launching, pulling, starting, ready. By default progress is
+        drawn on stderr: one line redrawn in place when stderr is a terminal, plain lines otherwise.
+        ``on_progress`` receives every :class:`ReadinessEvent` instead; ``silent=True`` shows
+        nothing (the vendor SDK's keywords). An ``error`` event raises
+        :class:`WorkloadNotReadyError` with the server's reason; ``timeout`` (seconds, default 900)
+        running out raises :class:`WaitTimeoutError`. A dropped stream is reconnected.
 
         Example:
             ref = mgmt.ensure(spec)
             mgmt.wait_until_ready(ref.workload_slug, timeout=600)
-            mgmt.wait_until_ready("support-bot", progress=lambda e: print(e.step, e.phase, e.message))
+            mgmt.wait_until_ready("support-bot", on_progress=lambda e: print(e.step, e.phase, e.message))
 
         """
-        return wait_until_ready_sync(self._http, self.project, slug, timeout, progress)
+        return wait_until_ready_sync(self._http, self.project, slug, timeout, progress_mode(on_progress, silent))
 
     def delete(self, slug: str, *, timeout: float | None = None, max_retries: int | None = None) -> DeletedWorkload:
         """Delete a workload: its replicas stop and the slug can be ensured again later.
@@ -749,15 +760,20 @@ class AsyncManagementClient:
             cursor = page.next_cursor
 
     async def wait_until_ready(
-        self, slug: str, *, timeout: float = DEFAULT_READY_TIMEOUT, progress: Progress = "auto"
+        self,
+        slug: str,
+        *,
+        timeout: float = DEFAULT_READY_TIMEOUT,
+        on_progress: Callable[[ReadinessEvent], None] | None = None,
+        silent: bool = False,
     ) -> ReadinessEvent:
         """Wait until the workload serves; see :meth:`ManagementClient.wait_until_ready`.
 
         Example:
-            await amgmt.wait_until_ready("support-bot", progress="silent")
+            await amgmt.wait_until_ready("support-bot", silent=True)
 
         """
-        return await wait_until_ready_async(self._http, self.project, slug, timeout, progress)
+        return await wait_until_ready_async(self._http, self.project, slug, timeout, progress_mode(on_progress, silent))
 
     async def delete(
         self, slug: str, *, timeout: float | None = None, max_retries: int | None = None

@@ -78,6 +78,21 @@ Progress = Literal["auto", "silent"] | Callable[[ReadinessEvent], None]
 """``"auto"`` (a view on stderr), ``"silent"``, or a function called with every event."""
 
 
+def progress_mode(on_progress: Callable[[ReadinessEvent], None] | None, silent: bool) -> Progress:
+    """Return what ``wait_until_ready(on_progress=..., silent=...)`` asks for: a callback, ``"silent"`` or ``"auto"``.
+
+    Example:
+        >>> progress_mode(None, True), progress_mode(None, False)
+        ('silent', 'auto')
+
+    """
+    if on_progress is not None:
+        if not callable(on_progress):
+            raise ConfigurationError(f"on_progress must be a function of each ReadinessEvent, got {on_progress!r}.")
+        return on_progress
+    return "silent" if silent else "auto"
+
+
 class _Sink(Protocol):
     def write(self, text: str, /) -> Any: ...
 

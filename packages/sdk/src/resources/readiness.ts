@@ -37,22 +37,26 @@ export interface ReadinessEvent {
 }
 
 /**
- * Options of `waitUntilReady()`. `progress`: `"auto"` (the default) draws one line updated in
- * place on stderr when it is a terminal and prints one plain line per event otherwise; `"silent"`
- * prints nothing; a function receives every event instead. `timeoutMs` bounds the whole wait
- * (default 900 000, 15 minutes); `signal` cancels it.
+ * Options of `waitUntilReady()` (the vendor SDK's, camelCased). By default progress is drawn on
+ * stderr: one line redrawn in place when stderr is a terminal, one plain line per event otherwise.
+ * `onProgress` receives every event instead; `silent: true` prints nothing. `timeoutMs` bounds the
+ * whole wait (default 900 000, 15 minutes); `signal` cancels it.
  *
  * @example
  * ```ts
- * const options: WaitUntilReadyOptions = { timeoutMs: 600_000, progress: "silent" };
+ * const options: WaitUntilReadyOptions = { timeoutMs: 600_000, silent: true };
  * await mgmt.waitUntilReady("support-bot", options);
  * ```
  */
 export interface WaitUntilReadyOptions {
   timeoutMs?: number | undefined;
-  progress?: "auto" | "silent" | ((event: ReadinessEvent) => void) | undefined;
+  onProgress?: ((event: ReadinessEvent) => void) | undefined;
+  silent?: boolean | undefined;
   signal?: AbortSignal | undefined;
 }
+
+/** What the caller asked to see: each event given to a function, nothing, or the default view. */
+type ProgressMode = "auto" | "silent" | ((event: ReadinessEvent) => void);
 
 /** What the default progress view writes to: stderr, or a test's stand-in. */
 export interface ProgressSink {
@@ -73,7 +77,7 @@ function stderr(): ProgressSink | undefined {
 /** The reporter `progress` asks for: a function of each event, and what to do at the end. */
 export function progressReporter(
   slug: string,
-  progress: WaitUntilReadyOptions["progress"],
+  progress: ProgressMode,
   sink: ProgressSink | undefined = stderr(),
 ): { report(event: ReadinessEvent): void; end(): void } {
   if (typeof progress === "function") return { report: progress, end: () => undefined };
@@ -169,7 +173,10 @@ export async function waitUntilReady(
   if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}.`);
   }
-  const reporter = progressReporter(slug, options.progress, sink);
+  if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
+    throw new ConfigurationError(`onProgress must be a function of each readiness event, got ${typeof options.onProgress}.`);
+  }
+  const reporter = progressReporter(slug, options.onProgress ?? (options.silent === true ? "silent" : "auto"), sink);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   const signal = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal]);

@@ -106,7 +106,7 @@ describe("waitUntilReady", () => {
     const phases: string[] = [];
 
     // Act
-    const waited = waitUntilReady(http(fetch), "acme", "support-bot", { progress: (e) => phases.push(e.phase) });
+    const waited = waitUntilReady(http(fetch), "acme", "support-bot", { onProgress: (e) => phases.push(e.phase) });
     await vi.advanceTimersByTimeAsync(20_000);
     const ready = await waited;
 
@@ -123,7 +123,7 @@ describe("waitUntilReady", () => {
     const fetch = fakeFetch(silent.response, second.response);
 
     // Act
-    const waited = waitUntilReady(http(fetch), "acme", "w", { progress: "silent" });
+    const waited = waitUntilReady(http(fetch), "acme", "w", { silent: true });
     await vi.advanceTimersByTimeAsync(44_000);
     const before = fetch.calls.length;
     await vi.advanceTimersByTimeAsync(10_000);
@@ -141,7 +141,7 @@ describe("waitUntilReady", () => {
     const body = scriptedSse([sseEvent(event("error", 6, 1900, "exited with code 127: vllm: not found"))]);
 
     // Act
-    const error = await waitUntilReady(http(fakeFetch(body.response)), "acme", "w", { progress: "silent" }).catch(
+    const error = await waitUntilReady(http(fakeFetch(body.response)), "acme", "w", { silent: true }).catch(
       (e: unknown) => e,
     );
 
@@ -161,7 +161,7 @@ describe("waitUntilReady", () => {
     const body = scriptedSse([sseEvent(event("pulling", 4))], { hang: true });
 
     // Act
-    const waited = waitUntilReady(http(fakeFetch(body.response)), "acme", "w", { timeoutMs: 5_000, progress: "silent" }).catch(
+    const waited = waitUntilReady(http(fakeFetch(body.response)), "acme", "w", { timeoutMs: 5_000, silent: true }).catch(
       (e: unknown) => e,
     );
     await vi.advanceTimersByTimeAsync(5_001);
@@ -174,13 +174,28 @@ describe("waitUntilReady", () => {
     expect(body.cancelled()).toBe(true);
   });
 
+  it("prints nothing when silent and gives each event to onProgress instead of the view", async () => {
+    // Prepare
+    const out = sink(false);
+    const ready = () => scriptedSse([sseEvent(event("ready", 6))]).response;
+    const seen: string[] = [];
+
+    // Act
+    await waitUntilReady(http(fakeFetch(ready())), "acme", "w", { silent: true }, out);
+    await waitUntilReady(http(fakeFetch(ready())), "acme", "w", { onProgress: (e) => seen.push(e.phase) }, out);
+
+    // Assess
+    expect(out.text()).toBe("");
+    expect(seen).toEqual(["ready"]);
+  });
+
   it("throws a 404 at once rather than reconnecting", async () => {
     // Prepare
     const fetch = fakeFetch(wireError(404, "not_found", "workload not found"));
     const mgmt = new ManagementClient({ token: TOKEN, project: "acme", baseUrl: BASE_URL, fetch });
 
     // Act
-    const error = await mgmt.waitUntilReady("missing", { progress: "silent" }).catch((e: unknown) => e);
+    const error = await mgmt.waitUntilReady("missing", { silent: true }).catch((e: unknown) => e);
 
     // Assess
     expect(error).toBeInstanceOf(NotFoundError);
