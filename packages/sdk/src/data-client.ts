@@ -15,6 +15,11 @@ import { DEFAULT_TIMEOUT_MS, type FetchLike, HttpClient, normaliseBaseUrl } from
 export interface DataClientOptions {
   /** The project whose workloads are called. */
   project: string;
+  /**
+   * The default `ik_live_` data key of `endpoint(slug)` when it is called without `{ apiKey }`
+   * (handy with one workload; with several, pass each endpoint its own key).
+   */
+  apiKey?: string | undefined;
   /** API origin. Default `https://api.inferencekey.com`. */
   baseUrl?: string | undefined;
   /** A `fetch` to use instead of the global one (proxies, instrumentation, tests). */
@@ -27,7 +32,8 @@ export interface DataClientOptions {
 
 /**
  * Options of `DataClient.fromEnv(...)`: everything but the base URL, which comes from
- * `INFERENCEKEY_BASE_URL`.
+ * `INFERENCEKEY_BASE_URL`. `project` defaults to `INFERENCEKEY_PROJECT` and `apiKey` to
+ * `INFERENCEKEY_API_KEY`; what you pass wins.
  *
  * @example
  * ```ts
@@ -35,7 +41,9 @@ export interface DataClientOptions {
  * const data = DataClient.fromEnv(options);
  * ```
  */
-export type DataClientFromEnvOptions = Omit<DataClientOptions, "baseUrl">;
+export type DataClientFromEnvOptions = Omit<DataClientOptions, "baseUrl" | "project"> & {
+  project?: string | undefined;
+};
 
 /**
  * The data plane of one project: `endpoint(slug, { apiKey })` gives a workload's
@@ -61,6 +69,7 @@ export class DataClient {
   readonly baseUrl: string;
   private readonly http: HttpClient;
   private readonly timeoutMs: number;
+  private readonly apiKey: string | undefined;
 
   /**
    * Builds a client from explicit options; reads no environment variable. A missing project or a
@@ -74,9 +83,12 @@ export class DataClient {
   constructor(options: DataClientOptions) {
     const project = typeof options?.project === "string" ? options.project.trim() : "";
     if (project === "") {
-      throw new ConfigurationError('DataClient needs a project, e.g. { project: "acme" }.');
+      throw new ConfigurationError(
+        `DataClient needs a project, e.g. { project: "acme" } (DataClient.fromEnv() also reads ${ENV_VARS.project}).`,
+      );
     }
     this.project = project;
+    this.apiKey = options.apiKey;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // No client-wide token: every endpoint sends its own data key.
     this.http = new HttpClient({
@@ -90,22 +102,34 @@ export class DataClient {
 
   /**
    * Builds a client whose base URL is `INFERENCEKEY_BASE_URL` (default
-   * `https://api.inferencekey.com`). Reads no token: data keys are passed per endpoint.
+   * `https://api.inferencekey.com`), whose project is `options.project` or else
+   * `INFERENCEKEY_PROJECT`, and whose default data key (for `endpoint(slug)` without `{ apiKey }`)
+   * is `options.apiKey` or else `INFERENCEKEY_API_KEY`. Reads no control token.
    *
    * @example
    * ```ts
    * const data = DataClient.fromEnv({ project: "acme" });
+   * const ep = DataClient.fromEnv().endpoint("support-bot"); // INFERENCEKEY_PROJECT, INFERENCEKEY_API_KEY
    * ```
    */
-  static fromEnv(options: DataClientFromEnvOptions): DataClient {
-    const baseUrl = normaliseBaseUrl(readEnvironment().baseUrl, ENV_VARS.baseUrl);
-    return new DataClient({ ...options, baseUrl });
+  static fromEnv(options: DataClientFromEnvOptions = {}): DataClient {
+    const env = readEnvironment();
+    const baseUrl = normaliseBaseUrl(env.baseUrl, ENV_VARS.baseUrl);
+    const project = options.project ?? env.project;
+    if (project === undefined || project.trim() === "") {
+      throw new ConfigurationError(
+        `DataClient.fromEnv() needs a project: pass { project: "acme" } or set ${ENV_VARS.project}.`,
+      );
+    }
+    return new DataClient({ ...options, project, apiKey: options.apiKey ?? env.apiKey, baseUrl });
   }
 
   /**
-   * The endpoint of workload `slug`, authenticated with its `ik_live_` data key. Throws a
-   * `ConfigurationError` naming `apiKey` when the key is missing or blank (e.g. an unset
-   * environment variable), or is a control or agent token, before any request.
+   * The endpoint of workload `slug`, authenticated with its `ik_live_` data key (`options.apiKey`,
+   * or when that property is absent the client's default: `apiKey` of the constructor or
+   * `INFERENCEKEY_API_KEY` under `fromEnv()`). Throws a `ConfigurationError` naming `apiKey` when
+   * the key is missing or blank (e.g. an unset environment variable), or is a control or agent
+   * token, before any request.
    *
    * @example
    * ```ts
@@ -113,7 +137,7 @@ export class DataClient {
    * console.log(ep.baseUrl); // https://api.inferencekey.com/endpoint/acme/support-bot/v1
    * ```
    */
-  endpoint(slug: string, options: EndpointOptions): Endpoint {
-    return new Endpoint(this.http, this.timeoutMs, this.project, slug, options);
+  endpoint(slug: string, options?: EndpointOptions): Endpoint {
+    return new Endpoint(this.http, this.timeoutMs, this.project, slug, options, this.apiKey);
   }
 }

@@ -17,6 +17,10 @@ export const ENV_VARS = {
   sdkToken: "INFERENCEKEY_SDK_TOKEN",
   /** The API origin; defaults to {@link DEFAULT_BASE_URL}. */
   baseUrl: "INFERENCEKEY_BASE_URL",
+  /** The project of `ManagementClient.fromEnv()` and `DataClient.fromEnv()` when none is passed. */
+  project: "INFERENCEKEY_PROJECT",
+  /** The `ik_live_` data key of `data.endpoint(slug)` when `DataClient.fromEnv()` built the client and no `apiKey` is passed. */
+  apiKey: "INFERENCEKEY_API_KEY",
 } as const;
 
 /**
@@ -30,10 +34,12 @@ export const ENV_VARS = {
  */
 export const DEFAULT_BASE_URL = "https://api.inferencekey.com";
 
-/** What the environment says, after defaults. `token` is undefined when unset or blank. */
+/** What the environment says, after defaults. Unset or blank variables are undefined. */
 export interface SdkEnvironment {
   token: string | undefined;
   baseUrl: string;
+  project: string | undefined;
+  apiKey: string | undefined;
 }
 
 /** A source of variables: `process.env` by default; tests pass a plain object. */
@@ -51,8 +57,8 @@ function nonBlank(value: string | undefined): string | undefined {
 }
 
 /**
- * Reads `INFERENCEKEY_SDK_TOKEN` and `INFERENCEKEY_BASE_URL` (default `https://api.inferencekey.com`).
- * Blank values count as unset.
+ * Reads `INFERENCEKEY_SDK_TOKEN`, `INFERENCEKEY_BASE_URL` (default `https://api.inferencekey.com`),
+ * `INFERENCEKEY_PROJECT` and `INFERENCEKEY_API_KEY`. Blank values count as unset.
  *
  * @example
  * ```ts
@@ -64,5 +70,7 @@ export function readEnvironment(source: EnvSource = processEnv()): SdkEnvironmen
   return {
     token: nonBlank(source[ENV_VARS.sdkToken]),
     baseUrl: nonBlank(source[ENV_VARS.baseUrl]) ?? DEFAULT_BASE_URL,
+    project: nonBlank(source[ENV_VARS.project]),
+    apiKey: nonBlank(source[ENV_VARS.apiKey]),
   };
 }

@@ -1,4 +1,5 @@
 import type { ErrorCode as ServerErrorCode, ErrorDetail as WireErrorDetail } from "@inferencekey/core";
+import type { Job } from "./data/jobs";
 
 /**
  * One problem with an input, with the same fields as the wire's `error.details[]`. `path` names the
@@ -225,6 +226,74 @@ export class DriftError extends ConflictError {
 }
 
 /**
+ * HTTP 404 with code `job_not_found`: no job with that id in this workload (never created, or
+ * dropped after its retention period: results are kept 7 days by default).
+ *
+ * @example
+ * ```ts
+ * const job = await ep.getJob("job_123").catch((error) => {
+ *   if (error instanceof JobNotFoundError) return undefined;
+ *   throw error;
+ * });
+ * ```
+ */
+export class JobNotFoundError extends NotFoundError {
+  override readonly name: string = "JobNotFoundError";
+}
+
+/**
+ * HTTP 409 with code `idempotency_key_reused`: a job was already submitted with this
+ * `Idempotency-Key` and a different body. Resubmitting the same body with the same key answers the
+ * existing job instead; use a new key for a new job.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await ep.submitJob({ input: { input: "great product" }, idempotencyKey: "order-42" });
+ * } catch (error) {
+ *   if (error instanceof IdempotencyKeyReusedError) console.error("order-42 already names another job");
+ * }
+ * ```
+ */
+export class IdempotencyKeyReusedError extends ConflictError {
+  override readonly name: string = "IdempotencyKeyReusedError";
+}
+
+/**
+ * HTTP 409 with code `job_not_cancellable`: the job is running or finished; only `queued` and
+ * `waiting` jobs can be cancelled.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await ep.cancelJob(job.id);
+ * } catch (error) {
+ *   if (error instanceof JobNotCancellableError) console.log("too late: it already started");
+ * }
+ * ```
+ */
+export class JobNotCancellableError extends ConflictError {
+  override readonly name: string = "JobNotCancellableError";
+}
+
+/**
+ * HTTP 413 `payload_too_large`: the request body is over the route's limit (a job's input over
+ * 1 MiB, a chat body over the gateway's limit). Not retried: the same body would be refused again.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await ep.classify({ input: hugeTexts });
+ * } catch (error) {
+ *   if (error instanceof PayloadTooLargeError) console.error("split the input into smaller jobs");
+ * }
+ * ```
+ */
+export class PayloadTooLargeError extends InferenceKeyError {
+  override readonly name: string = "PayloadTooLargeError";
+}
+
+/**
  * HTTP 429: too many requests. Retried automatically (honouring `Retry-After`) for idempotent
  * calls; thrown once retries are exhausted. `retryAfterSeconds` says how long the server asked to wait.
  *
@@ -381,8 +450,14 @@ export function errorForStatus(init: HttpErrorInit): InferenceKeyError {
     return code === "validation_failed" ? new ValidationError(init) : new BadRequestError(init);
   if (status === 401) return new AuthenticationError(init);
   if (status === 403) return new PermissionDeniedError(init);
-  if (status === 404) return new NotFoundError(init);
-  if (status === 409) return code === "drift_detected" ? new DriftError(init) : new ConflictError(init);
+  if (status === 404) return code === "job_not_found" ? new JobNotFoundError(init) : new NotFoundError(init);
+  if (status === 409) {
+    if (code === "drift_detected") return new DriftError(init);
+    if (code === "idempotency_key_reused") return new IdempotencyKeyReusedError(init);
+    if (code === "job_not_cancellable") return new JobNotCancellableError(init);
+    return new ConflictError(init);
+  }
+  if (status === 413) return new PayloadTooLargeError(init);
   if (status === 429) return new RateLimitError(init);
   if (status === 503 && code === "workload_scaling_up") return new WorkloadScalingUpError(init);
   if (status === 503 && code === "workload_outside_window") {
@@ -393,4 +468,81 @@ export function errorForStatus(init: HttpErrorInit): InferenceKeyError {
   }
   if (status >= 500) return new InternalServerError(init);
   return new InferenceKeyError(init);
+}
+
+/**
+ * A job ended without a result: `failed` (`code` and `message` are the job's `error`), `cancelled`
+ * or `expired` (it waited longer than its `max_queue_seconds` for a replica). Thrown by the helpers
+ * that submit and wait (`classify`, `reward`, `jobs.rerank`); `waitForJob` returns such a job
+ * instead. `job` is the job as last read.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await ep.classify({ input: "great product" });
+ * } catch (error) {
+ *   if (error instanceof JobFailedError) console.error(error.job.status, error.code, error.message);
+ * }
+ * ```
+ */
+export class JobFailedError extends InferenceKeyError {
+  override readonly name: string = "JobFailedError";
+  /** The job as last read (its `status`, `error`, `history`). */
+  readonly job: Job;
+  constructor(init: InferenceKeyErrorInit & { job: Job }) {
+    super(init);
+    this.job = init.job;
+  }
+}
+
+/**
+ * A wait ran out of time before what it waited for happened: `waitForJob` (and the helpers that
+ * submit and wait) before the job was terminal, or `waitUntilReady` before the workload was ready.
+ * Nothing was cancelled: the job keeps running and the workload keeps starting. `code` is
+ * `wait_timeout`; `last` is the last job or readiness event seen (undefined if none arrived).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await ep.waitForJob(job.id, { timeoutMs: 30_000 });
+ * } catch (error) {
+ *   if (error instanceof WaitTimeoutError) console.log("still", (error.last as { status?: string })?.status);
+ * }
+ * ```
+ */
+export class WaitTimeoutError extends InferenceKeyError {
+  override readonly name: string = "WaitTimeoutError";
+  /** The last job (or readiness event) seen before time ran out. */
+  readonly last: unknown;
+  constructor(init: Omit<InferenceKeyErrorInit, "code"> & { last?: unknown }) {
+    super({ ...init, code: "wait_timeout" });
+    this.last = init.last;
+  }
+}
+
+/**
+ * `waitUntilReady` read an `error` readiness event: the workload cannot become ready (its replica
+ * failed to start, no capacity fits it, ...). `message` is the server's reason; `phase` is
+ * `"error"`, `step` and `elapsedMs` are the event's. `code` is `workload_not_ready`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await mgmt.waitUntilReady("support-bot");
+ * } catch (error) {
+ *   if (error instanceof WorkloadNotReadyError) console.error(`not ready after ${error.elapsedMs} ms: ${error.message}`);
+ * }
+ * ```
+ */
+export class WorkloadNotReadyError extends InferenceKeyError {
+  override readonly name: string = "WorkloadNotReadyError";
+  readonly phase: string;
+  readonly step: number | undefined;
+  readonly elapsedMs: number | undefined;
+  constructor(init: { message: string; phase: string; step?: number | undefined; elapsedMs?: number | undefined }) {
+    super({ code: "workload_not_ready", message: init.message });
+    this.phase = init.phase;
+    this.step = init.step;
+    this.elapsedMs = init.elapsedMs;
+  }
 }

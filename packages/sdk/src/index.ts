@@ -1,7 +1,8 @@
 /**
  * `@inferencekey/sdk`: the TypeScript SDK of InferenceKey. The management half
  * (`ManagementClient`: workloads, data keys, private workers, usage) and the data half
- * (`DataClient`: a workload's endpoint with `generateText`, `streamText`, `chat`, `embed`).
+ * (`DataClient`: a workload's endpoint with `generateText`, `streamText`, `chat`, `embed`, `rerank`,
+ * async jobs with `submitJob`/`getJob`/`waitForJob`/`cancelJob`/`listJobs`, and `classify`/`reward`).
  */
 export {
   ManagementClient,
@@ -13,6 +14,16 @@ export {
 export { DataClient, type DataClientFromEnvOptions, type DataClientOptions } from "./data-client";
 export {
   Endpoint,
+  EndpointJobs,
+  type ClassifyOptions,
+  type GetJobOptions,
+  type JobRerankOptions,
+  type ListJobsOptions,
+  type RerankOptions,
+  type RewardOptions,
+  type RunJobOptions,
+  type SubmitJobOptions,
+  type WaitForJobOptions,
   type ChatOptions,
   type DataCallOptions,
   type EmbedOptions,
@@ -35,6 +46,22 @@ export type {
   TokenUsage,
   UsageWire,
 } from "./data/results";
+export {
+  isTerminalJobStatus,
+  type ClassificationItem,
+  type ClassificationResult,
+  type Job,
+  type JobHistoryEntry,
+  type JobResult,
+  type JobStatus,
+  type JobWebhook,
+  type Rerank,
+  type RerankItem,
+  type RerankResult,
+  type RewardItem,
+  type RewardResult,
+} from "./data/jobs";
+export type { ReadinessEvent, ReadinessPhase, WaitUntilReadyOptions } from "./resources/readiness";
 export type { UsageOptions, UsageSummary, WorkloadUsage } from "./resources/usage";
 export { Backend, ExecutionPolicy, OnDrift, TaskType } from "./enums";
 export type {
@@ -83,12 +110,19 @@ export {
   ConflictError,
   DriftError,
   InferenceKeyError,
+  IdempotencyKeyReusedError,
   InternalServerError,
+  JobFailedError,
+  JobNotCancellableError,
+  JobNotFoundError,
   NotFoundError,
+  PayloadTooLargeError,
   PermissionDeniedError,
   RateLimitError,
   ValidationError,
+  WaitTimeoutError,
   WorkloadFailedError,
+  WorkloadNotReadyError,
   WorkloadOutsideWindowError,
   WorkloadScalingUpError,
   type ClientErrorCode,

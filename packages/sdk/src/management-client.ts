@@ -13,6 +13,7 @@ import {
   type UsageReportWire,
   type WorkloadUsage,
 } from "./resources/usage";
+import { type ReadinessEvent, type WaitUntilReadyOptions, waitUntilReady } from "./resources/readiness";
 import { WorkersResource } from "./resources/workers";
 import { callOf } from "./resources/call-options";
 import {
@@ -66,7 +67,10 @@ export interface ManagementClientOptions {
  * const mgmt = ManagementClient.fromEnv(options);
  * ```
  */
-export type FromEnvOptions = Omit<ManagementClientOptions, "token" | "baseUrl">;
+export type FromEnvOptions = Omit<ManagementClientOptions, "token" | "baseUrl" | "project"> & {
+  /** Default: `INFERENCEKEY_PROJECT`. */
+  project?: string | undefined;
+};
 
 /**
  * Options of `ensure()`.
@@ -183,16 +187,23 @@ export class ManagementClient {
 
   /**
    * Builds a client from `INFERENCEKEY_SDK_TOKEN` and `INFERENCEKEY_BASE_URL` (default
-   * `https://api.inferencekey.com`). Throws a `ConfigurationError` naming the variable when the
-   * token is unset.
+   * `https://api.inferencekey.com`); the project is `options.project`, or else
+   * `INFERENCEKEY_PROJECT`. Throws a `ConfigurationError` naming the variable when the token (or
+   * any project) is missing.
    *
    * @example
    * ```ts
    * const mgmt = ManagementClient.fromEnv({ project: "acme" }); // reads INFERENCEKEY_SDK_TOKEN
    * ```
    */
-  static fromEnv(options: FromEnvOptions): ManagementClient {
+  static fromEnv(options: FromEnvOptions = {}): ManagementClient {
     const env = readEnvironment();
+    const project = options.project ?? env.project;
+    if (project === undefined || project.trim() === "") {
+      throw new ConfigurationError(
+        `ManagementClient.fromEnv() needs a project: pass { project: "acme" } or set ${ENV_VARS.project}.`,
+      );
+    }
     if (env.token === undefined) {
       throw new ConfigurationError(
         `${ENV_VARS.sdkToken} is not set: export your ik_sdk_ control token, or pass { token } to new ManagementClient(). ` +
@@ -201,7 +212,7 @@ export class ManagementClient {
       );
     }
     const baseUrl = normaliseBaseUrl(env.baseUrl, ENV_VARS.baseUrl);
-    return new ManagementClient({ ...options, token: env.token, baseUrl });
+    return new ManagementClient({ ...options, project, token: env.token, baseUrl });
   }
 
   /**
@@ -388,6 +399,32 @@ export class ManagementClient {
       ...callOf(options),
     });
     return toDeletedWorkload(result);
+  }
+
+  /**
+   * Waits until the workload serves, following its readiness events (`GET .../readiness-events`,
+   * Server-Sent Events: scheduling, placing, launching, pulling, starting, ready) and returns the
+   * `ready` event. Progress goes to stderr by default (one line redrawn in place on a terminal,
+   * plain lines otherwise), to your `onProgress`, or nowhere (`silent: true`). An `error` event
+   * throws `WorkloadNotReadyError` with the server's reason; `timeoutMs` (default 15 minutes)
+   * running out throws `WaitTimeoutError`. A dropped stream is reconnected.
+   *
+   * @example
+   * ```ts
+   * const ref = await mgmt.ensure(spec);
+   * await mgmt.waitUntilReady(ref.workloadSlug, { timeoutMs: 600_000 });
+   * await mgmt.waitUntilReady("support-bot", { onProgress: (e) => console.log(e.step, e.phase, e.message) });
+   * ```
+   */
+  async waitUntilReady(
+    workload: string | { workloadSlug: string },
+    options: WaitUntilReadyOptions = {},
+  ): Promise<ReadinessEvent> {
+    const slug = typeof workload === "string" ? workload : workload?.workloadSlug;
+    if (typeof slug !== "string" || slug === "") {
+      throw new ConfigurationError('waitUntilReady() needs the workload slug, e.g. mgmt.waitUntilReady("support-bot").');
+    }
+    return waitUntilReady(this.http, this.project, slug, options);
   }
 
   /**

@@ -91,6 +91,53 @@ describe("DataClient construction", () => {
     expect(client.project).toBe("acme");
   });
 
+  it("fromEnv takes the project from INFERENCEKEY_PROJECT and the default data key from INFERENCEKEY_API_KEY", async () => {
+    // Prepare
+    vi.stubEnv("INFERENCEKEY_PROJECT", "from-env");
+    vi.stubEnv("INFERENCEKEY_API_KEY", API_KEY);
+    vi.stubEnv("INFERENCEKEY_BASE_URL", BASE_URL);
+    const fetch = fakeFetch(jsonResponse(200, { choices: [{ message: { content: "hi" } }] }));
+
+    // Act
+    const client = DataClient.fromEnv({ fetch });
+    const explicit = DataClient.fromEnv({ project: "acme" });
+    await client.endpoint("support-bot").generateText({ prompt: "Hi" });
+
+    // Assess
+    expect(client.project).toBe("from-env");
+    expect(explicit.project).toBe("acme");
+    expect(fetch.calls[0]?.url).toBe(`${BASE_URL}/endpoint/from-env/support-bot/v1/chat/completions`);
+    expect(fetch.calls[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
+  });
+
+  it("fromEnv names INFERENCEKEY_PROJECT when no project is given anywhere", () => {
+    // Prepare
+    vi.stubEnv("INFERENCEKEY_PROJECT", "");
+
+    // Act
+    const build = () => DataClient.fromEnv();
+
+    // Assess
+    expect(build).toThrow(ConfigurationError);
+    expect(build).toThrow(/INFERENCEKEY_PROJECT/);
+  });
+
+  it("uses the default key only when apiKey is absent, never for an explicit undefined", () => {
+    // Prepare
+    const client = data(fakeFetch(), { apiKey: API_KEY });
+    const bare = data(fakeFetch());
+
+    // Act
+    const defaulted = () => client.endpoint("support-bot");
+    const unsetVariable = () => client.endpoint("support-bot", { apiKey: undefined });
+    const noDefault = () => bare.endpoint("support-bot");
+
+    // Assess
+    expect(defaulted).not.toThrow();
+    expect(unsetVariable).toThrow(/undefined: is the environment variable you read set\?/);
+    expect(noDefault).toThrow(/INFERENCEKEY_API_KEY/);
+  });
+
   it("fromEnv defaults to the hosted API and names the variable of a bad URL", () => {
     // Prepare
     vi.stubEnv("INFERENCEKEY_BASE_URL", "");

@@ -22,7 +22,12 @@ describe("readEnvironment", () => {
     const env = readEnvironment(source);
 
     // Assess
-    expect(ENV_VARS).toEqual({ sdkToken: "INFERENCEKEY_SDK_TOKEN", baseUrl: "INFERENCEKEY_BASE_URL" });
+    expect(ENV_VARS).toEqual({
+      sdkToken: "INFERENCEKEY_SDK_TOKEN",
+      baseUrl: "INFERENCEKEY_BASE_URL",
+      project: "INFERENCEKEY_PROJECT",
+      apiKey: "INFERENCEKEY_API_KEY",
+    });
     expect(env).toEqual({ token: "ik_sdk_abc", baseUrl: "http://localhost:8787" });
   });
 

@@ -65,7 +65,7 @@ describe("errorForStatus", () => {
 
   it("falls back to the base class for statuses without a subclass", () => {
     // Prepare
-    const init = { status: 413, code: "payload_too_large", message: "too big" };
+    const init = { status: 422, code: "unprocessable", message: "cannot process" };
 
     // Act
     const error = errorForStatus(init);
@@ -74,5 +74,22 @@ describe("errorForStatus", () => {
     expect(error.constructor).toBe(InferenceKeyError);
     expect(error.name).toBe("InferenceKeyError");
     expect(error.details).toEqual([]);
+  });
+
+  it("maps the jobs API's codes to their subclasses", () => {
+    // Prepare
+    const cases = [
+      [404, "job_not_found", "JobNotFoundError", "NotFoundError"],
+      [409, "idempotency_key_reused", "IdempotencyKeyReusedError", "ConflictError"],
+      [409, "job_not_cancellable", "JobNotCancellableError", "ConflictError"],
+      [413, "payload_too_large", "PayloadTooLargeError", "InferenceKeyError"],
+    ] as const;
+
+    // Act
+    const mapped = cases.map(([status, code]) => errorForStatus({ status, code, message: "m" }));
+
+    // Assess
+    expect(mapped.map((e) => e.name)).toEqual(cases.map((c) => c[2]));
+    expect(mapped.map((e) => Object.getPrototypeOf(Object.getPrototypeOf(e)).constructor.name)).toEqual(cases.map((c) => c[3]));
   });
 });

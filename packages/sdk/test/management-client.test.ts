@@ -83,6 +83,26 @@ describe("ManagementClient.fromEnv", () => {
     expect(build).not.toThrow(/dashboard/);
   });
 
+  it("takes the project from INFERENCEKEY_PROJECT when none is passed, and names it when both are missing", async () => {
+    // Prepare
+    vi.stubEnv("INFERENCEKEY_SDK_TOKEN", TOKEN);
+    vi.stubEnv("INFERENCEKEY_BASE_URL", "");
+    vi.stubEnv("INFERENCEKEY_PROJECT", "from-env");
+    const fetch = fakeFetch(jsonResponse(200, workloadView()));
+
+    // Act
+    await ManagementClient.fromEnv({ fetch }).get("support-bot");
+    const explicit = ManagementClient.fromEnv({ project: "acme" });
+    vi.stubEnv("INFERENCEKEY_PROJECT", "");
+    const missing = () => ManagementClient.fromEnv();
+
+    // Assess
+    expect(fetch.calls[0]?.url).toBe("https://api.inferencekey.com/v1/projects/from-env/workloads/support-bot");
+    expect(explicit.project).toBe("acme");
+    expect(missing).toThrow(ConfigurationError);
+    expect(missing).toThrow(/INFERENCEKEY_PROJECT/);
+  });
+
   it("uses the token and the default base URL", async () => {
     // Prepare
     vi.stubEnv("INFERENCEKEY_SDK_TOKEN", TOKEN);

@@ -16,6 +16,12 @@ ENV_SDK_TOKEN = "INFERENCEKEY_SDK_TOKEN"
 ENV_BASE_URL = "INFERENCEKEY_BASE_URL"
 """The variable holding the API origin read by ``from_env`` (default :data:`DEFAULT_BASE_URL`)."""
 
+ENV_PROJECT = "INFERENCEKEY_PROJECT"
+"""The variable holding the default project of ``ManagementClient.from_env`` and ``DataClient.from_env``."""
+
+ENV_API_KEY = "INFERENCEKEY_API_KEY"
+"""The variable holding the default ``ik_live_`` key of ``DataClient.from_env(...).endpoint(slug)``."""
+
 DEFAULT_BASE_URL = "https://api.inferencekey.com"
 """The hosted API, used when ``INFERENCEKEY_BASE_URL`` is unset or blank."""
 
@@ -33,6 +39,8 @@ class SdkEnvironment:
 
     token: str | None
     base_url: str
+    project: str | None = None
+    api_key: str | None = None
 
 
 def _non_blank(value: str | None) -> str | None:
@@ -43,7 +51,9 @@ def _non_blank(value: str | None) -> str | None:
 
 
 def read_environment(environ: Mapping[str, str] | None = None) -> SdkEnvironment:
-    """Read ``INFERENCEKEY_SDK_TOKEN`` and ``INFERENCEKEY_BASE_URL`` (blank counts as unset).
+    """Read ``INFERENCEKEY_SDK_TOKEN``, ``INFERENCEKEY_BASE_URL``, ``INFERENCEKEY_PROJECT``, ``INFERENCEKEY_API_KEY``.
+
+    Blank values count as unset.
 
     Example:
         >>> read_environment({"INFERENCEKEY_BASE_URL": "http://127.0.0.1:8787"}).base_url
@@ -54,4 +64,6 @@ def read_environment(environ: Mapping[str, str] | None = None) -> SdkEnvironment
     return SdkEnvironment(
         token=_non_blank(source.get(ENV_SDK_TOKEN)),
         base_url=_non_blank(source.get(ENV_BASE_URL)) or DEFAULT_BASE_URL,
+        project=_non_blank(source.get(ENV_PROJECT)),
+        api_key=_non_blank(source.get(ENV_API_KEY)),
     )

@@ -152,6 +152,8 @@ class _Base:
         self.policy = options.retry_policy
         self.default_headers = dict(options.default_headers)
         self.random = random_source or random.random
+        self.clock: Callable[[], float] = time.monotonic
+        """Seconds of a monotonic clock: what the waits of jobs and readiness measure (a test seam)."""
 
     def _retries_for(self, request: Request) -> int:
         return check_count("max_retries", self.max_retries if request.max_retries is None else request.max_retries)

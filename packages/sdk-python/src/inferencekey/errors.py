@@ -229,6 +229,56 @@ class DriftError(ConflictError):
         return "\n".join([head, *(f"  - {d.path or '(body)'}: {d.message}" for d in self.details)])
 
 
+class JobNotFoundError(NotFoundError):
+    """HTTP 404 ``job_not_found``: no job with that id in this workload (never created, or dropped after retention).
+
+    Example:
+        >>> from inferencekey import JobNotFoundError
+        >>> try:
+        ...     ep.get_job("job_missing")  # doctest: +SKIP
+        ... except JobNotFoundError:
+        ...     print("gone")
+
+    """
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    """HTTP 409 ``idempotency_key_reused``: the ``Idempotency-Key`` already names a job with another body.
+
+    The same key with the same body answers the existing job instead; use a new key for a new job.
+
+    Example:
+        >>> issubclass(IdempotencyKeyReusedError, ConflictError)
+        True
+
+    """
+
+
+class JobNotCancellableError(ConflictError):
+    """HTTP 409 ``job_not_cancellable``: the job is running or finished; only queued or waiting jobs cancel.
+
+    Example:
+        >>> from inferencekey import JobNotCancellableError
+        >>> try:
+        ...     ep.cancel_job("job_123")  # doctest: +SKIP
+        ... except JobNotCancellableError:
+        ...     print("too late: it already started")
+
+    """
+
+
+class PayloadTooLargeError(InferenceKeyError):
+    """HTTP 413 ``payload_too_large``: the body is over the route's limit (a job's input over 1 MiB).
+
+    Not retried: the same body would be refused again.
+
+    Example:
+        >>> PayloadTooLargeError("too big", code="payload_too_large", status=413).status
+        413
+
+    """
+
+
 class RateLimitError(InferenceKeyError):
     """HTTP 429: too many requests; ``retry_after`` says how long the server asked to wait.
 
@@ -341,6 +391,62 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, code="timeout", request_sent=request_sent)
 
 
+class JobFailedError(InferenceKeyError):
+    """A job ended without a result: ``failed`` (``code``/``message`` are its ``error``), ``cancelled`` or ``expired``.
+
+    Raised by the helpers that submit and wait (``classify``, ``reward``, ``jobs.rerank``);
+    ``wait_for_job`` returns such a job instead. ``job`` is the job as last read.
+
+    Example:
+        >>> from inferencekey import JobFailedError
+        >>> try:
+        ...     ep.classify(input="great product")  # doctest: +SKIP
+        ... except JobFailedError as error:
+        ...     print(error.job.status, error.code, error.message)
+
+    """
+
+    def __init__(self, message: str, *, job: Any, code: str) -> None:
+        super().__init__(message, code=code)
+        self.job = job
+
+
+class WaitTimeoutError(InferenceKeyError):
+    """A wait ran out of time: ``wait_for_job`` before the job was terminal, or ``wait_until_ready`` before ready.
+
+    Nothing was cancelled. ``code`` is ``wait_timeout``; ``last`` is the last job or readiness event seen.
+
+    Example:
+        >>> WaitTimeoutError("still running", last=None).code
+        'wait_timeout'
+
+    """
+
+    def __init__(self, message: str, *, last: Any = None) -> None:
+        super().__init__(message, code="wait_timeout")
+        self.last = last
+
+
+class WorkloadNotReadyError(InferenceKeyError):
+    """``wait_until_ready`` read an ``error`` readiness event: the workload cannot become ready.
+
+    ``message`` is the server's reason; ``phase``, ``step`` and ``elapsed_ms`` are the event's.
+    ``code`` is ``workload_not_ready``.
+
+    Example:
+        >>> error = WorkloadNotReadyError("sh: 1: vllm: not found", phase="error", step=6, elapsed_ms=1900)
+        >>> (error.code, error.step)
+        ('workload_not_ready', 6)
+
+    """
+
+    def __init__(self, message: str, *, phase: str, step: int | None = None, elapsed_ms: int | None = None) -> None:
+        super().__init__(message, code="workload_not_ready")
+        self.phase = phase
+        self.step = step
+        self.elapsed_ms = elapsed_ms
+
+
 def _status_line(status: int, reason: str) -> str:
     return f"HTTP {status}{f' {reason}' if reason else ''}"
 
@@ -418,6 +524,13 @@ def parse_error_body(status: int, body: Any, *, raw_text: str = "", reason: str 
     )
 
 
+_CONFLICTS: dict[str, type[InferenceKeyError]] = {
+    "drift_detected": DriftError,
+    "idempotency_key_reused": IdempotencyKeyReusedError,
+    "job_not_cancellable": JobNotCancellableError,
+}
+
+
 def error_for_status(
     status: int,
     wire: WireError,
@@ -442,9 +555,11 @@ def error_for_status(
     elif status == 403:
         cls = PermissionDeniedError
     elif status == 404:
-        cls = NotFoundError
+        cls = JobNotFoundError if wire.code == "job_not_found" else NotFoundError
     elif status == 409:
-        cls = DriftError if wire.code == "drift_detected" else ConflictError
+        cls = _CONFLICTS.get(wire.code, ConflictError)
+    elif status == 413:
+        cls = PayloadTooLargeError
     elif status == 429:
         cls = RateLimitError
     elif status >= 500:

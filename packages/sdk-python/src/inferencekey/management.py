@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from . import _operations as ops
-from ._env import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_SDK_TOKEN, read_environment
+from ._env import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_PROJECT, ENV_SDK_TOKEN, read_environment
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUT, RetryPolicy
 from ._transport import AsyncTransport, SyncTransport, TransportOptions, normalise_base_url
 from .enums import OnDrift
@@ -26,6 +26,13 @@ from .models import (
     RotatedKey,
     Worker,
     Workload,
+)
+from .readiness import (
+    DEFAULT_READY_TIMEOUT,
+    ReadinessEvent,
+    progress_mode,
+    wait_until_ready_async,
+    wait_until_ready_sync,
 )
 from .spec import WorkloadSpec
 
@@ -66,15 +73,21 @@ def _checked_options(
     return project, options
 
 
-def _env_settings() -> tuple[str, str]:
+def _env_settings(project: str | None) -> tuple[str, str, str]:
+    """Return the token, base URL and project of ``from_env``: a passed project wins over ``INFERENCEKEY_PROJECT``."""
     env = read_environment()
+    chosen = project if project is not None else env.project
+    if chosen is None or not chosen.strip():
+        raise ConfigurationError(
+            f'ManagementClient.from_env() needs a project: pass project="acme" or set {ENV_PROJECT}.'
+        )
     if env.token is None:
         raise ConfigurationError(
             f"{ENV_SDK_TOKEN} is not set: export your ik_sdk_ control token, or pass token=... to ManagementClient(). "
             "Under `npm start`, `source .inferencekey/dev.env` sets it (the organisation admin token); "
             "other tokens are made with POST /v1/tokens (docs/api.md)."
         )
-    return env.token, normalise_base_url(env.base_url, ENV_BASE_URL)
+    return env.token, normalise_base_url(env.base_url, ENV_BASE_URL), chosen
 
 
 class KeysResource:
@@ -304,7 +317,7 @@ class ManagementClient:
     def from_env(
         cls,
         *,
-        project: str,
+        project: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         retry_policy: RetryPolicy | None = None,
@@ -313,13 +326,14 @@ class ManagementClient:
     ) -> ManagementClient:
         """Build a client from ``INFERENCEKEY_SDK_TOKEN`` and ``INFERENCEKEY_BASE_URL`` (default https://api.inferencekey.com).
 
-        Raises :class:`ConfigurationError` naming the variable when the token is unset.
+        ``project`` defaults to ``INFERENCEKEY_PROJECT``. Raises :class:`ConfigurationError` naming
+        the variable when the token (or any project) is missing.
 
         Example:
             mgmt = ManagementClient.from_env(project="acme")  # reads INFERENCEKEY_SDK_TOKEN
 
         """
-        token, base_url = _env_settings()
+        token, base_url, project = _env_settings(project)
         return cls(
             token=token,
             project=project,
@@ -403,6 +417,31 @@ class ManagementClient:
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    def wait_until_ready(
+        self,
+        slug: str,
+        *,
+        timeout: float = DEFAULT_READY_TIMEOUT,
+        on_progress: Callable[[ReadinessEvent], None] | None = None,
+        silent: bool = False,
+    ) -> ReadinessEvent:
+        """Wait until the workload serves, following its readiness events; return the ``ready`` event.
+
+        Phases: scheduling, placing, launching, pulling, starting, ready. By default progress is
+        drawn on stderr: one line redrawn in place when stderr is a terminal, plain lines otherwise.
+        ``on_progress`` receives every :class:`ReadinessEvent` instead; ``silent=True`` shows
+        nothing (the vendor SDK's keywords). An ``error`` event raises
+        :class:`WorkloadNotReadyError` with the server's reason; ``timeout`` (seconds, default 900)
+        running out raises :class:`WaitTimeoutError`. A dropped stream is reconnected.
+
+        Example:
+            ref = mgmt.ensure(spec)
+            mgmt.wait_until_ready(ref.workload_slug, timeout=600)
+            mgmt.wait_until_ready("support-bot", on_progress=lambda e: print(e.step, e.phase, e.message))
+
+        """
+        return wait_until_ready_sync(self._http, self.project, slug, timeout, progress_mode(on_progress, silent))
 
     def delete(self, slug: str, *, timeout: float | None = None, max_retries: int | None = None) -> DeletedWorkload:
         """Delete a workload: its replicas stop and the slug can be ensured again later.
@@ -635,7 +674,7 @@ class AsyncManagementClient:
     def from_env(
         cls,
         *,
-        project: str,
+        project: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         retry_policy: RetryPolicy | None = None,
@@ -648,7 +687,7 @@ class AsyncManagementClient:
             amgmt = AsyncManagementClient.from_env(project="acme")
 
         """
-        token, base_url = _env_settings()
+        token, base_url, project = _env_settings(project)
         return cls(
             token=token,
             project=project,
@@ -719,6 +758,22 @@ class AsyncManagementClient:
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    async def wait_until_ready(
+        self,
+        slug: str,
+        *,
+        timeout: float = DEFAULT_READY_TIMEOUT,
+        on_progress: Callable[[ReadinessEvent], None] | None = None,
+        silent: bool = False,
+    ) -> ReadinessEvent:
+        """Wait until the workload serves; see :meth:`ManagementClient.wait_until_ready`.
+
+        Example:
+            await amgmt.wait_until_ready("support-bot", silent=True)
+
+        """
+        return await wait_until_ready_async(self._http, self.project, slug, timeout, progress_mode(on_progress, silent))
 
     async def delete(
         self, slug: str, *, timeout: float | None = None, max_retries: int | None = None

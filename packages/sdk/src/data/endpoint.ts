@@ -1,7 +1,25 @@
 import { snakeKeys } from "../casing";
-import { ConfigurationError, ValidationError } from "../errors";
+import { ConfigurationError, JobFailedError, ValidationError, WaitTimeoutError } from "../errors";
 import type { CallOptions, HttpClient, HttpRequest } from "../http/http-client";
+import { backoffDelay, defaultSleep } from "../http/retry";
 import { pathOf } from "../resources/paths";
+import type { Page } from "../resources/workloads";
+import {
+  type ClassificationResult,
+  isTerminalJobStatus,
+  type Job,
+  type JobResult,
+  type JobStatus,
+  type Rerank,
+  type RerankResult,
+  type RewardResult,
+  toClassificationResult,
+  toJob,
+  toJobPage,
+  toRerank,
+  toRerankResult,
+  toRewardResult,
+} from "./jobs";
 import {
   type ChatCompletion,
   type ChatMessage,
@@ -137,6 +155,171 @@ export interface EmbedOptions extends DataCallOptions {
 }
 
 /**
+ * Options of `submitJob()`: the task's `input` as the backend's native route takes it, without
+ * `model` (reranker `{ query, documents, topN? }` in wire names: `{ query, documents, top_n }`;
+ * classification `{ input }`; reward `{ input }` or `{ messages }`), and optionally an
+ * `idempotencyKey` (generated when omitted), a `webhook` called when the job ends, and
+ * `maxQueueSeconds` (how long it may wait for a replica before it expires).
+ *
+ * @example
+ * ```ts
+ * const options: SubmitJobOptions = {
+ *   input: { query: "refund policy", documents: ["Refunds within 30 days.", "Shipping is free."] },
+ *   idempotencyKey: "rerank-order-42",
+ *   webhook: { url: "https://example.com/hooks/inferencekey" },
+ *   maxQueueSeconds: 600,
+ * };
+ * const job = await ep.submitJob(options);
+ * ```
+ */
+export interface SubmitJobOptions extends CallOptions {
+  input: Record<string, unknown>;
+  /**
+   * Sent as `Idempotency-Key` (at most 255 printable characters): the same key and body give the
+   * same job; another body with the same key is an `IdempotencyKeyReusedError`. When omitted the SDK
+   * generates one per `submitJob()` call, so its own retries never create a second job.
+   */
+  idempotencyKey?: string | undefined;
+  /** `https://` URL (or `{ url }`) called, signed with the workload's `whsec_` secret, when the job ends. */
+  webhook?: string | { url: string } | undefined;
+  /** Seconds the job may wait for a ready replica before it `expired` (the workload's default otherwise). */
+  maxQueueSeconds?: number | undefined;
+}
+
+/**
+ * Options of `getJob()`: `waitSeconds` (1-20) long-polls, answering as soon as the job is terminal
+ * or when the wait ends, with the job as it is then.
+ *
+ * @example
+ * ```ts
+ * const options: GetJobOptions = { waitSeconds: 10 };
+ * const job = await ep.getJob("job_123", options);
+ * ```
+ */
+export interface GetJobOptions extends CallOptions {
+  waitSeconds?: number | undefined;
+}
+
+/**
+ * Options of `waitForJob()`: `timeoutMs` bounds the whole wait (default 600 000, 10 minutes);
+ * `longPollSeconds` (1-20, default 20) is how long each request may be held by the server;
+ * `signal` cancels the wait (not the job: use `cancelJob`).
+ *
+ * @example
+ * ```ts
+ * const options: WaitForJobOptions = { timeoutMs: 120_000, longPollSeconds: 10 };
+ * const job = await ep.waitForJob("job_123", options);
+ * ```
+ */
+export interface WaitForJobOptions {
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+  longPollSeconds?: number | undefined;
+  /** Retries of each poll on transient failures (polls are GETs). Default: the client's. */
+  maxRetries?: number | undefined;
+}
+
+/**
+ * Options of `listJobs()` / `listAllJobs()`: filter by `status`, page size `limit`, and the
+ * `cursor` of the previous page.
+ *
+ * @example
+ * ```ts
+ * const options: ListJobsOptions = { status: "failed", limit: 50 };
+ * const page = await ep.listJobs(options);
+ * ```
+ */
+export interface ListJobsOptions extends CallOptions {
+  status?: JobStatus | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+/**
+ * Options shared by the helpers that submit a job and wait for it (`classify`, `reward`,
+ * `jobs.rerank`, `jobs.classify`, `jobs.reward`): those of `submitJob()` but `input`, with
+ * `timeoutMs` bounding the whole call (submit and wait; default 600 000) and `longPollSeconds`
+ * as in `waitForJob()`.
+ *
+ * @example
+ * ```ts
+ * const options: RunJobOptions = { timeoutMs: 300_000, maxQueueSeconds: 240, idempotencyKey: "nightly-2025-01-01-17" };
+ * const out = await ep.classify({ input: "great product", ...options });
+ * ```
+ */
+export interface RunJobOptions extends Omit<SubmitJobOptions, "input">, WaitForJobOptions {
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * Options of the synchronous `rerank()` (`POST .../v1/rerank`): the `query`, the `documents`,
+ * optionally `topN`, `model` and `extraBody`, and call options.
+ *
+ * @example
+ * ```ts
+ * const options: RerankOptions = { query: "refund policy", documents: ["Refunds within 30 days.", "Shipping is free."], topN: 1 };
+ * const out = await ep.rerank(options);
+ * ```
+ */
+export interface RerankOptions extends DataCallOptions {
+  query: string;
+  documents: string[];
+  topN?: number | undefined;
+  model?: string | undefined;
+  extraBody?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Options of `jobs.rerank()`: the `query`, the `documents`, optionally `topN`, and the job options.
+ *
+ * @example
+ * ```ts
+ * const options: JobRerankOptions = { query: "refund policy", documents, topN: 3, timeoutMs: 300_000 };
+ * const ranked = await ep.jobs.rerank(options);
+ * ```
+ */
+export interface JobRerankOptions extends RunJobOptions {
+  query: string;
+  documents: string[];
+  topN?: number | undefined;
+}
+
+/**
+ * Options of `classify()`: one text or a list (`input`), and the job options.
+ *
+ * @example
+ * ```ts
+ * const options: ClassifyOptions = { input: ["great product", "never again"] };
+ * const out = await ep.classify(options);
+ * ```
+ */
+export interface ClassifyOptions extends RunJobOptions {
+  input: string | string[];
+}
+
+/**
+ * Options of `reward()`: one text or a list (`input`), or a conversation (`messages`), and the
+ * job options.
+ *
+ * @example
+ * ```ts
+ * const options: RewardOptions = { messages: [{ role: "user", content: "2+2?" }, { role: "assistant", content: "4" }] };
+ * const out = await ep.reward(options);
+ * ```
+ */
+export type RewardOptions = RunJobOptions &
+  ({ input: string | string[]; messages?: undefined } | { messages: ChatMessage[]; input?: undefined });
+
+/** How long `waitForJob` and the helpers wait by default: 10 minutes. */
+const DEFAULT_JOB_WAIT_MS = 600_000;
+/** The server's cap on `?wait=`. */
+const MAX_LONG_POLL_SECONDS = 20;
+/** Headroom of a long poll's HTTP timeout over its `wait`, for the answer to arrive. */
+const LONG_POLL_MARGIN_MS = 10_000;
+/** Backoff between polls that came back early (a server that did not hold the request). */
+const POLL_BACKOFF = { initialDelayMs: 500, maxDelayMs: 5_000, maxRetryAfterMs: 5_000, jitter: 0.25 };
+
+/**
  * Options of `data.endpoint(slug, ...)`: the workload's `ik_live_` data key (typed
  * `string | undefined` so `process.env.X` can be passed; a missing key throws a
  * `ConfigurationError` from `endpoint()`) and a default `scaleUpTimeoutSeconds` for its calls.
@@ -148,7 +331,12 @@ export interface EmbedOptions extends DataCallOptions {
  * ```
  */
 export interface EndpointOptions {
-  apiKey: string | undefined;
+  /**
+   * The workload's `ik_live_` data key. When the property is absent, the client's default is used
+   * (`apiKey` of `new DataClient()`, or `INFERENCEKEY_API_KEY` read by `DataClient.fromEnv()`);
+   * present but undefined (an unset variable you read) is an error, never a silent fallback.
+   */
+  apiKey?: string | undefined;
   scaleUpTimeoutSeconds?: number | undefined;
 }
 
@@ -215,26 +403,37 @@ export class Endpoint {
   private readonly apiKey: string;
   private readonly scaleUpTimeoutSeconds: number | undefined;
 
+  /**
+   * The helpers that run one job and wait for its result: `jobs.rerank()`, `jobs.classify()`,
+   * `jobs.reward()` (the last two are also `classify()` and `reward()` on the endpoint).
+   */
+  readonly jobs: EndpointJobs;
+
   /** @internal Built by `DataClient.endpoint()`. */
   constructor(
     private readonly http: HttpClient,
     private readonly timeoutMs: number,
     project: string,
     slug: string,
-    options: EndpointOptions,
+    options: EndpointOptions | undefined,
+    defaultApiKey?: string | undefined,
   ) {
     if (typeof slug !== "string" || slug.trim() === "") {
       throw new ConfigurationError(
         'endpoint() needs the workload slug, e.g. data.endpoint("support-bot", { apiKey }).',
       );
     }
-    const apiKey = typeof options?.apiKey === "string" ? options.apiKey.trim() : "";
+    const given = options !== undefined && options !== null && "apiKey" in options;
+    const rawKey = given ? options.apiKey : defaultApiKey;
+    const apiKey = typeof rawKey === "string" ? rawKey.trim() : "";
     if (apiKey === "") {
       throw new ConfigurationError(
         `endpoint("${slug}") needs the workload's ik_live_ data key in { apiKey } (got ${
-          options?.apiKey === undefined
-            ? "undefined: is the environment variable you read set?"
-            : "an empty string"
+          !given
+            ? "none, and the client has no default: set INFERENCEKEY_API_KEY for DataClient.fromEnv(), or pass { apiKey }"
+            : rawKey === undefined
+              ? "undefined: is the environment variable you read set?"
+              : "an empty string"
         }). Create one with mgmt.keys.create("${slug}", { name }).`,
       );
     }
@@ -247,9 +446,10 @@ export class Endpoint {
     this.project = project;
     this.slug = slug;
     this.apiKey = apiKey;
-    this.scaleUpTimeoutSeconds = checkScaleUp(options.scaleUpTimeoutSeconds, timeoutMs);
+    this.scaleUpTimeoutSeconds = checkScaleUp(options?.scaleUpTimeoutSeconds, timeoutMs);
     this.path = pathOf`/endpoint/${project}/${slug}/v1`;
     this.baseUrl = `${http.baseUrl}${this.path}`;
+    this.jobs = new EndpointJobs(this);
   }
 
   /**
@@ -335,6 +535,279 @@ export class Endpoint {
     return toEmbeddings(await this.http.json<unknown>(this.request("embeddings", body, options)));
   }
 
+  /**
+   * Reranks `documents` against `query` synchronously (`POST .../v1/rerank`, reranker workloads):
+   * `results` come back sorted by `relevanceScore`, highest first, each with the document's
+   * `index` in your list. Retried like the other data-plane calls.
+   *
+   * @example
+   * ```ts
+   * const documents = ["Refunds within 30 days.", "Shipping is free.", "Returns need a receipt."];
+   * const out = await ep.rerank({ query: "how do refunds work?", documents, topN: 2 });
+   * for (const r of out.results) console.log(r.relevanceScore.toFixed(3), documents[r.index]);
+   * ```
+   */
+  async rerank(options: RerankOptions): Promise<Rerank> {
+    const body = {
+      ...rerankInput(options),
+      ...(options.model === undefined ? {} : { model: options.model }),
+      ...options.extraBody,
+    };
+    return toRerank(await this.http.json<unknown>(this.request("rerank", body, options)));
+  }
+
+  /**
+   * Submits an async job (`POST .../v1/jobs`, 202) and returns it, usually `queued`. An
+   * `Idempotency-Key` is always sent (yours, or one generated for this call), so the submit is
+   * retried on any transient failure without ever creating a second job.
+   *
+   * @example
+   * ```ts
+   * const job = await ep.submitJob({
+   *   input: { query: "refund policy", documents: ["Refunds within 30 days.", "Shipping is free."] },
+   *   webhook: "https://example.com/hooks/inferencekey",
+   * });
+   * console.log(job.id, job.status); // job_... queued
+   * ```
+   */
+  async submitJob<R = JobResult>(options: SubmitJobOptions): Promise<Job<R>> {
+    const input = options?.input;
+    if (!isPlainObject(input)) {
+      throw invalid("input", input, 'the task\'s input as an object, e.g. { input: ["great product"] } for classification');
+    }
+    const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+    checkIdempotencyKey(idempotencyKey);
+    const body: Record<string, unknown> = { ...input };
+    if (options.webhook !== undefined) {
+      body.webhook = typeof options.webhook === "string" ? { url: options.webhook } : { url: options.webhook.url };
+    }
+    if (options.maxQueueSeconds !== undefined) body.max_queue_seconds = options.maxQueueSeconds;
+    const answer = await this.http.json<unknown>({
+      method: "POST",
+      path: `${this.path}/jobs`,
+      body,
+      token: this.apiKey,
+      idempotencyKey,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      maxRetries: options.maxRetries,
+      timeoutScope: "call",
+    });
+    return toJob<R>(answer);
+  }
+
+  /**
+   * Reads a job. With `waitSeconds` (1-20) the server holds the request until the job is terminal
+   * or the wait ends. Throws `JobNotFoundError` for an unknown (or expired and dropped) id.
+   *
+   * @example
+   * ```ts
+   * const job = await ep.getJob("job_123");
+   * console.log(job.status, job.history.map((h) => h.status));
+   * ```
+   */
+  async getJob<R = JobResult>(id: string, options: GetJobOptions = {}): Promise<Job<R>> {
+    checkJobId(id);
+    const wait = options.waitSeconds;
+    if (wait !== undefined && !(Number.isInteger(wait) && wait >= 1 && wait <= MAX_LONG_POLL_SECONDS)) {
+      throw new ConfigurationError(`waitSeconds must be a whole number from 1 to ${MAX_LONG_POLL_SECONDS}, got ${wait}.`);
+    }
+    // A held request needs more time than the wait itself, whatever the client's timeout.
+    const floorMs = wait === undefined ? 0 : wait * 1000 + LONG_POLL_MARGIN_MS;
+    const answer = await this.http.json<unknown>({
+      method: "GET",
+      path: `${this.path}/jobs/${encodeURIComponent(id)}`,
+      query: { wait },
+      token: this.apiKey,
+      signal: options.signal,
+      timeoutMs: Math.max(options.timeoutMs ?? this.timeoutMs, floorMs),
+      maxRetries: options.maxRetries,
+      timeoutScope: "call",
+    });
+    return toJob<R>(answer);
+  }
+
+  /**
+   * Waits until a job is terminal and returns it, whatever the outcome (`succeeded` with its
+   * `result`, `failed` with its `error`, `cancelled`, `expired`). Long-polls (`?wait=`, up to 20 s
+   * per request, so a finished job is seen at once); a poll that comes back early is followed by a
+   * backoff (0.5 s doubling to 5 s). Throws `WaitTimeoutError` (its `last` is the job) when
+   * `timeoutMs` (default 10 minutes) runs out; the job itself keeps going.
+   *
+   * @example
+   * ```ts
+   * const submitted = await ep.submitJob({ input: { input: "great product" } });
+   * const job = await ep.waitForJob<ClassificationResult>(submitted.id, { timeoutMs: 120_000 });
+   * if (job.status === "succeeded") console.log(job.result?.data[0]?.label);
+   * else console.error(job.status, job.error?.message);
+   * ```
+   */
+  async waitForJob<R = JobResult>(job: string | Job<R>, options: WaitForJobOptions = {}): Promise<Job<R>> {
+    if (typeof job !== "string" && isTerminalJobStatus(job.status)) return job;
+    const id = typeof job === "string" ? job : job.id;
+    checkJobId(id);
+    const longPoll = options.longPollSeconds ?? MAX_LONG_POLL_SECONDS;
+    if (!(Number.isInteger(longPoll) && longPoll >= 1 && longPoll <= MAX_LONG_POLL_SECONDS)) {
+      throw new ConfigurationError(
+        `longPollSeconds must be a whole number from 1 to ${MAX_LONG_POLL_SECONDS}, got ${longPoll}.`,
+      );
+    }
+    const timeoutMs = checkWaitTimeout(options.timeoutMs ?? DEFAULT_JOB_WAIT_MS);
+    const deadline = Date.now() + timeoutMs;
+    let early = 0;
+    for (;;) {
+      const remainingMs = deadline - Date.now();
+      const wait = Math.min(longPoll, Math.floor(remainingMs / 1000));
+      const started = Date.now();
+      const current = await this.getJob<R>(id, {
+        waitSeconds: wait >= 1 ? wait : undefined,
+        signal: options.signal,
+        maxRetries: options.maxRetries,
+      });
+      if (isTerminalJobStatus(current.status)) return current;
+      const now = Date.now();
+      if (now >= deadline) {
+        throw new WaitTimeoutError({
+          message: `Job ${id} was still ${current.status} after ${timeoutMs} ms; it keeps running (waitForJob again, or cancelJob).`,
+          last: current,
+        });
+      }
+      // A poll the server held for its whole wait may follow at once; one that came back early may not.
+      const held = wait >= 1 && now - started >= wait * 1000 - 1000;
+      if (held) {
+        early = 0;
+        continue;
+      }
+      const delay = Math.min(backoffDelay(early, POLL_BACKOFF, Math.random), deadline - now);
+      early++;
+      await defaultSleep(delay, options.signal);
+    }
+  }
+
+  /**
+   * Cancels a job that is still `queued` or `waiting` and returns it (`cancelled`). A job already
+   * running or finished throws `JobNotCancellableError`.
+   *
+   * @example
+   * ```ts
+   * const cancelled = await ep.cancelJob("job_123");
+   * console.log(cancelled.status); // cancelled
+   * ```
+   */
+  async cancelJob<R = JobResult>(id: string, options: CallOptions = {}): Promise<Job<R>> {
+    checkJobId(id);
+    const answer = await this.http.json<unknown>({
+      method: "DELETE",
+      path: `${this.path}/jobs/${encodeURIComponent(id)}`,
+      token: this.apiKey,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      maxRetries: options.maxRetries,
+      timeoutScope: "call",
+    });
+    return toJob<R>(answer);
+  }
+
+  /**
+   * One page of the workload's jobs, newest first, optionally only those in `status`. Pass
+   * `nextCursor` back as `cursor` for the next page, or use {@link Endpoint.listAllJobs}.
+   *
+   * @example
+   * ```ts
+   * const page = await ep.listJobs({ status: "failed", limit: 20 });
+   * for (const job of page.data) console.log(job.id, job.error?.code);
+   * ```
+   */
+  async listJobs(options: ListJobsOptions = {}): Promise<Page<Job>> {
+    const answer = await this.http.json<unknown>({
+      method: "GET",
+      path: `${this.path}/jobs`,
+      query: { status: options.status, limit: options.limit, cursor: options.cursor },
+      token: this.apiKey,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      maxRetries: options.maxRetries,
+      timeoutScope: "call",
+    });
+    return toJobPage(answer);
+  }
+
+  /**
+   * Every job of the workload (optionally of one `status`), fetching pages lazily as the loop advances.
+   *
+   * @example
+   * ```ts
+   * for await (const job of ep.listAllJobs({ status: "succeeded" })) console.log(job.id, job.finishedAt);
+   * ```
+   */
+  async *listAllJobs(options: Omit<ListJobsOptions, "cursor"> = {}): AsyncGenerator<Job, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listJobs({ ...options, cursor });
+      yield* page.data;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  }
+
+  /**
+   * Classifies one text or a list: submits a classification job and waits for it (there is no
+   * synchronous route). Entries come back in input order. Throws `JobFailedError` when the job
+   * fails, is cancelled or expires, `WaitTimeoutError` after `timeoutMs` (default 10 minutes).
+   *
+   * @example
+   * ```ts
+   * const out = await ep.classify({ input: ["great product", "never again"] });
+   * for (const c of out.data) console.log(c.index, c.label, c.probs);
+   * ```
+   */
+  async classify(options: ClassifyOptions): Promise<ClassificationResult> {
+    return this.jobs.classify(options);
+  }
+
+  /**
+   * Scores one text, a list, or a conversation with a reward model: submits a reward job and waits
+   * for it. `reward` is a number (sequence reward) or a list (per-token rewards). Throws like
+   * {@link Endpoint.classify}.
+   *
+   * @example
+   * ```ts
+   * const out = await ep.reward({ messages: [{ role: "user", content: "2+2?" }, { role: "assistant", content: "4" }] });
+   * console.log(out.data[0]?.reward);
+   * ```
+   */
+  async reward(options: RewardOptions): Promise<RewardResult> {
+    return this.jobs.reward(options);
+  }
+
+  /** @internal Submits `input`, waits within one deadline, and returns the succeeded job's result. */
+  async runJob<R>(input: Record<string, unknown>, options: RunJobOptions, read: (wire: unknown) => R): Promise<R> {
+    const timeoutMs = checkWaitTimeout(options.timeoutMs ?? DEFAULT_JOB_WAIT_MS);
+    const deadline = Date.now() + timeoutMs;
+    const submitted = await this.submitJob({
+      input,
+      idempotencyKey: options.idempotencyKey,
+      webhook: options.webhook,
+      maxQueueSeconds: options.maxQueueSeconds,
+      signal: options.signal,
+      maxRetries: options.maxRetries,
+      timeoutMs: Math.min(this.timeoutMs, timeoutMs),
+    });
+    const job = await this.waitForJob(submitted, {
+      signal: options.signal,
+      maxRetries: options.maxRetries,
+      longPollSeconds: options.longPollSeconds,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+    });
+    if (job.status !== "succeeded" || job.raw.result === null || job.raw.result === undefined) {
+      throw new JobFailedError({
+        code: job.error?.code || `job_${job.status}`,
+        message: job.error?.message || `Job ${job.id} ended ${job.status}${job.status === "expired" ? ": no replica was ready within its max_queue_seconds" : ""}.`,
+        job,
+      });
+    }
+    return read(job.raw.result);
+  }
+
   private promptBody(options: GenerateTextOptions): Record<string, unknown> {
     if (typeof options?.prompt !== "string") {
       throw invalid("prompt", options?.prompt, 'a string, e.g. { prompt: "Hola" }');
@@ -415,4 +888,116 @@ function invalid(path: string, received: unknown, expected: string): ValidationE
     message: `${path} must be ${expected}.`,
     details: [{ path, message: `${path} is invalid`, received, expected }],
   });
+}
+
+/**
+ * The helpers of `endpoint.jobs` that submit one job and wait for its result, typed per task:
+ * `rerank()` (the job-based twin of the synchronous `endpoint.rerank()`), `classify()`, `reward()`.
+ *
+ * @example
+ * ```ts
+ * const documents = ["Refunds within 30 days.", "Shipping is free."];
+ * const ranked = await ep.jobs.rerank({ query: "how do refunds work?", documents });
+ * console.log(documents[ranked.results[0]?.index ?? 0]);
+ * ```
+ */
+export class EndpointJobs {
+  /** @internal Built by the endpoint. */
+  constructor(private readonly endpoint: Endpoint) {}
+
+  /**
+   * Reranks `documents` against `query` through a reranker job; `results` are sorted by
+   * `relevanceScore`, highest first.
+   *
+   * @example
+   * ```ts
+   * const ranked = await ep.jobs.rerank({ query: "refund policy", documents, topN: 3, timeoutMs: 300_000 });
+   * ```
+   */
+  async rerank(options: JobRerankOptions): Promise<RerankResult> {
+    return this.endpoint.runJob(rerankInput(options), options, toRerankResult);
+  }
+
+  /**
+   * Classifies one text or a list through a classification job; the same as `endpoint.classify()`.
+   *
+   * @example
+   * ```ts
+   * const out = await ep.jobs.classify({ input: "great product" });
+   * ```
+   */
+  async classify(options: ClassifyOptions): Promise<ClassificationResult> {
+    return this.endpoint.runJob({ input: textsInput(options?.input) }, options, toClassificationResult);
+  }
+
+  /**
+   * Scores texts or a conversation through a reward job; the same as `endpoint.reward()`.
+   *
+   * @example
+   * ```ts
+   * const out = await ep.jobs.reward({ input: ["The answer is 4.", "The answer is 5."] });
+   * ```
+   */
+  async reward(options: RewardOptions): Promise<RewardResult> {
+    const input =
+      options?.messages !== undefined
+        ? { messages: messagesInput(options.messages) }
+        : { input: textsInput(options?.input) };
+    return this.endpoint.runJob(input, options, toRewardResult);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function isTexts(value: unknown): value is string | string[] {
+  return typeof value === "string" || (Array.isArray(value) && value.every((item) => typeof item === "string"));
+}
+
+function textsInput(input: unknown): string | string[] {
+  if (!isTexts(input)) throw invalid("input", input, 'a string or an array of strings, e.g. ["great product"]');
+  return input;
+}
+
+function messagesInput(messages: unknown): ChatMessage[] {
+  if (!Array.isArray(messages) || messages.length === 0) {
+    throw invalid("messages", messages, 'a non-empty array such as [{ role: "user", content: "2+2?" }]');
+  }
+  return messages as ChatMessage[];
+}
+
+function rerankInput(options: { query: unknown; documents: unknown; topN?: unknown }): Record<string, unknown> {
+  if (typeof options?.query !== "string") throw invalid("query", options?.query, 'a string, e.g. "refund policy"');
+  const documents = options.documents;
+  if (!Array.isArray(documents) || !documents.every((d) => typeof d === "string")) {
+    throw invalid("documents", documents, 'an array of strings, e.g. ["Refunds within 30 days."]');
+  }
+  const topN = options.topN;
+  if (topN !== undefined && !(Number.isInteger(topN) && (topN as number) >= 1)) {
+    throw invalid("top_n", topN, "a whole number >= 1");
+  }
+  return { query: options.query, documents, ...(topN === undefined ? {} : { top_n: topN }) };
+}
+
+function checkJobId(id: unknown): void {
+  if (typeof id !== "string" || id.trim() === "") {
+    throw invalid("id", id, 'the job id returned by submitJob(), e.g. "job_..."');
+  }
+}
+
+/** The contract's Idempotency-Key: 1 to 255 printable ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+function checkIdempotencyKey(key: unknown): void {
+  if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) {
+    throw invalid("idempotency_key", key, "1 to 255 printable ASCII characters");
+  }
+}
+
+function checkWaitTimeout(value: number): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(`timeoutMs must be a positive number of milliseconds, got ${value}.`);
+  }
+  return value;
 }
