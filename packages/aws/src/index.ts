@@ -15,10 +15,23 @@ export {
   TTL_ATTRIBUTE,
 } from "./dynamo-store";
 export {
+  AWS_LIMITS,
+  FUNCTION_ENV,
+  isOriginHeaderValid,
+  ORIGIN_HEADER,
+  originHeaderValue,
+  worstCaseFirstByteSeconds,
+} from "./deployment";
+export {
   type ControllerEnvironment,
   controllerEnvironment,
   type GatewayEnvironment,
-  gatewayEnvironment, type LambdaEnvironment, lambdaEnvironment, lambdaPlatformContext } from "./env";
+  gatewayEnvironment,
+  type LambdaEnvironment,
+  lambdaEnvironment,
+  lambdaPlatformContext,
+  ServerSecretHolder,
+} from "./env";
 export { functionUrlResultFromResponse, requestFromFunctionUrlEvent } from "./lambda-http";
 export { createS3Client, S3BlobStore, type S3BlobStoreOptions, type S3ClientOptions } from "./s3-blob-store";
 export { createSqsClient, projectTickOf, SqsProjectDispatcher, type SqsClientOptions } from "./sqs-project-dispatcher";
