@@ -1,21 +1,24 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
-// The deployment into the customer's AWS account. This file only loads infra/*: each concern
-// (storage, queues, api, gateway, controller, network, compute) has its own module there.
+// The deployment into the customer's AWS account. This file only loads infra/*: each concern has its
+// own module there (infra/index.ts lists them in order). The region is pinned per deployment: a
+// stage never moves with the deploying shell's AWS_REGION (docs/deploy.md: change it before the
+// first deploy, never after).
+const REGION = "us-east-1";
+
 export default $config({
   app(input) {
+    const production = input?.stage === "production";
     return {
       name: "inferencekey",
-      removal: input?.stage === "production" ? "retain" : "remove",
+      removal: production ? "retain" : "remove",
+      protect: production,
       home: "aws",
+      providers: { aws: { region: REGION, version: "7.20.0" } },
     };
   },
   async run() {
-    const storage = await import("./infra/storage");
-    const api = await import("./infra/api");
-    const compute = await import("./infra/compute");
-    const controller = await import("./infra/controller");
-    const gateway = await import("./infra/gateway");
-    return { ...storage.outputs, ...api.outputs, ...compute.outputs, ...controller.outputs, ...gateway.outputs };
+    const { deploy } = await import("./infra/index");
+    return deploy();
   },
 });

@@ -129,8 +129,8 @@ export function functionUrlEntry<R extends { statusCode?: number; headers?: Reco
     .use(originCheck<R>(tools.secrets));
 }
 
-/** A middy handler for an entry that is not HTTP (the scheduled controller tick). */
-export function scheduledEntry<E, R>(tools: EntryTools) {
+/** A middy handler for an entry that is not HTTP (the scheduled controller tick, the admin-token function). */
+export function invokedEntry<E, R>(tools: EntryTools) {
   return middy<E, R>()
     .use(captureLambdaHandler(tools.tracer))
     .use(injectLambdaContext(tools.logger, { resetKeys: true }))

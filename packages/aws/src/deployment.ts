@@ -72,3 +72,104 @@ export const AWS_LIMITS = {
 export function worstCaseFirstByteSeconds(limits: typeof AWS_LIMITS = AWS_LIMITS): number {
   return limits.maxScaleUpWaitSeconds + (limits.connectTimeoutMs + limits.firstByteTimeoutMs) / 1000;
 }
+
+/** The functions behind the Router (infra/ names each after its target). */
+export type RouterTarget = "controlApi" | "agentApi" | "gateway";
+
+/**
+ * The one public base URL's path routes (the Router in infra/router.ts, and the local router that
+ * mirrors it in tests): `/v1` and `/api` the control API (`/api` for the compatibility routes),
+ * `/console` the control API's console pages, `/endpoint` the gateway, `/agent` the agent API.
+ */
+export const ROUTER_ROUTES: readonly { path: string; target: RouterTarget }[] = [
+  { path: "/v1", target: "controlApi" },
+  { path: "/api", target: "controlApi" },
+  { path: "/console", target: "controlApi" },
+  { path: "/endpoint", target: "gateway" },
+  { path: "/agent", target: "agentApi" },
+];
+
+/**
+ * The route a path takes, matched as the Router's CloudFront function matches: the path equals
+ * the route's prefix or continues it with `/`, the longest prefix winning. Undefined: no route
+ * (CloudFront answers 404).
+ */
+export function routeForPath(path: string): RouterTarget | undefined {
+  let best: { path: string; target: RouterTarget } | undefined;
+  for (const route of ROUTER_ROUTES) {
+    const matches = path === route.path || (path.startsWith(route.path) && path[route.path.length] === "/");
+    if (matches && (best === undefined || route.path.length > best.path.length)) best = route;
+  }
+  return best?.target;
+}
+
+/**
+ * The code the Router's viewer-request CloudFront function runs first, for every request
+ * (cloudfront-js-2.0; it may return a response instead of the request): a body whose declared
+ * length Lambda would refuse gets our 413 with our error body, and the request is marked with the
+ * origin header (replacing any the caller sent). The local router runs this same code.
+ */
+export function routerViewerRequestInjection(originValue: string, maxRequestBodyBytes: number = AWS_LIMITS.maxRequestBodyBytes): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(originValue)) throw new Error("the origin header value must be base64url");
+  const message = `The request body is larger than this deployment accepts (${maxRequestBodyBytes} bytes, the AWS Lambda payload limit with its encoding overhead); send a smaller body.`;
+  return `
+  var ikLength = event.request.headers["content-length"];
+  if (ikLength && Number(ikLength.value) > ${maxRequestBodyBytes}) {
+    return {
+      statusCode: 413,
+      statusDescription: "Payload Too Large",
+      headers: { "content-type": { value: "application/json; charset=utf-8" }, "connection": { value: "close" } },
+      body: { encoding: "text", data: JSON.stringify({ error: { code: "payload_too_large", message: ${JSON.stringify(message)}, request_id: event.context.requestId, details: [] } }) }
+    };
+  }
+  event.request.headers["${ORIGIN_HEADER}"] = { value: "${originValue}" };
+`;
+}
+
+/** The functions `INFERENCEKEY_RESERVED_CONCURRENCY` may name (their `service` in infra/). */
+export const PLATFORM_SERVICES = ["control-api", "agent-api", "gateway", "controller", "admin-token"] as const;
+
+/**
+ * Parses `INFERENCEKEY_RESERVED_CONCURRENCY`, e.g. `gateway=50,control-api=5`: reserved executions
+ * per function. Unset or empty: no reservation. Throws naming the entry that is wrong.
+ */
+export function parseReservedConcurrency(text: string | undefined): Record<string, number> {
+  const reserved: Record<string, number> = {};
+  if (text === undefined || text.trim() === "") return reserved;
+  for (const entry of text.split(",")) {
+    const [name = "", value = ""] = entry.split("=").map((part) => part.trim());
+    if (!(PLATFORM_SERVICES as readonly string[]).includes(name)) {
+      throw new Error(`INFERENCEKEY_RESERVED_CONCURRENCY: "${name.slice(0, 40)}" is not a function; use ${PLATFORM_SERVICES.join(", ")}`);
+    }
+    if (!/^[1-9][0-9]{0,4}$/.test(value)) {
+      throw new Error(`INFERENCEKEY_RESERVED_CONCURRENCY: ${name}=${value.slice(0, 20)} must be a whole number from 1 to 99999`);
+    }
+    reserved[name] = Number(value);
+  }
+  return reserved;
+}
+
+/** Lambda keeps this many concurrent executions unreserved in every account and region. */
+export const LAMBDA_MIN_UNRESERVED = 100;
+
+/**
+ * Why the account cannot grant these reservations, or an empty list. `unreservedNow` is the
+ * account's UnreservedConcurrentExecutions, `reservedNowByUs` what this stage's functions hold
+ * already (a redeploy gives it back before taking the new amounts).
+ */
+export function reservedConcurrencyProblems(
+  account: { concurrentExecutions: number; unreservedNow: number },
+  requested: Record<string, number>,
+  reservedNowByUs = 0,
+): string[] {
+  const total = Object.values(requested).reduce((sum, value) => sum + value, 0);
+  if (total === 0) return [];
+  const available = account.unreservedNow + reservedNowByUs - LAMBDA_MIN_UNRESERVED;
+  if (total <= available) return [];
+  return [
+    `reserved concurrency ${total} (${Object.entries(requested)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(", ")}) is more than this account can reserve: ${Math.max(0, available)} of its ${account.concurrentExecutions} concurrent executions ` +
+      `(Lambda keeps ${LAMBDA_MIN_UNRESERVED} unreserved; new accounts often have a quota of 10). Lower INFERENCEKEY_RESERVED_CONCURRENCY or ask for a higher "Concurrent executions" quota in Service Quotas.`,
+  ];
+}

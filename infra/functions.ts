@@ -1,0 +1,75 @@
+import { FUNCTION_ENV } from "../packages/aws/src/deployment";
+import { reservedConcurrency } from "./options";
+import { serverSecretParameter } from "./secrets";
+import { table } from "./storage";
+
+/** Item actions on the table. No `dynamodb:*`: nothing here can describe, scan or delete the table. */
+export const TABLE_ITEM_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:ConditionCheckItem",
+] as const;
+
+/**
+ * Explicit DynamoDB permissions on the table and its index (TransactWriteItems is authorised per
+ * item by these same actions). `Query` is the only action on the index.
+ */
+export function tablePermissions(itemActions: readonly (typeof TABLE_ITEM_ACTIONS)[number][]): sst.aws.FunctionPermissionArgs[] {
+  return [
+    { actions: [...itemActions], resources: [table.arn] },
+    { actions: ["dynamodb:Query"], resources: [table.arn, $interpolate`${table.arn}/index/*`] },
+  ];
+}
+
+interface PlatformFunctionArgs {
+  /** Names the function in logs, metrics, traces and `INFERENCEKEY_RESERVED_CONCURRENCY`. */
+  service: string;
+  handler: string;
+  timeout: NonNullable<sst.aws.FunctionArgs["timeout"]>;
+  memory: NonNullable<sst.aws.FunctionArgs["memory"]>;
+  permissions: sst.aws.FunctionPermissionArgs[];
+  streaming?: boolean;
+  /** A Function URL with auth NONE: reached through the Router, which adds the origin header the entry checks. */
+  url?: boolean;
+  retries?: number;
+}
+
+/**
+ * Every function the platform runs: Node 22 outside any VPC (Function URLs do not stream from a
+ * VPC-attached function), no `link` (linking grants `dynamodb:*`), the table's name and the
+ * server secret parameter's name in the environment (never the secret), read access to that one
+ * parameter, X-Ray tracing, JSON logs kept 30 days, reserved concurrency when asked for.
+ */
+export function platformFunction(name: string, args: PlatformFunctionArgs): sst.aws.FunctionArgs {
+  const reserved = reservedConcurrency[args.service];
+  return {
+    handler: args.handler,
+    runtime: "nodejs22.x",
+    architecture: "arm64",
+    timeout: args.timeout,
+    memory: args.memory,
+    ...(args.streaming ? { streaming: true } : {}),
+    ...(args.url ? { url: { authorization: "none" as const, cors: false as const } } : {}),
+    ...(args.retries === undefined ? {} : { retries: args.retries }),
+    ...(reserved === undefined ? {} : { concurrency: { reserved } }),
+    environment: {
+      [FUNCTION_ENV.table]: table.name,
+      [FUNCTION_ENV.serverSecretParameter]: serverSecretParameter.name,
+      POWERTOOLS_SERVICE_NAME: args.service,
+      POWERTOOLS_METRICS_NAMESPACE: `InferenceKey/${$app.stage}`,
+    },
+    permissions: [
+      ...args.permissions,
+      // GetParameters is what the middy SSM middleware calls; the AWS managed key decrypts for SSM.
+      { actions: ["ssm:GetParameter", "ssm:GetParameters"], resources: [serverSecretParameter.arn] },
+      // X-Ray has no resource-level permissions.
+      { actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] },
+    ],
+    logging: { format: "json", retention: "1 month" },
+    transform: { function: { tracingConfig: { mode: "Active" } } },
+  };
+}
+
+export const outputs = {};
