@@ -18,8 +18,16 @@ export {
   AWS_LIMITS,
   FUNCTION_ENV,
   isOriginHeaderValid,
+  LAMBDA_MIN_UNRESERVED,
   ORIGIN_HEADER,
   originHeaderValue,
+  PLATFORM_SERVICES,
+  parseReservedConcurrency,
+  ROUTER_ROUTES,
+  type RouterTarget,
+  reservedConcurrencyProblems,
+  routeForPath,
+  routerViewerRequestInjection,
   worstCaseFirstByteSeconds,
 } from "./deployment";
 export {
