@@ -56,8 +56,11 @@ class ResponseStream extends Writable {
 
 /** Installs the `awslambda` global (idempotent): import streaming handlers after this. */
 export function installLambdaStreamingRuntime(): void {
-  if ((globalThis as { awslambda?: unknown }).awslambda !== undefined) return;
+  const existing = (globalThis as { awslambda?: Record<string, unknown> }).awslambda;
+  if (typeof existing?.streamifyResponse === "function") return;
+  // Another library may have put its own members there (Powertools does): keep them.
   (globalThis as Record<string, unknown>).awslambda = {
+    ...existing,
     streamifyResponse: (handler: StreamingHandler) => Object.assign(handler, { [STREAMING]: true }),
     HttpResponseStream: {
       from: (stream: ResponseStream, prelude: Prelude) => {
