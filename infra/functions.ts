@@ -1,4 +1,4 @@
-import { FUNCTION_ENV } from "../packages/aws/src/deployment";
+import { FUNCTION_ENV, LAMBDA_BUNDLE } from "../packages/aws/src/deployment";
 import { reservedConcurrency } from "./options";
 import { serverSecretParameter } from "./secrets";
 import { table } from "./storage";
@@ -44,6 +44,7 @@ interface PlatformFunctionArgs {
  */
 export function platformFunction(name: string, args: PlatformFunctionArgs): sst.aws.FunctionArgs {
   const reserved = reservedConcurrency[args.service];
+  const install = LAMBDA_BUNDLE.install[args.service] ?? [];
   return {
     handler: args.handler,
     runtime: "nodejs22.x",
@@ -62,11 +63,18 @@ export function platformFunction(name: string, args: PlatformFunctionArgs): sst.
     },
     permissions: [
       ...args.permissions,
-      // GetParameters is what the middy SSM middleware calls; the AWS managed key decrypts for SSM.
-      { actions: ["ssm:GetParameter", "ssm:GetParameters"], resources: [serverSecretParameter.arn] },
+      // The secrets middleware reads this one parameter; the AWS managed key (aws/ssm) decrypts for SSM.
+      { actions: ["ssm:GetParameter"], resources: [serverSecretParameter.arn] },
       // X-Ray has no resource-level permissions.
       { actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] },
     ],
+    nodejs: {
+      format: LAMBDA_BUNDLE.format,
+      minify: LAMBDA_BUNDLE.minify,
+      banner: LAMBDA_BUNDLE.banner,
+      esbuild: { external: [...LAMBDA_BUNDLE.external] },
+      ...(install.length > 0 ? { install: [...install] } : {}),
+    },
     logging: { format: "json", retention: "1 month" },
     transform: { function: { tracingConfig: { mode: "Active" } } },
   };

@@ -4,11 +4,17 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import { FUNCTION_ENV, functionUrlResultFromResponse, isOriginHeaderValid, ORIGIN_HEADER, ServerSecretHolder } from "@inferencekey/aws";
+import {
+  FUNCTION_ENV,
+  functionUrlResultFromResponse,
+  isOriginHeaderValid,
+  ORIGIN_HEADER,
+  ServerSecretHolder,
+  SsmParameter,
+} from "@inferencekey/aws";
 import { ForbiddenError, errorResponse, newId } from "@inferencekey/core";
 import middy, { type MiddlewareObj } from "@middy/core";
-import ssm from "@middy/ssm";
-import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
 
 /**
  * The cross-cutting work of every Lambda entry, as middy middlewares, so the entries stay a few
@@ -39,27 +45,24 @@ export function entryTools(serviceName: string): EntryTools {
   };
 }
 
-/** Reads the server secret keyring from SSM (SecureString, decrypted) at init and into the holder before each call. */
-function serverSecretMiddleware<E, R>(secrets: ServerSecretHolder): MiddlewareObj<E, R>[] {
-  const parameter = process.env[FUNCTION_ENV.serverSecretParameter];
-  if (parameter === undefined || parameter === "") {
+/**
+ * The secrets middleware: reads the server secret keyring from its SSM SecureString parameter,
+ * starting at init (the read overlaps the rest of the cold start), into the holder before each
+ * call; the cached value is read again after `SERVER_SECRET_CACHE_MS`.
+ */
+function serverSecretMiddleware<E, R>(secrets: ServerSecretHolder): MiddlewareObj<E, R> {
+  const name = process.env[FUNCTION_ENV.serverSecretParameter];
+  if (name === undefined || name === "") {
     throw new Error(`missing environment: ${FUNCTION_ENV.serverSecretParameter} (set by infra/)`);
   }
-  return [
-    ssm({
-      fetchData: { serverSecret: parameter },
-      setToContext: true,
-      cacheKey: "inferencekey-server-secret",
-      cacheExpiry: SERVER_SECRET_CACHE_MS,
-    }) as MiddlewareObj<E, R>,
-    {
-      before: (request) => {
-        const text = (request.context as Context & { serverSecret?: unknown }).serverSecret;
-        if (typeof text !== "string") throw new Error(`the SSM parameter ${parameter} has no value`);
-        secrets.set(text);
-      },
+  const parameter = new SsmParameter({ name, cacheMs: SERVER_SECRET_CACHE_MS });
+  // Started at init; a failure here is reported by the first invocation, which tries again.
+  parameter.value().catch(() => undefined);
+  return {
+    before: async () => {
+      secrets.set(await parameter.value());
     },
-  ];
+  };
 }
 
 /** Every accepted server secret: the origin header of any of them passes (rotation changes the header too). */

@@ -102,7 +102,7 @@ describe("infra wiring (production stage)", () => {
         resources: ["{{Store.arn}}"],
       });
       expect(fn.permissions, name).toContainEqual({ actions: ["dynamodb:Query"], resources: ["{{Store.arn}}", "{{Store.arn}}/index/*"] });
-      expect(fn.permissions, name).toContainEqual({ actions: ["ssm:GetParameter", "ssm:GetParameters"], resources: ["{{ServerSecretParameter.arn}}"] });
+      expect(fn.permissions, name).toContainEqual({ actions: ["ssm:GetParameter"], resources: ["{{ServerSecretParameter.arn}}"] });
       // Only X-Ray (which has no resource-level permissions) gets "*".
       for (const permission of fn.permissions.filter((p) => p.resources.includes("*"))) {
         expect(permission.actions.every((action) => action.startsWith("xray:")), name).toBe(true);

@@ -173,3 +173,28 @@ export function reservedConcurrencyProblems(
       `(Lambda keeps ${LAMBDA_MIN_UNRESERVED} unreserved; new accounts often have a quota of 10). Lower INFERENCEKEY_RESERVED_CONCURRENCY or ask for a higher "Concurrent executions" quota in Service Quotas.`,
   ];
 }
+
+/**
+ * How every function is bundled (infra/functions.ts gives SST these; the bundle budget test
+ * bundles the same way). ES modules, minified; the AWS SDK v3 is left to the Node.js 22 runtime,
+ * which ships it (bundled, it would add about 400 KB to every function). The banner gives
+ * CommonJS dependencies (the X-Ray SDK) the `require` an ES module lacks.
+ */
+export const LAMBDA_BUNDLE = {
+  format: "esm",
+  minify: true,
+  external: ["@aws-sdk/*", "@smithy/*"],
+  /**
+   * Installed beside a function's bundle instead of bundled into it (SST `nodejs.install`): the
+   * gateway's connection pools (undici, about 500 KB minified).
+   */
+  install: { gateway: ["undici"] } as Readonly<Record<string, readonly string[]>>,
+  banner: 'import { createRequire as __ikCreateRequire } from "node:module"; const require = __ikCreateRequire(import.meta.url);',
+} as const;
+
+/**
+ * Each function's bundle stays under `maxBytes`; loading it (cold start init) costs at most
+ * `maxEntryOverheadMs` of CPU more than loading the platform code it wraps (core, the DynamoDB
+ * store): the entry's own layers (Powertools, the secrets middleware, the origin check) stay cheap.
+ */
+export const LAMBDA_BUNDLE_BUDGET = { maxBytes: 1_000_000, maxEntryOverheadMs: 100 } as const;

@@ -18,6 +18,8 @@ export {
   AWS_LIMITS,
   FUNCTION_ENV,
   isOriginHeaderValid,
+  LAMBDA_BUNDLE,
+  LAMBDA_BUNDLE_BUDGET,
   LAMBDA_MIN_UNRESERVED,
   ORIGIN_HEADER,
   originHeaderValue,
@@ -45,3 +47,4 @@ export { createS3Client, S3BlobStore, type S3BlobStoreOptions, type S3ClientOpti
 export { createSqsClient, projectTickOf, SqsProjectDispatcher, type SqsClientOptions } from "./sqs-project-dispatcher";
 export { awsGatewayLimits } from "./lambda-gateway";
 export { type ResponseChunksOptions, responseBodyChunks, SSE_KEEP_ALIVE } from "./lambda-stream";
+export { SsmParameter, SsmParameterError, type SsmParameterOptions } from "./ssm-parameter";
