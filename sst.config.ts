@@ -1,20 +1,19 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
 // The deployment into the customer's AWS account. This file only loads infra/*: each concern has its
-// own module there (infra/index.ts lists them in order). The region is pinned per deployment: a
-// stage never moves with the deploying shell's AWS_REGION (docs/deploy.md: change it before the
-// first deploy, never after).
-const REGION = "us-east-1";
+// own module there (infra/index.ts lists them in order). The region is pinned (DEPLOY_REGION): a
+// stage never moves with the deploying shell's AWS_REGION.
 
 export default $config({
-  app(input) {
+  async app(input) {
+    const { DEPLOY_REGION } = await import("./packages/aws/src/deployment");
     const production = input?.stage === "production";
     return {
       name: "inferencekey",
       removal: production ? "retain" : "remove",
       protect: production,
       home: "aws",
-      providers: { aws: { region: REGION, version: "7.20.0" } },
+      providers: { aws: { region: DEPLOY_REGION, version: "7.20.0" } },
     };
   },
   async run() {

@@ -24,7 +24,7 @@ const SECRET_V2 = "t".repeat(32);
 const CONFIG = new URL("../../sst.config.ts", import.meta.url).href;
 
 interface SstConfig {
-  app(input: { stage: string }): Record<string, unknown> & { providers: { aws: { region: string; version: string } } };
+  app(input: { stage: string }): Promise<Record<string, unknown> & { providers: { aws: { region: string; version: string } } }>;
   run(): Promise<Record<string, unknown>>;
 }
 
@@ -78,8 +78,8 @@ describe("infra wiring (production stage)", () => {
     vi.stubEnv("AWS_REGION", "eu-west-3");
     const { config } = await deployStage("production");
 
-    const production = config.app({ stage: "production" });
-    const dev = config.app({ stage: "dev" });
+    const production = await config.app({ stage: "production" });
+    const dev = await config.app({ stage: "dev" });
 
     expect(production.providers.aws).toEqual({ region: "us-east-1", version: "7.20.0" });
     expect(production).toMatchObject({ removal: "retain", protect: true, home: "aws" });

@@ -6,6 +6,12 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * here: infra/* imports this file, so the deployment and the functions read the same numbers.
  */
 
+/**
+ * The region every stage deploys to, pinned (sst.config.ts, the preflight): a deployment never
+ * follows the deploying shell's AWS_REGION. Change it before a stage's first deploy, never after.
+ */
+export const DEPLOY_REGION = "us-east-1";
+
 /** The environment infra/ gives every function (never a secret: the server secret stays in SSM). */
 export const FUNCTION_ENV = {
   table: "INFERENCEKEY_TABLE",

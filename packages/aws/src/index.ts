@@ -16,6 +16,7 @@ export {
 } from "./dynamo-store";
 export {
   AWS_LIMITS,
+  DEPLOY_REGION,
   FUNCTION_ENV,
   isOriginHeaderValid,
   LAMBDA_BUNDLE,
