@@ -101,24 +101,25 @@ export class KeyAuthenticator {
   }
 
   private async read(candidates: readonly string[]): Promise<CachedKey | null> {
-    let item: Awaited<ReturnType<PlatformContext["store"]["get"]>> = undefined;
-    let storedDigest = candidates[0] as string;
+    let found: { item: NonNullable<Awaited<ReturnType<PlatformContext["store"]["get"]>>>; digest: string } | undefined;
     try {
       for (const digest of candidates) {
         const key = keys.secret(digest);
-        item = await this.ctx.store.get(key.pk, key.sk);
-        storedDigest = digest;
-        if (item !== undefined) break;
+        const item = await this.ctx.store.get(key.pk, key.sk);
+        if (item !== undefined) {
+          found = { item, digest };
+          break;
+        }
       }
     } catch {
       throw new GatewayError(503, "store_unavailable", "Keys cannot be checked right now; retry shortly.", {
         retryAfterSeconds: 2,
       });
     }
-    const record = item?.data as DataKeyRecord | undefined;
-    if (record === undefined || record.kind !== "live") return null;
+    const record = found?.item.data as DataKeyRecord | undefined;
+    if (found === undefined || record === undefined || record.kind !== "live") return null;
     const expiresAtMs = record.expires_at === undefined ? undefined : Date.parse(record.expires_at);
-    return { record, storedDigest, expiresAtMs };
+    return { record, storedDigest: found.digest, expiresAtMs };
   }
 
   private check(key: CachedKey | null, project: string, workload: string): CachedKey {
