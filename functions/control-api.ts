@@ -1,12 +1,15 @@
-import { functionUrlResultFromResponse, lambdaPlatformContext, requestFromFunctionUrlEvent } from "@inferencekey/aws";
-import { createControlApi } from "@inferencekey/core";
+import { functionUrlResultFromResponse, lambdaConsoleAssets, lambdaPlatformContext, requestFromFunctionUrlEvent } from "@inferencekey/aws";
+import { createConsoleSite, createControlApi } from "@inferencekey/core";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { entryTools, functionUrlEntry } from "./lib/lambda-entry";
 
 const tools = entryTools("control-api");
 const controlApi = createControlApi(lambdaPlatformContext(tools.secrets));
+// `/console/...`: the dashboard's static files, with the same headers `npm start` serves them with.
+const consoleSite = createConsoleSite(lambdaConsoleAssets());
 
-/** The control API behind the Router (`/v1`, `/api`): the same Request -> Response handler as `npm start`. */
-export const handler = functionUrlEntry<APIGatewayProxyStructuredResultV2>(tools).handler(async (event) =>
-  functionUrlResultFromResponse(await controlApi(requestFromFunctionUrlEvent(event))),
-);
+/** The control API and the console behind the Router (`/v1`, `/api`, `/console`): the handlers `npm start` serves. */
+export const handler = functionUrlEntry<APIGatewayProxyStructuredResultV2>(tools).handler(async (event) => {
+  const request = requestFromFunctionUrlEvent(event);
+  return functionUrlResultFromResponse((await consoleSite(request)) ?? (await controlApi(request)));
+});

@@ -1,6 +1,7 @@
 import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
 
-// The control API (`/v1`, `/api`, `/console` behind the Router): the ik_sdk_ bearer token is checked in code.
+// The control API (`/v1`, `/api` behind the Router): the ik_sdk_ bearer token is checked in code. It
+// serves the console (`/console`) too: the built dashboard is copied beside its bundle.
 export const controlApi = new sst.aws.Function(
   "ControlApi",
   platformFunction("ControlApi", {
@@ -10,6 +11,7 @@ export const controlApi = new sst.aws.Function(
     timeout: "30 seconds",
     memory: "512 MB",
     permissions: tablePermissions(TABLE_ITEM_ACTIONS),
+    copyFiles: [{ from: "packages/console/dist", to: "console" }],
   }),
 );
 

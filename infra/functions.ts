@@ -34,6 +34,8 @@ interface PlatformFunctionArgs {
   /** A Function URL with auth NONE: reached through the Router, which adds the origin header the entry checks. */
   url?: boolean;
   retries?: number;
+  /** Files copied beside the bundle (the console's build, for the control API). */
+  copyFiles?: { from: string; to: string }[];
 }
 
 /**
@@ -54,6 +56,7 @@ export function platformFunction(name: string, args: PlatformFunctionArgs): sst.
     ...(args.streaming ? { streaming: true } : {}),
     ...(args.url ? { url: { authorization: "none" as const, cors: false as const } } : {}),
     ...(args.retries === undefined ? {} : { retries: args.retries }),
+    ...(args.copyFiles === undefined ? {} : { copyFiles: args.copyFiles }),
     ...(reserved === undefined ? {} : { concurrency: { reserved } }),
     environment: {
       [FUNCTION_ENV.table]: table.name,

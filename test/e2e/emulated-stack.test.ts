@@ -62,6 +62,7 @@ describe("the emulated AWS stack through one base URL", () => {
       POWERTOOLS_LOG_LEVEL: "SILENT",
       POWERTOOLS_METRICS_DISABLED: "true",
       POWERTOOLS_TRACE_ENABLED: "false",
+      INFERENCEKEY_CONSOLE_DIR: join(REPO_ROOT, "packages/console/dist"),
     });
     const client = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(client, TABLE);
@@ -161,6 +162,14 @@ describe("the emulated AWS stack through one base URL", () => {
     expect(out.text).toContain("Hola");
     expect(streamed).toContain("stream");
   }, 90_000);
+
+  it("serves the console from the control API function under /console/, with its security headers", async () => {
+    const page = await fetch(`${router.url}/console/`);
+
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+  });
 
   it("answers 413 at the edge for a body above Lambda's limit, with our error body", async () => {
     const response = await fetch(`${router.url}/endpoint/acme/support-bot/v1/audio/transcriptions`, {

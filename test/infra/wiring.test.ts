@@ -141,6 +141,8 @@ describe("infra wiring (production stage)", () => {
     expect(functions.get("ControlApi")?.url).toMatchObject({ authorization: "none" });
     expect(functions.get("AgentApi")?.url).toMatchObject({ authorization: "none" });
     expect(functions.get("AdminToken")?.url).toBeUndefined();
+    // The console's build travels with the control API, which serves /console.
+    expect(functions.get("ControlApi")).toMatchObject({ copyFiles: [{ from: "packages/console/dist", to: "console" }] });
   });
 
   it("routes /v1, /api, /console, /endpoint and /agent of one Router to the Function URLs, with the origin read timeout", async () => {

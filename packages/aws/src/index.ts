@@ -49,3 +49,4 @@ export { createSqsClient, projectTickOf, SqsProjectDispatcher, type SqsClientOpt
 export { awsGatewayLimits } from "./lambda-gateway";
 export { type ResponseChunksOptions, responseBodyChunks, SSE_KEEP_ALIVE } from "./lambda-stream";
 export { SsmParameter, SsmParameterError, type SsmParameterOptions } from "./ssm-parameter";
+export { lambdaConsoleAssets } from "./console-assets";
