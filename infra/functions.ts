@@ -1,5 +1,6 @@
 import { FUNCTION_ENV, LAMBDA_BUNDLE } from "../packages/aws/src/deployment";
 import { reservedConcurrency } from "./options";
+import { router } from "./router";
 import { serverSecretParameter } from "./secrets";
 import { table } from "./storage";
 
@@ -40,8 +41,8 @@ interface PlatformFunctionArgs {
 
 /**
  * Every function the platform runs: Node 22 outside any VPC (Function URLs do not stream from a
- * VPC-attached function), no `link` (linking grants `dynamodb:*`), the table's name and the
- * server secret parameter's name in the environment (never the secret), read access to that one
+ * VPC-attached function), no `link` (linking grants `dynamodb:*`), the table's name, the server
+ * secret parameter's name and the base URL in the environment (never the secret), read access to that one
  * parameter, X-Ray tracing, JSON logs kept 30 days, reserved concurrency when asked for.
  */
 export function platformFunction(name: string, args: PlatformFunctionArgs): sst.aws.FunctionArgs {
@@ -61,6 +62,8 @@ export function platformFunction(name: string, args: PlatformFunctionArgs): sst.
     environment: {
       [FUNCTION_ENV.table]: table.name,
       [FUNCTION_ENV.serverSecretParameter]: serverSecretParameter.name,
+      // The base URL, for signed file URLs (never taken from a request's Host header).
+      [FUNCTION_ENV.publicUrl]: router.url,
       POWERTOOLS_SERVICE_NAME: args.service,
       POWERTOOLS_METRICS_NAMESPACE: `InferenceKey/${$app.stage}`,
     },

@@ -7,12 +7,13 @@ export async function deploy(): Promise<Record<string, unknown>> {
     await import("./storage"),
     await import("./secrets"),
     await import("./network"),
+    await import("./router"),
     await import("./api"),
     await import("./agent"),
     await import("./gateway"),
     await import("./controller"),
     await import("./admin"),
-    await import("./router"),
+    await import("./routes"),
     await import("./observability"),
   ];
   return Object.assign({}, ...modules.map((module) => module.outputs));

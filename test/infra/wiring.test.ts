@@ -109,6 +109,7 @@ describe("infra wiring (production stage)", () => {
       }
       expect(fn.environment[FUNCTION_ENV.table], name).toBe("{{Store.name}}");
       expect(fn.environment[FUNCTION_ENV.serverSecretParameter], name).toBe("{{ServerSecretParameter.name}}");
+      expect(fn.environment[FUNCTION_ENV.publicUrl], name).toBe("{{Router.url}}");
       expect(JSON.stringify(fn.environment), name).not.toMatch(/sss|ttt|ServerSecret\.value/);
     }
   });
