@@ -4,7 +4,7 @@ import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functi
 // the command in the outputs). No URL: only principals of the account allowed to invoke it get a token.
 export const adminToken = new sst.aws.Function(
   "AdminToken",
-  platformFunction("AdminToken", {
+  platformFunction({
     service: "admin-token",
     handler: "functions/admin-token.handler",
     timeout: "30 seconds",

@@ -4,7 +4,7 @@ import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functi
 // heartbeat here with their ik_wrk_ token.
 export const agentApi = new sst.aws.Function(
   "AgentApi",
-  platformFunction("AgentApi", {
+  platformFunction({
     service: "agent-api",
     handler: "functions/agent-api.handler",
     url: true,

@@ -4,7 +4,7 @@ import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functi
 // serves the console (`/console`) too: the built dashboard is copied beside its bundle.
 export const controlApi = new sst.aws.Function(
   "ControlApi",
-  platformFunction("ControlApi", {
+  platformFunction({
     service: "control-api",
     handler: "functions/control-api.handler",
     url: true,

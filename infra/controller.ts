@@ -6,7 +6,7 @@ import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functi
 export const controllerTick = new sst.aws.CronV2("ControllerTick", {
   schedule: "rate(1 minute)",
   retries: 0,
-  function: platformFunction("ControllerTick", {
+  function: platformFunction({
     service: "controller",
     handler: "functions/controller-tick.handler",
     timeout: "55 seconds",

@@ -45,7 +45,7 @@ interface PlatformFunctionArgs {
  * secret parameter's name and the base URL in the environment (never the secret), read access to that one
  * parameter, X-Ray tracing, JSON logs kept 30 days, reserved concurrency when asked for.
  */
-export function platformFunction(name: string, args: PlatformFunctionArgs): sst.aws.FunctionArgs {
+export function platformFunction(args: PlatformFunctionArgs): sst.aws.FunctionArgs {
   const reserved = reservedConcurrency[args.service];
   const install = LAMBDA_BUNDLE.install[args.service] ?? [];
   return {

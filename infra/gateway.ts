@@ -4,7 +4,7 @@ import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functi
 // URL streams responses (RESPONSE_STREAM) so SSE chunks reach clients as replicas send them.
 export const gateway = new sst.aws.Function(
   "Gateway",
-  platformFunction("Gateway", {
+  platformFunction({
     service: "gateway",
     handler: "functions/gateway.handler",
     url: true,
