@@ -17,7 +17,7 @@ import { bootstrapAdminToken, digestSecret, keys } from "@inferencekey/core";
 import { DataClient, ManagementClient } from "@inferencekey/sdk";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installLambdaStreamingRuntime, lambdaContext } from "../support/lambda-runtime";
+import { installLambdaStreamingRuntime, invokeStreaming, lambdaContext, type Prelude } from "../support/lambda-runtime";
 import { type LocalRouter, startLocalRouter } from "../support/local-router";
 import { type RunningMoto, startMoto } from "../support/moto";
 import { REPO_ROOT } from "../support/platform-process";
@@ -44,6 +44,7 @@ describe("the emulated AWS stack through one base URL", () => {
   let router: LocalRouter;
   let agent: AgentHandle | undefined;
   let ticking: NodeJS.Timeout | undefined;
+  let gatewayHandler: unknown;
   let adminToken: Invoke<{ reset?: boolean }, { admin_token: string | null; message?: string }>;
   let tokenOfVersion1: string;
   let admin: string;
@@ -81,6 +82,7 @@ describe("the emulated AWS stack through one base URL", () => {
       import("../../functions/admin-token"),
     ]);
     adminToken = admin.handler as unknown as typeof adminToken;
+    gatewayHandler = gateway.handler;
     router = await startLocalRouter({
       injection: routerViewerRequestInjection(originHeaderValue(SECRET_V2)),
       targets: { controlApi: controlApi.handler, agentApi: agentApi.handler, gateway: gateway.handler },
@@ -169,6 +171,33 @@ describe("the emulated AWS stack through one base URL", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
     expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+  });
+
+  it("the streaming gateway refuses a request that skipped the Router (its Function URL called directly) with 403", async () => {
+    let prelude: Prelude | undefined;
+    let body = "";
+    const direct = {
+      version: "2.0",
+      routeKey: "$default",
+      rawPath: "/endpoint/acme/support-bot/v1/models",
+      rawQueryString: "",
+      headers: { host: "gateway.lambda-url.us-east-1.on.aws", authorization: "Bearer ik_live_x" },
+      requestContext: { http: { method: "GET", path: "/endpoint/acme/support-bot/v1/models" }, domainName: "gateway.lambda-url.us-east-1.on.aws" },
+      isBase64Encoded: false,
+    } as unknown as Parameters<typeof invokeStreaming>[1];
+
+    await invokeStreaming(gatewayHandler as Parameters<typeof invokeStreaming>[0], direct, lambdaContext("gateway"), {
+      head: (head) => {
+        prelude = head;
+      },
+      chunk: (bytes) => {
+        body += bytes.toString();
+      },
+      end: () => undefined,
+    });
+
+    expect(prelude?.statusCode).toBe(403);
+    expect(JSON.parse(body).error.code).toBe("forbidden");
   });
 
   it("answers 413 at the edge for a body above Lambda's limit, with our error body", async () => {
