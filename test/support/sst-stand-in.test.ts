@@ -7,9 +7,10 @@ describe("SST stand-in", () => {
 
   it("records queues, buses, IAM and EC2 resources, their arguments, method calls and outputs", () => {
     const recording = installSstStandIn({ stage: "dev", values: { "aws.getCallerIdentityOutput().accountId": "123456789012" } });
+    type Component = new (name: string, args?: unknown) => Record<string, unknown>;
     const g = globalThis as unknown as {
-      sst: { aws: Record<string, new (name: string, args?: unknown) => Record<string, unknown>> };
-      aws: { iam: Record<string, new (name: string, args?: unknown) => Record<string, unknown>>; getCallerIdentityOutput: () => { accountId: { apply: (fn: (v: string) => string) => unknown } } };
+      sst: { aws: { Queue: Component; Bus: Component } };
+      aws: { iam: { Role: Component }; getCallerIdentityOutput: () => { accountId: { apply: (fn: (v: string) => string) => unknown } } };
       $interpolate: (strings: TemplateStringsArray, ...values: unknown[]) => unknown;
     };
 
