@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * Every Lambda entry in functions/, bundled as infra/functions.ts has SST bundle it, stays under
  * the size budget, and loading it (what a cold start pays before the first invocation) costs
  * little more CPU than loading the platform code it wraps, bundled the same way. CPU time, best
- * of five, in fresh Node processes: wall time on this shared two-core machine measures the
+ * of three, in fresh Node processes: wall time on this shared two-core machine measures the
  * neighbours. The bundles sit in the repository (beside node_modules) so what they leave external
  * (the AWS SDK the runtime ships, packages installed beside them) resolves and loads too.
  */
@@ -53,7 +53,7 @@ async function bundleAll(entryPoints: { in: string; out: string }[]): Promise<vo
   });
 }
 
-/** The best of five loads, in ms of CPU, with the environment infra/ gives the functions. */
+/** The best of three loads, in ms of CPU, with the environment infra/ gives the functions. */
 async function loadCpuMs(file: string): Promise<number> {
   const env = {
     ...process.env,
@@ -66,7 +66,7 @@ async function loadCpuMs(file: string): Promise<number> {
     AWS_SECRET_ACCESS_KEY: "local",
   };
   const loads: number[] = [];
-  for (let i = 0; i < 5; i++) loads.push(Number((await run(process.execPath, [loader, file], { env })).stdout));
+  for (let i = 0; i < 3; i++) loads.push(Number((await run(process.execPath, [loader, file], { env })).stdout));
   return Math.min(...loads);
 }
 

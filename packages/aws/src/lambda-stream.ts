@@ -24,17 +24,26 @@ export async function* responseBodyChunks(body: ReadableStream<Uint8Array>, opti
   const keepAliveMs = options.keepAliveMs ?? AWS_LIMITS.sseKeepAliveMs;
   try {
     let pending = reader.read();
+    // A body that breaks off (the invocation's deadline, the upstream failing) ends the answer
+    // there: the status went out with the first chunk, and the gateway cancelled the upstream call.
+    pending.catch(() => undefined);
     for (;;) {
       let timer: NodeJS.Timeout | undefined;
-      const next = options.sse
-        ? await Promise.race([
-            pending,
-            new Promise<"silent">((resolve) => {
-              timer = setTimeout(() => resolve("silent"), keepAliveMs);
-            }),
-          ])
-        : await pending;
-      clearTimeout(timer);
+      let next: ReadableStreamReadResult<Uint8Array> | "silent";
+      try {
+        next = options.sse
+          ? await Promise.race([
+              pending,
+              new Promise<"silent">((resolve) => {
+                timer = setTimeout(() => resolve("silent"), keepAliveMs);
+              }),
+            ])
+          : await pending;
+      } catch {
+        return;
+      } finally {
+        clearTimeout(timer);
+      }
       if (next === "silent") {
         yield SSE_KEEP_ALIVE;
         continue;
@@ -42,6 +51,7 @@ export async function* responseBodyChunks(body: ReadableStream<Uint8Array>, opti
       if (next.done) return;
       yield next.value;
       pending = reader.read();
+      pending.catch(() => undefined);
     }
   } finally {
     // A consumer that stopped early (the client went away) cancels the upstream body.

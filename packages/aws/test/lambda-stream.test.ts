@@ -52,4 +52,19 @@ describe("responseBodyChunks", () => {
     expect(events).toEqual(["chunk", "flushed", "flushed early"]);
     expect(cancelled).toBe(true);
   });
+
+  it("ends the answer quietly where the body breaks off (deadline, upstream failure), after onEnd", async () => {
+    let ended = false;
+    const breaking = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("data: a\n\n"));
+        setTimeout(() => controller.error(new Error("aborted: client")), 20);
+      },
+    });
+
+    const chunks = await collect(responseBodyChunks(breaking, { sse: true, keepAliveMs: 1000, onEnd: async () => void (ended = true) }));
+
+    expect(chunks).toEqual(["data: a\n\n"]);
+    expect(ended).toBe(true);
+  });
 });
