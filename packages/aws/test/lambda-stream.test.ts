@@ -62,7 +62,15 @@ describe("responseBodyChunks", () => {
       },
     });
 
-    const chunks = await collect(responseBodyChunks(breaking, { sse: true, keepAliveMs: 1000, onEnd: async () => void (ended = true) }));
+    const chunks = await collect(
+      responseBodyChunks(breaking, {
+        sse: true,
+        keepAliveMs: 1000,
+        onEnd: async () => {
+          ended = true;
+        },
+      }),
+    );
 
     expect(chunks).toEqual(["data: a\n\n"]);
     expect(ended).toBe(true);
