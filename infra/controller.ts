@@ -1,8 +1,32 @@
 import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
 
-// The controller tick: EventBridge Scheduler every minute runs the reconcile loop. Level-triggered,
-// so a failed tick is never retried (`retries: 0` on the schedule and on the asynchronous
-// invocation): the next minute's tick does the same work with fresher state.
+// The controller's project passes: the tick sends one message per project, a consumer reconciles
+// each project's workloads side by side (docs/benchmarks.md, "controller fan-out"). A pass that
+// could not run is delivered again, three times, then parked in the dead-letter queue (alarmed);
+// the next tick sends a fresh one anyway.
+export const projectPassesDlq = new sst.aws.Queue("ControllerProjectsDlq", {});
+
+export const projectPasses = new sst.aws.Queue("ControllerProjects", {
+  dlq: { queue: projectPassesDlq.arn, retry: 3 },
+  // Above the consumer's timeout, so a pass still running is not delivered twice.
+  visibilityTimeout: "90 seconds",
+});
+
+export const projectPassConsumer = projectPasses.subscribe(
+  platformFunction({
+    service: "controller-project",
+    handler: "functions/controller-project.handler",
+    timeout: "60 seconds",
+    memory: "1024 MB",
+    permissions: tablePermissions(TABLE_ITEM_ACTIONS),
+  }),
+  // A failed project is reported alone (batchItemFailures), the rest of the batch is done.
+  { batch: { size: 10, partialResponses: true } },
+);
+
+// The controller tick: EventBridge Scheduler every minute lists the projects and sends their passes.
+// Level-triggered, so a failed tick is never retried (`retries: 0` on the schedule and on the
+// asynchronous invocation): the next minute's tick does the same work with fresher state.
 export const controllerTick = new sst.aws.CronV2("ControllerTick", {
   schedule: "rate(1 minute)",
   retries: 0,
@@ -12,7 +36,8 @@ export const controllerTick = new sst.aws.CronV2("ControllerTick", {
     timeout: "55 seconds",
     memory: "1024 MB",
     retries: 0,
-    permissions: tablePermissions(TABLE_ITEM_ACTIONS),
+    environment: { INFERENCEKEY_CONTROLLER_QUEUE_URL: projectPasses.url },
+    permissions: [...tablePermissions(TABLE_ITEM_ACTIONS), { actions: ["sqs:SendMessage"], resources: [projectPasses.arn] }],
   }),
 });
 

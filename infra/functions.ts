@@ -37,6 +37,8 @@ interface PlatformFunctionArgs {
   retries?: number;
   /** Files copied beside the bundle (the console's build, for the control API). */
   copyFiles?: { from: string; to: string }[];
+  /** What this function reads besides what every function gets (a bucket's, a queue's name). */
+  environment?: Record<string, $util.Input<string>>;
 }
 
 /**
@@ -66,6 +68,7 @@ export function platformFunction(args: PlatformFunctionArgs): sst.aws.FunctionAr
       [FUNCTION_ENV.publicUrl]: router.url,
       POWERTOOLS_SERVICE_NAME: args.service,
       POWERTOOLS_METRICS_NAMESPACE: `InferenceKey/${$app.stage}`,
+      ...args.environment,
     },
     permissions: [
       ...args.permissions,

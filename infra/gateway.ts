@@ -1,3 +1,4 @@
+import { files } from "./files";
 import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
 
 // The data gateway (`/endpoint` behind the Router): ik_live_ keys are checked in code; the Function
@@ -12,7 +13,12 @@ export const gateway = new sst.aws.Function(
     // A streamed generation may run for minutes; the gateway's first-byte and idle timeouts end stalled ones.
     timeout: "15 minutes",
     memory: "1024 MB",
-    permissions: tablePermissions(TABLE_ITEM_ACTIONS),
+    environment: { INFERENCEKEY_BLOB_BUCKET: files.name },
+    permissions: [
+      ...tablePermissions(TABLE_ITEM_ACTIONS),
+      // Generated files only: written once, read back to serve a signed URL.
+      { actions: ["s3:PutObject", "s3:GetObject"], resources: [$interpolate`${files.arn}/files/*`] },
+    ],
   }),
 );
 

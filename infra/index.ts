@@ -7,6 +7,7 @@ export async function deploy(): Promise<Record<string, unknown>> {
     await import("./storage"),
     await import("./secrets"),
     await import("./network"),
+    await import("./files"),
     await import("./router"),
     await import("./api"),
     await import("./agent"),

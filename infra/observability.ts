@@ -1,7 +1,7 @@
 import { adminToken } from "./admin";
 import { agentApi } from "./agent";
 import { controlApi } from "./api";
-import { controllerTick } from "./controller";
+import { controllerTick, projectPassConsumer, projectPassesDlq } from "./controller";
 import { gateway } from "./gateway";
 import { alarmEmail } from "./options";
 import { table } from "./storage";
@@ -46,6 +46,7 @@ const functions = {
   AgentApi: { name: agentApi.name, url: true },
   Gateway: { name: gateway.name, url: true },
   ControllerTick: { name: controllerTick.nodes.function.name, url: false },
+  ControllerProject: { name: projectPassConsumer.apply((consumer) => consumer.nodes.function.name), url: false },
   AdminToken: { name: adminToken.name, url: false },
 };
 for (const [id, fn] of Object.entries(functions)) {
@@ -59,6 +60,13 @@ for (const [id, fn] of Object.entries(functions)) {
 for (const metricName of ["ReadThrottleEvents", "WriteThrottleEvents"]) {
   alarm(`Store${metricName}`, { description: `DynamoDB table: ${metricName}`, namespace: "AWS/DynamoDB", metricName, dimensions: { TableName: table.name } });
 }
+// Project passes that failed every delivery.
+alarm("ControllerProjectsDlqDepth", {
+  description: "Controller: project passes in the dead-letter queue",
+  namespace: "AWS/SQS",
+  metricName: "ApproximateNumberOfMessagesVisible",
+  dimensions: { QueueName: projectPassesDlq.nodes.queue.name },
+});
 // The minute schedule: a tick EventBridge Scheduler could not deliver (retries: 0, so dropped at once).
 for (const metricName of ["InvocationDroppedCount", "TargetErrorCount"]) {
   alarm(`ControllerSchedule${metricName}`, {

@@ -56,11 +56,14 @@ async function deployStage(stage: string, env: Record<string, string> = {}): Pro
   return { recording, config, outputs };
 }
 
-/** Every platform function, wherever infra/ declares it (a Function, or a CronV2's `function`). */
+/** Every platform function, wherever infra/ declares it: a Function, a CronV2's `function`, a queue's subscriber. */
 function functionsOf(recording: Recording): Map<string, FunctionArgs> {
   const functions = new Map<string, FunctionArgs>();
   for (const fn of recording.ofType("sst.aws.Function")) functions.set(fn.name, plain(fn.args) as FunctionArgs);
   for (const cron of recording.ofType("sst.aws.CronV2")) functions.set(cron.name, plain((cron.args as { function: unknown }).function) as FunctionArgs);
+  for (const queue of recording.ofType("sst.aws.Queue")) {
+    for (const call of queue.calls.filter((c) => c.method === "subscribe")) functions.set(`${queue.name}Subscriber`, plain(call.args[0]) as FunctionArgs);
+  }
   return functions;
 }
 
@@ -90,7 +93,7 @@ describe("infra wiring (production stage)", () => {
     const { recording } = await deployStage("production");
     const functions = functionsOf(recording);
 
-    expect([...functions.keys()].sort()).toEqual(["AdminToken", "AgentApi", "ControlApi", "ControllerTick", "Gateway"]);
+    expect([...functions.keys()].sort()).toEqual(["AdminToken", "AgentApi", "ControlApi", "ControllerProjectsSubscriber", "ControllerTick", "Gateway"]);
     for (const [name, fn] of functions) {
       const actions = fn.permissions.flatMap((permission) => permission.actions);
       expect(fn.runtime, name).toBe("nodejs22.x");
@@ -123,7 +126,7 @@ describe("infra wiring (production stage)", () => {
     expect(JSON.stringify(outputs)).not.toMatch(/sss|ttt|ServerSecret/);
   });
 
-  it("runs the controller every minute without retries (schedule and invocation)", async () => {
+  it("runs the controller every minute without retries (schedule and invocation), sending project passes to its queue only", async () => {
     const { recording } = await deployStage("production");
 
     const cron = argsOf<{ schedule: string; retries: number; function: FunctionArgs }>(recording.get("sst.aws.CronV2", "ControllerTick"));
@@ -132,6 +135,30 @@ describe("infra wiring (production stage)", () => {
     expect(cron.retries).toBe(0);
     expect(cron.function.retries).toBe(0);
     expect(cron.function.handler).toBe("functions/controller-tick.handler");
+    expect(cron.function.environment.INFERENCEKEY_CONTROLLER_QUEUE_URL).toBe("{{ControllerProjects.url}}");
+    expect(cron.function.permissions).toContainEqual({ actions: ["sqs:SendMessage"], resources: ["{{ControllerProjects.arn}}"] });
+  });
+
+  it("gives the project passes a dead-letter queue, a visibility timeout above the consumer's, and partial batch failures", async () => {
+    const { recording } = await deployStage("production");
+    const queue = recording.get("sst.aws.Queue", "ControllerProjects");
+
+    const args = argsOf<{ dlq: { queue: string; retry: number }; visibilityTimeout: string }>(queue);
+    const [consumer, subscription] = plain(queue.calls.find((call) => call.method === "subscribe")?.args) as [FunctionArgs & { timeout: string }, unknown];
+
+    expect(args.dlq).toEqual({ queue: "{{ControllerProjectsDlq.arn}}", retry: 3 });
+    expect(Number.parseInt(args.visibilityTimeout, 10)).toBeGreaterThan(Number.parseInt(consumer.timeout, 10));
+    expect(consumer.handler).toBe("functions/controller-project.handler");
+    expect(subscription).toEqual({ batch: { size: 10, partialResponses: true } });
+  });
+
+  it("lets the gateway write and read generated files under files/ only, in a bucket that deletes them after a day", async () => {
+    const { recording } = await deployStage("production");
+    const gateway = functionsOf(recording).get("Gateway");
+
+    expect(gateway?.environment.INFERENCEKEY_BLOB_BUCKET).toBe("{{Files.name}}");
+    expect(gateway?.permissions).toContainEqual({ actions: ["s3:PutObject", "s3:GetObject"], resources: ["{{Files.arn}}/files/*"] });
+    expect(argsOf(recording.get("sst.aws.Bucket", "Files"))).toEqual({ lifecycle: [{ id: "generated-files", prefix: "files/", expiresIn: "1 day" }] });
   });
 
   it("serves the gateway from a streaming Function URL with auth NONE; the APIs from buffered ones; the admin token from none", async () => {
@@ -222,18 +249,18 @@ describe("infra wiring (production stage)", () => {
     expect(group.ingress[0]).toMatchObject({ protocol: "tcp", fromPort: REPLICA_PORT_RANGE.first, toPort: REPLICA_PORT_RANGE.last });
   });
 
-  it("alarms on function errors, throttles, URL 5xx, table throttles and dropped ticks, all to one SNS topic", async () => {
+  it("alarms on function errors, throttles, URL 5xx, table throttles, dropped ticks and dead-lettered passes, all to one SNS topic", async () => {
     const { recording } = await deployStage("production", { INFERENCEKEY_ALARM_EMAIL: "ops@example.com" });
 
     const alarms = recording.ofType("aws.cloudwatch.MetricAlarm").map((alarm) => ({ name: alarm.name, ...argsOf<{ alarmActions: string[]; metricName: string }>(alarm) }));
     const names = alarms.map((alarm) => alarm.name);
 
-    for (const fn of ["ControlApi", "AgentApi", "Gateway", "ControllerTick", "AdminToken"]) {
+    for (const fn of ["ControlApi", "AgentApi", "Gateway", "ControllerTick", "ControllerProject", "AdminToken"]) {
       expect(names).toContain(`${fn}Errors`);
       expect(names).toContain(`${fn}Throttles`);
     }
     expect(names).toEqual(expect.arrayContaining(["ControlApiUrl5xx", "AgentApiUrl5xx", "GatewayUrl5xx", "StoreReadThrottleEvents", "StoreWriteThrottleEvents"]));
-    expect(names).toEqual(expect.arrayContaining(["ControllerScheduleInvocationDroppedCount", "ControllerScheduleTargetErrorCount"]));
+    expect(names).toEqual(expect.arrayContaining(["ControllerScheduleInvocationDroppedCount", "ControllerScheduleTargetErrorCount", "ControllerProjectsDlqDepth"]));
     expect(alarms.every((alarm) => JSON.stringify(alarm.alarmActions) === JSON.stringify(["{{Alarms.arn}}"]))).toBe(true);
     expect(argsOf(recording.get("aws.sns.TopicSubscription", "AlarmEmail"))).toMatchObject({ protocol: "email", endpoint: "ops@example.com" });
   });

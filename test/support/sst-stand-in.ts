@@ -6,7 +6,7 @@
  * arguments, any method called on a recorded resource is recorded too, and any property read of
  * a resource or of a provider function's result is an output token printed as `{{Name.prop}}`.
  * `values` resolves chosen tokens to values for `.apply` callbacks (e.g. the availability zones,
- * the server secret).
+ * the server secret); other callbacks get the token itself.
  */
 
 export interface RecordedResource {
@@ -100,7 +100,8 @@ export function installSstStandIn(options: StandInOptions): Recording {
         if (property === Symbol.toPrimitive || property === "toString" || property === "toJSON") return () => `{{${path}}}`;
         if (property === "then" || typeof property === "symbol") return undefined;
         if (property === "apply") {
-          return (fn: (value: unknown) => unknown) => resolvedOf(fn(Object.hasOwn(values, path) ? values[path] : `{{${path}}}`));
+          // Without a value, the callback gets the output itself: its properties are outputs too.
+          return (fn: (value: unknown) => unknown) => resolvedOf(fn(Object.hasOwn(values, path) ? values[path] : token(path)));
         }
         return token(`${path}.${property}`);
       },

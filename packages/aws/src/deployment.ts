@@ -133,7 +133,7 @@ export function routerViewerRequestInjection(originValue: string, maxRequestBody
 }
 
 /** The functions `INFERENCEKEY_RESERVED_CONCURRENCY` may name (their `service` in infra/). */
-export const PLATFORM_SERVICES = ["control-api", "agent-api", "gateway", "controller", "admin-token"] as const;
+export const PLATFORM_SERVICES = ["control-api", "agent-api", "gateway", "controller", "controller-project", "admin-token"] as const;
 
 /**
  * Parses `INFERENCEKEY_RESERVED_CONCURRENCY`, e.g. `gateway=50,control-api=5`: reserved executions
