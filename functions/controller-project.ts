@@ -1,6 +1,7 @@
 import { lambdaPlatformContext, projectTickOf } from "@inferencekey/aws";
-import { noCloudCompute, runProjectTick, storedRequestRate } from "@inferencekey/core";
+import { runProjectTick, storedRequestRate } from "@inferencekey/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { cloudCompute } from "./lib/cloud-compute";
 import { entryTools, invokedEntry } from "./lib/lambda-entry";
 import { storeMigrated } from "./lib/store-migration";
 

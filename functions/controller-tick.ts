@@ -1,6 +1,7 @@
 import { awsConfigFromEnv, controllerEnvironment, createSqsClient, lambdaPlatformContext, SqsProjectDispatcher } from "@inferencekey/aws";
-import { fanOutTick, noCloudCompute, reconcileAll, storedRequestRate } from "@inferencekey/core";
+import { fanOutTick, reconcileAll, storedRequestRate } from "@inferencekey/core";
 import type { ScheduledEvent } from "aws-lambda";
+import { cloudCompute } from "./lib/cloud-compute";
 import { entryTools, invokedEntry } from "./lib/lambda-entry";
 import { storeMigrated } from "./lib/store-migration";
 
@@ -32,7 +33,7 @@ export const handler = invokedEntry<ScheduledEvent, { reconciled: number; skippe
   const controllerId = `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}`;
   const compute = await cloudCompute(controllerId);
   if (dispatcher !== undefined) {
-    const { projects } = await fanOutTick(ctx, dispatcher);
+    const { projects } = await fanOutTick(ctx, dispatcher, compute);
     tools.metrics.addMetric("ProjectsDispatched", "Count", projects);
     tools.logger.info("tick", { dispatched: projects });
     return { reconciled: 0, skipped: 0, dispatched: projects };

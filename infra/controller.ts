@@ -1,4 +1,11 @@
+import { grantNodePool, nodePoolEnvironment } from "./compute";
 import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
+import { router } from "./router";
+
+// Both controller functions place cloud replicas on shared capacity (infra/compute.ts): the node
+// pool's settings, and the base URL the nodes' agents register and heartbeat through (the Router,
+// which adds the origin header the agent API checks).
+const nodePool = { ...nodePoolEnvironment, INFERENCEKEY_AGENT_API_URL: router.url };
 
 // The controller's project passes: the tick sends one message per project, a consumer reconciles
 // each project's workloads side by side (docs/benchmarks.md, "controller fan-out"). A pass that
@@ -18,6 +25,7 @@ export const projectPassConsumer = projectPasses.subscribe(
     handler: "functions/controller-project.handler",
     timeout: "60 seconds",
     memory: "1024 MB",
+    environment: nodePool,
     permissions: tablePermissions(TABLE_ITEM_ACTIONS),
   }),
   // A failed project is reported alone (batchItemFailures), the rest of the batch is done.
@@ -36,9 +44,13 @@ export const controllerTick = new sst.aws.CronV2("ControllerTick", {
     timeout: "55 seconds",
     memory: "1024 MB",
     retries: 0,
-    environment: { INFERENCEKEY_CONTROLLER_QUEUE_URL: projectPasses.url },
+    environment: { ...nodePool, INFERENCEKEY_CONTROLLER_QUEUE_URL: projectPasses.url },
     permissions: [...tablePermissions(TABLE_ITEM_ACTIONS), { actions: ["sqs:SendMessage"], resources: [projectPasses.arn] }],
   }),
 });
+
+// The node pool: RunInstances only with our tags, Terminate/Stop only ours, PassRole only the node role.
+grantNodePool("ControllerNodePool", controllerTick.nodes.function.nodes.role.name);
+grantNodePool("ControllerProjectNodePool", projectPassConsumer.apply((consumer) => consumer.nodes.function.nodes.role.name));
 
 export const outputs = {};

@@ -6,7 +6,7 @@ export async function deploy(): Promise<Record<string, unknown>> {
   const modules = [
     await import("./storage"),
     await import("./secrets"),
-    await import("./network"),
+    await import("./compute"),
     await import("./files"),
     await import("./router"),
     await import("./api"),

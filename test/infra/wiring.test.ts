@@ -9,6 +9,12 @@ import {
 } from "@inferencekey/aws";
 import { GATEWAY_ROUTES, REPLICA_PORT_RANGE } from "@inferencekey/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
+
+// infra/compute.ts packs the node agent at deploy (a child process); here it reads as packed.
+vi.mock("node:child_process", async (original) => ({
+  ...(await original<typeof import("node:child_process")>()),
+  execFileSync: () => JSON.stringify({ file: ".sst/node-agent/agent.tgz", key: "agent/sha-0123.tgz", sha256: "0123" }),
+}));
 import { runViewerRequest } from "../support/local-router";
 import { installSstStandIn, plain, type RecordedResource, type Recording, removeSstStandIn } from "../support/sst-stand-in";
 
@@ -49,6 +55,9 @@ async function deployStage(stage: string, env: Record<string, string> = {}): Pro
     values: {
       "ServerSecret.value": `2:${SECRET_V2},1:${SECRET_V1}`,
       "aws.getAvailabilityZonesOutput().names": ["us-east-1a", "us-east-1b", "us-east-1c"],
+      "NodeNetwork.publicSubnets": ["subnet-a", "subnet-b", "subnet-c"],
+      "aws.getCallerIdentityOutput().accountId": "123456789012",
+      "aws.getRegionOutput().name": "us-east-1",
     },
   });
   const config = ((await import(/* @vite-ignore */ CONFIG)) as { default: SstConfig }).default;
@@ -233,20 +242,35 @@ describe("infra wiring (production stage)", () => {
     expect(argsOf<{ deletionProtection: boolean }>(recording.get("sst.aws.Dynamo", "Store")).deletionProtection).toBe(true);
   });
 
-  it("creates the node network: public subnets across zones, no NAT, a security group opening only the replica fronts' ports", async () => {
+  it("creates the node network: public subnets in three zones, no NAT, a security group opening only the replica fronts' ports", async () => {
     const { recording } = await deployStage("production");
 
-    const subnets = recording.ofType("aws.ec2.Subnet").map((subnet) => argsOf<{ availabilityZone: string; mapPublicIpOnLaunch: boolean }>(subnet));
-    const group = argsOf<{ ingress: { protocol: string; fromPort: number; toPort: number }[] }>(recording.get("aws.ec2.SecurityGroup", "NodeSecurityGroup"));
-    const routes = argsOf<{ routes: { cidrBlock: string; gatewayId: string }[] }>(recording.get("aws.ec2.RouteTable", "NodePublicRoutes"));
+    const vpc = argsOf<{ az: number; nat?: unknown }>(recording.get("sst.aws.Vpc", "NodeNetwork"));
+    const group = argsOf<{ ingress: { protocol: string; fromPort: number; toPort: number }[] }>(recording.get("aws.ec2.SecurityGroup", "NodeFronts"));
 
-    expect(new Set(subnets.map((subnet) => subnet.availabilityZone))).toEqual(new Set(["us-east-1a", "us-east-1b", "us-east-1c"]));
-    expect(subnets.every((subnet) => subnet.mapPublicIpOnLaunch)).toBe(true);
+    expect(vpc.az).toBe(3);
+    expect(vpc.nat).toBeUndefined();
     expect(recording.ofType("aws.ec2.NatGateway")).toEqual([]);
-    expect(recording.ofType("aws.ec2.Eip")).toEqual([]);
-    expect(routes.routes).toEqual([{ cidrBlock: "0.0.0.0/0", gatewayId: "{{NodeInternetGateway.id}}" }]);
     expect(group.ingress).toHaveLength(1);
     expect(group.ingress[0]).toMatchObject({ protocol: "tcp", fromPort: REPLICA_PORT_RANGE.first, toPort: REPLICA_PORT_RANGE.last });
+  });
+
+  it("gives both controller functions the node pool and the base URL for nodes' agents, and the node pool grants on their roles", async () => {
+    const { recording } = await deployStage("production");
+    const functions = functionsOf(recording);
+
+    for (const name of ["ControllerTick", "ControllerProjectsSubscriber"]) {
+      expect(functions.get(name)?.environment, name).toMatchObject({
+        INFERENCEKEY_AGENT_API_URL: "{{Router.url}}",
+        INFERENCEKEY_NODE_SECURITY_GROUP: "{{NodeFronts.id}}",
+        INFERENCEKEY_NODE_INSTANCE_PROFILE_ARN: "{{NodeInstanceProfile.arn}}",
+      });
+    }
+    const grants = recording.ofType("aws.iam.RolePolicy").map((policy) => ({ name: policy.name, ...argsOf<{ role: string; policy: string }>(policy) }));
+    expect(grants.find((grant) => grant.name === "ControllerNodePool")?.role).toBe("{{ControllerTick.nodes.function.nodes.role.name}}");
+    expect(grants.find((grant) => grant.name === "ControllerProjectNodePool")?.role).toBe("{{ControllerProjects.subscribe().nodes.function.nodes.role.name}}");
+    // The statements are infra/compute-policy.ts's (test/infra/compute-policy.test.ts checks them), for this stage's subnets.
+    expect(grants.find((grant) => grant.name === "ControllerNodePool")?.policy).toContain("subnet/subnet-a");
   });
 
   it("alarms on function errors, throttles, URL 5xx, table throttles, dropped ticks and dead-lettered passes, all to one SNS topic", async () => {

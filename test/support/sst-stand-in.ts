@@ -152,6 +152,13 @@ export function installSstStandIn(options: StandInOptions): Recording {
     });
   }
 
+  /** A token's value when `values` has it, else the token; anything else as it is. */
+  const resolvedValue = (value: unknown): unknown => {
+    if (!isToken(value)) return value instanceof Resolved ? value.value : value;
+    const path = (value as { [TOKEN]: string })[TOKEN];
+    return Object.hasOwn(values, path) ? values[path] : value;
+  };
+
   const interpolate = (strings: TemplateStringsArray, ...parts: unknown[]) =>
     new Resolved(strings.reduce((text, piece, index) => text + piece + (index < parts.length ? String(plain(parts[index])) : ""), ""));
 
@@ -163,13 +170,22 @@ export function installSstStandIn(options: StandInOptions): Recording {
     $jsonStringify: (value: unknown) => new Resolved(JSON.stringify(plain(value))),
     sst: namespace("sst"),
     aws: namespace("aws"),
+    $util: {
+      all: (inputs: unknown[]) => ({ apply: (fn: (values: unknown[]) => unknown) => resolvedOf(fn(inputs.map(resolvedValue))) }),
+      jsonStringify: (value: unknown) => new Resolved(JSON.stringify(plain(value))),
+      asset: {
+        FileAsset: class FileAsset {
+          constructor(readonly path: string) {}
+        },
+      },
+    },
   });
   return recording;
 }
 
 /** Removes the globals again (each test file evaluates infra/* with its own stage). */
 export function removeSstStandIn(): void {
-  for (const name of ["$config", "$app", "$interpolate", "$concat", "$jsonStringify", "sst", "aws"]) {
+  for (const name of ["$config", "$app", "$interpolate", "$concat", "$jsonStringify", "$util", "sst", "aws"]) {
     delete (globalThis as Record<string, unknown>)[name];
   }
 }

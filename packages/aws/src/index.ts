@@ -50,3 +50,16 @@ export { awsGatewayLimits } from "./lambda-gateway";
 export { type ResponseChunksOptions, responseBodyChunks, SSE_KEEP_ALIVE } from "./lambda-stream";
 export { SsmParameter, SsmParameterError, type SsmParameterOptions } from "./ssm-parameter";
 export { lambdaConsoleAssets } from "./console-assets";
+export { createEc2Client, createSsmClient, EC2_CLIENT_DEFAULTS, type Ec2ClientOptions } from "./ec2-client";
+export {
+  Ec2NodeProvider,
+  type Ec2NodeProviderOptions,
+  launchClientToken,
+  NODE_TAGS,
+  type NodeSubnet,
+  quotaName,
+} from "./ec2-node-provider";
+export { DEEP_LEARNING_BASE_AMI_LINES, type NodeImageLine, type NodeImageResolver, ssmNodeImageResolver } from "./node-image";
+export { NODE_22_PACKAGE, type NodeUserDataInput, renderNodeUserData, USER_DATA_LIMIT_BYTES } from "./node-user-data";
+export { ec2NodeProviderFromConfig, type NodePoolConfig, nodePoolConfigFromEnv, subnetsWithZones } from "./node-pool-config";
+export { cloudComputeFromEnv } from "./cloud-compute";
