@@ -4,7 +4,9 @@ import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { entryTools, functionUrlEntry } from "./lib/lambda-entry";
 
 const tools = entryTools("control-api");
-const controlApi = createControlApi(lambdaPlatformContext(tools.secrets));
+// The answer is buffered within the function's 30 s timeout: a readiness stream ends after 25 s (its
+// client reconnects) until the function URL streams responses as the gateway's does.
+const controlApi = createControlApi(lambdaPlatformContext(tools.secrets), { readinessStream: { maxMs: 25_000 } });
 // `/console/...`: the dashboard's static files, with the same headers `npm start` serves them with.
 const consoleSite = createConsoleSite(lambdaConsoleAssets());
 
