@@ -93,8 +93,7 @@ describe("Lambda bundles", () => {
     const loadMs = await loadCpuMs(outfile);
 
     expect(statSync(outfile).size).toBeLessThan(LAMBDA_BUNDLE_BUDGET.maxBytes);
-    expect(loadMs - floorMs, `${entry}: ${Math.round(loadMs)} ms against ${Math.round(floorMs)} ms for the platform code`).toBeLessThan(
-      LAMBDA_BUNDLE_BUDGET.maxEntryOverheadMs,
-    );
+    const allowedMs = Math.max(LAMBDA_BUNDLE_BUDGET.maxEntryOverheadMs, LAMBDA_BUNDLE_BUDGET.maxEntryOverheadShare * floorMs);
+    expect(loadMs - floorMs, `${entry}: ${Math.round(loadMs)} ms against ${Math.round(floorMs)} ms for the platform code`).toBeLessThan(allowedMs);
   }, 60_000);
 });
