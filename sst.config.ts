@@ -1,21 +1,23 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
-// The deployment into the customer's AWS account. This file only loads infra/*: each concern
-// (storage, queues, api, gateway, controller, network, compute) has its own module there.
+// The deployment into the customer's AWS account. This file only loads infra/*: each concern has its
+// own module there (infra/index.ts lists them in order). The region is pinned (DEPLOY_REGION): a
+// stage never moves with the deploying shell's AWS_REGION.
+
 export default $config({
-  app(input) {
+  async app(input) {
+    const { DEPLOY_REGION } = await import("./packages/aws/src/deployment");
+    const production = input?.stage === "production";
     return {
       name: "inferencekey",
-      removal: input?.stage === "production" ? "retain" : "remove",
+      removal: production ? "retain" : "remove",
+      protect: production,
       home: "aws",
+      providers: { aws: { region: DEPLOY_REGION, version: "7.20.0" } },
     };
   },
   async run() {
-    const storage = await import("./infra/storage");
-    const api = await import("./infra/api");
-    const compute = await import("./infra/compute");
-    const controller = await import("./infra/controller");
-    const gateway = await import("./infra/gateway");
-    return { ...storage.outputs, ...api.outputs, ...compute.outputs, ...controller.outputs, ...gateway.outputs };
+    const { deploy } = await import("./infra/index");
+    return deploy();
   },
 });

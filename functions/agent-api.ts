@@ -1,12 +1,12 @@
 import { functionUrlResultFromResponse, lambdaPlatformContext, requestFromFunctionUrlEvent } from "@inferencekey/aws";
 import { createAgentApi } from "@inferencekey/core";
-import middy from "@middy/core";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { entryTools, functionUrlEntry } from "./lib/lambda-entry";
 
-const ctx = lambdaPlatformContext();
-const agentApi = createAgentApi(ctx);
+const tools = entryTools("agent-api");
+const agentApi = createAgentApi(lambdaPlatformContext(tools.secrets));
 
-/** The agent API (worker-token heartbeats) behind a Function URL: the same handler `npm start` serves. */
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().handler(async (event) =>
+/** The agent API (worker-token heartbeats) behind the Router (`/agent`): the same handler `npm start` serves. */
+export const handler = functionUrlEntry<APIGatewayProxyStructuredResultV2>(tools).handler(async (event) =>
   functionUrlResultFromResponse(await agentApi(requestFromFunctionUrlEvent(event))),
 );

@@ -1,12 +1,13 @@
 import { lambdaPlatformContext, projectTickOf } from "@inferencekey/aws";
 import { runProjectTick, storedRequestRate } from "@inferencekey/core";
-import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { cloudCompute } from "./cloud-compute";
-import { storeMigrated } from "./store-migration";
+import { cloudCompute } from "./lib/cloud-compute";
+import { entryTools, invokedEntry } from "./lib/lambda-entry";
+import { storeMigrated } from "./lib/store-migration";
 
-const ctx = lambdaPlatformContext();
-const log = (line: string) => console.error(line);
+const tools = entryTools("controller-project");
+const ctx = lambdaPlatformContext(tools.secrets);
+const log = (line: string) => tools.logger.warn(line);
 
 /**
  * The controller's project passes: the SQS consumer of the queue controller-tick fans out to, one
@@ -15,7 +16,7 @@ const log = (line: string) => console.error(line);
  * logged and left to the next tick; only a pass that could not run at all (the store unreachable)
  * is reported as a batch item failure, for SQS to deliver again. A malformed body is dropped.
  */
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+export const handler = invokedEntry<SQSEvent, SQSBatchResponse>(tools).handler(async (event) => {
   await storeMigrated(ctx);
   const controllerId = `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}`;
   // The same shared capacity as the tick: placements bin-pack onto the nodes and record demand.
@@ -42,5 +43,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event)
       failures.push({ itemIdentifier: record.messageId });
     }
   }
+  tools.metrics.addMetric("ProjectPasses", "Count", event.Records.length);
+  if (failures.length > 0) tools.metrics.addMetric("ProjectPassFailures", "Count", failures.length);
   return { batchItemFailures: failures };
 });

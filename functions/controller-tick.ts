@@ -1,11 +1,12 @@
 import { awsConfigFromEnv, controllerEnvironment, createSqsClient, lambdaPlatformContext, SqsProjectDispatcher } from "@inferencekey/aws";
 import { fanOutTick, reconcileAll, storedRequestRate } from "@inferencekey/core";
-import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
-import { cloudCompute } from "./cloud-compute";
-import { storeMigrated } from "./store-migration";
+import { cloudCompute } from "./lib/cloud-compute";
+import { entryTools, invokedEntry } from "./lib/lambda-entry";
+import { storeMigrated } from "./lib/store-migration";
 
-const ctx = lambdaPlatformContext();
+const tools = entryTools("controller");
+const ctx = lambdaPlatformContext(tools.secrets);
 const env = controllerEnvironment();
 const { region } = awsConfigFromEnv();
 /** With a project queue the tick fans out: one message per project, run by controller-project. */
@@ -27,12 +28,14 @@ const dispatcher =
  * reconciler (launch, replace, consolidate, reap). Without a node pool they are refused with a
  * reason visible in the workload's events.
  */
-export const handler = middy<ScheduledEvent, { reconciled: number; skipped: number; dispatched: number }>().handler(async () => {
+export const handler = invokedEntry<ScheduledEvent, { reconciled: number; skipped: number; dispatched: number }>(tools).handler(async () => {
   await storeMigrated(ctx);
   const controllerId = `lambda-${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? "local"}`;
   const compute = await cloudCompute(controllerId);
   if (dispatcher !== undefined) {
     const { projects } = await fanOutTick(ctx, dispatcher, compute);
+    tools.metrics.addMetric("ProjectsDispatched", "Count", projects);
+    tools.logger.info("tick", { dispatched: projects });
     return { reconciled: 0, skipped: 0, dispatched: projects };
   }
   const outcomes = await reconcileAll(ctx, compute, {
@@ -43,5 +46,9 @@ export const handler = middy<ScheduledEvent, { reconciled: number; skipped: numb
       queuedJobs: () => 0,
     },
   });
-  return { reconciled: outcomes.filter((o) => !o.skipped).length, skipped: outcomes.filter((o) => o.skipped).length, dispatched: 0 };
+  const result = { reconciled: outcomes.filter((o) => !o.skipped).length, skipped: outcomes.filter((o) => o.skipped).length, dispatched: 0 };
+  tools.metrics.addMetric("WorkloadsReconciled", "Count", result.reconciled);
+  tools.metrics.addMetric("WorkloadsSkipped", "Count", result.skipped);
+  tools.logger.info("tick", result);
+  return result;
 });

@@ -1,11 +1,16 @@
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { ReadableStream as NodeReadableStream } from "node:stream/web";
-import { awsConfigFromEnv, createS3Client, gatewayEnvironment, lambdaPlatformContext, requestFromFunctionUrlEvent, S3BlobStore } from "@inferencekey/aws";
+import {
+  awsConfigFromEnv,
+  awsGatewayLimits,
+  createS3Client,
+  gatewayEnvironment,
+  lambdaPlatformContext,
+  requestFromFunctionUrlEvent,
+  responseBodyChunks,
+  S3BlobStore,
+} from "@inferencekey/aws";
 import { createGateway, recordColdRequest } from "@inferencekey/core";
-// The `awslambda` global (streamifyResponse, HttpResponseStream) is the Node.js runtime's, not a
-// package's; @types/aws-lambda declares it, so importing the types brings the ambient declaration.
-import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import { entryTools, functionUrlEntry } from "./lib/lambda-entry";
 
 /**
  * Time kept back from the invocation's deadline to end the answer and write what the gateway owes
@@ -13,7 +18,8 @@ import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
  */
 export const SETTLE_RESERVE_MS = 5000;
 
-const ctx = lambdaPlatformContext();
+const tools = entryTools("gateway");
+const ctx = lambdaPlatformContext(tools.secrets);
 const env = gatewayEnvironment();
 const { region } = awsConfigFromEnv();
 // Images asked for as URLs are kept in S3 and served through URLs the gateway signs; without a
@@ -38,51 +44,59 @@ const gateway = createGateway(ctx, {
   usageFlushMs: 0,
   // Many Lambda instances serve one key: its per-minute and concurrency limits are counted in DynamoDB.
   rateLimitScope: "shared",
+  // Every wait ends before CloudFront's origin timeout; bodies stay under Lambda's payload limit.
+  ...awsGatewayLimits(),
+  log: (line) => tools.logger.error(line),
 });
 
+interface StreamedResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  cookies?: string[];
+  body: Readable | string;
+}
+
 /**
- * The data gateway behind a Function URL in RESPONSE_STREAM mode: the gateway `npm start` serves,
- * through its web binding (`gateway.handle`, Request -> Response), its body piped chunk by chunk.
+ * The data gateway behind the Router (`/endpoint`), its Function URL in RESPONSE_STREAM mode: the
+ * gateway `npm start` serves, through its web binding (`gateway.handle`, Request -> Response), its
+ * body streamed chunk by chunk (SSE bodies with keep-alive comments, so CloudFront never sees a
+ * silence as long as its origin timeout).
  *
  * Lambda does not tell a function that its client disconnected: the response stream stays writable,
  * so a stream whose client left keeps running (and billing) until the replica finishes it, the
  * route's idle timeout fires (the replica fell silent), or the invocation's deadline less
  * SETTLE_RESERVE_MS aborts it. The request's signal carries that deadline, so the gateway cancels the
- * upstream call and records the request as cancelled; the usage and lease writes then still land.
+ * upstream call and records the request as cancelled; the usage and lease writes then still land,
+ * before the body's last chunk is handed to the runtime.
  */
-export const handler = awslambda.streamifyResponse<APIGatewayProxyEventV2>(async (event, responseStream, context: Context) => {
+export const handler = functionUrlEntry<StreamedResult>(tools, { streamifyResponse: true }).handler(async (event, context) => {
   const deadline = new AbortController();
   const timer = setTimeout(
     () => deadline.abort(new Error("the invocation's deadline is near")),
     Math.max(0, context.getRemainingTimeInMillis() - SETTLE_RESERVE_MS),
   );
+  const settle = async () => {
+    clearTimeout(timer);
+    await gateway.settleWrites();
+  };
   try {
-    const request = new Request(requestFromFunctionUrlEvent(event), { signal: deadline.signal });
-    const response = await gateway.handle(request);
+    const response = await gateway.handle(new Request(requestFromFunctionUrlEvent(event), { signal: deadline.signal }));
     const headers: Record<string, string> = {};
     response.headers.forEach((value, name) => {
       if (name !== "set-cookie") headers[name] = value;
     });
     const cookies = response.headers.getSetCookie();
-    const stream = awslambda.HttpResponseStream.from(responseStream, {
-      statusCode: response.status,
-      headers,
-      ...(cookies.length > 0 ? { cookies } : {}),
-    });
-    try {
-      if (response.body === null) {
-        // The runtime sends the status and headers before the first write: an answer without a body
-        // (204, HEAD) must still write once, or the client would get neither.
-        stream.write("");
-        stream.end();
-      } else {
-        await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), stream);
-      }
-    } catch {
-      // The stream broke off (deadline, upstream failure): the gateway cancelled the upstream call with the body.
+    const result = { statusCode: response.status, headers, ...(cookies.length > 0 ? { cookies } : {}) };
+    if (response.body === null) {
+      await settle();
+      // An empty string, not no body: the runtime sends the status and headers with the first write
+      // (204, HEAD would otherwise reach the client as a bare 200).
+      return { ...result, body: "" };
     }
-  } finally {
-    clearTimeout(timer);
-    await gateway.settleWrites();
+    const sse = (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
+    return { ...result, body: Readable.from(responseBodyChunks(response.body, { sse, onEnd: settle })) };
+  } catch (error) {
+    await settle();
+    throw error;
   }
 });

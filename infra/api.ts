@@ -1,17 +1,18 @@
-import { serverSecret, table } from "./storage";
+import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
 
-// The control API: one Lambda behind a Function URL (auth is the ik_sdk_ bearer token, checked in code).
-export const controlApi = new sst.aws.Function("ControlApi", {
-  handler: "functions/control-api.handler",
-  runtime: "nodejs22.x",
-  url: true,
-  link: [table, serverSecret],
-  environment: {
-    INFERENCEKEY_TABLE: table.name,
-    INFERENCEKEY_SERVER_SECRET: serverSecret.value,
-  },
-  timeout: "30 seconds",
-  memory: "512 MB",
-});
+// The control API (`/v1`, `/api` behind the Router): the ik_sdk_ bearer token is checked in code. It
+// serves the console (`/console`) too: the built dashboard is copied beside its bundle.
+export const controlApi = new sst.aws.Function(
+  "ControlApi",
+  platformFunction({
+    service: "control-api",
+    handler: "functions/control-api.handler",
+    url: true,
+    timeout: "30 seconds",
+    memory: "512 MB",
+    permissions: tablePermissions(TABLE_ITEM_ACTIONS),
+    copyFiles: [{ from: "packages/console/dist", to: "console" }],
+  }),
+);
 
-export const outputs = { controlApiUrl: controlApi.url };
+export const outputs = {};

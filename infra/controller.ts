@@ -1,37 +1,56 @@
 import { grantNodePool, nodePoolEnvironment } from "./compute";
-import { serverSecret, table } from "./storage";
+import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
+import { router } from "./router";
 
-// The agent API: workers (private boxes, launched instances) heartbeat here with their ik_wrk_ token.
-export const agentApi = new sst.aws.Function("AgentApi", {
-  handler: "functions/agent-api.handler",
-  runtime: "nodejs22.x",
-  url: true,
-  link: [table, serverSecret],
-  environment: { INFERENCEKEY_TABLE: table.name, INFERENCEKEY_SERVER_SECRET: serverSecret.value },
-  timeout: "30 seconds",
+// Both controller functions place cloud replicas on shared capacity (infra/compute.ts): the node
+// pool's settings, and the base URL the nodes' agents register and heartbeat through (the Router,
+// which adds the origin header the agent API checks).
+const nodePool = { ...nodePoolEnvironment, INFERENCEKEY_AGENT_API_URL: router.url };
+
+// The controller's project passes: the tick sends one message per project, a consumer reconciles
+// each project's workloads side by side (docs/benchmarks.md, "controller fan-out"). A pass that
+// could not run is delivered again, three times, then parked in the dead-letter queue (alarmed);
+// the next tick sends a fresh one anyway.
+export const projectPassesDlq = new sst.aws.Queue("ControllerProjectsDlq", {});
+
+export const projectPasses = new sst.aws.Queue("ControllerProjects", {
+  dlq: { queue: projectPassesDlq.arn, retry: 3 },
+  // Above the consumer's timeout, so a pass still running is not delivered twice.
+  visibilityTimeout: "90 seconds",
 });
 
-// The controller tick: EventBridge every minute runs the reconcile loop (level-triggered; overlapping
-// runs skip workloads whose lease is held).
-export const controllerTick = new sst.aws.Cron("ControllerTick", {
+export const projectPassConsumer = projectPasses.subscribe(
+  platformFunction({
+    service: "controller-project",
+    handler: "functions/controller-project.handler",
+    timeout: "60 seconds",
+    memory: "1024 MB",
+    environment: nodePool,
+    permissions: tablePermissions(TABLE_ITEM_ACTIONS),
+  }),
+  // A failed project is reported alone (batchItemFailures), the rest of the batch is done.
+  { batch: { size: 10, partialResponses: true } },
+);
+
+// The controller tick: EventBridge Scheduler every minute lists the projects and sends their passes.
+// Level-triggered, so a failed tick is never retried (`retries: 0` on the schedule and on the
+// asynchronous invocation): the next minute's tick does the same work with fresher state.
+export const controllerTick = new sst.aws.CronV2("ControllerTick", {
   schedule: "rate(1 minute)",
-  function: {
+  retries: 0,
+  function: platformFunction({
+    service: "controller",
     handler: "functions/controller-tick.handler",
-    runtime: "nodejs22.x",
-    link: [table, serverSecret],
-    environment: {
-      INFERENCEKEY_TABLE: table.name,
-      INFERENCEKEY_SERVER_SECRET: serverSecret.value,
-      ...nodePoolEnvironment,
-      // Nodes' agents register and heartbeat here.
-      INFERENCEKEY_AGENT_API_URL: agentApi.url,
-    },
     timeout: "55 seconds",
     memory: "1024 MB",
-  },
+    retries: 0,
+    environment: { ...nodePool, INFERENCEKEY_CONTROLLER_QUEUE_URL: projectPasses.url },
+    permissions: [...tablePermissions(TABLE_ITEM_ACTIONS), { actions: ["sqs:SendMessage"], resources: [projectPasses.arn] }],
+  }),
 });
 
 // The node pool: RunInstances only with our tags, Terminate/Stop only ours, PassRole only the node role.
-grantNodePool("ControllerNodePool", controllerTick.nodes.job.nodes.role.name);
+grantNodePool("ControllerNodePool", controllerTick.nodes.function.nodes.role.name);
+grantNodePool("ControllerProjectNodePool", projectPassConsumer.apply((consumer) => consumer.nodes.function.nodes.role.name));
 
-export const outputs = { agentApiUrl: agentApi.url };
+export const outputs = {};

@@ -1,17 +1,25 @@
-import { serverSecret, table } from "./storage";
+import { files } from "./files";
+import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
 
-// The data gateway: ik_live_ keys are checked in code; the Function URL streams responses
-// (RESPONSE_STREAM) so SSE chunks reach clients as replicas send them.
-export const gateway = new sst.aws.Function("Gateway", {
-  handler: "functions/gateway.handler",
-  runtime: "nodejs22.x",
-  streaming: true,
-  url: true,
-  link: [table, serverSecret],
-  environment: { INFERENCEKEY_TABLE: table.name, INFERENCEKEY_SERVER_SECRET: serverSecret.value },
-  // Generations can stream for minutes; the gateway's own idle timeouts end stalled ones sooner.
-  timeout: "15 minutes",
-  memory: "1024 MB",
-});
+// The data gateway (`/endpoint` behind the Router): ik_live_ keys are checked in code; the Function
+// URL streams responses (RESPONSE_STREAM) so SSE chunks reach clients as replicas send them.
+export const gateway = new sst.aws.Function(
+  "Gateway",
+  platformFunction({
+    service: "gateway",
+    handler: "functions/gateway.handler",
+    url: true,
+    streaming: true,
+    // A streamed generation may run for minutes; the gateway's first-byte and idle timeouts end stalled ones.
+    timeout: "15 minutes",
+    memory: "1024 MB",
+    environment: { INFERENCEKEY_BLOB_BUCKET: files.name },
+    permissions: [
+      ...tablePermissions(TABLE_ITEM_ACTIONS),
+      // Generated files only: written once, read back to serve a signed URL.
+      { actions: ["s3:PutObject", "s3:GetObject"], resources: [$interpolate`${files.arn}/files/*`] },
+    ],
+  }),
+);
 
-export const outputs = { gatewayUrl: gateway.url };
+export const outputs = {};

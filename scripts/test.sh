@@ -1,11 +1,14 @@
 #!/bin/sh
-# The whole check: type-check, lint, the AWS emulators installed (moto server, once), every
+# The whole check: type-check (the code, then the infrastructure), lint, the AWS emulators installed (moto server, once), every
 # TypeScript suite, then the Python SDK suite.
 set -e
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 cd "$root"
 echo "== type-check"
 sh scripts/node22.sh node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
+echo "== infra type-check (sst.config.ts, infra/* against the pinned SST's platform types)"
+sh scripts/sst-platform.sh
+sh scripts/node22.sh node_modules/typescript/bin/tsc -p tsconfig.infra.json
 echo "== lint"
 sh scripts/node22.sh node_modules/@biomejs/biome/bin/biome lint .
 echo "== emulators"

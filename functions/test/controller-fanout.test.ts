@@ -3,6 +3,7 @@ import { awsConfigFromEnv, createDynamoDocumentClient, createSqsClient, DynamoSt
 import { authenticateSdkToken, bootstrapAdminToken, createProject, ensureWorkload, type PlatformContext, readControllerState } from "@inferencekey/core";
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { provideServerSecret } from "../../test/support/lambda-secret";
 import { type RunningMoto, startMoto } from "../../test/support/moto";
 
 /**
@@ -22,7 +23,6 @@ describe("controller tick fanned out through SQS (moto server)", () => {
     client.destroy();
     Object.assign(process.env, {
       INFERENCEKEY_TABLE: "inferencekey-fanout",
-      INFERENCEKEY_SERVER_SECRET: "fanout-secret",
       INFERENCEKEY_DYNAMODB_ENDPOINT: moto.endpoint,
       INFERENCEKEY_SQS_ENDPOINT: moto.endpoint,
       INFERENCEKEY_CONTROLLER_QUEUE_URL: queueUrl,
@@ -30,9 +30,10 @@ describe("controller tick fanned out through SQS (moto server)", () => {
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",
     });
+    await provideServerSecret(moto.endpoint, "/inferencekey/fanout/server-secret", "fanout-secret-0123456789");
     const documents = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(documents, "inferencekey-fanout");
-    ctx = { store: new DynamoStore({ tableName: "inferencekey-fanout", client: documents }), serverSecret: "fanout-secret", now: () => new Date() };
+    ctx = { store: new DynamoStore({ tableName: "inferencekey-fanout", client: documents }), serverSecret: "fanout-secret-0123456789", now: () => new Date() };
     const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
     for (const project of ["alpha", "beta", "gamma"]) {
       await createProject(ctx, admin, { slug: project });

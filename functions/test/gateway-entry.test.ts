@@ -1,11 +1,20 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { awsConfigFromEnv, createDynamoDocumentClient, DynamoStore, dynamoClientOptionsFromConfig, ensureTable } from "@inferencekey/aws";
+import {
+  awsConfigFromEnv,
+  createDynamoDocumentClient,
+  DynamoStore,
+  dynamoClientOptionsFromConfig,
+  ensureTable,
+  ORIGIN_HEADER,
+  originHeaderValue,
+} from "@inferencekey/aws";
 import { readUsage } from "@inferencekey/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestPlatform } from "../../packages/core/test/gateway/support";
 import { installLambdaStreamingRuntime, type ModelInvoke } from "../../test/support/lambda-streaming";
+import { provideServerSecret } from "../../test/support/lambda-secret";
 import { type RunningMoto, startMoto } from "../../test/support/moto";
 
 /**
@@ -14,13 +23,21 @@ import { type RunningMoto, startMoto } from "../../test/support/moto";
  * replica a small HTTP server that answers as the case asks: 204, a short stream, or a stream that
  * never ends.
  */
+const SERVER_SECRET = "entry-server-secret-0123456789";
+
 function urlEvent(path: string, token: string, body: unknown): APIGatewayProxyEventV2 {
   return {
     version: "2.0",
     routeKey: "$default",
     rawPath: path,
     rawQueryString: "",
-    headers: { host: "abc.lambda-url.us-east-1.on.aws", "content-type": "application/json", authorization: `Bearer ${token}` },
+    headers: {
+      host: "abc.lambda-url.us-east-1.on.aws",
+      "content-type": "application/json",
+      authorization: `Bearer ${token}`,
+      // What the Router adds to every request it forwards.
+      [ORIGIN_HEADER]: originHeaderValue(SERVER_SECRET),
+    },
     requestContext: {
       accountId: "123456789012",
       apiId: "abc",
@@ -85,15 +102,15 @@ describe("Lambda gateway entry in the response-streaming runtime model", () => {
     moto = await startMoto();
     Object.assign(process.env, {
       INFERENCEKEY_TABLE: "inferencekey-gateway-entry",
-      INFERENCEKEY_SERVER_SECRET: "entry-server-secret",
       INFERENCEKEY_DYNAMODB_ENDPOINT: moto.endpoint,
       AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",
     });
+    await provideServerSecret(moto.endpoint, "/inferencekey/gateway-entry/server-secret", SERVER_SECRET);
     const client = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(client, "inferencekey-gateway-entry");
-    platform = new TestPlatform(() => new Date(), new DynamoStore({ tableName: "inferencekey-gateway-entry", client }), "entry-server-secret");
+    platform = new TestPlatform(() => new Date(), new DynamoStore({ tableName: "inferencekey-gateway-entry", client }), SERVER_SECRET);
     replica = replicaServer();
     await new Promise<void>((listening) => replica.listen(0, "127.0.0.1", listening));
     await platform.workload("acme", { slug: "chat" });

@@ -1,4 +1,13 @@
-import { awsConfigFromEnv, createDynamoDocumentClient, DynamoStore, dynamoClientOptionsFromConfig, ensureTable } from "@inferencekey/aws";
+import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import {
+  awsConfigFromEnv,
+  createDynamoDocumentClient,
+  DynamoStore,
+  dynamoClientOptionsFromConfig,
+  ensureTable,
+  ORIGIN_HEADER,
+  originHeaderValue,
+} from "@inferencekey/aws";
 import { bootstrapAdminToken } from "@inferencekey/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, ScheduledEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,9 +16,12 @@ import { type RunningMoto, startMoto } from "../../test/support/moto";
 /**
  * The Lambda entries, invoked as Lambda would (Function URL events, an EventBridge event), against a
  * DynamoDB API server (moto server, the shared AWS emulator: the controller's writes are
- * transactions, which dynalite lacks) with the table infra/storage.ts defines.
+ * transactions, which dynalite lacks) with the table infra/storage.ts defines, the server secret
+ * read from an SSM SecureString parameter on the same emulator, as infra/secrets.ts stores it.
  */
-function functionUrlEvent(method: string, path: string, options: { token?: string; body?: unknown } = {}): APIGatewayProxyEventV2 {
+const SERVER_SECRET = "test-server-secret";
+
+function functionUrlEvent(method: string, path: string, options: { token?: string; body?: unknown; origin?: string } = {}): APIGatewayProxyEventV2 {
   return {
     version: "2.0",
     routeKey: "$default",
@@ -18,6 +30,8 @@ function functionUrlEvent(method: string, path: string, options: { token?: strin
     headers: {
       host: "abc.lambda-url.us-east-1.on.aws",
       "content-type": "application/json",
+      // What the Router adds to every request it forwards (a direct call to the Function URL lacks it).
+      [ORIGIN_HEADER]: options.origin ?? originHeaderValue(SERVER_SECRET),
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
     },
     requestContext: {
@@ -52,15 +66,22 @@ describe("Lambda entries against a DynamoDB API server", () => {
     moto = await startMoto();
     Object.assign(process.env, {
       INFERENCEKEY_TABLE: "inferencekey-test",
-      INFERENCEKEY_SERVER_SECRET: "test-server-secret",
+      INFERENCEKEY_SERVER_SECRET_PARAMETER: "/inferencekey/test/server-secret",
       INFERENCEKEY_DYNAMODB_ENDPOINT: moto.endpoint,
+      AWS_ENDPOINT_URL_SSM: moto.endpoint,
       AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+      POWERTOOLS_TRACE_ENABLED: "false",
     });
+    await new SSMClient({}).send(
+      new PutParameterCommand({ Name: "/inferencekey/test/server-secret", Type: "SecureString", Value: SERVER_SECRET, Overwrite: true }),
+    );
     const client = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(client, "inferencekey-test");
-    const ctx = { store: new DynamoStore({ tableName: "inferencekey-test", client }), serverSecret: "test-server-secret", now: () => new Date() };
+    const ctx = { store: new DynamoStore({ tableName: "inferencekey-test", client }), serverSecret: SERVER_SECRET, now: () => new Date() };
     admin = (await bootstrapAdminToken(ctx))?.secret as string;
     controlApi = (await import("../control-api")).handler as unknown as UrlHandler;
     agentApi = (await import("../agent-api")).handler as unknown as UrlHandler;
@@ -80,6 +101,15 @@ describe("Lambda entries against a DynamoDB API server", () => {
     expect(created.statusCode).toBe(201);
     expect(JSON.parse(created.body ?? "{}")).toMatchObject({ project_slug: "acme", workload_slug: "bot", generation: 1, changed: true });
     expect(anonymous.statusCode).toBe(401);
+  });
+
+  it("refuses a request that did not come through the Router (no or a wrong origin header) before the handler", async () => {
+    const direct = await controlApi(functionUrlEvent("GET", "/v1/projects", { token: admin, origin: "" }), context);
+    const forged = await controlApi(functionUrlEvent("GET", "/v1/projects", { token: admin, origin: originHeaderValue("another-server-secret") }), context);
+
+    expect(direct.statusCode).toBe(403);
+    expect(JSON.parse(direct.body ?? "{}").error.code).toBe("forbidden");
+    expect(forged.statusCode).toBe(403);
   });
 
   it("controller tick: reconciles the workload; without cloud compute the placement waits with a reason", async () => {

@@ -1,28 +1,66 @@
-import type { PlatformContext } from "@inferencekey/core";
+import { type PlatformContext, parseServerSecretKeyring, type ServerSecretKeyring } from "@inferencekey/core";
+import { FUNCTION_ENV } from "./deployment";
 import { DynamoStore } from "./dynamo-store";
 
 /**
  * What the Lambda functions read from their environment, read in this one place (the DynamoDB
- * client's region and endpoint are read by `awsConfigFromEnv`).
+ * client's region and endpoint are read by `awsConfigFromEnv`). The server secret is not in it:
+ * only the name of the SSM parameter holding it, which the secrets middleware reads at init.
  */
 export interface LambdaEnvironment {
   tableName: string;
-  serverSecret: string;
+  serverSecretParameter: string;
+  publicUrl?: string;
 }
 
 export function lambdaEnvironment(env: NodeJS.ProcessEnv = process.env): LambdaEnvironment {
-  const missing = ["INFERENCEKEY_TABLE", "INFERENCEKEY_SERVER_SECRET"].filter((name) => !env[name]);
+  const missing = [FUNCTION_ENV.table, FUNCTION_ENV.serverSecretParameter].filter((name) => !env[name]);
   if (missing.length > 0) throw new Error(`missing environment: ${missing.join(", ")} (set by infra/)`);
+  const publicUrl = env[FUNCTION_ENV.publicUrl];
   return {
-    tableName: env.INFERENCEKEY_TABLE as string,
-    serverSecret: env.INFERENCEKEY_SERVER_SECRET as string,
+    tableName: env[FUNCTION_ENV.table] as string,
+    serverSecretParameter: env[FUNCTION_ENV.serverSecretParameter] as string,
+    ...(publicUrl ? { publicUrl } : {}),
   };
 }
 
-/** The platform context every Lambda entry runs with: the DynamoDB table, the server secret, the wall clock. */
-export function lambdaPlatformContext(env: NodeJS.ProcessEnv = process.env): PlatformContext {
-  const { tableName, serverSecret } = lambdaEnvironment(env);
-  return { store: new DynamoStore({ tableName }), serverSecret, now: () => new Date() };
+/**
+ * The server secret keyring of one Lambda instance, filled by the secrets middleware before each
+ * invocation from its cached SSM value (a rotated value is taken up when the cache expires).
+ */
+export class ServerSecretHolder {
+  #text: string | undefined;
+  #keyring: ServerSecretKeyring | undefined;
+
+  /** Stores the keyring read from SSM; parsing happens only when the text changed. */
+  set(text: string): void {
+    if (text === this.#text) return;
+    this.#keyring = parseServerSecretKeyring(text);
+    this.#text = text;
+  }
+
+  get keyring(): ServerSecretKeyring {
+    if (this.#keyring === undefined) throw new Error("the server secret is not loaded yet: the secrets middleware fills it before the handler runs");
+    return this.#keyring;
+  }
+}
+
+/**
+ * The platform context every Lambda entry runs with: the DynamoDB table, the server secret (read
+ * through the holder, so it can be created at init before the secret is fetched), the wall clock.
+ */
+export function lambdaPlatformContext(secrets: ServerSecretHolder, env: NodeJS.ProcessEnv = process.env): PlatformContext {
+  const { tableName } = lambdaEnvironment(env);
+  return {
+    store: new DynamoStore({ tableName }),
+    get serverSecret() {
+      return secrets.keyring.current.secret;
+    },
+    get serverSecretKeyring() {
+      return secrets.keyring;
+    },
+    now: () => new Date(),
+  };
 }
 
 /** What only the gateway function reads: both optional, and images asked for as URLs need both. */

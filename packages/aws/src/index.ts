@@ -15,13 +15,41 @@ export {
   TTL_ATTRIBUTE,
 } from "./dynamo-store";
 export {
+  AWS_LIMITS,
+  DEPLOY_REGION,
+  FUNCTION_ENV,
+  isOriginHeaderValid,
+  LAMBDA_BUNDLE,
+  LAMBDA_BUNDLE_BUDGET,
+  LAMBDA_MIN_UNRESERVED,
+  ORIGIN_HEADER,
+  originHeaderValue,
+  PLATFORM_SERVICES,
+  parseReservedConcurrency,
+  ROUTER_ROUTES,
+  type RouterTarget,
+  reservedConcurrencyProblems,
+  routeForPath,
+  routerViewerRequestInjection,
+  worstCaseFirstByteSeconds,
+} from "./deployment";
+export {
   type ControllerEnvironment,
   controllerEnvironment,
   type GatewayEnvironment,
-  gatewayEnvironment, type LambdaEnvironment, lambdaEnvironment, lambdaPlatformContext } from "./env";
+  gatewayEnvironment,
+  type LambdaEnvironment,
+  lambdaEnvironment,
+  lambdaPlatformContext,
+  ServerSecretHolder,
+} from "./env";
 export { functionUrlResultFromResponse, requestFromFunctionUrlEvent } from "./lambda-http";
 export { createS3Client, S3BlobStore, type S3BlobStoreOptions, type S3ClientOptions } from "./s3-blob-store";
 export { createSqsClient, projectTickOf, SqsProjectDispatcher, type SqsClientOptions } from "./sqs-project-dispatcher";
+export { awsGatewayLimits } from "./lambda-gateway";
+export { type ResponseChunksOptions, responseBodyChunks, SSE_KEEP_ALIVE } from "./lambda-stream";
+export { SsmParameter, SsmParameterError, type SsmParameterOptions } from "./ssm-parameter";
+export { lambdaConsoleAssets } from "./console-assets";
 export { createEc2Client, createSsmClient, EC2_CLIENT_DEFAULTS, type Ec2ClientOptions } from "./ec2-client";
 export {
   Ec2NodeProvider,

@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import {
   type Compute,
   deriveSecret,
-  digestSecret,
+  getSecretItem,
   ForbiddenError,
   idFor,
   keys,
@@ -140,8 +140,7 @@ export class LocalCompute implements Compute {
  * worker found by its labels.
  */
 async function findLocalWorker(ctx: PlatformContext, project: string): Promise<WorkerRecord | undefined> {
-  const tokenKey = keys.secret(digestSecret(ctx.serverSecret, localWorkerToken(ctx.serverSecret, project)));
-  const token = (await ctx.store.get(tokenKey.pk, tokenKey.sk))?.data as { kind?: string; project?: string; worker_id?: string } | undefined;
+  const token = (await getSecretItem(ctx, localWorkerToken(ctx.serverSecret, project)))?.data as { kind?: string; project?: string; worker_id?: string } | undefined;
   if (token?.kind !== "worker" || token.project !== project || token.worker_id === undefined) return undefined;
   const workerKey = keys.worker(project, token.worker_id);
   const item = await ctx.store.get(workerKey.pk, workerKey.sk);

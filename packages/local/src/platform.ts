@@ -18,9 +18,11 @@ import {
   migrateStore,
   type ConsoleAssetReader,
   type PlatformContext,
+  parseServerSecretKeyring,
   recordColdRequest,
   redactSecrets,
   resetAdminToken,
+  type ServerSecretKeyring,
   type WorkerRecord,
 } from "@inferencekey/core";
 import { consoleAssetReader } from "./console-assets";
@@ -110,11 +112,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   // First of all: a second platform on this directory would adopt (and on exit stop) the first's
   // replicas and rewrite its dev.env. Throws StateDirLockedError naming the holder.
   const lock = await StateDirLock.acquire(options.dir, now);
-  let serverSecret: string;
+  let keyring: ServerSecretKeyring;
   let store: SqliteStore;
   try {
-    serverSecret = loadServerSecret(options.dir);
-    secretForLogs = serverSecret;
+    // One secret, or `version:secret` entries (current first) after a rotation, as in AWS.
+    keyring = parseServerSecretKeyring(loadServerSecret(options.dir));
+    secretForLogs = keyring.current.secret;
     // One clock for every component: expiry in the store and the blob files, the controller, the gateway.
     store = new SqliteStore(join(options.dir, "store.db"), { now: () => now().getTime() });
   } catch (error) {
@@ -123,7 +126,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   }
   // Requests, decisions and events of every workload, one line each, named by the workload.
   const terminal = new Terminal({ write: log });
-  const ctx: PlatformContext = { store, serverSecret, now, onEvent: (project, workload, event) => terminal.event(project, workload, event) };
+  const serverSecret = keyring.current.secret;
+  const ctx: PlatformContext = { store, serverSecret, serverSecretKeyring: keyring, now, onEvent: (project, workload, event) => terminal.event(project, workload, event) };
   try {
     await migrateStore(ctx, MIGRATIONS, log);
   } catch (error) {

@@ -11,10 +11,10 @@ import { recordEvent } from "../events";
 import { parseInput } from "../http/control-api";
 import { readJsonBody } from "../http/json-body";
 import { errorResponse, json, requestIdOf } from "../http/responses";
-import { keys, type PlatformContext } from "../platform/context";
+import { getSecretItem, keys, type PlatformContext } from "../platform/context";
 import type { StoreItem } from "../store";
 import { listWorkerReplicas, reclaimPort, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
-import { describeSecretProblem, digestSecret, redactSecrets } from "../secrets";
+import { describeSecretProblem, redactSecrets } from "../secrets";
 import { bearer } from "../tokens";
 import { isWorkerOnline, type WorkerRecord } from "../workers";
 
@@ -31,8 +31,7 @@ export async function authenticateWorker(ctx: PlatformContext, authorization: st
   if (token === undefined) throw new UnauthorizedError("A worker token is required: send `Authorization: Bearer ik_wrk_...`.");
   const problem = describeSecretProblem("worker", token);
   if (problem !== undefined) throw new UnauthorizedError(`The worker token is malformed: ${problem}.`);
-  const secretKey = keys.secret(digestSecret(ctx.serverSecret, token));
-  const item = await ctx.store.get(secretKey.pk, secretKey.sk);
+  const item = await getSecretItem(ctx, token);
   const record = item?.data as { kind?: string; project?: string; worker_id?: string } | undefined;
   if (record?.kind !== "worker" || record.project === undefined || record.worker_id === undefined) {
     throw new UnauthorizedError("The worker token is not recognised.");

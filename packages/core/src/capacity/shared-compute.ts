@@ -8,7 +8,7 @@ import { fencedStore, queryAll } from "../store";
 import { isWorkerOnline, storeWorker, type WorkerRecord } from "../workers";
 import { policyState, type WorkloadRecord } from "../workloads";
 import { idFor } from "../idempotency";
-import { digestSecret } from "../secrets";
+import { storedSecretDigest } from "../secrets";
 import type { NodeProvider, OwnedInstance } from "./node-provider";
 import {
   type Allocation,
@@ -439,7 +439,7 @@ export class SharedCloudCompute implements Compute {
         if (owned === undefined) return;
         // The node's workers go with it (their tokens first: a worker without a token is unreachable, a token without a worker authenticates nothing).
         for (const [project, workerId] of Object.entries(node.workers)) {
-          const token = keys.secret(digestSecret(ctx.serverSecret, nodeWorkerToken(ctx.serverSecret, node.id, project)));
+          const token = keys.secret(storedSecretDigest(ctx, nodeWorkerToken(ctx.serverSecret, node.id, project)));
           await ctx.store.delete(token.pk, token.sk, { kind: "any" });
           const worker = keys.worker(project, workerId);
           await ctx.store.delete(worker.pk, worker.sk, { kind: "any" });

@@ -1,6 +1,6 @@
 import { type DataKeyRecord, recordKeyUse } from "../keys";
 import { keys, type PlatformContext } from "../platform/context";
-import { describeSecretProblem, digestSecret, isWellFormedSecret, SECRET_PREFIXES } from "../secrets";
+import { describeSecretProblem, isWellFormedSecret, lookupSecretDigests, SECRET_PREFIXES } from "../secrets";
 import { bearer } from "../tokens";
 import { GatewayError } from "./errors";
 import { TtlCache } from "./ttl-cache";
@@ -8,6 +8,8 @@ import { TtlCache } from "./ttl-cache";
 /** A key as the gateway keeps it: the record plus its expiry parsed once. */
 export interface CachedKey {
   record: DataKeyRecord;
+  /** The digest the key is stored under (its server secret version's, see `lookupSecretDigests`). */
+  storedDigest: string;
   expiresAtMs: number | undefined;
 }
 
@@ -38,7 +40,7 @@ export class KeyAuthenticator {
    * Digests of recently presented well-formed keys, so a steady caller costs one map lookup, not a
    * checksum and an HMAC per request. Process memory only, bounded, and never written anywhere.
    */
-  private readonly digests = new Map<string, string>();
+  private readonly digests = new Map<string, string[]>();
   private readonly maxDigests: number;
 
   constructor(
@@ -56,14 +58,16 @@ export class KeyAuthenticator {
   /** Resolves to the key, or throws a 401 GatewayError. Synchronous when the key is cached. */
   authenticate(authorization: string | null, project: string, workload: string): CachedKey | Promise<CachedKey> {
     const token = bearerToken(authorization);
-    const digest = this.digests.get(token) ?? this.digestOf(token);
+    // Cached under the current version's digest; read under each accepted version's (rotation).
+    const candidates = this.digests.get(token) ?? this.digestOf(token);
+    const digest = candidates[0] as string;
     const cached = this.cache.fresh(digest);
-    if (cached !== undefined) return this.used(digest, this.check(cached.value, project, workload));
-    return this.cache.load(digest, () => this.read(digest)).then((value) => this.used(digest, this.check(value, project, workload)));
+    if (cached !== undefined) return this.used(this.check(cached.value, project, workload));
+    return this.cache.load(digest, () => this.read(candidates)).then((value) => this.used(this.check(value, project, workload)));
   }
 
-  /** Checks the key's shape and checksum (no store read for a malformed key) and remembers its digest. */
-  private digestOf(token: string): string {
+  /** Checks the key's shape and checksum (no store read for a malformed key) and remembers its digests. */
+  private digestOf(token: string): string[] {
     if (!isWellFormedSecret("live", token)) {
       if (OTHER_PREFIXES.some((prefix) => token.startsWith(prefix))) {
         throw new GatewayError(
@@ -74,7 +78,7 @@ export class KeyAuthenticator {
       }
       throw new GatewayError(401, "malformed_api_key", `The API key is malformed: ${describeSecretProblem("live", token)}.`);
     }
-    const digest = digestSecret(this.ctx.serverSecret, token);
+    const digest = lookupSecretDigests(this.ctx, token);
     // Oldest first when full: Map keeps insertion order.
     if (this.digests.size >= this.maxDigests) this.digests.delete(this.digests.keys().next().value as string);
     this.digests.set(token, digest);
@@ -82,7 +86,8 @@ export class KeyAuthenticator {
   }
 
   /** Notes an accepted key's use; the store write (last_used_at) happens at most once a minute, in the background. */
-  private used(digest: string, key: CachedKey): CachedKey {
+  private used(key: CachedKey): CachedKey {
+    const digest = key.storedDigest;
     const now = this.ctx.now().getTime();
     const last = this.lastUseWrites.get(digest);
     if (last === undefined || now - last >= LAST_USED_RESOLUTION_MS) {
@@ -95,20 +100,26 @@ export class KeyAuthenticator {
     return key;
   }
 
-  private async read(digest: string): Promise<CachedKey | null> {
-    const key = keys.secret(digest);
-    let item: Awaited<ReturnType<PlatformContext["store"]["get"]>>;
+  private async read(candidates: readonly string[]): Promise<CachedKey | null> {
+    let found: { item: NonNullable<Awaited<ReturnType<PlatformContext["store"]["get"]>>>; digest: string } | undefined;
     try {
-      item = await this.ctx.store.get(key.pk, key.sk);
+      for (const digest of candidates) {
+        const key = keys.secret(digest);
+        const item = await this.ctx.store.get(key.pk, key.sk);
+        if (item !== undefined) {
+          found = { item, digest };
+          break;
+        }
+      }
     } catch {
       throw new GatewayError(503, "store_unavailable", "Keys cannot be checked right now; retry shortly.", {
         retryAfterSeconds: 2,
       });
     }
-    const record = item?.data as DataKeyRecord | undefined;
-    if (record === undefined || record.kind !== "live") return null;
+    const record = found?.item.data as DataKeyRecord | undefined;
+    if (found === undefined || record === undefined || record.kind !== "live") return null;
     const expiresAtMs = record.expires_at === undefined ? undefined : Date.parse(record.expires_at);
-    return { record, expiresAtMs };
+    return { record, storedDigest: found.digest, expiresAtMs };
   }
 
   private check(key: CachedKey | null, project: string, workload: string): CachedKey {

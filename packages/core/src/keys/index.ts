@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from "../errors";
 import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
-import { digestSecret, secretHint } from "../secrets";
+import { secretHint, storedSecretDigest } from "../secrets";
 import type { Principal } from "../tokens";
 import { getWorkloadRecord, type WorkloadRecord, workloadIncarnation } from "../workloads";
 import { queryAll } from "../store";
@@ -99,7 +99,7 @@ async function storeKey(
     ...(input.max_concurrent_requests === undefined ? {} : { max_concurrent_requests: input.max_concurrent_requests }),
     incarnation,
   };
-  const item = keys.secret(digestSecret(ctx.serverSecret, secret));
+  const item = keys.secret(storedSecretDigest(ctx, secret));
   try {
     await ctx.store.put({ ...item, gsi1pk: keys.keysIndex(project, workload), gsi1sk: key.id, data: { ...key } }, { kind: "absent" });
   } catch (error) {

@@ -1,4 +1,5 @@
 import type { WorkloadEvent } from "../events";
+import { lookupSecretDigests, type ServerSecretKeyring } from "../secrets";
 import type { Store } from "../store";
 
 /** What every domain service needs: the store, the HMAC key for secrets, and a clock. */
@@ -6,6 +7,12 @@ export interface PlatformContext {
   store: Store;
   /** HMAC key for secret digests. Never stored in the Store, never logged. */
   serverSecret: string;
+  /**
+   * Every accepted version of the server secret, when it has been rotated: new digests use the
+   * current version (which is `serverSecret`), lookups also try the previous ones. Absent: one
+   * version, "1".
+   */
+  serverSecretKeyring?: ServerSecretKeyring;
   now: () => Date;
   /** Told of every workload event once it is stored (the local platform prints them). */
   onEvent?: (project: string, workload: string, event: WorkloadEvent) => void;
@@ -36,4 +43,17 @@ export const keys = {
 
 export function isoNow(ctx: PlatformContext): string {
   return ctx.now().toISOString();
+}
+
+/**
+ * The stored record of a presented user secret (token, key, worker token): looked up under the
+ * current server secret version first, then under each previous one still accepted.
+ */
+export async function getSecretItem(ctx: PlatformContext, secret: string): Promise<Awaited<ReturnType<Store["get"]>>> {
+  for (const digest of lookupSecretDigests(ctx, secret)) {
+    const key = keys.secret(digest);
+    const item = await ctx.store.get(key.pk, key.sk);
+    if (item !== undefined) return item;
+  }
+  return undefined;
 }

@@ -153,7 +153,9 @@ export async function deleteReplica(ctx: PlatformContext, record: ReplicaRecord)
   await releasePort(ctx, record.port_machine ?? record.worker_id, record.port);
 }
 
-const PORT_RANGE = { first: 20_000, last: 29_999 };
+/** Ports replica fronts listen on (the node security group opens exactly this range). */
+export const REPLICA_PORT_RANGE = { first: 20_000, last: 29_999 } as const;
+const PORT_RANGE = REPLICA_PORT_RANGE;
 
 /**
  * Claims a free port on a machine and writes the replica that uses it in one transaction: either

@@ -132,3 +132,93 @@ export function redactSecrets(text: string, serverSecret?: string): string {
   if (serverSecret !== undefined && serverSecret.length >= 8) out = out.replaceAll(serverSecret, REDACTED);
   return out;
 }
+
+/** One version of the server secret. Version "1" is the first (a bare secret is version "1"). */
+export interface ServerSecretVersion {
+  version: string;
+  secret: string;
+}
+
+/** Every server secret still accepted: the current one signs and digests, the previous ones only verify. */
+export interface ServerSecretKeyring {
+  current: ServerSecretVersion;
+  previous: readonly ServerSecretVersion[];
+}
+
+const KEYRING_VERSION = /^[0-9A-Za-z]{1,16}$/;
+const MIN_SERVER_SECRET_LENGTH = 16;
+
+/**
+ * The server secret as stored (SSM SecureString in AWS, the state directory under `npm start`):
+ * either one secret (version "1"), or `version:secret` entries separated by commas, the current
+ * one first, e.g. `2:<new secret>,1:<old secret>`. Rotating adds a new first entry; removing the
+ * old entry later retires it. Throws naming what is wrong, never quoting a secret.
+ *
+ * @example
+ * ```ts
+ * parseServerSecretKeyring("2:bbbbbbbbbbbbbbbbbbbb,1:aaaaaaaaaaaaaaaaaaaa").current.version; // "2"
+ * ```
+ */
+export function parseServerSecretKeyring(text: string): ServerSecretKeyring {
+  const trimmed = text.trim();
+  if (!trimmed.includes(":")) {
+    if (trimmed.length < MIN_SERVER_SECRET_LENGTH || /[\s,]/.test(trimmed)) {
+      throw new Error(`the server secret must be at least ${MIN_SERVER_SECRET_LENGTH} characters without spaces or commas (or version:secret entries separated by commas)`);
+    }
+    return { current: { version: "1", secret: trimmed }, previous: [] };
+  }
+  const versions = trimmed.split(",").map((entry, index) => {
+    const colon = entry.indexOf(":");
+    const version = entry.slice(0, colon).trim();
+    const secret = entry.slice(colon + 1).trim();
+    if (colon < 0 || !KEYRING_VERSION.test(version)) {
+      throw new Error(`server secret entry ${index + 1}: expected version:secret with a version of 1-16 letters or digits`);
+    }
+    if (secret.length < MIN_SERVER_SECRET_LENGTH || /\s/.test(secret)) {
+      throw new Error(`server secret version ${version}: the secret must be at least ${MIN_SERVER_SECRET_LENGTH} characters without spaces`);
+    }
+    return { version, secret };
+  });
+  const seen = new Set<string>();
+  for (const { version } of versions) {
+    if (seen.has(version)) throw new Error(`server secret version ${version} appears twice`);
+    seen.add(version);
+  }
+  const [current, ...previous] = versions as [ServerSecretVersion, ...ServerSecretVersion[]];
+  return { current, previous };
+}
+
+/**
+ * The digest of a user secret under one server secret version, recording that version: version
+ * "1" keeps the plain HMAC (what stores written before rotation existed hold), later versions
+ * prefix it with `v<version>.`.
+ */
+export function versionedSecretDigest(serverSecret: ServerSecretVersion, secret: string): string {
+  const digest = digestSecret(serverSecret.secret, secret);
+  return serverSecret.version === "1" ? digest : `v${serverSecret.version}.${digest}`;
+}
+
+/** The digests a user secret may be stored under while these versions are accepted: the current one first. */
+export function candidateSecretDigests(keyring: ServerSecretKeyring, secret: string): string[] {
+  return [keyring.current, ...keyring.previous].map((version) => versionedSecretDigest(version, secret));
+}
+
+/** What the digest helpers need of the platform context. */
+interface SecretsContext {
+  serverSecret: string;
+  serverSecretKeyring?: ServerSecretKeyring;
+}
+
+function keyringOf(ctx: SecretsContext): ServerSecretKeyring {
+  return ctx.serverSecretKeyring ?? { current: { version: "1", secret: ctx.serverSecret }, previous: [] };
+}
+
+/** The digest a new user secret is stored under: the current server secret version's. */
+export function storedSecretDigest(ctx: SecretsContext, secret: string): string {
+  return versionedSecretDigest(keyringOf(ctx).current, secret);
+}
+
+/** The digests to look a presented user secret up by, current version first. */
+export function lookupSecretDigests(ctx: SecretsContext, secret: string): string[] {
+  return candidateSecretDigests(keyringOf(ctx), secret);
+}

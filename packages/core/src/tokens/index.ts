@@ -1,7 +1,7 @@
 import { ConditionFailedError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from "../errors";
 import { newId } from "../ids";
-import { isoNow, keys, type PlatformContext } from "../platform/context";
-import { describeSecretProblem, digestSecret, generateSecret, secretHint } from "../secrets";
+import { getSecretItem, isoNow, keys, type PlatformContext } from "../platform/context";
+import { describeSecretProblem, generateSecret, secretHint, storedSecretDigest } from "../secrets";
 import { queryAll } from "../store";
 
 /** An `ik_sdk_` control token as stored: the digest is the item's key, never the token. */
@@ -50,7 +50,7 @@ async function storeToken(
   };
   await ctx.store.put(
     {
-      ...keys.secret(digestSecret(ctx.serverSecret, secret)),
+      ...keys.secret(storedSecretDigest(ctx, secret)),
       gsi1pk: keys.tokensIndex(),
       gsi1sk: token.id,
       data: { ...token },
@@ -115,8 +115,7 @@ export async function authenticateSdkToken(
   }
   const problem = describeSecretProblem("sdk", secret);
   if (problem !== undefined) throw new UnauthorizedError(`The token is malformed: ${problem}.`);
-  const secretKey = keys.secret(digestSecret(ctx.serverSecret, secret));
-  const item = await ctx.store.get(secretKey.pk, secretKey.sk);
+  const item = await getSecretItem(ctx, secret);
   const record = item?.data as TokenRecord | undefined;
   if (record?.kind !== "sdk") throw new UnauthorizedError("The token is not recognised.");
   if (record.revoked_at !== undefined) {

@@ -5,7 +5,7 @@ import { ConditionFailedError, ConflictError, ForbiddenError, NotFoundError } fr
 import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { getOrCreateProject, getProject } from "../projects";
-import { digestSecret, secretHint } from "../secrets";
+import { secretHint, storedSecretDigest } from "../secrets";
 import type { Principal } from "../tokens";
 import { queryAll } from "../store";
 import { parseAddressRange, touchesSpecialRange } from "./addresses";
@@ -119,7 +119,7 @@ export async function storeWorker(
   // Token first: a crash between the two writes leaves a token for no worker, which authenticates nothing.
   // A retried (idempotent or derived-token) registration finds its token item and completes the worker.
   const tokenRecord: WorkerTokenRecord = { kind: "worker", project, worker_id: worker.id };
-  const tokenKey = keys.secret(digestSecret(ctx.serverSecret, token));
+  const tokenKey = keys.secret(storedSecretDigest(ctx, token));
   try {
     await ctx.store.put({ ...tokenKey, data: { ...tokenRecord } }, { kind: "absent" });
   } catch (error) {

@@ -1,0 +1,313 @@
+import {
+  AWS_LIMITS,
+  awsGatewayLimits,
+  FUNCTION_ENV,
+  ORIGIN_HEADER,
+  originHeaderValue,
+  ROUTER_ROUTES,
+  worstCaseFirstByteSeconds,
+} from "@inferencekey/aws";
+import { GATEWAY_ROUTES, REPLICA_PORT_RANGE } from "@inferencekey/core";
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+// infra/compute.ts packs the node agent at deploy (a child process); here it reads as packed.
+vi.mock("node:child_process", async (original) => ({
+  ...(await original<typeof import("node:child_process")>()),
+  execFileSync: () => JSON.stringify({ file: ".sst/node-agent/agent.tgz", key: "agent/sha-0123.tgz", sha256: "0123" }),
+}));
+import { runViewerRequest } from "../support/local-router";
+import { installSstStandIn, plain, type RecordedResource, type Recording, removeSstStandIn } from "../support/sst-stand-in";
+
+/**
+ * sst.config.ts and infra/* evaluated with a recording stand-in for SST's globals (no AWS account
+ * is reachable here): what each function may do, the schedule, the streaming URL, the Router's
+ * routes and edge code, the network, the alarms. tsconfig.infra.json type-checks the same files
+ * against the pinned SST's platform types.
+ */
+
+const SECRET_V1 = "s".repeat(32);
+const SECRET_V2 = "t".repeat(32);
+const CONFIG = new URL("../../sst.config.ts", import.meta.url).href;
+
+interface SstConfig {
+  app(input: { stage: string }): Promise<Record<string, unknown> & { providers: { aws: { region: string; version: string } } }>;
+  run(): Promise<Record<string, unknown>>;
+}
+
+interface FunctionArgs {
+  handler: string;
+  runtime: string;
+  streaming?: boolean;
+  url?: { authorization: string };
+  link?: unknown;
+  vpc?: unknown;
+  retries?: number;
+  concurrency?: { reserved: number };
+  environment: Record<string, unknown>;
+  permissions: { actions: string[]; resources: unknown[]; effect?: string }[];
+}
+
+async function deployStage(stage: string, env: Record<string, string> = {}): Promise<{ recording: Recording; config: SstConfig; outputs: Record<string, unknown> }> {
+  vi.resetModules();
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  const recording = installSstStandIn({
+    stage,
+    values: {
+      "ServerSecret.value": `2:${SECRET_V2},1:${SECRET_V1}`,
+      "aws.getAvailabilityZonesOutput().names": ["us-east-1a", "us-east-1b", "us-east-1c"],
+      "NodeNetwork.publicSubnets": ["subnet-a", "subnet-b", "subnet-c"],
+      "aws.getCallerIdentityOutput().accountId": "123456789012",
+      "aws.getRegionOutput().name": "us-east-1",
+    },
+  });
+  const config = ((await import(/* @vite-ignore */ CONFIG)) as { default: SstConfig }).default;
+  const outputs = plain(await config.run()) as Record<string, unknown>;
+  return { recording, config, outputs };
+}
+
+/** Every platform function, wherever infra/ declares it: a Function, a CronV2's `function`, a queue's subscriber. */
+function functionsOf(recording: Recording): Map<string, FunctionArgs> {
+  const functions = new Map<string, FunctionArgs>();
+  for (const fn of recording.ofType("sst.aws.Function")) functions.set(fn.name, plain(fn.args) as FunctionArgs);
+  for (const cron of recording.ofType("sst.aws.CronV2")) functions.set(cron.name, plain((cron.args as { function: unknown }).function) as FunctionArgs);
+  for (const queue of recording.ofType("sst.aws.Queue")) {
+    for (const call of queue.calls.filter((c) => c.method === "subscribe")) functions.set(`${queue.name}Subscriber`, plain(call.args[0]) as FunctionArgs);
+  }
+  return functions;
+}
+
+function argsOf<T>(resource: RecordedResource): T {
+  return plain(resource.args) as T;
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  removeSstStandIn();
+});
+
+describe("infra wiring (production stage)", () => {
+  it("pins the region and the AWS provider, retains and protects production, keeps other stages removable", async () => {
+    vi.stubEnv("AWS_REGION", "eu-west-3");
+    const { config } = await deployStage("production");
+
+    const production = await config.app({ stage: "production" });
+    const dev = await config.app({ stage: "dev" });
+
+    expect(production.providers.aws).toEqual({ region: "us-east-1", version: "7.20.0" });
+    expect(production).toMatchObject({ removal: "retain", protect: true, home: "aws" });
+    expect(dev).toMatchObject({ removal: "remove", protect: false });
+  });
+
+  it("gives every function explicit table actions, the one secret parameter, no link, no VPC, no secret in its environment", async () => {
+    const { recording } = await deployStage("production");
+    const functions = functionsOf(recording);
+
+    expect([...functions.keys()].sort()).toEqual(["AdminToken", "AgentApi", "ControlApi", "ControllerProjectsSubscriber", "ControllerTick", "Gateway"]);
+    for (const [name, fn] of functions) {
+      const actions = fn.permissions.flatMap((permission) => permission.actions);
+      expect(fn.runtime, name).toBe("nodejs22.x");
+      expect(fn.link, name).toBeUndefined();
+      expect(fn.vpc, name).toBeUndefined();
+      expect(actions.filter((action) => action.includes("*")), name).toEqual([]);
+      expect(fn.permissions, name).toContainEqual({
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"],
+        resources: ["{{Store.arn}}"],
+      });
+      expect(fn.permissions, name).toContainEqual({ actions: ["dynamodb:Query"], resources: ["{{Store.arn}}", "{{Store.arn}}/index/*"] });
+      expect(fn.permissions, name).toContainEqual({ actions: ["ssm:GetParameter"], resources: ["{{ServerSecretParameter.arn}}"] });
+      // Only X-Ray (which has no resource-level permissions) gets "*".
+      for (const permission of fn.permissions.filter((p) => p.resources.includes("*"))) {
+        expect(permission.actions.every((action) => action.startsWith("xray:")), name).toBe(true);
+      }
+      expect(fn.environment[FUNCTION_ENV.table], name).toBe("{{Store.name}}");
+      expect(fn.environment[FUNCTION_ENV.serverSecretParameter], name).toBe("{{ServerSecretParameter.name}}");
+      expect(fn.environment[FUNCTION_ENV.publicUrl], name).toBe("{{Router.url}}");
+      expect(JSON.stringify(fn.environment), name).not.toMatch(/sss|ttt|ServerSecret\.value/);
+    }
+  });
+
+  it("keeps the server secret in an SSM SecureString parameter of the stage, and out of every output", async () => {
+    const { recording, outputs } = await deployStage("production");
+
+    const parameter = argsOf<{ name: string; type: string; value: string }>(recording.get("aws.ssm.Parameter", "ServerSecretParameter"));
+
+    expect(parameter).toMatchObject({ name: "/inferencekey/production/server-secret", type: "SecureString", value: "{{ServerSecret.value}}" });
+    expect(JSON.stringify(outputs)).not.toMatch(/sss|ttt|ServerSecret/);
+  });
+
+  it("runs the controller every minute without retries (schedule and invocation), sending project passes to its queue only", async () => {
+    const { recording } = await deployStage("production");
+
+    const cron = argsOf<{ schedule: string; retries: number; function: FunctionArgs }>(recording.get("sst.aws.CronV2", "ControllerTick"));
+
+    expect(cron.schedule).toBe("rate(1 minute)");
+    expect(cron.retries).toBe(0);
+    expect(cron.function.retries).toBe(0);
+    expect(cron.function.handler).toBe("functions/controller-tick.handler");
+    expect(cron.function.environment.INFERENCEKEY_CONTROLLER_QUEUE_URL).toBe("{{ControllerProjects.url}}");
+    expect(cron.function.permissions).toContainEqual({ actions: ["sqs:SendMessage"], resources: ["{{ControllerProjects.arn}}"] });
+  });
+
+  it("gives the project passes a dead-letter queue, a visibility timeout above the consumer's, and partial batch failures", async () => {
+    const { recording } = await deployStage("production");
+    const queue = recording.get("sst.aws.Queue", "ControllerProjects");
+
+    const args = argsOf<{ dlq: { queue: string; retry: number }; visibilityTimeout: string }>(queue);
+    const [consumer, subscription] = plain(queue.calls.find((call) => call.method === "subscribe")?.args) as [FunctionArgs & { timeout: string }, unknown];
+
+    expect(args.dlq).toEqual({ queue: "{{ControllerProjectsDlq.arn}}", retry: 3 });
+    expect(Number.parseInt(args.visibilityTimeout, 10)).toBeGreaterThan(Number.parseInt(consumer.timeout, 10));
+    expect(consumer.handler).toBe("functions/controller-project.handler");
+    expect(subscription).toEqual({ batch: { size: 10, partialResponses: true } });
+  });
+
+  it("lets the gateway write and read generated files under files/ only, in a bucket that deletes them after a day", async () => {
+    const { recording } = await deployStage("production");
+    const gateway = functionsOf(recording).get("Gateway");
+
+    expect(gateway?.environment.INFERENCEKEY_BLOB_BUCKET).toBe("{{Files.name}}");
+    expect(gateway?.permissions).toContainEqual({ actions: ["s3:PutObject", "s3:GetObject"], resources: ["{{Files.arn}}/files/*"] });
+    expect(argsOf(recording.get("sst.aws.Bucket", "Files"))).toEqual({ lifecycle: [{ id: "generated-files", prefix: "files/", expiresIn: "1 day" }] });
+  });
+
+  it("serves the gateway from a streaming Function URL with auth NONE; the APIs from buffered ones; the admin token from none", async () => {
+    const functions = functionsOf((await deployStage("production")).recording);
+
+    expect(functions.get("Gateway")).toMatchObject({ streaming: true, url: { authorization: "none" }, handler: "functions/gateway.handler" });
+    expect(functions.get("ControlApi")?.streaming).toBeUndefined();
+    expect(functions.get("ControlApi")?.url).toMatchObject({ authorization: "none" });
+    expect(functions.get("AgentApi")?.url).toMatchObject({ authorization: "none" });
+    expect(functions.get("AdminToken")?.url).toBeUndefined();
+    // The console's build travels with the control API, which serves /console.
+    expect(functions.get("ControlApi")).toMatchObject({ copyFiles: [{ from: "packages/console/dist", to: "console" }] });
+  });
+
+  it("routes /v1, /api, /console, /endpoint and /agent of one Router to the Function URLs, with the origin read timeout", async () => {
+    const { recording, outputs } = await deployStage("production");
+
+    const routes = recording.get("sst.aws.Router", "Router").calls.filter((call) => call.method === "route").map((call) => plain(call.args));
+
+    expect(routes).toEqual([
+      ["/v1", "{{ControlApi.url}}", { readTimeout: "60 seconds" }],
+      ["/api", "{{ControlApi.url}}", { readTimeout: "60 seconds" }],
+      ["/console", "{{ControlApi.url}}", { readTimeout: "60 seconds" }],
+      ["/endpoint", "{{Gateway.url}}", { readTimeout: "60 seconds" }],
+      ["/agent", "{{AgentApi.url}}", { readTimeout: "60 seconds" }],
+    ]);
+    expect(ROUTER_ROUTES.map((route) => route.path)).toEqual(["/v1", "/api", "/console", "/endpoint", "/agent"]);
+    expect(outputs.baseUrl).toBe("{{Router.url}}");
+    expect(outputs.firstAdminToken).toMatch(/^aws lambda invoke --region \{\{aws\.getRegionOutput\(\)\.region\}\} --function-name \{\{AdminToken\.name\}\} /);
+  });
+
+  it("the Router's edge code marks requests with the current secret's origin header, keeps Authorization, and answers 413 above Lambda's limit", async () => {
+    const { recording } = await deployStage("production");
+    const injection = argsOf<{ edge: { viewerRequest: { injection: string } } }>(recording.get("sst.aws.Router", "Router")).edge.viewerRequest.injection;
+
+    const forwarded = await runViewerRequest(injection, {
+      method: "POST",
+      uri: "/endpoint/acme/bot/v1/chat/completions",
+      headers: { authorization: "Bearer ik_live_x", [ORIGIN_HEADER]: "forged", "content-length": String(AWS_LIMITS.maxRequestBodyBytes) },
+    });
+    const refused = await runViewerRequest(injection, {
+      method: "POST",
+      uri: "/endpoint/acme/bot/v1/audio/transcriptions",
+      headers: { "content-length": String(AWS_LIMITS.maxRequestBodyBytes + 1) },
+    });
+
+    expect(forwarded.kind).toBe("request");
+    expect(forwarded.kind === "request" && forwarded.headers[ORIGIN_HEADER]).toBe(originHeaderValue(SECRET_V2));
+    expect(forwarded.kind === "request" && forwarded.headers.authorization).toBe("Bearer ik_live_x");
+    expect(refused.kind).toBe("response");
+    expect(refused.kind === "response" && refused.status).toBe(413);
+    expect(refused.kind === "response" && JSON.parse(refused.body).error.code).toBe("payload_too_large");
+  });
+
+  it("orders the timeouts: every gateway wait ends before CloudFront's origin timeout; SSE keep-alives come sooner", () => {
+    const limits = awsGatewayLimits();
+    const readTimeoutMs = AWS_LIMITS.originReadTimeoutSeconds * 1000;
+
+    expect(worstCaseFirstByteSeconds()).toBeLessThan(AWS_LIMITS.originReadTimeoutSeconds);
+    expect(AWS_LIMITS.sseKeepAliveMs).toBeLessThan(readTimeoutMs);
+    for (const route of GATEWAY_ROUTES) {
+      const overrides = limits.routes[route];
+      expect((overrides?.firstByteTimeoutMs ?? Infinity) + limits.connectTimeoutMs + limits.maxScaleUpWaitSeconds * 1000, route).toBeLessThan(readTimeoutMs);
+      expect(overrides?.idleTimeoutMs ?? Infinity, route).toBeLessThan(readTimeoutMs);
+      expect(overrides?.maxBodyBytes ?? Infinity, route).toBeLessThanOrEqual(AWS_LIMITS.maxRequestBodyBytes);
+    }
+  });
+
+  it("protects the production table from deletion", async () => {
+    const { recording } = await deployStage("production");
+
+    expect(argsOf<{ deletionProtection: boolean }>(recording.get("sst.aws.Dynamo", "Store")).deletionProtection).toBe(true);
+  });
+
+  it("creates the node network: public subnets in three zones, no NAT, a security group opening only the replica fronts' ports", async () => {
+    const { recording } = await deployStage("production");
+
+    const vpc = argsOf<{ az: number; nat?: unknown }>(recording.get("sst.aws.Vpc", "NodeNetwork"));
+    const group = argsOf<{ ingress: { protocol: string; fromPort: number; toPort: number }[] }>(recording.get("aws.ec2.SecurityGroup", "NodeFronts"));
+
+    expect(vpc.az).toBe(3);
+    expect(vpc.nat).toBeUndefined();
+    expect(recording.ofType("aws.ec2.NatGateway")).toEqual([]);
+    expect(group.ingress).toHaveLength(1);
+    expect(group.ingress[0]).toMatchObject({ protocol: "tcp", fromPort: REPLICA_PORT_RANGE.first, toPort: REPLICA_PORT_RANGE.last });
+  });
+
+  it("gives both controller functions the node pool and the base URL for nodes' agents, and the node pool grants on their roles", async () => {
+    const { recording } = await deployStage("production");
+    const functions = functionsOf(recording);
+
+    for (const name of ["ControllerTick", "ControllerProjectsSubscriber"]) {
+      expect(functions.get(name)?.environment, name).toMatchObject({
+        INFERENCEKEY_AGENT_API_URL: "{{Router.url}}",
+        INFERENCEKEY_NODE_SECURITY_GROUP: "{{NodeFronts.id}}",
+        INFERENCEKEY_NODE_INSTANCE_PROFILE_ARN: "{{NodeInstanceProfile.arn}}",
+      });
+    }
+    const grants = recording.ofType("aws.iam.RolePolicy").map((policy) => ({ name: policy.name, ...argsOf<{ role: string; policy: string }>(policy) }));
+    expect(grants.find((grant) => grant.name === "ControllerNodePool")?.role).toBe("{{ControllerTick.nodes.function.nodes.role.name}}");
+    expect(grants.find((grant) => grant.name === "ControllerProjectNodePool")?.role).toBe("{{ControllerProjects.subscribe().nodes.function.nodes.role.name}}");
+    // The statements are infra/compute-policy.ts's (test/infra/compute-policy.test.ts checks them), for this stage's subnets.
+    expect(grants.find((grant) => grant.name === "ControllerNodePool")?.policy).toContain("subnet/subnet-a");
+  });
+
+  it("alarms on function errors, throttles, URL 5xx, table throttles, dropped ticks and dead-lettered passes, all to one SNS topic", async () => {
+    const { recording } = await deployStage("production", { INFERENCEKEY_ALARM_EMAIL: "ops@example.com" });
+
+    const alarms = recording.ofType("aws.cloudwatch.MetricAlarm").map((alarm) => ({ name: alarm.name, ...argsOf<{ alarmActions: string[]; metricName: string }>(alarm) }));
+    const names = alarms.map((alarm) => alarm.name);
+
+    for (const fn of ["ControlApi", "AgentApi", "Gateway", "ControllerTick", "ControllerProject", "AdminToken"]) {
+      expect(names).toContain(`${fn}Errors`);
+      expect(names).toContain(`${fn}Throttles`);
+    }
+    expect(names).toEqual(expect.arrayContaining(["ControlApiUrl5xx", "AgentApiUrl5xx", "GatewayUrl5xx", "StoreReadThrottleEvents", "StoreWriteThrottleEvents"]));
+    expect(names).toEqual(expect.arrayContaining(["ControllerScheduleInvocationDroppedCount", "ControllerScheduleTargetErrorCount", "ControllerProjectsDlqDepth"]));
+    expect(alarms.every((alarm) => JSON.stringify(alarm.alarmActions) === JSON.stringify(["{{Alarms.arn}}"]))).toBe(true);
+    expect(argsOf(recording.get("aws.sns.TopicSubscription", "AlarmEmail"))).toMatchObject({ protocol: "email", endpoint: "ops@example.com" });
+  });
+});
+
+describe("infra wiring (options and other stages)", () => {
+  it("leaves a non-production table deletable and reserves no concurrency unless asked", async () => {
+    const { recording } = await deployStage("dev");
+
+    expect(argsOf<{ deletionProtection: boolean }>(recording.get("sst.aws.Dynamo", "Store")).deletionProtection).toBe(false);
+    expect([...functionsOf(recording).values()].every((fn) => fn.concurrency === undefined)).toBe(true);
+  });
+
+  it("reserves concurrency per function from INFERENCEKEY_RESERVED_CONCURRENCY", async () => {
+    const { recording } = await deployStage("dev", { INFERENCEKEY_RESERVED_CONCURRENCY: "gateway=50,control-api=5" });
+    const functions = functionsOf(recording);
+
+    expect(functions.get("Gateway")?.concurrency).toEqual({ reserved: 50 });
+    expect(functions.get("ControlApi")?.concurrency).toEqual({ reserved: 5 });
+    expect(functions.get("AgentApi")?.concurrency).toBeUndefined();
+  });
+
+  it("refuses a reservation for a function that does not exist, naming it", async () => {
+    await expect(deployStage("dev", { INFERENCEKEY_RESERVED_CONCURRENCY: "gatway=50" })).rejects.toThrow(/"gatway" is not a function/);
+  });
+});
