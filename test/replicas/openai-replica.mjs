@@ -11,6 +11,9 @@
 // --exit-after-ms N --exit-code C (crash on purpose), --no-api-key (serve without a secret, as ollama),
 // --log-every-ms N (a line on stdout and stderr every N ms, as a busy backend logs; like most backends
 // it dies of EPIPE when nobody reads its output any more).
+// --require-env NAME refuses to start (exit 3) unless the environment variable NAME is set and not
+// empty, as a backend serving a gated model needs HF_TOKEN; --print-env NAME writes `NAME=<value>`
+// on stdout and stderr at start, so tests can check that the platform redacts it from what it shows.
 // ollama mode: --ollama adds GET /api/tags and POST /api/pull (NDJSON progress, like ollama's); with
 // --ollama-pull-ms N the model starts not pulled and a pull takes about N ms.
 // Like vLLM it serves one model name (--served-model-name, else the model argument): a request naming
@@ -40,6 +43,17 @@ const port = Number(flags.port ?? process.env.PORT ?? 8000);
 const apiKey = flags["api-key"] ?? process.env.VLLM_API_KEY;
 const model = flags["served-model-name"] ?? flags.model ?? (positional[0] === "serve" ? positional[1] : positional[0]) ?? "test-model";
 const num = (name, fallback) => (flags[name] === undefined ? fallback : Number(flags[name]));
+
+const required = flags["require-env"];
+if (typeof required === "string" && !process.env[required]) {
+  console.error(`openai-replica: the environment variable ${required} is not set (--require-env ${required})`);
+  process.exit(3);
+}
+const printed = flags["print-env"];
+if (typeof printed === "string") {
+  console.log(`${printed}=${process.env[printed] ?? ""}`);
+  console.error(`${printed}=${process.env[printed] ?? ""}`);
+}
 
 if (!apiKey && !flags["no-api-key"]) {
   console.error("openai-replica: --api-key is required (the platform must pass the replica secret)");

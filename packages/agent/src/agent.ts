@@ -798,7 +798,8 @@ class Agent {
       replicaId: assignment.replica_id,
       label,
       command,
-      secrets: [assignment.secret, this.options.token],
+      // The project's secret values are redacted from backend output like the credentials.
+      secrets: [assignment.secret, this.options.token, ...Object.values(assignment.env ?? {})],
       probe: async (signal) => {
         const result = await checkReady(target, { signal });
         return !result.ok && result.modelMissing === true && pull !== undefined ? pull.ensure() : result;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { type Assignment, shellQuote, VLLM_VERSION_PATTERN } from "@inferencekey/core";
+import { type Assignment, projectSecretNameProblem, shellQuote, VLLM_VERSION_PATTERN } from "@inferencekey/core";
 import { AGENT_INSTANCE_ENV, REPLICA_ID_ENV } from "./processes";
 
 /** The environment variable that carries the replica secret to the backend (never its command line text). */
@@ -35,7 +35,7 @@ export interface BuiltCommand {
   /** Run with `/bin/sh -c`. Holds no secret: the secret is referenced as "$INFERENCEKEY_REPLICA_SECRET". */
   shell: string;
   env: Record<string, string>;
-  /** The variables the agent set itself, secrets left out: safe to log. */
+  /** The variables the agent set itself, secrets (the replica's, the project's) left out: safe to log. */
   agentEnv: Record<string, string>;
   /** The versioned environment the command runs from, when `vllm_version` pinned one. */
   envDir?: string;
@@ -153,6 +153,11 @@ export function buildCommand(assignment: Assignment, options: CommandOptions): B
   for (const [name, value] of Object.entries(baseEnv)) {
     // The agent's own settings (worker token, server secrets of the local platform) stay out of backends.
     if (value !== undefined && !name.startsWith("INFERENCEKEY_")) env[name] = value;
+  }
+  // The project's secrets (HF_TOKEN...) come after the inherited environment and never replace what
+  // the agent sets itself: the platform refuses those names, and an older platform's answer is checked here too.
+  for (const [name, value] of Object.entries(assignment.env ?? {})) {
+    if (projectSecretNameProblem(name) === undefined) env[name] = value;
   }
   Object.assign(env, agentEnv, secretEnv);
 

@@ -4,6 +4,7 @@ import { type CommandContext, commandContext, type GlobalOptions, type Io } from
 import { apply } from "./commands/apply";
 import { catalogGpus, keysCreate, keysList, keysRevoke, keysRotate, workersDeregister, workersList, workersRegister } from "./commands/keys-workers";
 import { login } from "./commands/login";
+import { addSecretCommands } from "./commands/secrets";
 import { events, get, list, remove, status, usage } from "./commands/workloads";
 import { completionScript } from "./completion";
 import { CliError, describeError, EXIT, exitCodeOf } from "./errors";
@@ -137,6 +138,8 @@ export function buildProgram(io: Io, readStdin: () => string, setExit: (code: nu
     .description("deregister a worker: its token stops working for good")
     .addHelpText("after", "\nExample:\n  inferencekey workers deregister wrk_abc --project acme\n")
     .action(action(async (workerId: string, _options: unknown, command: Command) => workersDeregister(context(command), workerId)));
+
+  addSecretCommands(program, (command) => context(command), action, readStdin);
 
   program
     .command("catalog")

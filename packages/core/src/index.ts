@@ -9,6 +9,7 @@ export * from "./platform/context";
 export * from "./events";
 export * from "./tokens";
 export * from "./projects";
+export * from "./project-secrets";
 export * from "./workers";
 export * from "./keys";
 export * from "./workloads";

@@ -100,6 +100,7 @@ export {
   type Worker,
   type WorkerRecord,
 } from "./resources/workers";
+export { type ProjectSecret, SecretsResource } from "./resources/secrets";
 export type { CallOptions, FetchLike, IdempotentCallOptions } from "./http/http-client";
 export {
   APIConnectionError,

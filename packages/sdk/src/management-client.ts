@@ -15,6 +15,7 @@ import {
 } from "./resources/usage";
 import { type ReadinessEvent, type WaitUntilReadyOptions, waitUntilReady } from "./resources/readiness";
 import { WorkersResource } from "./resources/workers";
+import { SecretsResource } from "./resources/secrets";
 import { callOf } from "./resources/call-options";
 import {
   type DeletedWorkload,
@@ -144,6 +145,8 @@ export class ManagementClient {
   readonly keys: KeysResource;
   /** The project's private workers. */
   readonly workers: WorkersResource;
+  /** The project's secrets (environment variables of its backends, such as `HF_TOKEN`). */
+  readonly secrets: SecretsResource;
   private readonly http: HttpClient;
 
   /**
@@ -183,6 +186,7 @@ export class ManagementClient {
     this.baseUrl = this.http.baseUrl;
     this.keys = new KeysResource(this.http, project);
     this.workers = new WorkersResource(this.http, project);
+    this.secrets = new SecretsResource(this.http, project);
   }
 
   /**

@@ -14,7 +14,8 @@ import { errorResponse, json, requestIdOf } from "../http/responses";
 import { getSecretItem, keys, type PlatformContext } from "../platform/context";
 import type { StoreItem } from "../store";
 import { listWorkerReplicas, reclaimPort, type ReplicaPhase, type ReplicaRecord, replicaSecret, updateReplica } from "../replicas";
-import { describeSecretProblem, redactSecrets } from "../secrets";
+import { readProjectSecretValues } from "../project-secrets";
+import { describeSecretProblem, REDACTED, redactSecrets } from "../secrets";
 import { bearer } from "../tokens";
 import { isWorkerOnline, type WorkerRecord } from "../workers";
 
@@ -82,10 +83,13 @@ export async function heartbeat(
 
   const placed = (await listWorkerReplicas(ctx, principal.workerId)).map((r) => r.record);
   const byId = new Map(placed.map((r) => [r.id, r]));
+  // A worker serves one project: its replicas get that project's secrets and no other's.
+  const projectSecrets = placed.length === 0 ? {} : (await readProjectSecretValues(ctx, principal.project)).values;
+  const secretValues = Object.values(projectSecrets);
   for (const report of request.replicas) {
     const replica = byId.get(report.replica_id);
     if (replica === undefined) continue; // no longer assigned: the answer omits it and the agent stops it
-    const updated = await applyReport(ctx, replica, report, now, request.host.front_certificate_sha256);
+    const updated = await applyReport(ctx, replica, report, now, request.host.front_certificate_sha256, secretValues);
     if (updated !== undefined) {
       if (updated.id !== replica.id) byId.delete(replica.id);
       // A retry may have moved the slot to another worker: only this worker's replicas are its assignment.
@@ -123,6 +127,7 @@ export async function heartbeat(
       secret: replicaSecret(ctx.serverSecret, r.id),
       gpu_indexes: r.gpu_indexes,
       desired: r.desired,
+      ...(r.project === principal.project && secretValues.length > 0 ? { env: { ...projectSecrets } } : {}),
     }));
   return { worker_id: principal.workerId, project: principal.project, assignments, heartbeat_interval_seconds: intervalSeconds };
 }
@@ -133,12 +138,14 @@ async function applyReport(
   reported: ReplicaReport,
   now: string,
   frontCertificateSha256: string | undefined,
+  projectSecretValues: readonly string[],
 ): Promise<ReplicaRecord | undefined> {
-  // What the backend printed becomes the replica's status: no credential or server secret in it.
+  // What the backend printed becomes the replica's status: no credential, server secret or project secret in it.
+  const redact = (text: string) => redactValues(redactSecrets(text, ctx.serverSecret), projectSecretValues);
   const report: ReplicaReport = {
     ...reported,
-    ...(reported.reason === undefined ? {} : { reason: redactSecrets(reported.reason, ctx.serverSecret) }),
-    ...(reported.stderr_tail === undefined ? {} : { stderr_tail: reported.stderr_tail.map((line) => redactSecrets(line, ctx.serverSecret)) }),
+    ...(reported.reason === undefined ? {} : { reason: redact(reported.reason) }),
+    ...(reported.stderr_tail === undefined ? {} : { stderr_tail: reported.stderr_tail.map(redact) }),
   };
   const phase: ReplicaPhase = report.state;
   let transitioned: ReplicaRecord | undefined;
@@ -185,6 +192,13 @@ async function applyReport(
   return updated;
 }
 
+/** Replaces every exact value (of at least 4 characters: shorter ones would blank ordinary words) with `[redacted]`. */
+function redactValues(text: string, values: readonly string[]): string {
+  let out = text;
+  for (const value of values) if (value.length >= 4) out = out.replaceAll(value, REDACTED);
+  return out;
+}
+
 /** The agent API as a web-standard handler, served by Lambda and by the local runtime alike. */
 export function createAgentApi(
   ctx: PlatformContext,
@@ -216,8 +230,10 @@ export function createAgentApi(
       if (request.method !== "POST") throw new MethodNotAllowedError(`${request.method} is not allowed on ${url.pathname}; allowed: POST`);
       const principal = await authenticateWorker(ctx, request.headers.get("authorization"));
       const body = await readJsonBody(request, 1024 * 1024);
+      // The answer carries replica secrets and project secrets: nothing on the way may keep it.
       return json(await heartbeat(ctx, principal, body, options, options.heartbeatIntervalSeconds), 200, {
         "x-request-id": requestId,
+        "cache-control": "no-store",
       });
     } catch (error) {
       const response = errorResponse(error, requestId, log);

@@ -99,6 +99,11 @@ export const AssignmentSchema = z.object({
   gpu_indexes: z.array(z.number().int().min(0)),
   /** `running`: keep it up. `stopped`: stop it gracefully (and report `stopped`). */
   desired: z.enum(["running", "stopped"]),
+  /**
+   * The project's secrets (`PUT /v1/projects/{project}/secrets/{NAME}`), set in the backend's
+   * environment after the agent's own variables. Values: never logged, redacted from output.
+   */
+  env: z.record(z.string(), z.string()).optional(),
 });
 export type Assignment = z.infer<typeof AssignmentSchema>;
 

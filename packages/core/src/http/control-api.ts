@@ -24,6 +24,7 @@ import {
   type WorkloadAdmission,
 } from "../workloads";
 import { registerInsightRoutes } from "./insight-routes";
+import { registerProjectSecretRoutes } from "./project-secret-routes";
 import { compatErrorResponse, isCompatPath, registerCompatApi } from "./compat-api";
 import { readJsonBody } from "./json-body";
 import { readinessEventStream, type ReadinessStreamOptions } from "./readiness-events";
@@ -220,6 +221,7 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
     .on("GET", "/v1/tokens", async (_r, _p, c) => json({ data: await listTokens(ctx, c.principal) }))
     .on("DELETE", "/v1/tokens/:token_id", async (_r, p, c) => json(await revokeToken(ctx, c.principal, param(p, "token_id"))));
   registerInsightRoutes(router, ctx);
+  registerProjectSecretRoutes(router, ctx);
   registerCompatApi(router, ctx, options);
   return router;
 }

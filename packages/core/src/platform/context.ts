@@ -26,6 +26,9 @@ export const keys = {
   projectPrefix: () => "PRJ#",
   secret: (digest: string) => ({ pk: `SECRET#${digest}`, sk: "SECRET" }),
   workload: (project: string, slug: string) => ({ pk: `PRJ#${project}`, sk: `WL#${slug}` }),
+  /** A project secret (an environment variable for the project's backends), encrypted. */
+  projectSecret: (project: string, name: string) => ({ pk: `PRJ#${project}`, sk: `PSEC#${name}` }),
+  projectSecretPrefix: () => "PSEC#",
   workloadPrefix: () => "WL#",
   /** Where a workload id (`wl_...`) lives: `{project, slug}`, written when the workload is created. */
   workloadId: (id: string) => ({ pk: `WLID#${id}`, sk: "WLID" }),

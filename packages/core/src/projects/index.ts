@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from "../errors";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
+import { deleteAllProjectSecrets } from "../project-secrets";
 import { SLUG_PATTERN } from "../spec/schema";
 import { openCursor, signCursor } from "../store/signed-cursor";
 import { type Principal, requireAdmin } from "../tokens";
@@ -129,5 +130,6 @@ export async function deleteProject(ctx: PlatformContext, principal: Principal, 
     if (error instanceof ConditionFailedError) throw new ConflictError(`project "${slug}" changed meanwhile; try again`);
     throw error;
   }
+  await deleteAllProjectSecrets(ctx, slug);
   return { slug, deleted: true };
 }

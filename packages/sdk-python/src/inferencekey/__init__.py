@@ -102,6 +102,7 @@ from .models import (
     WorkloadStatus,
 )
 from .readiness import ProgressReporter, ReadinessEvent
+from .secrets import AsyncSecretsResource, ProjectSecret, SecretsResource
 from .spec import WorkloadSpec
 
 __all__ = [
@@ -117,6 +118,7 @@ __all__ = [
     "AsyncEndpointJobs",
     "AsyncKeysResource",
     "AsyncManagementClient",
+    "AsyncSecretsResource",
     "AsyncTextStream",
     "AsyncWorkersResource",
     "AuthenticationError",
@@ -158,6 +160,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "ProgressReporter",
+    "ProjectSecret",
     "RateLimitError",
     "ReadinessEvent",
     "RegisteredWorker",
@@ -169,6 +172,7 @@ __all__ = [
     "RewardItem",
     "RewardResult",
     "RotatedKey",
+    "SecretsResource",
     "SpecDifference",
     "TaskType",
     "TextGeneration",

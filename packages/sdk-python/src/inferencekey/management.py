@@ -34,6 +34,7 @@ from .readiness import (
     wait_until_ready_async,
     wait_until_ready_sync,
 )
+from .secrets import AsyncSecretsResource, SecretsResource
 from .spec import WorkloadSpec
 
 
@@ -312,6 +313,7 @@ class ManagementClient:
         self.base_url = self._http.base_url
         self.keys = KeysResource(self._http, self.project)
         self.workers = WorkersResource(self._http, self.project)
+        self.secrets = SecretsResource(self._http, self.project)
 
     @classmethod
     def from_env(
@@ -669,6 +671,7 @@ class AsyncManagementClient:
         self.base_url = self._http.base_url
         self.keys = AsyncKeysResource(self._http, self.project)
         self.workers = AsyncWorkersResource(self._http, self.project)
+        self.secrets = AsyncSecretsResource(self._http, self.project)
 
     @classmethod
     def from_env(
