@@ -5,3 +5,6 @@ export * from "./consumer";
 export * from "./service";
 export * from "./signing-secrets";
 export * from "./webhooks";
+export * from "./producer";
+export * from "./dispatch";
+export * from "./executor";

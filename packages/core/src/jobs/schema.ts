@@ -173,7 +173,7 @@ export const JobRecordSchema = z.object({
 });
 export type JobRecord = z.output<typeof JobRecordSchema>;
 
-export const JOB_MESSAGE_VERSION = 1;
+export const JOB_MESSAGE_VERSION = 1 as const;
 
 /**
  * What the platform puts on the job queue: a job id only (the job record holds the input), so a

@@ -1,3 +1,4 @@
+import { poolingFlags } from "./pooling";
 /**
  * Backends, modalities (task_type) and the routes each modality serves. One table, read by
  * validation (which backend may serve which task_type), by the gateway (which routes a workload
@@ -140,15 +141,16 @@ export function shellQuote(word: string): string {
 }
 
 /**
- * The command run when a spec gives none: the backend's standard way to serve the model. The model
+ * The command run when a spec gives none: the backend's standard way to serve the model (pooling task
+ * types start it as a pooling model, see pooling.ts). The model
  * is quoted even though `model` admits only model-name characters: no value reaches a shell unquoted.
  */
-export function defaultCommand(backend: BackendName, model: string): string {
+export function defaultCommand(backend: BackendName, model: string, taskType: TaskTypeName = "text2text", vllmVersion?: string): string {
   switch (backend) {
     case "vllm":
-      return `vllm serve ${shellQuote(model)}`;
+      return `vllm serve ${shellQuote(model)}${poolingFlags(backend, taskType, vllmVersion)}`;
     case "sglang":
-      return `python -m sglang.launch_server --model-path ${shellQuote(model)}`;
+      return `python -m sglang.launch_server --model-path ${shellQuote(model)}${poolingFlags(backend, taskType)}`;
     case "ollama":
       return "ollama serve";
     case "vllm-omni":
