@@ -8,3 +8,4 @@ export * from "./webhooks";
 export * from "./producer";
 export * from "./dispatch";
 export * from "./executor";
+export * from "./maintenance";

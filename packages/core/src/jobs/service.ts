@@ -306,20 +306,38 @@ export async function cancelJob(deps: JobsServiceDeps, project: string, workload
  * - queued jobs not started `staleAfterSeconds` after they were (re-)sent: the message was lost
  *   (SendMessage failed after the job was written, or it went to a dead-letter queue) - re-send;
  * - waiting jobs when a replica is ready: back to queued and re-sent;
- * - queued or waiting jobs past their `max_queue_seconds`: expired.
+ * - queued or waiting jobs past their `max_queue_seconds`: expired;
+ * - running jobs whose lease ran out (their consumer died and the message is gone): re-sent, or
+ *   failed once taken `maxAttempts` times.
  * Returns how many were re-sent and expired.
  */
 export async function maintainWorkloadJobs(
   deps: JobsServiceDeps & { events?: import("../events/lifecycle").EventPublisher },
   project: string,
   workload: string,
-  options: { replicaReady: boolean; staleAfterSeconds: number; limit?: number },
+  options: { replicaReady: boolean; staleAfterSeconds: number; maxAttempts: number; limit?: number },
 ): Promise<{ requeued: number; expired: number }> {
   const { ctx } = deps;
   const now = ctx.now();
   const nowMs = now.getTime();
   let requeued = 0;
   let expired = 0;
+  // Running jobs whose consumer vanished (its lease ran out and no redelivery took them over).
+  for (const job of await jobsInStatus(ctx, project, workload, "running", options.limit ?? 1000)) {
+    if (job.lease_until === undefined || Date.parse(job.lease_until) > nowMs) continue;
+    if (job.attempts >= options.maxAttempts) {
+      await finish(deps, job, "failed", {
+        error: { code: "max_attempts_exceeded", message: `The job was taken ${job.attempts} times and never finished (its consumer stopped each time).` },
+      }, ["running"]);
+      continue;
+    }
+    const moved = await updateJob(ctx, project, workload, job.id, (current) =>
+      current.status === "running" && current.lease_until === job.lease_until
+        ? withStatus(current, "queued", now.toISOString(), { lease_until: undefined, enqueued_at: now.toISOString() })
+        : undefined,
+    );
+    if (moved?.changed && (await enqueue(deps, moved.record))) requeued++;
+  }
   for (const status of ["queued", "waiting"] as const) {
     const jobs = await jobsInStatus(ctx, project, workload, status, options.limit ?? 1000);
     for (const job of jobs) {

@@ -1,7 +1,9 @@
 import { createHmac } from "node:crypto";
-import { ConditionFailedError } from "../errors";
+import { ConditionFailedError, ValidationError } from "../errors";
 import type { PlatformContext } from "../platform/context";
-import { type WorkloadRecord, workloadIncarnation } from "../workloads";
+import type { Principal } from "../tokens";
+import { getWorkloadRecord, type WorkloadRecord, workloadIncarnation } from "../workloads";
+import { isJobTaskType } from "./schema";
 
 /**
  * Per-workload signing secrets: `whsec_...` signs webhook deliveries (Standard Webhooks), `iksp_...`
@@ -89,4 +91,24 @@ export async function validSigningSecrets(
     out.push(deriveSigningSecret(ctx.serverSecret, kind, project, slug, incarnation, state.previous.version));
   }
   return out;
+}
+
+/**
+ * The control API's `POST /v1/projects/{p}/workloads/{slug}/webhook-secret` (and `producer-secret`):
+ * creates or rotates the workload's secret and shows it, once. Only workloads that take jobs have them.
+ */
+export async function createSigningSecret(
+  ctx: PlatformContext,
+  principal: Principal,
+  project: string,
+  slug: string,
+  kind: SigningSecretKind,
+): Promise<{ secret: string; created_at: string; previous_valid_until: string | null }> {
+  const record = await getWorkloadRecord(ctx, principal, project, slug);
+  if (!isJobTaskType(record.spec.task_type)) {
+    throw new ValidationError(`Workload ${project}/${slug} takes no jobs, so it has no ${kind} secret.`, [
+      { path: "task_type", message: `${kind} secrets sign jobs of reranker, classification and reward workloads`, received: record.spec.task_type },
+    ]);
+  }
+  return rotateSigningSecret(ctx, kind, record);
 }
