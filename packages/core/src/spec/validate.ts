@@ -27,7 +27,7 @@ import { POOLING_TASK_TYPES } from "./pooling";
 import { closest } from "./suggest";
 
 /** Task types the catalog names but no backend path serves yet: refused at ensure with the reason. */
-const UNSERVED_TASK_TYPES: readonly TaskTypeName[] = ["text2video", "image2video"];
+export const UNSERVED_TASK_TYPES: readonly TaskTypeName[] = ["text2video", "image2video"];
 
 /** Field names people reach for that mean something else here, keyed by where they appear. */
 const ALIASES: Record<string, Record<string, string>> = {
