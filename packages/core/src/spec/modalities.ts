@@ -32,7 +32,7 @@ export type OnDriftName = (typeof ON_DRIFT)[number];
 export interface Modality {
   taskType: TaskTypeName;
   description: string;
-  /** `sync`: OpenAI-compatible routes under /v1. `async`: only through the async jobs API. */
+  /** `sync`: OpenAI-compatible routes under /v1. `async`: only through the async jobs API (`/v1/jobs`, docs/jobs.md). */
   mode: "sync" | "async";
   /** Routes under `/endpoint/{project}/{workload}/v1/` (besides `models`, which every sync modality has). */
   routes: readonly string[];
@@ -95,14 +95,14 @@ export const MODALITIES: Readonly<Record<TaskTypeName, Modality>> = {
   },
   text2video: {
     taskType: "text2video",
-    description: "Video generation from a prompt; minutes per clip, so jobs only",
+    description: "Video generation from a prompt; not served yet (refused at ensure)",
     mode: "async",
     routes: [],
     backends: OMNI,
   },
   image2video: {
     taskType: "image2video",
-    description: "Video generation from an image; minutes per clip, so jobs only",
+    description: "Video generation from an image; not served yet (refused at ensure)",
     mode: "async",
     routes: [],
     backends: OMNI,
