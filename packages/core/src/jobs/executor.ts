@@ -5,7 +5,7 @@ import type { PlatformContext } from "../platform/context";
 import type { BackendName } from "../spec/modalities";
 import type { WorkloadRecord } from "../workloads";
 import type { ExecutionOutcome, JobExecutor } from "./consumer";
-import type { ClassificationInput, JobInput, JobRecord, JobResult, JobTaskType, RerankInput, RewardInput } from "./schema";
+import type { JobInput, JobRecord, JobResult, JobTaskType, RerankInput, RewardInput } from "./schema";
 
 /**
  * The backend's native route per task type (docs/jobs.md has the table and the versions):

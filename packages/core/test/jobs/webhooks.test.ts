@@ -38,7 +38,7 @@ afterEach(async () => {
 /** A webhook receiver on 127.0.0.1 answering the scripted statuses in turn (then 204). */
 async function receiver(statuses: number[]): Promise<{ url: string; received: Received[] }> {
   const received: Received[] = [];
-  server = createServer((req, res) => {
+  const listening = createServer((req, res) => {
     let body = "";
     req.on("data", (chunk: Buffer) => {
       body += chunk.toString();
@@ -49,8 +49,9 @@ async function receiver(statuses: number[]): Promise<{ url: string; received: Re
       res.end();
     });
   });
-  await new Promise<void>((done) => server?.listen(0, "127.0.0.1", done));
-  return { url: `http://127.0.0.1:${(server?.address() as AddressInfo).port}/hooks/jobs`, received };
+  server = listening;
+  await new Promise<void>((done) => listening.listen(0, "127.0.0.1", done));
+  return { url: `http://127.0.0.1:${(listening.address() as AddressInfo).port}/hooks/jobs`, received };
 }
 
 describe("job webhooks", () => {

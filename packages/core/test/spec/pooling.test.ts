@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MemoryStore, type Principal, ValidationError, ensureWorkload, getWorkload, specWarnings, validateSpec } from "../../src";
+import { MemoryStore, type Principal, type ValidationError, ensureWorkload, getWorkload, specWarnings, validateSpec } from "../../src";
 
 const base = { name: "Search reranker", slug: "search-reranker", model: "BAAI/bge-reranker-v2-m3", backend: "vllm" };
 const ADMIN: Principal = { tokenId: "tok_testadmin", admin: true };
