@@ -34,7 +34,7 @@ function guideSpec(slug: string, model: string, taskType: "reranker" | "classifi
       min_workers: 0,
       max_workers: 3,
       max_hourly_cost_usd: 5.0,
-      workers: { source: "cloud", cloud_pool: { gpu_pool: ["NVIDIA A100-SXM4-80GB"], max_hourly_cost_usd: 5.0, max_instances: 3 } },
+      workers: { source: "cloud" as const, cloud_pool: { gpu_pool: ["NVIDIA A100-SXM4-80GB"], max_hourly_cost_usd: 5.0, max_instances: 3 } },
     },
   };
 }
