@@ -4,7 +4,7 @@ import { cancelJob, getJob, JobApiError, type JobsServiceDeps, listJobs, submitJ
 import type { JobQueue } from "../jobs/queue";
 import { isJobTaskType, isTerminal, type JobRecord, MAX_JOB_INPUT_BYTES } from "../jobs/schema";
 import type { PlatformContext } from "../platform/context";
-import type { WorkloadRecord } from "../workloads";
+import { type WorkloadRecord, workloadIncarnation } from "../workloads";
 import type { BlobStore } from "./blob-store";
 import { BodyTooLargeError, readLimited } from "./body";
 import { GatewayError } from "./errors";
@@ -159,6 +159,7 @@ export async function serveJobs(
   };
   const url = new URL(request.url);
   const parts = route.split("/");
+  const incarnation = workloadIncarnation(record);
   try {
     if (parts.length === 1) {
       if (request.method === "POST") {
@@ -177,11 +178,13 @@ export async function serveJobs(
         const limit = limitRaw === null ? undefined : Number(limitRaw);
         const status = url.searchParams.get("status");
         const cursor = url.searchParams.get("cursor");
-        const page = await listJobs(deps, project, slug, {
-          ...(status === null ? {} : { status }),
-          ...(limit === undefined ? {} : { limit }),
-          ...(cursor === null ? {} : { cursor }),
-        });
+        const page = await listJobs(
+          deps,
+          project,
+          slug,
+          { ...(status === null ? {} : { status }), ...(limit === undefined ? {} : { limit }), ...(cursor === null ? {} : { cursor }) },
+          incarnation,
+        );
         return reply(200, page, requestId);
       }
       throw methodNotAllowed(request.method, "GET, POST");
@@ -190,7 +193,7 @@ export async function serveJobs(
       const id = parts[1] ?? "";
       if (request.method === "GET") {
         const wait = waitSecondsOf(url);
-        let { job } = await getJob(deps, project, slug, id);
+        let { job } = await getJob(deps, project, slug, id, incarnation);
         if (wait !== undefined) {
           const deadline = performance.now() + wait * 1000;
           const pollMs = options.pollMs ?? 1000;
@@ -198,12 +201,12 @@ export async function serveJobs(
             const left = deadline - performance.now();
             if (left <= 0) break;
             await (options.watcher ?? new JobWatcher()).wait(id, Math.min(left, pollMs), request.signal);
-            job = (await getJob(deps, project, slug, id)).job;
+            job = (await getJob(deps, project, slug, id, incarnation)).job;
           }
         }
         return reply(200, job, requestId);
       }
-      if (request.method === "DELETE") return reply(200, await cancelJob(deps, project, slug, id), requestId);
+      if (request.method === "DELETE") return reply(200, await cancelJob(deps, project, slug, id, incarnation), requestId);
       throw methodNotAllowed(request.method, "GET, DELETE");
     }
     throw new GatewayError(404, "route_not_served", `No such jobs route /v1/${route.slice(0, 100)}: use /v1/jobs or /v1/jobs/{id}.`);

@@ -225,14 +225,28 @@ async function jobForKey(deps: JobsServiceDeps, workload: WorkloadRecord, key: s
   return toWireJob(job.record, await jobResult(job.record, deps.blobs, deps.ctx.now()));
 }
 
+/**
+ * Whether a job belongs to the workload's current life: a slug deleted and re-created never shows
+ * (nor lets anyone cancel) the former life's jobs, whose keys were revoked with it.
+ */
+function sameLife(job: JobRecord, incarnation: string | undefined): boolean {
+  return incarnation === undefined || job.incarnation === incarnation;
+}
+
 function notFound(id: string, project: string, workload: string): JobApiError {
   return new JobApiError(404, "job_not_found", `No job ${id.slice(0, 80)} in ${project}/${workload} (jobs are kept until their expires_at).`);
 }
 
 /** The job of this workload with its result, or 404 `job_not_found` (also once it expired). */
-export async function getJob(deps: Pick<JobsServiceDeps, "ctx" | "blobs">, project: string, workload: string, id: string): Promise<{ job: WireJob; record: JobRecord }> {
+export async function getJob(
+  deps: Pick<JobsServiceDeps, "ctx" | "blobs">,
+  project: string,
+  workload: string,
+  id: string,
+  incarnation?: string,
+): Promise<{ job: WireJob; record: JobRecord }> {
   const stored = await readJob(deps.ctx, project, workload, id);
-  if (stored === undefined) throw notFound(id, project, workload);
+  if (stored === undefined || !sameLife(stored.record, incarnation)) throw notFound(id, project, workload);
   return { job: toWireJob(stored.record, await jobResult(stored.record, deps.blobs, deps.ctx.now())), record: stored.record };
 }
 
@@ -248,6 +262,7 @@ export async function listJobs(
   project: string,
   workload: string,
   query: ListJobsQuery,
+  incarnation?: string,
 ): Promise<{ object: "list"; data: WireJob[]; next_cursor: string | null }> {
   const { ctx } = deps;
   let status: JobStatus | undefined;
@@ -275,16 +290,16 @@ export async function listJobs(
   const data: WireJob[] = [];
   for (const item of page.items) {
     const stored = storedJob(ctx, item);
-    if (stored === undefined || (status !== undefined && stored.record.status !== status)) continue;
+    if (stored === undefined || !sameLife(stored.record, incarnation) || (status !== undefined && stored.record.status !== status)) continue;
     data.push(toWireJob(stored.record, await jobResult(stored.record, deps.blobs, ctx.now())));
   }
   return { object: "list", data, next_cursor: page.cursor === undefined ? null : signCursor(ctx.serverSecret, scope, page.cursor) };
 }
 
 /** Cancels a queued or waiting job; 409 `job_not_cancellable` once it runs or finished. */
-export async function cancelJob(deps: JobsServiceDeps, project: string, workload: string, id: string): Promise<WireJob> {
+export async function cancelJob(deps: JobsServiceDeps, project: string, workload: string, id: string, incarnation?: string): Promise<WireJob> {
   const stored = await readJob(deps.ctx, project, workload, id);
-  if (stored === undefined) throw notFound(id, project, workload);
+  if (stored === undefined || !sameLife(stored.record, incarnation)) throw notFound(id, project, workload);
   const done = await finish(
     { ctx: deps.ctx, ...(deps.onJobChange === undefined ? {} : { onJobChange: deps.onJobChange }), ...(deps.log === undefined ? {} : { log: deps.log }) },
     stored.record,

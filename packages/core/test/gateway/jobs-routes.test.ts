@@ -162,3 +162,29 @@ describe.each(GATEWAY_BINDINGS)("/v1/jobs on the gateway ($binding)", ({ binding
     expect((await chatJobs.json()).error.code).toBe("route_not_served");
   });
 });
+
+describe("jobs and the workload's life", () => {
+  it("a slug deleted and re-created does not show the former life's jobs", async () => {
+    // Prepare
+    const platform = new TestPlatform();
+    await platform.workload("acme", { slug: "ranker", task_type: "reranker" });
+    const oldKey = await platform.key("acme", "ranker");
+    served = await serveGateway(platform, { jobs: { queue: new MemoryJobQueue() } });
+    const base = `${served.url}/endpoint/acme/ranker/v1/jobs`;
+    const old = await (await fetch(base, { method: "POST", headers: { ...bearer(oldKey.secret), "content-type": "application/json" }, body: JSON.stringify(RERANK) })).json();
+    await platform.remove("acme", "ranker");
+    await platform.workload("acme", { slug: "ranker", task_type: "reranker" });
+    served.gateway.invalidate("acme", "ranker");
+    const newKey = await platform.key("acme", "ranker");
+
+    // Act
+    const read = await fetch(`${base}/${old.id}`, { headers: bearer(newKey.secret) });
+    const listed = await (await fetch(base, { headers: bearer(newKey.secret) })).json();
+    const cancel = await fetch(`${base}/${old.id}`, { method: "DELETE", headers: bearer(newKey.secret) });
+
+    // Assess
+    expect(read.status).toBe(404);
+    expect(listed.data).toEqual([]);
+    expect(cancel.status).toBe(404);
+  });
+});
