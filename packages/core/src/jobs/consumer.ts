@@ -199,6 +199,12 @@ export async function processJobMessage(deps: JobConsumerDeps, body: string, rec
   switch (outcome.kind) {
     case "succeeded": {
       const changes = await storeResult(deps, job, outcome.result);
+      if (changes === undefined) {
+        await finish(deps, job, "failed", {
+          error: { code: "result_too_large", message: `The result exceeds ${INLINE_RESULT_BYTES} bytes and this deployment has no object storage to keep it.` },
+        });
+        return "done";
+      }
       await finish(deps, job, "succeeded", { ...changes, error: null });
       return "done";
     }
@@ -222,9 +228,11 @@ export async function processJobMessage(deps: JobConsumerDeps, body: string, rec
   }
 }
 
-async function storeResult(deps: JobConsumerDeps, job: JobRecord, result: JobResult): Promise<Partial<JobRecord>> {
+/** The result inline, or in the blob store with a pointer; undefined when it is too large for the item and there is no blob store. */
+async function storeResult(deps: JobConsumerDeps, job: JobRecord, result: JobResult): Promise<Partial<JobRecord> | undefined> {
   const text = JSON.stringify(result);
-  if (Buffer.byteLength(text) <= INLINE_RESULT_BYTES || deps.blobs === undefined) return { result };
+  if (Buffer.byteLength(text) <= INLINE_RESULT_BYTES) return { result };
+  if (deps.blobs === undefined) return undefined;
   const key = jobBlobKey(job.project, job.workload);
   const expiresAt = new Date(deps.ctx.now().getTime() + job.result_ttl_seconds * 1000);
   await deps.blobs.put(key, { data: Buffer.from(text), contentType: "application/json", expiresAt });

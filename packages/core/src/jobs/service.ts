@@ -107,6 +107,14 @@ export async function submitJob(deps: JobsServiceDeps, submit: SubmitInput): Pro
   if (inputBytes > MAX_JOB_INPUT_BYTES) {
     throw new JobApiError(413, "payload_too_large", `The job input is ${inputBytes} bytes; the limit is ${MAX_JOB_INPUT_BYTES} (1 MiB).`);
   }
+  // Without object storage an input lives in the job item, which the store bounds.
+  if (inputBytes > INLINE_INPUT_BYTES && deps.blobs === undefined) {
+    throw new JobApiError(
+      413,
+      "payload_too_large",
+      `The job input is ${inputBytes} bytes; this deployment has no object storage, so it keeps inputs up to ${INLINE_INPUT_BYTES} bytes.`,
+    );
+  }
   const config = jobsConfigOf(workload);
   let maxQueueSeconds = config.max_queue_seconds;
   if (maxQueueField !== undefined) {

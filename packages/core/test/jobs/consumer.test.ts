@@ -210,4 +210,22 @@ describe("processJobMessage", () => {
     expect(stored?.result_blob).toMatch(/^acme\/ranker\/file_/);
     expect((read.result as { results: unknown[] }).results).toHaveLength(400);
   });
+
+  it("without a blob store, a result over the item limit fails the job (result_too_large) instead of retrying forever", async () => {
+    // Prepare
+    const h = await jobsHarness();
+    const { job } = await submitJob(h.service, { workload: await h.record(), body: BODY });
+    const results = Array.from({ length: 300 }, (_, index) => ({ index, relevance_score: 0.5, document: { text: "x".repeat(1000) } }));
+    h.executor.outcomes.push({ kind: "succeeded", result: { results, usage: { total_tokens: 1 } } });
+    const { blobs: _none, ...consumer } = h.consumer;
+
+    // Act
+    const outcome = await processJobMessage(consumer, messageFor(job.id), 1);
+
+    // Assess
+    const failed = (await getJob(h.service, "acme", "ranker", job.id)).job;
+    expect(outcome).toBe("done");
+    expect(failed.status).toBe("failed");
+    expect(failed.error?.code).toBe("result_too_large");
+  });
 });

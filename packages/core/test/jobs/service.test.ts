@@ -3,7 +3,7 @@ import { ValidationError } from "../../src/errors";
 import { processJobMessage } from "../../src/jobs/consumer";
 import { canTransition, JOB_STATUSES, type JobStatus, TERMINAL_STATUSES } from "../../src/jobs/schema";
 import { cancelJob, getJob, JobApiError, listJobs, submitJob } from "../../src/jobs/service";
-import { IllegalTransitionError, updateJob, withStatus } from "../../src/jobs/store";
+import { IllegalTransitionError, readJob, updateJob, withStatus } from "../../src/jobs/store";
 import { jobsHarness } from "./support";
 
 const BODY = { query: "capital of france", documents: ["paris", "bananas"] };
@@ -75,6 +75,26 @@ describe("submitJob", () => {
     expect((model as ValidationError).details[0]?.path).toBe("model");
     expect((hook as ValidationError).details[0]).toMatchObject({ path: "webhook.url", message: expect.stringContaining("https") });
     expect(h.queue.sent).toHaveLength(0);
+  });
+
+  it("an input over 256 KB goes to the blob store with a pointer; without one it is refused (413)", async () => {
+    // Prepare
+    const h = await jobsHarness();
+    const workload = await h.record();
+    const body = { query: "q", documents: ["x".repeat(300 * 1024)] };
+
+    // Act
+    const stored = (await submitJob(h.service, { workload, body })).job;
+    const { blobs: _none, ...withoutBlobs } = h.service;
+    const refused = await submitJob(withoutBlobs, { workload, body }).catch((e: unknown) => e);
+    await processJobMessage(h.consumer, JSON.stringify({ version: 1, type: "job", job_id: stored.id, project: "acme", workload: "ranker" }), 1);
+
+    // Assess
+    const record = (await readJob(h.platform.ctx, "acme", "ranker", stored.id))?.record;
+    expect(record?.input).toBeUndefined();
+    expect(record?.input_blob).toMatch(/^acme\/ranker\/file_/);
+    expect(record?.status).toBe("succeeded");
+    expect(refused).toMatchObject({ status: 413, code: "payload_too_large", message: expect.stringContaining("no object storage") });
   });
 
   it("the workload's jobs block and the per-job max_queue_seconds set the limits", async () => {
