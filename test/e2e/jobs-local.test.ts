@@ -42,6 +42,7 @@ function guideSpec(slug: string, model: string, taskType: "reranker" | "classifi
 interface WireJob {
   id: string;
   status: string;
+  attempts: number;
   history: { status: string }[];
   result: Record<string, unknown> | null;
   error: unknown;
@@ -145,6 +146,26 @@ describe("async jobs on the local platform", () => {
     expect(((view.status as { warnings?: string[] }).warnings ?? [])[0]).toContain("--runner pooling --convert classify");
     expect(events).toEqual(expect.arrayContaining(["job.succeeded", "workload.scaled", "workload.ready"]));
     expect(after.status.desiredReplicas).toBe(0);
+  }, 120_000);
+
+  it("jobs wait through a slow start (the backend loads for 4 s) without spending receives", async () => {
+    // Prepare: the reranker's spec with a backend that listens only after 4 s.
+    const spec = guideSpec("slow-reranker", "BAAI/bge-reranker-base", "reranker");
+    await mgmt.ensure({ ...spec, command: `${spec.command} --startup-delay-ms 4000` });
+    const key = (await mgmt.keys.create("slow-reranker", { name: "jobs" })).key;
+
+    // Act
+    const jobs = await Promise.all(
+      ["alpha beta", "beta gamma", "gamma delta"].map((query) => runJob("slow-reranker", key, { query, documents: ["alpha beta", "gamma delta"] })),
+    );
+
+    // Assess
+    for (const { job } of jobs) {
+      expect(job.status).toBe("succeeded");
+      expect(job.attempts).toBe(1);
+      expect(job.history.map((h) => h.status)).toContain("waiting");
+    }
+    expect(platform.jobQueue.deadLetters()).toEqual([]);
   }, 120_000);
 
   it.each([
