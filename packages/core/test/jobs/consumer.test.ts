@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { processJobMessage } from "../../src/jobs/consumer";
+import { processQueueBatch } from "../../src/jobs/dispatch";
 import { type JobMessage, JOB_MESSAGE_VERSION } from "../../src/jobs/schema";
 import { getJob, maintainWorkloadJobs, submitJob } from "../../src/jobs/service";
 import { readJob } from "../../src/jobs/store";
@@ -54,6 +55,37 @@ describe("processJobMessage", () => {
     expect(retried?.status).toBe("queued");
     expect(retried?.error?.code).toBe("upstream_unreachable");
     expect(h.logs.filter((l) => l.includes("malformed"))).toHaveLength(2);
+  });
+
+  it("processQueueBatch reports exactly the records to receive again: the failing one and one whose store write threw", async () => {
+    // Prepare: a good job, its duplicate, a poison record, a failing job, and a job whose read throws.
+    const h = await jobsHarness();
+    const good = (await submitJob(h.service, { workload: await h.record(), body: BODY })).job;
+    const failing = (await submitJob(h.service, { workload: await h.record(), body: { ...BODY, query: "other" } })).job;
+    const broken = (await submitJob(h.service, { workload: await h.record(), body: { ...BODY, query: "broken" } })).job;
+    const get = h.platform.ctx.store.get.bind(h.platform.ctx.store);
+    h.platform.ctx.store.get = async (pk, sk) => {
+      if (sk === broken.id) throw new Error("store unavailable");
+      return get(pk, sk);
+    };
+    h.executor.outcomes.push(
+      { kind: "succeeded", result: { results: [], usage: { total_tokens: 0 } } },
+      { kind: "failed", retryable: true, code: "upstream_unreachable", message: "connection refused" },
+    );
+
+    // Act
+    const { batchItemFailures } = await processQueueBatch({ ...h.consumer, queue: h.queue }, [
+      { messageId: "m1", body: messageFor(good.id), receiveCount: 1 },
+      { messageId: "m2", body: messageFor(good.id), receiveCount: 1 },
+      { messageId: "m3", body: "\u0000poison", receiveCount: 1 },
+      { messageId: "m4", body: messageFor(failing.id), receiveCount: 1 },
+      { messageId: "m5", body: messageFor(broken.id), receiveCount: 1 },
+    ]);
+
+    // Assess
+    expect(batchItemFailures).toEqual([{ itemIdentifier: "m4" }, { itemIdentifier: "m5" }]);
+    expect((await getJob(h.service, "acme", "ranker", good.id)).job.status).toBe("succeeded");
+    expect(h.executor.calls).toEqual([good.id, failing.id]);
   });
 
   it("a retryable failure on the last receive marks the job failed (it does not sit in the DLQ), with job.failed", async () => {
