@@ -36,7 +36,7 @@ export interface LocalJobRunnerOptions {
   visibilitySeconds?: number;
   /** A taken job's lease. Default 330 (the executor's 300 s timeout and some margin). */
   leaseSeconds?: number;
-  /** Re-send a queued job that has not started this long after it was sent. Default 120. */
+  /** Re-send a queued job that has not started this long after it was sent (a send lost without a trace). Default 600. */
   staleAfterSeconds?: number;
   /** How often the queue is polled when idle. Default 200 ms. */
   pollMs?: number;
@@ -111,7 +111,7 @@ export class LocalJobRunner {
     const { ctx, log } = this.options;
     try {
       const deps = this.serviceDeps();
-      const outcome = await maintainAllJobs(deps, { staleAfterSeconds: this.options.staleAfterSeconds ?? 120, maxAttempts: this.options.maxReceives ?? 5 });
+      const outcome = await maintainAllJobs(deps, { staleAfterSeconds: this.options.staleAfterSeconds ?? 600, maxAttempts: this.options.maxReceives ?? 5 });
       if (outcome.requeued > 0) this.schedulePump(0);
       await deliverDueWebhooks({ ctx, ...(this.options.blobs === undefined ? {} : { blobs: this.options.blobs }), allowPrivateWebhooks: this.options.allowPrivateWebhooks, log });
     } catch (error) {

@@ -168,6 +168,8 @@ export const JobRecordSchema = z.object({
   webhook: z.object({ url: z.string(), delivery: WebhookDeliverySchema }).nullable(),
   /** When the job was last put on the queue (submit, re-enqueue): the controller re-sends jobs queued too long. */
   enqueued_at: z.string(),
+  /** Set when sending its message failed: the controller's next upkeep re-sends it. */
+  unsent: z.boolean().optional(),
   /** While running: until when the consumer that took it owns it; a redelivery after that takes over. */
   lease_until: z.string().optional(),
 });

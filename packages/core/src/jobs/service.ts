@@ -203,17 +203,28 @@ export async function submitJob(deps: JobsServiceDeps, submit: SubmitInput): Pro
   return { job: toWireJob(record), created: true };
 }
 
-/** Sends the job's message; a failure is logged, not thrown: the job is stored and the controller re-sends it. */
-export async function enqueue(deps: Pick<JobsServiceDeps, "queue" | "log">, job: JobRecord): Promise<boolean> {
+/**
+ * Sends the job's message. A failure is logged, not thrown (the job is stored): the job is marked
+ * `unsent`, which the controller's next upkeep re-sends; a send lost without a trace (the process
+ * died in between) is re-sent once the job has been queued `staleAfterSeconds`.
+ */
+export async function enqueue(deps: Pick<JobsServiceDeps, "ctx" | "queue" | "log">, job: JobRecord): Promise<boolean> {
+  const log = deps.log ?? ((line: string) => console.error(line));
   try {
     await deps.queue.send({ version: JOB_MESSAGE_VERSION, type: "job", job_id: job.id, project: job.project, workload: job.workload });
-    return true;
   } catch (error) {
-    (deps.log ?? ((line: string) => console.error(line)))(
-      `jobs: sending ${job.id} of ${job.project}/${job.workload} to the queue failed (the controller re-sends it): ${error instanceof Error ? error.message : String(error)}`,
-    );
+    log(`jobs: sending ${job.id} of ${job.project}/${job.workload} to the queue failed (the controller re-sends it): ${error instanceof Error ? error.message : String(error)}`);
+    await updateJob(deps.ctx, job.project, job.workload, job.id, (current) =>
+      current.status === "queued" && current.unsent !== true ? { ...current, unsent: true } : undefined,
+    ).catch(() => undefined);
     return false;
   }
+  if (job.unsent === true) {
+    await updateJob(deps.ctx, job.project, job.workload, job.id, (current) => (current.unsent === true ? { ...current, unsent: undefined } : undefined)).catch(
+      () => undefined,
+    );
+  }
+  return true;
 }
 
 async function jobForKey(deps: JobsServiceDeps, workload: WorkloadRecord, key: string, digest: string): Promise<WireJob | undefined> {
@@ -326,8 +337,8 @@ export async function cancelJob(deps: JobsServiceDeps, project: string, workload
 
 /**
  * The controller's job upkeep for one workload:
- * - queued jobs not started `staleAfterSeconds` after they were (re-)sent: the message was lost
- *   (SendMessage failed after the job was written, or it went to a dead-letter queue) - re-send;
+ * - queued jobs whose send failed (`unsent`), or not started `staleAfterSeconds` after they were
+ *   (re-)sent (the process died between the write and the send) - re-send;
  * - waiting jobs when a replica is ready: back to queued and re-sent;
  * - queued or waiting jobs past their `max_queue_seconds`: expired;
  * - running jobs whose lease ran out (their consumer died and the message is gone): re-sent, or
@@ -372,7 +383,9 @@ export async function maintainWorkloadJobs(
         continue;
       }
       const due =
-        status === "waiting" ? options.replicaReady : Date.parse(job.enqueued_at) + options.staleAfterSeconds * 1000 <= nowMs;
+        status === "waiting"
+          ? options.replicaReady
+          : job.unsent === true || Date.parse(job.enqueued_at) + options.staleAfterSeconds * 1000 <= nowMs;
       if (!due) continue;
       const moved = await updateJob(ctx, project, workload, job.id, (current) => {
         if (current.status !== status || current.enqueued_at !== job.enqueued_at) return undefined;

@@ -178,7 +178,7 @@ describe("processJobMessage", () => {
     expect(h.executor.calls).toEqual([]);
   });
 
-  it("SendMessage failed after the job was written: the job is accepted, and the upkeep re-sends it once it is stale", async () => {
+  it("SendMessage failed after the job was written: the job is accepted, and the next upkeep re-sends it", async () => {
     // Prepare: a queue that fails the first send.
     const h = await jobsHarness();
     let failures = 1;
@@ -188,21 +188,42 @@ describe("processJobMessage", () => {
       await send(message, options);
     };
     const { job } = await submitJob(h.service, { workload: await h.record(), body: BODY });
-    const beforeStale = await maintainWorkloadJobs(h.service, "acme", "ranker", { replicaReady: true, staleAfterSeconds: 120, maxAttempts: 3 });
+    const marked = (await readJob(h.platform.ctx, "acme", "ranker", job.id))?.record.unsent;
 
     // Act
-    h.clock.advance(121_000);
-    const afterStale = await maintainWorkloadJobs(h.service, "acme", "ranker", { replicaReady: true, staleAfterSeconds: 120, maxAttempts: 3 });
+    const upkeep = await maintainWorkloadJobs(h.service, "acme", "ranker", { replicaReady: true, staleAfterSeconds: 900, maxAttempts: 3 });
+    const again = await maintainWorkloadJobs(h.service, "acme", "ranker", { replicaReady: true, staleAfterSeconds: 900, maxAttempts: 3 });
     const [received] = await h.queue.receive({ max: 1, visibilitySeconds: 60 });
     const outcome = await processJobMessage(h.consumer, received?.body ?? "", received?.receiveCount ?? 0);
 
     // Assess
     expect(job.status).toBe("queued");
     expect(h.logs.some((l) => l.includes("the controller re-sends it"))).toBe(true);
-    expect(beforeStale.requeued).toBe(0);
-    expect(afterStale.requeued).toBe(1);
+    expect(marked).toBe(true);
+    expect(upkeep.requeued).toBe(1);
+    expect(again.requeued).toBe(0);
     expect(outcome).toBe("done");
     expect((await getJob(h.service, "acme", "ranker", job.id)).job.status).toBe("succeeded");
+  });
+
+  it("a send lost without a trace (no error, no message) is re-sent once the job has been queued staleAfterSeconds", async () => {
+    // Prepare: the process "died" between writing the job and sending its message.
+    const h = await jobsHarness();
+    const send = h.queue.send.bind(h.queue);
+    h.queue.send = async () => undefined;
+    const { job } = await submitJob(h.service, { workload: await h.record(), body: BODY });
+    h.queue.send = send;
+    const options = { replicaReady: true, staleAfterSeconds: 600, maxAttempts: 3 };
+
+    // Act
+    const early = await maintainWorkloadJobs(h.service, "acme", "ranker", options);
+    h.clock.advance(601_000);
+    const stale = await maintainWorkloadJobs(h.service, "acme", "ranker", options);
+
+    // Assess
+    expect(early.requeued).toBe(0);
+    expect(stale.requeued).toBe(1);
+    expect(h.queue.sent.map((m) => m.type === "job" && m.job_id)).toEqual([job.id]);
   });
 
   it("a redelivered message takes over a running job whose consumer died (lease over), and not before", async () => {
