@@ -58,6 +58,8 @@ export class LocalJobRunner {
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private maintaining: Promise<void> = Promise.resolve();
   private readonly running = new Set<Promise<void>>();
+  /** Aborted by stop(): running calls are cut, their jobs go back to the queue. */
+  private readonly stopping = new AbortController();
   /** Ready replica counts last seen per workload, to publish workload.ready once per 0 -> n. */
   private readonly readySeen = new Map<string, boolean>();
   /** Desired replicas last decided per workload, to publish workload.scaled on a change. */
@@ -100,6 +102,7 @@ export class LocalJobRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     if (this.pumpTimer !== undefined) clearTimeout(this.pumpTimer);
     if (this.maintenanceTimer !== undefined) clearTimeout(this.maintenanceTimer);
     await this.maintaining;
@@ -191,6 +194,7 @@ export class LocalJobRunner {
           executor: o.executor,
           maxReceives: o.maxReceives ?? 5,
           leaseSeconds: o.leaseSeconds ?? 330,
+          signal: this.stopping.signal,
           ...(o.requestScaleUp === undefined ? {} : { requestScaleUp: o.requestScaleUp }),
           admit: (project, workload) => {
             const id = `${project}/${workload}`;

@@ -20,7 +20,8 @@ export type ExecutionOutcome =
 export interface JobExecutor {
   /** Whether the workload has a ready replica now (checked before a job is taken). */
   hasReadyReplica(project: string, workload: string): Promise<boolean>;
-  execute(job: JobRecord, input: JobInput, workload: WorkloadRecord): Promise<ExecutionOutcome>;
+  /** `signal` aborts the call (the consumer is stopping): the outcome is then a retryable failure. */
+  execute(job: JobRecord, input: JobInput, workload: WorkloadRecord, signal?: AbortSignal): Promise<ExecutionOutcome>;
 }
 
 export interface JobConsumerDeps {
@@ -48,6 +49,8 @@ export interface JobConsumerDeps {
   admit?: (project: string, workload: string) => boolean;
   /** Told when a job took its last step (to wake long polls). */
   onJobChange?: (job: JobRecord) => void;
+  /** Aborted when the consumer stops: a running call is cut and its job retried later. */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -191,7 +194,7 @@ export async function processJobMessage(deps: JobConsumerDeps, body: string, rec
   }
   let outcome: ExecutionOutcome;
   try {
-    outcome = await deps.executor.execute(job, input, record);
+    outcome = await deps.executor.execute(job, input, record, deps.signal);
   } catch (error) {
     outcome = { kind: "failed", retryable: true, code: "internal_error", message: error instanceof Error ? error.message : String(error) };
   }
@@ -212,7 +215,9 @@ export async function processJobMessage(deps: JobConsumerDeps, body: string, rec
       await park(deps, job, ctx.now().toISOString());
       return "done";
     case "failed": {
-      if (!outcome.retryable || lastReceive) {
+      // A consumer that is stopping gives the job back whatever the receive count: it did not fail.
+      const stopping = deps.signal?.aborted === true;
+      if (!outcome.retryable || (lastReceive && !stopping)) {
         const message = lastReceive && outcome.retryable ? `${outcome.message} (gave up after ${receiveCount} attempts)` : outcome.message;
         await finish(deps, job, "failed", { error: { code: outcome.code, message } });
         return "done";

@@ -159,7 +159,7 @@ export function replicaJobExecutor(ctx: PlatformContext, options: ReplicaJobExec
       const info = await routes.get(project, workload);
       return info.ready.length > 0;
     },
-    async execute(job: JobRecord, input: JobInput, workload: WorkloadRecord): Promise<ExecutionOutcome> {
+    async execute(job: JobRecord, input: JobInput, workload: WorkloadRecord, signal?: AbortSignal): Promise<ExecutionOutcome> {
       const backend = workload.spec.backend;
       const path = nativeRoute(backend, job.task_type);
       if (path === undefined) {
@@ -176,8 +176,11 @@ export function replicaJobExecutor(ctx: PlatformContext, options: ReplicaJobExec
         if (replica === undefined) break;
         tried.add(replica.id);
         routes.acquire(replica.id);
+        if (signal?.aborted) return { kind: "failed", retryable: true, code: "consumer_stopped", message: "The consumer stopped before the call." };
         const controller = new AbortController();
         const timer = setTimeout(() => controller.abort(), timeoutMs);
+        const stop = () => controller.abort();
+        signal?.addEventListener("abort", stop, { once: true });
         try {
           const body = Buffer.from(JSON.stringify(nativeRequestBody(backend, job.task_type, workload.spec.model, input)));
           const response = await options.transport.send({
@@ -215,6 +218,9 @@ export function replicaJobExecutor(ctx: PlatformContext, options: ReplicaJobExec
           if (error instanceof BodyTooLargeError) {
             return { kind: "failed", retryable: false, code: "upstream_bad_response", message: `The replica's answer on ${path} exceeds ${options.maxResponseBytes ?? 64 * 1024 * 1024} bytes.` };
           }
+          if (signal?.aborted) {
+            return { kind: "failed", retryable: true, code: "consumer_stopped", message: "The consumer stopped during the call; the job is retried." };
+          }
           if (controller.signal.aborted) {
             lastFailure = { kind: "failed", retryable: true, code: "upstream_timeout", message: `The replica did not answer within ${timeoutMs / 1000} s.` };
             continue;
@@ -223,6 +229,7 @@ export function replicaJobExecutor(ctx: PlatformContext, options: ReplicaJobExec
           lastFailure = { kind: "failed", retryable: true, code: "upstream_unreachable", message: `The replica could not be reached: ${error instanceof Error ? error.message : String(error)}` };
         } finally {
           clearTimeout(timer);
+          signal?.removeEventListener("abort", stop);
           routes.release(replica.id);
         }
       }

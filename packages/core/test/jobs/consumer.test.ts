@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { processJobMessage } from "../../src/jobs/consumer";
+import { type ExecutionOutcome, processJobMessage } from "../../src/jobs/consumer";
 import { processQueueBatch } from "../../src/jobs/dispatch";
 import { type JobMessage, JOB_MESSAGE_VERSION } from "../../src/jobs/schema";
 import { getJob, maintainWorkloadJobs, submitJob } from "../../src/jobs/service";
@@ -280,5 +280,31 @@ describe("processJobMessage", () => {
     expect(outcome).toBe("done");
     expect(failed.status).toBe("failed");
     expect(failed.error?.code).toBe("result_too_large");
+  });
+});
+
+describe("a consumer that stops", () => {
+  it("gives a running job back to the queue, even on its last receive, and the call is cut", async () => {
+    // Prepare: the executor's call hangs until it is aborted.
+    const h = await jobsHarness({ maxReceives: 1 });
+    const { job } = await submitJob(h.service, { workload: await h.record(), body: BODY });
+    const stopping = new AbortController();
+    const hanging = {
+      hasReadyReplica: async () => true,
+      execute: (_job: unknown, _input: unknown, _workload: unknown, signal?: AbortSignal) =>
+        new Promise<ExecutionOutcome>((resolve) =>
+          signal?.addEventListener("abort", () => resolve({ kind: "failed", retryable: true, code: "consumer_stopped", message: "stopped" })),
+        ),
+    };
+
+    // Act
+    const pending = processJobMessage({ ...h.consumer, executor: hanging, signal: stopping.signal }, messageFor(job.id), 1);
+    await new Promise((r) => setTimeout(r, 20));
+    stopping.abort();
+    const outcome = await pending;
+
+    // Assess
+    expect(outcome).toBe("retry");
+    expect((await getJob(h.service, "acme", "ranker", job.id)).job.status).toBe("queued");
   });
 });
