@@ -7,7 +7,7 @@ import { verifyWebhook } from "@inferencekey/core";
 import { type LocalPlatform, startLocalPlatform } from "@inferencekey/local";
 import { ManagementClient } from "@inferencekey/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../support/platform-process";
+import { type PlatformProcess, REPO_ROOT, startPlatformProcess } from "../support/platform-process";
 import { processesWith, waitFor } from "../support/processes";
 
 /**
@@ -189,4 +189,42 @@ describe("async jobs on the local platform", () => {
       expect(data[0]?.reward as number).toBeGreaterThan(data[1]?.reward as number);
     }
   }, 120_000);
+});
+
+describe("async jobs through npm start's entry point", () => {
+  let platform: PlatformProcess | undefined;
+
+  afterAll(async () => {
+    await platform?.stop();
+    await waitFor("no backend left", () => processesWith(`${marker}-npm`).length === 0 || undefined);
+  });
+
+  it("runs a reranker job over raw HTTP; INFERENCEKEY_ALLOW_PRIVATE_WEBHOOKS=false refuses an http webhook", async () => {
+    // Prepare
+    platform = await startPlatformProcess({ env: { INFERENCEKEY_ALLOW_PRIVATE_WEBHOOKS: "false" } });
+    const mgmt = new ManagementClient({ token: platform.sdkToken, baseUrl: platform.baseUrl, project: "acme" });
+    const spec = guideSpec("search-reranker", "BAAI/bge-reranker-v2-m3", "reranker");
+    await mgmt.ensure({ ...spec, command: spec.command.replace(marker, `${marker}-npm`) });
+    const key = (await mgmt.keys.create("search-reranker", { name: "jobs" })).key;
+    const base = `${platform.baseUrl}/endpoint/acme/search-reranker/v1/jobs`;
+    const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+
+    // Act
+    const refused = await fetch(base, { method: "POST", headers, body: JSON.stringify({ query: "q", documents: ["q"], webhook: { url: "http://127.0.0.1:9/x" } }) });
+    const submitted = (await (await fetch(base, { method: "POST", headers, body: JSON.stringify({ query: "red apples", documents: ["green pears", "red apples"] }) })).json()) as WireJob;
+    const job = await waitFor(
+      "the job finished",
+      async () => {
+        const polled = (await (await fetch(`${base}/${submitted.id}?wait=20`, { headers })).json()) as WireJob;
+        return polled.status === "succeeded" || polled.status === "failed" ? polled : undefined;
+      },
+      90_000,
+    );
+
+    // Assess
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { details: { path: string }[] } }).error.details[0]?.path).toBe("webhook.url");
+    expect(job.status).toBe("succeeded");
+    expect((job.result as { results: { index: number }[] }).results.map((r) => r.index)).toEqual([1, 0]);
+  }, 150_000);
 });
