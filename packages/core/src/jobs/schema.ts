@@ -138,9 +138,10 @@ export type JobResult = RerankResult | ClassificationResult | RewardResult;
 
 /**
  * A job as stored. The wire job (`toWireJob`) is this minus the internal fields: the input, the
- * body digest, blob pointers, the lease and the incarnation.
+ * body digest, blob pointers, the lease and the incarnation. Loose: fields a newer deploy wrote are
+ * kept through a read and a rewrite.
  */
-export const JobRecordSchema = z.object({
+export const JobRecordSchema = z.looseObject({
   id: z.string(),
   project: z.string(),
   workload: z.string(),
@@ -174,6 +175,16 @@ export const JobRecordSchema = z.object({
   lease_until: z.string().optional(),
 });
 export type JobRecord = z.output<typeof JobRecordSchema>;
+
+/** The one way a stored job item becomes a record (throws on an item that is not a job). */
+export function decodeJob(data: unknown): JobRecord {
+  return JobRecordSchema.parse(data);
+}
+
+/** The idempotency claim of a job (`JOBIDEM#` item). */
+export const JobIdempotencyClaimSchema = z.looseObject({ job_id: z.string(), body_digest: z.string() });
+/** A pending webhook delivery in the outbox (`JOBHOOK` item). */
+export const WebhookOutboxEntrySchema = z.looseObject({ job_id: z.string(), project: z.string(), workload: z.string() });
 
 export const JOB_MESSAGE_VERSION = 1 as const;
 

@@ -10,6 +10,7 @@ import {
   DEFAULT_MAX_QUEUE_SECONDS,
   DEFAULT_RESULT_TTL_SECONDS,
   isJobTaskType,
+  JobIdempotencyClaimSchema,
   JOB_INPUT_SCHEMAS,
   JOB_MESSAGE_VERSION,
   JOB_STATUSES,
@@ -231,7 +232,7 @@ async function jobForKey(deps: JobsServiceDeps, workload: WorkloadRecord, key: s
   const claim = jobKeys.idempotency(workload.project, workload.slug, key);
   const item = await deps.ctx.store.get(claim.pk, claim.sk);
   if (item === undefined || (item.expiresAt !== undefined && item.expiresAt * 1000 <= deps.ctx.now().getTime())) return undefined;
-  const data = item.data as { job_id: string; body_digest: string };
+  const data = JobIdempotencyClaimSchema.parse(item.data);
   if (data.body_digest !== digest) {
     throw new JobApiError(
       409,

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { z } from "zod";
 import { ConditionFailedError, ValidationError } from "../errors";
 import type { PlatformContext } from "../platform/context";
 import type { Principal } from "../tokens";
@@ -17,12 +18,14 @@ export type SigningSecretKind = "webhook" | "producer";
 const PREFIX: Record<SigningSecretKind, string> = { webhook: "whsec_", producer: "iksp_" };
 export const PREVIOUS_SECRET_VALID_SECONDS = 24 * 3600;
 
-interface SecretState {
-  incarnation: string;
-  version: number;
-  created_at: string;
-  previous?: { version: number; valid_until: string };
-}
+/** What is stored of a workload's signing secret: its version (the secret itself is derived). */
+const SecretStateSchema = z.looseObject({
+  incarnation: z.string(),
+  version: z.number().int().min(1),
+  created_at: z.string(),
+  previous: z.object({ version: z.number().int().min(1), valid_until: z.string() }).optional(),
+});
+type SecretState = z.output<typeof SecretStateSchema>;
 
 function itemKey(kind: SigningSecretKind, project: string, slug: string) {
   return { pk: `PRJ#${project}`, sk: `${kind === "webhook" ? "WHSEC" : "PRODSEC"}#${slug}` };
@@ -49,7 +52,7 @@ export async function rotateSigningSecret(
   const incarnation = workloadIncarnation(workload);
   for (let attempt = 0; attempt < 5; attempt++) {
     const item = await ctx.store.get(key.pk, key.sk);
-    const current = item?.data as SecretState | undefined;
+    const current = item === undefined ? undefined : SecretStateSchema.parse(item.data);
     const now = ctx.now();
     const live = current !== undefined && current.incarnation === incarnation ? current : undefined;
     const next: SecretState = {
@@ -84,7 +87,8 @@ export async function validSigningSecrets(
   incarnation: string,
 ): Promise<string[]> {
   const key = itemKey(kind, project, slug);
-  const state = (await ctx.store.get(key.pk, key.sk))?.data as SecretState | undefined;
+  const item = await ctx.store.get(key.pk, key.sk);
+  const state = item === undefined ? undefined : SecretStateSchema.parse(item.data);
   if (state === undefined || state.incarnation !== incarnation) return [];
   const out = [deriveSigningSecret(ctx.serverSecret, kind, project, slug, incarnation, state.version)];
   if (state.previous !== undefined && Date.parse(state.previous.valid_until) > ctx.now().getTime()) {

@@ -3,7 +3,7 @@ import { ConditionFailedError } from "../errors";
 import { BASE62, randomBase62 } from "../ids";
 import type { PlatformContext } from "../platform/context";
 import type { NewItem, StoreItem, TransactWrite } from "../store";
-import { canTransition, type JobRecord, type JobStatus } from "./schema";
+import { canTransition, decodeJob, type JobRecord, type JobStatus } from "./schema";
 
 /**
  * Where jobs live in the single table. A job is one item under its workload (newest last: ids sort
@@ -84,7 +84,7 @@ export async function readJob(ctx: PlatformContext, project: string, workload: s
 
 export function storedJob(ctx: PlatformContext, item: StoreItem | undefined): StoredJob | undefined {
   if (item === undefined) return undefined;
-  const record = item.data as unknown as JobRecord;
+  const record = decodeJob(item.data);
   if (Date.parse(record.expires_at) <= ctx.now().getTime()) return undefined;
   return { record, version: item.version };
 }
@@ -152,7 +152,7 @@ export async function jobsInStatus(ctx: PlatformContext, project: string, worklo
       ...(cursor === undefined ? {} : { cursor }),
     });
     for (const item of page.items) {
-      const record = item.data as unknown as JobRecord;
+      const record = decodeJob(item.data);
       // The index can lag the item (DynamoDB): keep only records really in this status.
       if (record.status === status && Date.parse(record.expires_at) > now) out.push(record);
     }

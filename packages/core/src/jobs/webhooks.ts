@@ -6,7 +6,7 @@ import { BlockList, isIP } from "node:net";
 import type { BlobStore } from "../gateway/blob-store";
 import type { PlatformContext } from "../platform/context";
 import { jobResult } from "./consumer";
-import { type JobRecord, toWireJob } from "./schema";
+import { type JobRecord, toWireJob, WebhookOutboxEntrySchema } from "./schema";
 import { jobKeys, readJob, updateJob } from "./store";
 import { signingKeyOf, validSigningSecrets } from "./signing-secrets";
 
@@ -193,7 +193,7 @@ export async function deliverDueWebhooks(deps: WebhookDeliveryDeps, limit = 50):
   const page = await ctx.store.query({ pk: jobKeys.webhookOutbox(), limit });
   let attempted = 0;
   for (const entry of page.items) {
-    const { project, workload, job_id: id } = entry.data as { project: string; workload: string; job_id: string };
+    const { project, workload, job_id: id } = WebhookOutboxEntrySchema.parse(entry.data);
     const stored = await readJob(ctx, project, workload, id);
     const delivery = stored?.record.webhook?.delivery;
     if (stored === undefined || delivery === undefined || delivery.status !== "pending") {
