@@ -124,8 +124,8 @@ export interface WebhookDeliveryDeps {
   blobs?: BlobStore;
   allowPrivateWebhooks?: boolean;
   log?: (line: string) => void;
-  /** Sends one delivery; default `postPinned`. Tests may inject a failing one. */
-  post?: (url: string, headers: Record<string, string>, body: string, allowPrivate: boolean) => Promise<number>;
+  /** One attempt's deadline (connect, send, status line). Default WEBHOOK_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
 
 /**
@@ -133,7 +133,13 @@ export interface WebhookDeliveryDeps {
  * very address (DNS is not asked again), TLS still verifies the certificate for the URL's host name.
  * Resolves to the response status; rejects on a refused address, a connection failure or the timeout.
  */
-export async function postPinned(url: string, headers: Record<string, string>, body: string, allowPrivate: boolean): Promise<number> {
+export async function postPinned(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  allowPrivate: boolean,
+  timeoutMs: number = WEBHOOK_TIMEOUT_MS,
+): Promise<number> {
   const parsed = new URL(url);
   const host = parsed.hostname.replace(/^\[|\]$/g, "");
   const addresses = isIP(host) !== 0 ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true, verbatim: true });
@@ -155,17 +161,21 @@ export async function postPinned(url: string, headers: Record<string, string>, b
         headers: { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) },
         lookup: (_hostname, _options, callback) => callback(null, chosen.address, chosen.family),
         servername: isIP(host) === 0 ? host : undefined,
-        timeout: WEBHOOK_TIMEOUT_MS,
         agent: false,
       },
       (response) => {
-        response.resume();
-        response.on("end", () => resolve(response.statusCode ?? 0));
-        response.on("error", reject);
+        // Only the status matters: the body is never read (a receiver cannot hold the connection with it).
+        clearTimeout(deadline);
+        resolve(response.statusCode ?? 0);
+        response.destroy();
       },
     );
-    request.on("timeout", () => request.destroy(new Error(`no answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`)));
-    request.on("error", reject);
+    // One deadline for connecting, sending and the status line, however slowly the receiver trickles bytes.
+    const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    request.on("error", (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    });
     request.end(body);
   });
 }
@@ -222,11 +232,12 @@ export async function deliverDueWebhooks(deps: WebhookDeliveryDeps, limit = 50):
       const messageId = `${job.id}_${job.status}`;
       const timestamp = Math.floor(now.getTime() / 1000);
       try {
-        status = await (deps.post ?? postPinned)(
+        status = await postPinned(
           webhook.url,
           { "webhook-id": messageId, "webhook-timestamp": String(timestamp), "webhook-signature": signWebhook(secrets, messageId, timestamp, body), "user-agent": "InferenceKey-Webhooks/1" },
           body,
           deps.allowPrivateWebhooks === true,
+          deps.timeoutMs,
         );
         if (status < 200 || status >= 300) failure = `the receiver answered ${status}`;
       } catch (error) {

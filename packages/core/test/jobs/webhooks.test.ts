@@ -112,6 +112,33 @@ describe("job webhooks", () => {
     expect((await getJob(h.service, "acme", "ranker", job.id)).job.webhook?.delivery).toMatchObject({ status: "delivered", attempts: 3, last_status: 204 });
   });
 
+  it("a receiver that never answers costs one attempt of at most the deadline, recorded on the job", async () => {
+    // Prepare: a receiver that accepts the connection and stays silent.
+    const h = await jobsHarness();
+    const silent = createServer(() => undefined);
+    server = silent;
+    await new Promise<void>((done) => silent.listen(0, "127.0.0.1", done));
+    await rotateSigningSecret(h.platform.ctx, "webhook", await h.record());
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`;
+    const { job } = await submitJob({ ...h.service, allowPrivateWebhooks: true }, { workload: await h.record(), body: { ...BODY, webhook: { url } } });
+    await processJobMessage(h.consumer, JSON.stringify({ version: 1, type: "job", job_id: job.id, project: "acme", workload: "ranker" }), 1);
+
+    // Act
+    const started = performance.now();
+    await deliverDueWebhooks({ ctx: h.platform.ctx, allowPrivateWebhooks: true, timeoutMs: 300, log: () => undefined });
+    const tookMs = performance.now() - started;
+
+    // Assess
+    expect(tookMs).toBeLessThan(3000);
+    expect((await getJob(h.service, "acme", "ranker", job.id)).job.webhook?.delivery).toMatchObject({
+      status: "pending",
+      attempts: 1,
+      last_status: null,
+      last_error: "no answer within 0.3 s",
+    });
+    silent.closeAllConnections();
+  });
+
   it("after a rotation both secrets sign for 24 h, then only the new one", async () => {
     // Prepare
     const h = await jobsHarness();
