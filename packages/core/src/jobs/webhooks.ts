@@ -5,6 +5,7 @@ import https from "node:https";
 import { BlockList, isIP } from "node:net";
 import type { BlobStore } from "../gateway/blob-store";
 import type { PlatformContext } from "../platform/context";
+import type { StoreItem } from "../store";
 import { jobResult } from "./consumer";
 import { type JobRecord, toWireJob, WebhookOutboxEntrySchema } from "./schema";
 import { jobKeys, readJob, updateJob } from "./store";
@@ -116,6 +117,8 @@ export function verifyWebhook(
 /** Attempts of one delivery, then it is failed; waits between them (s). */
 export const WEBHOOK_RETRY_DELAYS_SECONDS = [5, 30, 120, 600, 1800, 3600, 10800] as const;
 export const WEBHOOK_TIMEOUT_MS = 10_000;
+/** Deliveries attempted at once. */
+const WEBHOOK_CONCURRENCY = 8;
 /** A result larger than this is left out of the webhook body (the receiver GETs the job). */
 const WEBHOOK_RESULT_MAX_BYTES = 256 * 1024;
 
@@ -198,75 +201,82 @@ export async function webhookBody(job: JobRecord, blobs: BlobStore | undefined, 
  * deliveries were attempted. Safe to run in several processes (a claim is a conditional write).
  */
 export async function deliverDueWebhooks(deps: WebhookDeliveryDeps, limit = 50): Promise<number> {
-  const { ctx } = deps;
-  const log = deps.log ?? ((line: string) => console.error(line));
-  const page = await ctx.store.query({ pk: jobKeys.webhookOutbox(), limit });
+  const page = await deps.ctx.store.query({ pk: jobKeys.webhookOutbox(), limit });
   let attempted = 0;
-  for (const entry of page.items) {
-    const { project, workload, job_id: id } = WebhookOutboxEntrySchema.parse(entry.data);
-    const stored = await readJob(ctx, project, workload, id);
-    const delivery = stored?.record.webhook?.delivery;
-    if (stored === undefined || delivery === undefined || delivery.status !== "pending") {
-      await ctx.store.delete(entry.pk, entry.sk, { kind: "any" });
-      continue;
-    }
-    const now = ctx.now();
-    if (delivery.next_attempt_at !== null && delivery.next_attempt_at !== undefined && Date.parse(delivery.next_attempt_at) > now.getTime()) continue;
-    const claimUntil = new Date(now.getTime() + WEBHOOK_TIMEOUT_MS * 3).toISOString();
-    const claimed = await updateJob(ctx, project, workload, id, (current) => {
-      const d = current.webhook?.delivery;
-      if (current.webhook === null || d === undefined || d.status !== "pending" || d.next_attempt_at !== delivery.next_attempt_at) return undefined;
-      return { ...current, webhook: { url: current.webhook.url, delivery: { ...d, next_attempt_at: claimUntil } } };
-    });
-    if (claimed === undefined || !claimed.changed || claimed.record.webhook === null) continue;
-    attempted++;
-    const job = claimed.record;
-    const webhook = claimed.record.webhook;
-    let status: number | null = null;
-    let failure: string | null = null;
-    const secrets = await validSigningSecrets(ctx, "webhook", project, workload, job.incarnation);
-    if (secrets.length === 0) {
-      failure = `no webhook secret: create one with POST /v1/projects/${project}/workloads/${workload}/webhook-secret`;
-    } else {
-      const body = await webhookBody(job, deps.blobs, now);
-      const messageId = `${job.id}_${job.status}`;
-      const timestamp = Math.floor(now.getTime() / 1000);
-      try {
-        status = await postPinned(
-          webhook.url,
-          { "webhook-id": messageId, "webhook-timestamp": String(timestamp), "webhook-signature": signWebhook(secrets, messageId, timestamp, body), "user-agent": "InferenceKey-Webhooks/1" },
-          body,
-          deps.allowPrivateWebhooks === true,
-          deps.timeoutMs,
-        );
-        if (status < 200 || status >= 300) failure = `the receiver answered ${status}`;
-      } catch (error) {
-        failure = error instanceof Error ? error.message : String(error);
-      }
-    }
-    const attempts = webhook.delivery.attempts + 1;
-    const delay = WEBHOOK_RETRY_DELAYS_SECONDS[attempts - 1];
-    const settled = failure === null || delay === undefined;
-    const doneAt = ctx.now();
-    await updateJob(ctx, project, workload, id, (current) => {
-      if (current.webhook === null || current.webhook.delivery.next_attempt_at !== claimUntil) return undefined;
-      return {
-        ...current,
-        webhook: {
-          url: current.webhook.url,
-          delivery: {
-            status: failure === null ? "delivered" : settled ? "failed" : "pending",
-            attempts,
-            last_status: status,
-            last_error: failure === null ? null : failure.slice(0, 300),
-            delivered_at: failure === null ? doneAt.toISOString() : null,
-            next_attempt_at: settled ? null : new Date(doneAt.getTime() + delay * 1000).toISOString(),
-          },
-        },
-      };
-    });
-    if (failure !== null) log(`jobs: webhook of ${project}/${workload} ${id} attempt ${attempts} failed: ${failure.slice(0, 200)}`);
-    if (settled) await ctx.store.delete(entry.pk, entry.sk, { kind: "any" });
+  // A few at once: one slow receiver (up to its deadline) does not hold up the others.
+  for (let i = 0; i < page.items.length; i += WEBHOOK_CONCURRENCY) {
+    const outcomes = await Promise.all(page.items.slice(i, i + WEBHOOK_CONCURRENCY).map((entry) => deliverEntry(deps, entry)));
+    attempted += outcomes.filter(Boolean).length;
   }
   return attempted;
+}
+
+/** One outbox entry: true when a delivery was attempted. */
+async function deliverEntry(deps: WebhookDeliveryDeps, entry: StoreItem): Promise<boolean> {
+  const { ctx } = deps;
+  const log = deps.log ?? ((line: string) => console.error(line));
+  const { project, workload, job_id: id } = WebhookOutboxEntrySchema.parse(entry.data);
+  const stored = await readJob(ctx, project, workload, id);
+  const delivery = stored?.record.webhook?.delivery;
+  if (stored === undefined || delivery === undefined || delivery.status !== "pending") {
+    await ctx.store.delete(entry.pk, entry.sk, { kind: "any" });
+    return false;
+  }
+  const now = ctx.now();
+  if (delivery.next_attempt_at !== null && delivery.next_attempt_at !== undefined && Date.parse(delivery.next_attempt_at) > now.getTime()) return false;
+  const claimUntil = new Date(now.getTime() + (deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS) * 3).toISOString();
+  const claimed = await updateJob(ctx, project, workload, id, (current) => {
+    const d = current.webhook?.delivery;
+    if (current.webhook === null || d === undefined || d.status !== "pending" || d.next_attempt_at !== delivery.next_attempt_at) return undefined;
+    return { ...current, webhook: { url: current.webhook.url, delivery: { ...d, next_attempt_at: claimUntil } } };
+  });
+  if (claimed === undefined || !claimed.changed || claimed.record.webhook === null) return false;
+  const job = claimed.record;
+  const webhook = claimed.record.webhook;
+  let status: number | null = null;
+  let failure: string | null = null;
+  const secrets = await validSigningSecrets(ctx, "webhook", project, workload, job.incarnation);
+  if (secrets.length === 0) {
+    failure = `no webhook secret: create one with POST /v1/projects/${project}/workloads/${workload}/webhook-secret`;
+  } else {
+    const body = await webhookBody(job, deps.blobs, now);
+    const messageId = `${job.id}_${job.status}`;
+    const timestamp = Math.floor(now.getTime() / 1000);
+    try {
+      status = await postPinned(
+        webhook.url,
+        { "webhook-id": messageId, "webhook-timestamp": String(timestamp), "webhook-signature": signWebhook(secrets, messageId, timestamp, body), "user-agent": "InferenceKey-Webhooks/1" },
+        body,
+        deps.allowPrivateWebhooks === true,
+        deps.timeoutMs,
+      );
+      if (status < 200 || status >= 300) failure = `the receiver answered ${status}`;
+    } catch (error) {
+      failure = error instanceof Error ? error.message : String(error);
+    }
+  }
+  const attempts = webhook.delivery.attempts + 1;
+  const delay = WEBHOOK_RETRY_DELAYS_SECONDS[attempts - 1];
+  const settled = failure === null || delay === undefined;
+  const doneAt = ctx.now();
+  await updateJob(ctx, project, workload, id, (current) => {
+    if (current.webhook === null || current.webhook.delivery.next_attempt_at !== claimUntil) return undefined;
+    return {
+      ...current,
+      webhook: {
+        url: current.webhook.url,
+        delivery: {
+          status: failure === null ? "delivered" : settled ? "failed" : "pending",
+          attempts,
+          last_status: status,
+          last_error: failure === null ? null : failure.slice(0, 300),
+          delivered_at: failure === null ? doneAt.toISOString() : null,
+          next_attempt_at: settled ? null : new Date(doneAt.getTime() + delay * 1000).toISOString(),
+        },
+      },
+    };
+  });
+  if (failure !== null) log(`jobs: webhook of ${project}/${workload} ${id} attempt ${attempts} failed: ${failure.slice(0, 200)}`);
+  if (settled) await ctx.store.delete(entry.pk, entry.sk, { kind: "any" });
+  return true;
 }
