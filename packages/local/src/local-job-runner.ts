@@ -57,6 +57,7 @@ export class LocalJobRunner {
   private pumpTimer: NodeJS.Timeout | undefined;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private maintaining: Promise<void> = Promise.resolve();
+  private delivering: Promise<void> | undefined;
   private readonly running = new Set<Promise<void>>();
   /** Aborted by stop(): running calls are cut, their jobs go back to the queue. */
   private readonly stopping = new AbortController();
@@ -106,6 +107,8 @@ export class LocalJobRunner {
     if (this.pumpTimer !== undefined) clearTimeout(this.pumpTimer);
     if (this.maintenanceTimer !== undefined) clearTimeout(this.maintenanceTimer);
     await this.maintaining;
+    // A delivery pass may wait on slow receivers: shutdown waits 2 s at most (an unsettled delivery is retried after the restart).
+    await Promise.race([this.delivering, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     await Promise.allSettled([...this.running]);
   }
 
@@ -116,10 +119,20 @@ export class LocalJobRunner {
       const deps = this.serviceDeps();
       const outcome = await maintainAllJobs(deps, { staleAfterSeconds: this.options.staleAfterSeconds ?? 600, maxAttempts: this.options.maxReceives ?? 5 });
       if (outcome.requeued > 0) this.schedulePump(0);
-      await deliverDueWebhooks({ ctx, ...(this.options.blobs === undefined ? {} : { blobs: this.options.blobs }), allowPrivateWebhooks: this.options.allowPrivateWebhooks, log });
     } catch (error) {
       log(`jobs: upkeep failed (retried at the next pass): ${message(error)}`);
     }
+    // Deliveries run beside the upkeep (a slow receiver never delays re-enqueues), one pass at a time.
+    this.delivering ??= deliverDueWebhooks({
+      ctx,
+      ...(this.options.blobs === undefined ? {} : { blobs: this.options.blobs }),
+      allowPrivateWebhooks: this.options.allowPrivateWebhooks,
+      log,
+    })
+      .catch((error: unknown) => log(`jobs: webhook delivery failed (retried at the next pass): ${message(error)}`))
+      .then(() => {
+        this.delivering = undefined;
+      });
   }
 
   private serviceDeps() {
