@@ -14,11 +14,9 @@
 // --require-env NAME refuses to start (exit 3) unless the environment variable NAME is set and not
 // empty, as a backend serving a gated model needs HF_TOKEN; --print-env NAME writes `NAME=<value>`
 // on stdout and stderr at start, so tests can check that the platform redacts it from what it shows.
-// Pooling routes (reranker, classification, reward) in vLLM's shapes: POST /rerank and /v1/rerank,
-// /classify, /pooling. --sglang switches to sglang's: /v1/rerank answers a bare array with `score`,
+// Classification and reward in vLLM's shapes: POST /classify, /pooling. --sglang switches to sglang's:
 // /v1/classify classifies, and the native /classify scores reward models ({"text": [...]} ->
-// [{"embedding": [reward]}]). Scores are deterministic (word overlap, sentiment words) so tests can
-// assert their order.
+// [{"embedding": [reward]}]). Scores are deterministic (sentiment words) so tests can assert order.
 // ollama mode: --ollama adds GET /api/tags and POST /api/pull (NDJSON progress, like ollama's); with
 // --ollama-pull-ms N the model starts not pulled and a pull takes about N ms.
 // Like vLLM it serves one model name (--served-model-name, else the model argument): a request naming
@@ -242,17 +240,6 @@ function parseMultipart(buffer, contentType) {
   return parts;
 }
 
-const words = (text) => String(text ?? "").toLowerCase().match(/[a-z0-9]+/g) ?? [];
-
-/** Relevance in (0, 1), like a cross-encoder's sigmoid: mostly the share of the query's distinct words the document has; shorter documents win ties. */
-function relevance(query, document) {
-  const wanted = new Set(words(query));
-  const have = new Set(words(document));
-  let hits = 0;
-  for (const w of wanted) if (have.has(w)) hits++;
-  return Number((0.9 * (hits / Math.max(1, wanted.size)) + 0.1 / (1 + have.size)).toFixed(6));
-}
-
 const POSITIVE = new Set(["good", "great", "excellent", "love", "helpful", "correct"]);
 const NEGATIVE = new Set(["bad", "terrible", "awful", "hate", "wrong", "useless"]);
 
@@ -280,20 +267,12 @@ function poolingInputs(body) {
   return Array.isArray(input) ? input : [input];
 }
 
-function rerank(body) {
-  const docs = Array.isArray(body.documents) ? body.documents : [];
-  const scored = docs.map((doc, index) => ({ index, document: { text: String(doc) }, relevance_score: relevance(body.query, doc) }));
-  scored.sort((a, b) => b.relevance_score - a.relevance_score || a.index - b.index);
-  const top = body.top_n ? scored.slice(0, body.top_n) : scored;
-  return { top, tokens: tokens(body.query) + docs.reduce((n, d) => n + tokens(d), 0) };
-}
-
 const vllmPoolingRoutes = {
-  "POST /rerank": (_req, res, body) => vllmRerank(res, JSON.parse(body)),
-  "POST /v1/rerank": (_req, res, body) => vllmRerank(res, JSON.parse(body)),
   "POST /classify": (_req, res, body) => classify(res, JSON.parse(body)),
-  "POST /pooling": (_req, res, body) => {
-    const inputs = poolingInputs(JSON.parse(body));
+  "POST /pooling": (_req, res, raw) => {
+    const body = JSON.parse(raw);
+    if (refusedModel(res, body)) return;
+    const inputs = poolingInputs(body);
     const promptTokens = inputs.reduce((n, t) => n + tokens(t), 0);
     send(res, 200, {
       id: `pool-${process.pid}-${stats.requests}`,
@@ -306,15 +285,8 @@ const vllmPoolingRoutes = {
   },
 };
 
-function vllmRerank(res, body) {
-  if (typeof body.query !== "string" || !Array.isArray(body.documents)) {
-    return send(res, 400, { error: { message: "query and documents are required", type: "BadRequestError", code: 400 } });
-  }
-  const { top, tokens: total } = rerank(body);
-  send(res, 200, { id: `rerank-${process.pid}-${stats.requests}`, model, usage: { total_tokens: total }, results: top });
-}
-
 function classify(res, body) {
+  if (refusedModel(res, body)) return;
   const inputs = poolingInputs(body);
   const promptTokens = inputs.reduce((n, t) => n + tokens(t), 0);
   send(res, 200, {
@@ -331,14 +303,11 @@ function classify(res, body) {
 }
 
 const sglangPoolingRoutes = {
-  "POST /v1/rerank": (_req, res, body) => {
-    const parsed = JSON.parse(body);
-    const { top } = rerank(parsed);
-    send(res, 200, top.map((r) => ({ score: r.relevance_score, document: r.document.text, index: r.index, meta_info: { prompt_tokens: tokens(parsed.query) + tokens(r.document.text) } })));
-  },
   "POST /v1/classify": (_req, res, body) => classify(res, JSON.parse(body)),
-  "POST /classify": (_req, res, body) => {
-    const inputs = poolingInputs(JSON.parse(body));
+  "POST /classify": (_req, res, raw) => {
+    const body = JSON.parse(raw);
+    if (refusedModel(res, body)) return;
+    const inputs = poolingInputs(body);
     send(res, 200, inputs.map((text) => ({ embedding: [rewardOf(text)], meta_info: { prompt_tokens: tokens(text) } })));
   },
 };

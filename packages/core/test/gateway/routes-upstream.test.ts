@@ -82,7 +82,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: routes per modality and what it makes 
     expect(body.error.code).toBe("route_not_served");
     expect(body.error.message).toContain("reranker");
     expect(body.error.message).toContain("/v1/jobs");
-    expect(body.error.routes).toEqual(["jobs", "models"]);
+    expect(body.error.routes).toEqual(["jobs", "rerank", "models"]);
   });
 
   it("an images body nested deeper than 64 levels is a 400 naming the limit, with no upstream call", async () => {

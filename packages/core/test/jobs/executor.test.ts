@@ -16,7 +16,7 @@ async function workloadWithReplica(taskType: JobTaskType, backend: "vllm" | "sgl
   const slug = `${taskType}-${backend}`;
   await platform.workload("acme", { slug, task_type: taskType, backend });
   const id = platform.replicaIdFor("acme", slug);
-  const replica = await startReplica({ id, serverSecret: platform.ctx.serverSecret, args: backend === "sglang" ? ["--sglang"] : [] });
+  const replica = await startReplica({ id, serverSecret: platform.ctx.serverSecret, extraArgs: backend === "sglang" ? ["--sglang"] : [] });
   await platform.replica("acme", slug, { port: replica.port });
   const record = await getWorkloadRecord(platform.ctx, ADMIN, "acme", slug);
   const executor = replicaJobExecutor(platform.ctx, { transport: undiciTransport(), timeoutMs: 10_000 });
