@@ -14,6 +14,9 @@
 // --require-env NAME refuses to start (exit 3) unless the environment variable NAME is set and not
 // empty, as a backend serving a gated model needs HF_TOKEN; --print-env NAME writes `NAME=<value>`
 // on stdout and stderr at start, so tests can check that the platform redacts it from what it shows.
+// Classification and reward in vLLM's shapes: POST /classify, /pooling. --sglang switches to sglang's:
+// /v1/classify classifies, and the native /classify scores reward models ({"text": [...]} ->
+// [{"embedding": [reward]}]). Scores are deterministic (sentiment words) so tests can assert order.
 // ollama mode: --ollama adds GET /api/tags and POST /api/pull (NDJSON progress, like ollama's); with
 // --ollama-pull-ms N the model starts not pulled and a pull takes about N ms.
 // Like vLLM it serves one model name (--served-model-name, else the model argument): a request naming
@@ -237,6 +240,78 @@ function parseMultipart(buffer, contentType) {
   return parts;
 }
 
+const POSITIVE = new Set(["good", "great", "excellent", "love", "helpful", "correct"]);
+const NEGATIVE = new Set(["bad", "terrible", "awful", "hate", "wrong", "useless"]);
+
+/** [negative, positive] probabilities from sentiment words. */
+function sentiment(text) {
+  let pos = 0;
+  let neg = 0;
+  for (const w of words(text)) {
+    if (POSITIVE.has(w)) pos++;
+    if (NEGATIVE.has(w)) neg++;
+  }
+  const p = (1 + pos) / (2 + pos + neg);
+  return [Number((1 - p).toFixed(6)), Number(p.toFixed(6))];
+}
+
+/** A reward: sentiment balance plus a little for length. */
+function rewardOf(text) {
+  const [neg, pos] = sentiment(text);
+  return Number((pos - neg + words(text).length / 1000).toFixed(6));
+}
+
+function poolingInputs(body) {
+  if (Array.isArray(body.messages)) return [body.messages.map((m) => String(m.content ?? "")).join(" ")];
+  const input = body.input ?? body.text;
+  return Array.isArray(input) ? input : [input];
+}
+
+const vllmPoolingRoutes = {
+  "POST /classify": (_req, res, body) => classify(res, JSON.parse(body)),
+  "POST /pooling": (_req, res, raw) => {
+    const body = JSON.parse(raw);
+    if (refusedModel(res, body)) return;
+    const inputs = poolingInputs(body);
+    const promptTokens = inputs.reduce((n, t) => n + tokens(t), 0);
+    send(res, 200, {
+      id: `pool-${process.pid}-${stats.requests}`,
+      object: "list",
+      created: Math.floor(Date.now() / 1000),
+      model,
+      data: inputs.map((text, index) => ({ index, object: "pooling", data: [rewardOf(text)] })),
+      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens, completion_tokens: 0 },
+    });
+  },
+};
+
+function classify(res, body) {
+  if (refusedModel(res, body)) return;
+  const inputs = poolingInputs(body);
+  const promptTokens = inputs.reduce((n, t) => n + tokens(t), 0);
+  send(res, 200, {
+    id: `classify-${process.pid}-${stats.requests}`,
+    object: "list",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    data: inputs.map((text, index) => {
+      const probs = sentiment(text);
+      return { index, label: probs[1] > probs[0] ? "positive" : "negative", probs, num_classes: 2 };
+    }),
+    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens, completion_tokens: 0, prompt_tokens_details: null },
+  });
+}
+
+const sglangPoolingRoutes = {
+  "POST /v1/classify": (_req, res, body) => classify(res, JSON.parse(body)),
+  "POST /classify": (_req, res, raw) => {
+    const body = JSON.parse(raw);
+    if (refusedModel(res, body)) return;
+    const inputs = poolingInputs(body);
+    send(res, 200, inputs.map((text) => ({ embedding: [rewardOf(text)], meta_info: { prompt_tokens: tokens(text) } })));
+  },
+};
+
 // ollama mode: the model is "on disk" once pulled (at once without --ollama-pull-ms).
 let ollamaPulled = flags["ollama-pull-ms"] === undefined;
 const ollamaRoutes = {
@@ -266,7 +341,7 @@ const ollamaRoutes = {
 };
 
 const routes = {
-  ...(flags.ollama ? ollamaRoutes : {}),
+  ...(flags.ollama ? ollamaRoutes : flags.sglang ? sglangPoolingRoutes : vllmPoolingRoutes),
   "GET /health": (_req, res) =>
     Date.now() - startedAt < num("ready-after-ms", 0) ? send(res, 503, { status: "loading" }) : send(res, 200, ""),
   "GET /v1/models": (_req, res) => send(res, 200, { object: "list", data: [{ id: model, object: "model", owned_by: "test-replica" }] }),

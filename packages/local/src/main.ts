@@ -25,10 +25,17 @@ const backendEnvNames = (process.env.INFERENCEKEY_BACKEND_ENV ?? "")
   .map((name) => name.trim())
   .filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name));
 
+// Job webhooks to http and private addresses (a receiver on this machine): on unless turned off.
+const privateWebhooks = process.env.INFERENCEKEY_ALLOW_PRIVATE_WEBHOOKS ?? "true";
+if (privateWebhooks !== "true" && privateWebhooks !== "false") {
+  console.error(`INFERENCEKEY_ALLOW_PRIVATE_WEBHOOKS must be "true" (the default) or "false", got "${privateWebhooks}"`);
+  process.exit(2);
+}
+
 // The dashboard is rebuilt first when its sources changed (a digest check when they did not).
 await ensureConsoleBuilt((line) => console.log(line));
 
-const platform = await startLocalPlatform({ dir, port, localCommands, backendEnvNames }).catch((error: unknown) => {
+const platform = await startLocalPlatform({ dir, port, localCommands, backendEnvNames, allowPrivateWebhooks: privateWebhooks === "true" }).catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code;
   console.error(
     error instanceof StateDirLockedError

@@ -12,22 +12,29 @@ import {
   createConsoleSite,
   createControlApi,
   createGateway,
+  eventsLogPublisher,
+  JobWatcher,
   LocalFileBlobStore,
   isWellFormedSecret,
   MIGRATIONS,
   migrateStore,
   type ConsoleAssetReader,
+  pendingJobCount,
   type PlatformContext,
   parseServerSecretKeyring,
   recordColdRequest,
   redactSecrets,
+  replicaJobExecutor,
   resetAdminToken,
   type ServerSecretKeyring,
+  undiciTransport,
   type WorkerRecord,
 } from "@inferencekey/core";
 import { consoleAssetReader } from "./console-assets";
 import { LOCAL_DIAL_HOST, type LocalCommands, LocalCompute, localCommandsAdmission } from "./local-compute";
 import { LocalController } from "./local-controller";
+import { LocalJobRunner } from "./local-job-runner";
+import { SqliteJobQueue } from "./sqlite-job-queue";
 import { type HttpServerHandle, serve } from "./node-http";
 import { SqliteStore } from "./sqlite-store";
 import { ensureStateDir, loadServerSecret, readDevEnv, writeDevEnv } from "./state-dir";
@@ -68,6 +75,12 @@ export interface LocalPlatformOptions {
    * (`parseCapacitySettings`: the deployment-wide ceiling in dollars per hour and instances, timings).
    */
   sharedCapacity?: { provider: NodeProvider; settings?: Partial<CapacitySettings>; catalog?: GpuCatalog };
+  /**
+   * Job webhooks may be http and go to private addresses (loopback, LAN). Default true: this is
+   * `npm start` on a developer's machine (`INFERENCEKEY_ALLOW_PRIVATE_WEBHOOKS=false` turns it off);
+   * the AWS deployment never allows them.
+   */
+  allowPrivateWebhooks?: boolean;
 }
 
 /**
@@ -90,6 +103,9 @@ export interface LocalPlatform {
   devEnvPath: string;
   ctx: PlatformContext;
   controller: LocalController;
+  /** The job queue's consumer and upkeep (tests drive `maintain()`). */
+  jobs: LocalJobRunner;
+  jobQueue: SqliteJobQueue;
   /** True when this start created (or replaced) the admin token written to dev.env. */
   adminTokenIssued: boolean;
   close(): Promise<void>;
@@ -169,13 +185,31 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       );
     },
   });
+  // A request or a job found no ready replica: remember it durably (the autoscaler's cold signal) and act now.
+  const requestScaleUp = async (project: string, workload: string, incarnation: string) => {
+    await recordColdRequest(ctx, project, workload, incarnation);
+    controller.poke(project, workload);
+  };
+  const blobs = new LocalFileBlobStore(join(options.dir, "blobs"), { now });
+  // Async jobs: a durable queue beside the store, consumed in this process.
+  const jobQueue = new SqliteJobQueue(join(options.dir, "jobs-queue.db"), { now: () => now().getTime() });
+  const jobWatcher = new JobWatcher();
+  const allowPrivateWebhooks = options.allowPrivateWebhooks ?? true;
+  const jobRunner = new LocalJobRunner({
+    ctx,
+    queue: jobQueue,
+    executor: replicaJobExecutor(ctx, { transport: undiciTransport() }),
+    blobs,
+    events: eventsLogPublisher(ctx),
+    log,
+    allowPrivateWebhooks,
+    requestScaleUp,
+    onJobChange: (job) => jobWatcher.notify(job),
+  });
   const gateway = createGateway(ctx, {
-    // A request found no ready replica: remember it durably (the autoscaler's cold signal) and act now.
-    requestScaleUp: async (project, workload, incarnation) => {
-      await recordColdRequest(ctx, project, workload, incarnation);
-      controller.poke(project, workload);
-    },
-    blobs: new LocalFileBlobStore(join(options.dir, "blobs"), { now }),
+    requestScaleUp,
+    blobs,
+    jobs: { queue: jobQueue, allowPrivateWebhooks, watcher: jobWatcher },
     publicUrl: () => baseUrl || undefined,
     log,
     onRequest: (request) => terminal.request(request),
@@ -200,11 +234,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       signals: {
         requestsPerMinute: (_project, _workload, incarnation) => gateway.gatewayRequestRate(incarnation),
         heldRequests: (project, workload) => gateway.heldRequests(project, workload),
-        queuedJobs: () => 0,
+        // Queued and waiting jobs: a workload at zero scales up on its first job.
+        queuedJobs: (project, workload) => pendingJobCount(ctx, project, workload),
       },
     },
     // Replicas created or stopped: the in-process agents fetch their assignments now, not at their next heartbeat.
     onReconciled: (outcome) => {
+      jobRunner.reconciled(outcome);
       if (!outcome.actions.some((action) => action === "create" || action === "stop")) return;
       for (const agent of agents.values()) void agent.then((running) => running?.heartbeatNow());
     },
@@ -215,6 +251,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   const workloadChanged = (project: string, slug: string) => {
     gateway.invalidate(project, slug);
     controller.poke(project, slug);
+    jobRunner.workloadChanged(project, slug);
   };
   const controlApi = createControlApi(ctx, {
     ...(sharedCapacity === undefined ? {} : { catalog: sharedCapacity.catalog, catalogRegion: sharedCapacity.settings.region }),
@@ -260,6 +297,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   // Agents of projects that already have a local worker come back with the platform.
   await compute.restoreAgents(ctx);
   controller.start();
+  jobRunner.start();
   // Reads already skip expired items; this keeps the file bounded (what DynamoDB's TTL does in AWS).
   const purge = () => {
     try {
@@ -278,15 +316,19 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     devEnvPath,
     ctx,
     controller,
+    jobs: jobRunner,
+    jobQueue,
     adminTokenIssued,
     close: async () => {
       clearInterval(purgeTimer);
+      await jobRunner.stop();
       await controller.stop();
       await gateway.close();
       terminal.close();
       await Promise.all([...agents.values()].map(async (agent) => (await agent)?.stop({ stopReplicas: true })));
       await http.close();
       await store.close();
+      jobQueue.close();
       lock.release();
     },
   };

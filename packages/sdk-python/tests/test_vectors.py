@@ -23,7 +23,7 @@ ENSURE_BODY = next(v for v in RESPONSES if v["name"] == "ensure")["body"]
 
 def test_every_vector_file_loads_its_full_count() -> None:
     assert len(SPECS) == declared_count("specs") == 19
-    assert len(ERRORS) == declared_count("errors") == 43
+    assert len(ERRORS) == declared_count("errors") == 47
     assert len(RESPONSES) == declared_count("responses") == 6
 
 

@@ -40,6 +40,10 @@ export const GATEWAY_ERROR_STATUS = {
   file_url_invalid: 403,
   client_closed_request: 499,
   internal_error: 500,
+  validation_failed: 400,
+  job_not_found: 404,
+  idempotency_key_reused: 409,
+  job_not_cancellable: 409,
 } as const;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_STATUS;

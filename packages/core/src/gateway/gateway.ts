@@ -10,6 +10,8 @@ import { type CachedKey, DEFAULT_KEY_CACHE, KeyAuthenticator, type KeyCacheOptio
 import type { BlobStore } from "./blob-store";
 import { ColdStartEstimator } from "./cold-start";
 import { type ConcurrencyLease, type ConcurrencyLimiter, LocalConcurrencyLimiter, SharedConcurrencyLimiter } from "./concurrency";
+import { type GatewayJobsOptions, serveJobs } from "./jobs-routes";
+import { isJobTaskType } from "../jobs/schema";
 import { BodyTooLargeError, concatChunks, ReplayableBody, readLimited, readSourceLimited } from "./body";
 import { GatewayError, gatewayErrorReply, workloadFailedError } from "./errors";
 import { type ChunkSource, fromWebRequest, type GatewayReply, type GatewayRequest, toWebResponse } from "./exchange";
@@ -84,6 +86,8 @@ export interface GatewayOptions {
   log?: (line: string) => void;
   /** Names this instance in usage items. Default random. */
   instanceId?: string;
+  /** The async jobs API (`/v1/jobs`): the queue jobs are sent to. Without it, /v1/jobs answers 404 `route_not_served`. */
+  jobs?: GatewayJobsOptions;
   /**
    * Told of every data-plane API request once it is answered (the local terminal's request lines).
    * Called synchronously on the request path: keep it cheap.
@@ -466,6 +470,14 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
           `This API key was made for a former life of ${project}/${workload}: deleting a workload revokes its keys. Create a key for the re-created workload.`,
         );
       }
+      if (path.route === "jobs" || path.route.startsWith("jobs/")) {
+        if (options.jobs === undefined) {
+          throw new GatewayError(404, "route_not_served", "This deployment runs no job queue, so it does not serve /v1/jobs.");
+        }
+        const answered = await serveJobs(ctx, options.jobs, options.blobs, request, requestId, path.route, record);
+        recordUsage(base, path.route, { status: answered.status });
+        return answered;
+      }
       const definition = resolveRoute(path.route, record, project, workload);
       if (request.method !== definition.method) {
         throw new GatewayError(405, "method_not_allowed", `/v1/${definition.route} takes ${definition.method}, not ${request.method}.`, {
@@ -537,14 +549,24 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
     if (route === "models") return definitions.models;
     if (isGatewayRoute(route) && SYNC_ROUTES_OF_ASYNC_MODALITIES[taskType]?.includes(route)) return definitions[route];
     const shown = route.length > 100 ? `${route.slice(0, 100)}...` : route;
+    const sync = [...(SYNC_ROUTES_OF_ASYNC_MODALITIES[taskType] ?? []), "models"];
+    const syncShown = `Only ${sync.map((r) => `/v1/${r}`).join(" and ")} answer${sync.length === 1 ? "s" : ""} synchronously.`;
+    if (modality !== undefined && isJobTaskType(taskType)) {
+      throw new GatewayError(
+        404,
+        "route_not_served",
+        `Workload ${project}/${workload} has task_type ${taskType}, which runs as async jobs: POST /endpoint/${project}/${workload}/v1/jobs ` +
+          `with the input instead of /v1/${shown}, then GET /v1/jobs/{id} for the result. ${syncShown}`,
+        { fields: { task_type: taskType, routes: ["jobs", ...sync] } },
+      );
+    }
     if (modality === undefined || modality.mode === "async") {
-      const sync = [...(SYNC_ROUTES_OF_ASYNC_MODALITIES[taskType] ?? []), "models"];
       throw new GatewayError(
         404,
         "async_only_modality",
-        `Workload ${project}/${workload} has task_type ${taskType}, which runs only as async jobs (too long for one HTTP request): ` +
-          `submit work through the async jobs API instead of /v1/${shown}. Only ${sync.map((r) => `/v1/${r}`).join(" and ")} answer${sync.length === 1 ? "s" : ""} synchronously.`,
-        { fields: { task_type: taskType, routes: sync } },
+        `Workload ${project}/${workload} has task_type ${taskType}, which this platform does not serve (video generation is not supported yet); ` +
+          `no route answers for it but /v1/models.`,
+        { fields: { task_type: taskType, routes: ["models"] } },
       );
     }
     const served = routesServed(taskType);

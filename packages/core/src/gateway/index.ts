@@ -35,3 +35,4 @@ export {
   type UpstreamTransport,
 } from "./upstream";
 export { extractUsage, type TokenUsage, UsageScanner } from "./usage-scan";
+export { type GatewayJobsOptions, JobWatcher, MAX_JOB_WAIT_SECONDS, serveJobs } from "./jobs-routes";

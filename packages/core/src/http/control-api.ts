@@ -3,6 +3,7 @@ import { catalogEntries, DEFAULT_CATALOG, type GpuCatalog } from "../catalog";
 import { SYNC_ROUTES_OF_ASYNC_MODALITIES } from "../gateway/routes";
 import { MethodNotAllowedError, NotFoundError, ValidationError } from "../errors";
 import { type Idempotency, parseIdempotencyKey } from "../idempotency";
+import { createSigningSecret } from "../jobs/signing-secrets";
 import { createKey, KeyInputSchema, listKeys, revokeKey, RotateInputSchema, rotateKey } from "../keys";
 import type { PlatformContext } from "../platform/context";
 import { createProject, deleteProject, getProject, listProjects, ProjectInputSchema } from "../projects";
@@ -195,6 +196,12 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
       const rotated = await rotateKey(ctx, c.principal, param(p, "project"), param(p, "slug"), param(p, "key_id"), input, idempotencyOf(request, c));
       return json({ ...rotated.key, key: rotated.secret, previous: rotated.previous }, 201);
     })
+    .on("POST", "/v1/projects/:project/workloads/:slug/webhook-secret", async (_r, p, c) =>
+      json(await createSigningSecret(ctx, c.principal, param(p, "project"), param(p, "slug"), "webhook"), 201),
+    )
+    .on("POST", "/v1/projects/:project/workloads/:slug/producer-secret", async (_r, p, c) =>
+      json(await createSigningSecret(ctx, c.principal, param(p, "project"), param(p, "slug"), "producer"), 201),
+    )
     .on("POST", "/v1/projects/:project/workers", async (request, p, c) => {
       const input = parseInput(WorkerInputSchema, await readJsonBody(request), "worker");
       const created = await registerWorker(ctx, c.principal, param(p, "project"), input, idempotencyOf(request, c));

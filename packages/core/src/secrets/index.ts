@@ -118,10 +118,11 @@ export function deriveSecret(kind: SecretKind, serverSecret: string, scope: stri
 export const REDACTED = "[redacted]";
 
 /**
- * Every credential shape the platform hands out: the three user secrets and the replica secret
- * (`ik_rep_` + base64url), including truncated ones (a line cut mid-token still hides the rest).
+ * Every credential shape the platform hands out: the three user secrets, the replica secret
+ * (`ik_rep_` + base64url) and the jobs' signing secrets (`whsec_` / `iksp_` + base64), including
+ * truncated ones (a line cut mid-token still hides the rest).
  */
-const CREDENTIAL_SHAPE = /ik_(?:sdk|live|wrk|rep)_[0-9A-Za-z_-]*/g;
+const CREDENTIAL_SHAPE = /ik_(?:sdk|live|wrk|rep)_[0-9A-Za-z_-]*|(?:whsec|iksp)_[0-9A-Za-z+/=]*/g;
 
 /**
  * Text that may reach a person (events, replica status, logs) with every credential shape and the

@@ -3,3 +3,4 @@ export * from "./schema";
 export * from "./validate";
 export * from "./diff";
 export { closest, editDistance } from "./suggest";
+export * from "./pooling";

@@ -1,3 +1,4 @@
+import { poolingFlags } from "./pooling";
 /**
  * Backends, modalities (task_type) and the routes each modality serves. One table, read by
  * validation (which backend may serve which task_type), by the gateway (which routes a workload
@@ -31,7 +32,7 @@ export type OnDriftName = (typeof ON_DRIFT)[number];
 export interface Modality {
   taskType: TaskTypeName;
   description: string;
-  /** `sync`: OpenAI-compatible routes under /v1. `async`: only through the async jobs API. */
+  /** `sync`: OpenAI-compatible routes under /v1. `async`: only through the async jobs API (`/v1/jobs`, docs/jobs.md). */
   mode: "sync" | "async";
   /** Routes under `/endpoint/{project}/{workload}/v1/` (besides `models`, which every sync modality has). */
   routes: readonly string[];
@@ -94,14 +95,14 @@ export const MODALITIES: Readonly<Record<TaskTypeName, Modality>> = {
   },
   text2video: {
     taskType: "text2video",
-    description: "Video generation from a prompt; minutes per clip, so jobs only",
+    description: "Video generation from a prompt; not served yet (refused at ensure)",
     mode: "async",
     routes: [],
     backends: OMNI,
   },
   image2video: {
     taskType: "image2video",
-    description: "Video generation from an image; minutes per clip, so jobs only",
+    description: "Video generation from an image; not served yet (refused at ensure)",
     mode: "async",
     routes: [],
     backends: OMNI,
@@ -140,15 +141,16 @@ export function shellQuote(word: string): string {
 }
 
 /**
- * The command run when a spec gives none: the backend's standard way to serve the model. The model
+ * The command run when a spec gives none: the backend's standard way to serve the model (pooling task
+ * types start it as a pooling model, see pooling.ts). The model
  * is quoted even though `model` admits only model-name characters: no value reaches a shell unquoted.
  */
-export function defaultCommand(backend: BackendName, model: string): string {
+export function defaultCommand(backend: BackendName, model: string, taskType: TaskTypeName = "text2text", vllmVersion?: string): string {
   switch (backend) {
     case "vllm":
-      return `vllm serve ${shellQuote(model)}`;
+      return `vllm serve ${shellQuote(model)}${poolingFlags(backend, taskType, vllmVersion)}`;
     case "sglang":
-      return `python -m sglang.launch_server --model-path ${shellQuote(model)}`;
+      return `python -m sglang.launch_server --model-path ${shellQuote(model)}${poolingFlags(backend, taskType)}`;
     case "ollama":
       return "ollama serve";
     case "vllm-omni":

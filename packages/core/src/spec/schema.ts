@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type JobsConfig, JobsConfigSchema } from "../jobs/schema";
 import { BACKENDS, EXECUTION_POLICIES, ON_DRIFT, TASK_TYPES } from "./modalities";
 
 /**
@@ -107,6 +108,8 @@ export const WorkloadSpecInputSchema = z.strictObject({
   worker_id: z.string().regex(WORKER_ID_PATTERN).optional(),
   execution_policy: ExecutionPolicySchema.optional(),
   execution_policy_config: z.record(z.string(), z.unknown()).optional(),
+  /** Async task types only (reranker, classification, reward): queue and retention limits of their jobs. */
+  jobs: JobsConfigSchema.optional(),
 });
 
 export type WorkloadSpecInput = z.input<typeof WorkloadSpecInputSchema>;
@@ -128,6 +131,7 @@ interface SpecCommon {
   command: string;
   vllm_version?: string;
   worker_id?: string;
+  jobs?: JobsConfig;
 }
 
 /** The normalised spec: every default filled in. Stored, diffed and returned by the API. */

@@ -23,7 +23,11 @@ import {
   type WorkloadSpec,
   WorkloadSpecInputSchema,
 } from "./schema";
+import { POOLING_TASK_TYPES } from "./pooling";
 import { closest } from "./suggest";
+
+/** Task types the catalog names but no backend path serves yet: refused at ensure with the reason. */
+export const UNSERVED_TASK_TYPES: readonly TaskTypeName[] = ["text2video", "image2video"];
 
 /** Field names people reach for that mean something else here, keyed by where they appear. */
 const ALIASES: Record<string, Record<string, string>> = {
@@ -332,7 +336,8 @@ export function validateSpec(input: unknown): WorkloadSpec {
     model: spec.model,
     backend: spec.backend,
     task_type: taskType,
-    command: spec.command ?? defaultCommand(spec.backend, spec.model),
+    command: spec.command ?? defaultCommand(spec.backend, spec.model, taskType, spec.vllm_version),
+    ...(spec.jobs === undefined ? {} : { jobs: spec.jobs }),
     ...(spec.vllm_version === undefined ? {} : { vllm_version: spec.vllm_version }),
     ...(spec.worker_id === undefined ? {} : { worker_id: spec.worker_id }),
     execution_policy: policy,
@@ -376,13 +381,29 @@ function checkCrossFieldRules(raw: Record<string, unknown>): ErrorDetail[] {
     (TASK_TYPES as readonly string[]).includes(taskType)
   ) {
     const modality = MODALITIES[taskType as TaskTypeName];
-    if (!(modality.backends as readonly string[]).includes(backend)) {
+    if (UNSERVED_TASK_TYPES.includes(taskType as TaskTypeName)) {
+      details.push({
+        path: "task_type",
+        message: `task_type "${taskType}" is not served yet: video generation takes minutes per clip and needs the async jobs API, which runs only reranker, classification and reward jobs today`,
+        received: taskType,
+        expected: `one of ${TASK_TYPES.filter((t) => !UNSERVED_TASK_TYPES.includes(t)).join(", ")}`,
+      });
+    } else if (!(modality.backends as readonly string[]).includes(backend)) {
+      const reason = POOLING_TASK_TYPES.includes(taskType as TaskTypeName) && backend === "ollama" ? ": ollama has no rerank, classify or pooling route" : "";
       details.push({
         path: "backend",
-        message: `backend "${backend}" cannot serve task_type "${taskType}"`,
+        message: `backend "${backend}" cannot serve task_type "${taskType}"${reason}`,
         received: backend,
         expected: `for ${taskType}: ${modality.backends.join(", ")}`,
         suggestion: modality.backends[0],
+      });
+    }
+    if (raw.jobs !== undefined && !POOLING_TASK_TYPES.includes(taskType as TaskTypeName)) {
+      details.push({
+        path: "jobs",
+        message: `jobs applies to the async task types (${POOLING_TASK_TYPES.join(", ")}), not "${taskType}"`,
+        received: raw.jobs,
+        expected: "omit jobs for this task_type",
       });
     }
     if (raw.vllm_version !== undefined && !(VLLM_VERSIONED_BACKENDS as readonly string[]).includes(backend)) {

@@ -9,6 +9,7 @@ import { changesRuntime, diffSpecs, type SpecDifference } from "../spec/diff";
 import { OnDriftSchema } from "../spec/schema";
 import type { OnDriftName } from "../spec/modalities";
 import type { WorkloadSpec } from "../spec/schema";
+import { specWarnings } from "../spec/pooling";
 import { referencedWorkerIds, storedSpecProblem, validateSpec } from "../spec/validate";
 import { openCursor, signCursor } from "../store/signed-cursor";
 import type { Principal } from "../tokens";
@@ -83,6 +84,8 @@ export interface WorkloadView {
     conditions: Condition[];
     /** On shared cloud capacity: GPU-hours held x their share of the nodes' prices, since first placed (USD, estimated). */
     estimated_cost_usd?: number;
+    /** Accepted but deprecated parts of the spec, each naming its replacement (e.g. vLLM's `--task score`). */
+    warnings?: string[];
     replicas: ReplicaSummary[];
     events: WorkloadEvent[];
   };
@@ -362,9 +365,10 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
   const ready = replicas.filter((r) => r.desired === "running" && r.phase === "ready" && isWorkerOnline(workers.get(r.worker_id), ctx.now())).length;
   const failed = replicas.filter((r) => r.desired === "running" && r.phase === "failed");
   const nextRetryAt = earliestRetry(failed);
+  const warnings = specWarnings(record.spec);
   const conditions: Condition[] = [
     problem === undefined
-      ? { type: "Accepted", status: "True", reason: "SpecValid", message: `generation ${record.generation} accepted` }
+      ? { type: "Accepted", status: "True", reason: "SpecValid", message: `generation ${record.generation} accepted${warnings.map((w) => `; warning: ${w}`).join("")}` }
       : { type: "Accepted", status: "False", reason: "SpecInvalid", message: `generation ${record.generation} no longer passes validation: ${problem}` },
     state.desiredReplicas === 0
       ? { type: "Ready", status: "False", reason: "NoReplicasWanted", message: state.decision }
@@ -409,6 +413,7 @@ export async function view(ctx: PlatformContext, record: WorkloadRecord, project
       ...(nextRetryAt === undefined ? {} : { next_retry_at: nextRetryAt }),
       conditions,
       ...(cost === undefined ? {} : { estimated_cost_usd: cost }),
+      ...(warnings.length === 0 ? {} : { warnings }),
       replicas: replicas.map((r) => ({
         id: r.id,
         slot: r.slot,

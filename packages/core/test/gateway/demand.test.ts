@@ -90,7 +90,7 @@ describe.each(GATEWAY_BINDINGS)("gateway: what counts as demand ($binding bindin
     expect(codes).toEqual([
       "route_not_served",
       "route_not_served",
-      "async_only_modality",
+      "route_not_served",
       "missing_api_key",
       "malformed_api_key",
       "key_wrong_workload",

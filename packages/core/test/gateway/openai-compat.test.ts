@@ -178,12 +178,13 @@ describe.each(GATEWAY_BINDINGS)("gateway: model names, stream usage and rerank (
     expect(served.gateway.gatewayRequestRate(incarnation)).toBe(rate);
   });
 
-  it("another route on a reranker is async_only_modality naming rerank and models as its synchronous routes", async () => {
+  it("another route on a reranker is route_not_served pointing to /v1/jobs, naming rerank and models as its synchronous routes", async () => {
     const response = await post("ranker", "chat/completions", { messages: [{ role: "user", content: "hi" }] });
     const body = (await response.json()) as { error: { code: string; message: string; routes: string[] } };
     expect(response.status).toBe(404);
-    expect(body.error.code).toBe("async_only_modality");
-    expect(body.error.routes).toEqual(["rerank", "models"]);
+    expect(body.error.code).toBe("route_not_served");
+    expect(body.error.routes).toEqual(["jobs", "rerank", "models"]);
+    expect(body.error.message).toContain("/v1/jobs");
     expect(body.error.message).toContain("Only /v1/rerank and /v1/models answer synchronously.");
   });
 

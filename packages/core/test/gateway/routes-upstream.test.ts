@@ -72,16 +72,17 @@ describe.each(GATEWAY_BINDINGS)("gateway: routes per modality and what it makes 
     expect(seen.length).toBe(before);
   });
 
-  it("an async-only modality points to the async jobs API", async () => {
+  it("a job task type's sync routes point to its /v1/jobs", async () => {
     // Act
     const response = await call("rerank", "chat/completions");
     const body = (await response.json()) as ErrorBody;
 
     // Assess
     expect(response.status).toBe(404);
-    expect(body.error.code).toBe("async_only_modality");
+    expect(body.error.code).toBe("route_not_served");
     expect(body.error.message).toContain("reranker");
-    expect(body.error.message).toContain("async jobs API");
+    expect(body.error.message).toContain("/v1/jobs");
+    expect(body.error.routes).toEqual(["jobs", "rerank", "models"]);
   });
 
   it("an images body nested deeper than 64 levels is a 400 naming the limit, with no upstream call", async () => {

@@ -80,3 +80,13 @@ describe("issue 11.5: redactSecrets", () => {
     );
   });
 });
+
+describe("redactSecrets: the jobs' signing secrets", () => {
+  it("hides whsec_ and iksp_ secrets (base64, whole or cut) and keeps other words", () => {
+    // Act
+    const redacted = redactSecrets("webhook whsec_Ab+/cD09ef== producer iksp_Q0xJ cut whsec_ ok whsecret_kept");
+
+    // Assess
+    expect(redacted).toBe("webhook [redacted] producer [redacted] cut [redacted] ok whsecret_kept");
+  });
+});
