@@ -1,5 +1,5 @@
-import { lambdaPlatformContext, projectTickOf } from "@inferencekey/aws";
-import { runProjectTick, storedRequestRate } from "@inferencekey/core";
+import { jobsFromEnv, lambdaPlatformContext, projectTickOf } from "@inferencekey/aws";
+import { pendingJobCount, publishReconciledTransitions, runProjectTick, storedRequestRate } from "@inferencekey/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { cloudCompute } from "./lib/cloud-compute";
 import { entryTools, invokedEntry } from "./lib/lambda-entry";
@@ -8,6 +8,8 @@ import { storeMigrated } from "./lib/store-migration";
 const tools = entryTools("controller-project");
 const ctx = lambdaPlatformContext(tools.secrets);
 const log = (line: string) => tools.logger.warn(line);
+/** The bus of the job queue's deployment (infra/queues.ts), for workload.scaled / workload.ready. */
+const events = jobsFromEnv(process.env, log)?.events;
 
 /**
  * The controller's project passes: the SQS consumer of the queue controller-tick fans out to, one
@@ -34,9 +36,11 @@ export const handler = invokedEntry<SQSEvent, SQSBatchResponse>(tools).handler(a
         log,
         signals: {
           requestsPerMinute: (project, workload, incarnation) => storedRequestRate(ctx, project, workload, incarnation),
-          queuedJobs: () => 0,
+          // Queued and waiting jobs: a workload at zero scales up on its first job.
+          queuedJobs: (project, workload) => pendingJobCount(ctx, project, workload),
         },
       });
+      if (result !== undefined && events !== undefined) await publishReconciledTransitions(ctx, events, result.outcomes);
       if (result !== undefined && result.failed.length > 0) log(`controller: ${tick.project}: ${result.failed.length} workload(s) failed this pass`);
     } catch (error) {
       log(`controller: pass of ${tick.project} failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,5 +1,13 @@
-import { awsConfigFromEnv, controllerEnvironment, createSqsClient, lambdaPlatformContext, SqsProjectDispatcher } from "@inferencekey/aws";
-import { fanOutTick, reconcileAll, storedRequestRate } from "@inferencekey/core";
+import { awsConfigFromEnv, controllerEnvironment, createSqsClient, JOBS_QUEUE_SETTINGS, jobsFromEnv, lambdaPlatformContext, SqsProjectDispatcher } from "@inferencekey/aws";
+import {
+  deliverDueWebhooks,
+  fanOutTick,
+  maintainAllJobs,
+  pendingJobCount,
+  publishReconciledTransitions,
+  reconcileAll,
+  storedRequestRate,
+} from "@inferencekey/core";
 import type { ScheduledEvent } from "aws-lambda";
 import { cloudCompute } from "./lib/cloud-compute";
 import { entryTools, invokedEntry } from "./lib/lambda-entry";
@@ -17,6 +25,8 @@ const dispatcher =
         queueUrl: env.queueUrl,
         client: createSqsClient({ ...(region === undefined ? {} : { region }), ...(env.sqsEndpoint === undefined ? {} : { endpoint: env.sqsEndpoint }) }),
       });
+// The job queue (infra/queues.ts): the tick's job upkeep re-sends to it and publishes on the bus.
+const jobs = jobsFromEnv();
 
 /**
  * The controller tick: EventBridge every minute (and on demand after ensure/delete). Level-triggered:
@@ -34,6 +44,7 @@ export const handler = invokedEntry<ScheduledEvent, { reconciled: number; skippe
   const compute = await cloudCompute(controllerId);
   if (dispatcher !== undefined) {
     const { projects } = await fanOutTick(ctx, dispatcher, compute);
+    await jobUpkeep([]);
     tools.metrics.addMetric("ProjectsDispatched", "Count", projects);
     tools.logger.info("tick", { dispatched: projects });
     return { reconciled: 0, skipped: 0, dispatched: projects };
@@ -43,12 +54,28 @@ export const handler = invokedEntry<ScheduledEvent, { reconciled: number; skippe
     // The gateway runs in other Lambdas: its request rate comes from the usage counters it flushes.
     signals: {
       requestsPerMinute: (project, workload, incarnation) => storedRequestRate(ctx, project, workload, incarnation),
-      queuedJobs: () => 0,
+      // Queued and waiting jobs: a workload at zero scales up on its first job.
+      queuedJobs: (project, workload) => pendingJobCount(ctx, project, workload),
     },
   });
+  await jobUpkeep(outcomes);
   const result = { reconciled: outcomes.filter((o) => !o.skipped).length, skipped: outcomes.filter((o) => o.skipped).length, dispatched: 0 };
   tools.metrics.addMetric("WorkloadsReconciled", "Count", result.reconciled);
   tools.metrics.addMetric("WorkloadsSkipped", "Count", result.skipped);
   tools.logger.info("tick", result);
   return result;
 });
+
+/**
+ * Job upkeep (when the deployment has a job queue): re-send jobs whose SendMessage failed or was
+ * lost, re-queue waiting ones once a replica is ready, take back jobs whose consumer died, expire
+ * those past max_queue_seconds; workload.scaled / workload.ready for the workloads this tick
+ * reconciled (a fanned-out tick's passes publish their own); webhook retries falling due while no
+ * job flows (the consumer delivers after each batch), few, within the tick's 55 s.
+ */
+async function jobUpkeep(outcomes: Parameters<typeof publishReconciledTransitions>[2]): Promise<void> {
+  if (jobs === undefined) return;
+  await maintainAllJobs({ ctx, ...jobs }, { staleAfterSeconds: JOBS_QUEUE_SETTINGS.staleAfterSeconds, maxAttempts: JOBS_QUEUE_SETTINGS.maxReceiveCount });
+  if (jobs.events !== undefined) await publishReconciledTransitions(ctx, jobs.events, outcomes);
+  await deliverDueWebhooks({ ctx, allowPrivateWebhooks: false }, 4);
+}

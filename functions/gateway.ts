@@ -4,6 +4,7 @@ import {
   awsGatewayLimits,
   createS3Client,
   gatewayEnvironment,
+  jobsFromEnv,
   lambdaPlatformContext,
   requestFromFunctionUrlEvent,
   responseBodyChunks,
@@ -37,6 +38,9 @@ const files =
         publicUrl: env.publicUrl,
       }
     : {};
+// The async jobs API sends to the SQS job queue (infra/queues.ts) and keeps large inputs under the
+// bucket's jobs/ prefix; long polls re-read the job.
+const jobs = jobsFromEnv();
 // The flush timer does not run while Lambda freezes the instance: usage is written before each invocation ends.
 const gateway = createGateway(ctx, {
   ...files,
@@ -47,6 +51,7 @@ const gateway = createGateway(ctx, {
   // Every wait ends before CloudFront's origin timeout; bodies stay under Lambda's payload limit.
   ...awsGatewayLimits(),
   log: (line) => tools.logger.error(line),
+  ...(jobs === undefined ? {} : { jobs: { queue: jobs.queue, ...(jobs.blobs === undefined ? {} : { blobs: jobs.blobs }) } }),
 });
 
 interface StreamedResult {

@@ -45,7 +45,6 @@ export {
 } from "./env";
 export { functionUrlResultFromResponse, requestFromFunctionUrlEvent } from "./lambda-http";
 export { createS3Client, S3BlobStore, type S3BlobStoreOptions, type S3ClientOptions } from "./s3-blob-store";
-export { createSqsClient, projectTickOf, SqsProjectDispatcher, type SqsClientOptions } from "./sqs-project-dispatcher";
 export { awsGatewayLimits } from "./lambda-gateway";
 export { type ResponseChunksOptions, responseBodyChunks, SSE_KEEP_ALIVE } from "./lambda-stream";
 export { SsmParameter, SsmParameterError, type SsmParameterOptions } from "./ssm-parameter";
@@ -63,3 +62,37 @@ export { DEEP_LEARNING_BASE_AMI_LINES, type NodeImageLine, type NodeImageResolve
 export { NODE_22_PACKAGE, type NodeUserDataInput, renderNodeUserData, USER_DATA_LIMIT_BYTES } from "./node-user-data";
 export { ec2NodeProviderFromConfig, type NodePoolConfig, nodePoolConfigFromEnv, subnetsWithZones } from "./node-pool-config";
 export { cloudComputeFromEnv } from "./cloud-compute";
+export { projectTickOf, SqsProjectDispatcher } from "./sqs-project-dispatcher";
+export { createEventBridgeClient, EVENTBRIDGE_CLIENT_DEFAULTS, type EventBridgeClientOptions } from "./eventbridge-client";
+export {
+  EVENT_ENTRY_MAX_BYTES,
+  EventBridgePublisher,
+  eventEntrySize,
+  LIFECYCLE_ENTRY_MAX_BYTES,
+  LIFECYCLE_EVENT_SOURCE,
+  lifecycleEventEntry,
+  PUT_EVENTS_MAX_ENTRIES,
+} from "./eventbridge-publisher";
+export { blobInputPointerLoader } from "./job-input-pointer";
+export {
+  eventPublisherFromEnv,
+  JOBS_BLOB_PREFIX,
+  type JobsEnvironment,
+  jobConsumerDeps,
+  jobsBlobStoreFromEnv,
+  jobsEnvironment,
+  jobsFromEnv,
+  sqsJobQueueFromEnv,
+} from "./jobs-env";
+export { JOBS_ENV, JOBS_QUEUE_SETTINGS } from "./jobs-settings";
+export { createSqsClient, SQS_CLIENT_DEFAULTS, type SqsClientOptions } from "./sqs-client";
+export {
+  batchFailureLogger,
+  DEFERRED_DELAY_SECONDS,
+  RetryLaterError,
+  receiveCountOf,
+  retryDelaySeconds,
+  type SqsJobBatchDeps,
+  settleJobBatch,
+} from "./sqs-job-consumer";
+export { SQS_MAX_DELAY_SECONDS, SQS_MAX_MESSAGE_BYTES, SqsJobQueue } from "./sqs-job-queue";

@@ -1,24 +1,6 @@
-import { SendMessageBatchCommand, SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { ProjectTick, ProjectTickDispatcher } from "@inferencekey/core";
-
-export interface SqsClientOptions {
-  region?: string;
-  /** An emulator (moto server) instead of AWS. */
-  endpoint?: string;
-  credentials?: SQSClientConfig["credentials"];
-}
-
-/** The one way to build an SQS client in this codebase: short timeouts, standard retries. */
-export function createSqsClient(options: SqsClientOptions = {}): SQSClient {
-  return new SQSClient({
-    ...(options.region === undefined ? {} : { region: options.region }),
-    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-    maxAttempts: 3,
-    retryMode: "standard",
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
-  });
-}
+import { createSqsClient } from "./sqs-client";
 
 /** SQS's SendMessageBatch limit. */
 const BATCH = 10;

@@ -2,7 +2,8 @@ import { CreateQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQS
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type RunningMoto, startMoto } from "../../../test/support/moto";
-import { createSqsClient, projectTickOf, SqsProjectDispatcher } from "../src/sqs-project-dispatcher";
+import { createSqsClient } from "../src/sqs-client";
+import { projectTickOf, SqsProjectDispatcher } from "../src/sqs-project-dispatcher";
 
 const ticks = (n: number) => Array.from({ length: n }, (_, i) => ({ project: `p${i}`, tick: "2030-01-01T00:00:00.000Z" }));
 

@@ -8,6 +8,7 @@ export * from "./schedule";
 export * from "./platform/context";
 export * from "./events";
 export * from "./events/lifecycle";
+export * from "./events/workload-transitions";
 export * from "./tokens";
 export * from "./projects";
 export * from "./project-secrets";

@@ -474,7 +474,7 @@ export function createGateway(ctx: PlatformContext, options: GatewayOptions = {}
         if (options.jobs === undefined) {
           throw new GatewayError(404, "route_not_served", "This deployment runs no job queue, so it does not serve /v1/jobs.");
         }
-        const answered = await serveJobs(ctx, options.jobs, options.blobs, request, requestId, path.route, record);
+        const answered = await serveJobs(ctx, options.jobs, options.jobs.blobs ?? options.blobs, request, requestId, path.route, record);
         recordUsage(base, path.route, { status: answered.status });
         return answered;
       }

@@ -13,6 +13,8 @@ import type { GatewayReply, GatewayRequest } from "./exchange";
 /** The data plane's async jobs API (`/v1/jobs`), given to the gateway by the platform that runs a queue. */
 export interface GatewayJobsOptions {
   queue: JobQueue;
+  /** Where large job inputs and results are kept, when not the gateway's own blob store (AWS: a longer-lived S3 prefix). */
+  blobs?: BlobStore;
   /** Webhook URLs may be http and name private addresses (`npm start` default; never in AWS). */
   allowPrivateWebhooks?: boolean;
   /** Wakes long polls when a job changes in this process (the local consumer tells it). */

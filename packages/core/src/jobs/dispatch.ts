@@ -8,7 +8,7 @@ import type { JobQueue } from "./queue";
  * message runs its job (`processJobMessage`). Never throws for a bad message.
  */
 export async function processQueueMessage(
-  deps: JobConsumerDeps & { queue: JobQueue; allowPrivateWebhooks?: boolean; loadInputPointer?: (pointer: string) => Promise<unknown> },
+  deps: JobConsumerDeps & { queue: JobQueue; allowPrivateWebhooks?: boolean; loadInputPointer?: (pointer: string, owner: { project: string; workload: string }) => Promise<unknown> },
   body: string,
   receiveCount: number,
 ): Promise<MessageOutcome> {

@@ -59,8 +59,11 @@ export async function acceptProducerMessage(
     blobs?: BlobStore;
     allowPrivateWebhooks?: boolean;
     log?: (line: string) => void;
-    /** Reads an `input_pointer` (an object in the deployment's bucket); without it, pointers are refused. */
-    loadInputPointer?: (pointer: string) => Promise<unknown>;
+    /**
+     * Reads an `input_pointer` (an object in the deployment's blob store); without it, pointers are
+     * refused. Given the signed message's project and workload, so a pointer outside them is refused.
+     */
+    loadInputPointer?: (pointer: string, owner: { project: string; workload: string }) => Promise<unknown>;
   },
   raw: unknown,
 ): Promise<ProducerOutcome> {
@@ -82,7 +85,7 @@ export async function acceptProducerMessage(
       if (deps.loadInputPointer === undefined) {
         return { kind: "refused", reason: "input_pointer cannot be read on this platform: put the input inline (up to 1 MiB)" };
       }
-      input = await deps.loadInputPointer(message.input_pointer);
+      input = await deps.loadInputPointer(message.input_pointer, { project: message.project, workload: message.workload });
     }
     if (input === null || typeof input !== "object" || Array.isArray(input)) return { kind: "refused", reason: "the message has no input object" };
     const submitted = await submitJob(deps, {

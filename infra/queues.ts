@@ -1,0 +1,79 @@
+import { JOBS_ENV, JOBS_QUEUE_SETTINGS } from "../packages/aws/src/jobs-settings";
+import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
+import { alarm } from "./observability";
+
+// Async jobs (docs/jobs.md, "In AWS"): the job queue with its dead-letter queue, the consumer Lambda
+// (ReportBatchItemFailures), and the deployment's EventBridge bus for lifecycle events. Every number
+// comes from JOBS_QUEUE_SETTINGS, which the consumer's code reads too.
+const settings = JOBS_QUEUE_SETTINGS;
+
+export const jobsDeadLetterQueue = new sst.aws.Queue("JobsDeadLetter", {
+  transform: { queue: { messageRetentionSeconds: settings.deadLetterRetentionSeconds, sqsManagedSseEnabled: true } },
+});
+
+// Visibility at least 6x the consumer's timeout (AWS's advice for Lambda event sources), so a batch
+// still running is never handed to a second consumer; after maxReceiveCount receives, the DLQ.
+export const jobsQueue = new sst.aws.Queue("Jobs", {
+  visibilityTimeout: `${settings.visibilityTimeoutSeconds} seconds`,
+  dlq: { queue: jobsDeadLetterQueue.arn, retry: settings.maxReceiveCount },
+  transform: {
+    queue: {
+      messageRetentionSeconds: settings.messageRetentionSeconds,
+      maxMessageSize: settings.maxMessageBytes,
+      sqsManagedSseEnabled: true,
+    },
+  },
+});
+
+// Lifecycle events (job.succeeded, job.failed, workload.ready, workload.scaled): ids only, source
+// `inferencekey`. Rules on this bus route them (docs/jobs.md, "Lifecycle events").
+export const eventBus = new sst.aws.Bus("Events");
+
+/** What a function that sends jobs needs (the gateway's /v1/jobs, the controller's re-enqueues): the queue's URL and SendMessage on it. */
+export const jobsSender = {
+  environment: { [JOBS_ENV.queueUrl]: jobsQueue.url, [JOBS_ENV.eventBus]: eventBus.name },
+  permissions: [
+    { actions: ["sqs:SendMessage"], resources: [jobsQueue.arn] },
+    { actions: ["events:PutEvents"], resources: [eventBus.arn] },
+  ] as sst.aws.FunctionPermissionArgs[],
+};
+
+const consumer = platformFunction("JobsConsumer", {
+  service: "jobs-consumer",
+  handler: "functions/jobs-consumer.handler",
+  timeout: `${settings.consumerTimeoutSeconds} seconds`,
+  memory: "1024 MB",
+  permissions: [
+    ...tablePermissions(TABLE_ITEM_ACTIONS),
+    ...jobsSender.permissions,
+    // Receive and delete are the event source mapping's; the consumer itself shortens a retried record's visibility.
+    { actions: ["sqs:ChangeMessageVisibility"], resources: [jobsQueue.arn] },
+  ],
+});
+
+// Ten records per invocation, at most `maximumConcurrency` invocations at once; the records the
+// handler reports (batchItemFailures) stay on the queue, Lambda deletes the others.
+export const jobsConsumer = jobsQueue.subscribe(
+  { ...consumer, environment: { ...consumer.environment, ...jobsSender.environment } },
+  {
+    batch: { size: settings.batchSize, partialResponses: true },
+    transform: { eventSourceMapping: { scalingConfig: { maximumConcurrency: settings.maximumConcurrency } } },
+  },
+);
+
+// A message in the DLQ is a job the consumer could not even settle (the store kept failing, or
+// the function kept timing out): someone should look.
+alarm("JobsDeadLetterMessages", {
+  description: "Jobs: messages reached the dead-letter queue",
+  namespace: "AWS/SQS",
+  // Redriven messages do not count in NumberOfMessagesSent; any visible one does here.
+  metricName: "ApproximateNumberOfMessagesVisible",
+  dimensions: { QueueName: jobsDeadLetterQueue.nodes.queue.name },
+});
+
+export const outputs = {
+  jobsQueueUrl: jobsQueue.url,
+  jobsQueueArn: jobsQueue.arn,
+  jobsDeadLetterQueueUrl: jobsDeadLetterQueue.url,
+  eventBusName: eventBus.name,
+};
