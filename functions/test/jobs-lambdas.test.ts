@@ -1,18 +1,34 @@
 import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
   awsConfigFromEnv,
   createDynamoDocumentClient,
   createEventBridgeClient,
+  createS3Client,
   createSqsClient,
   DynamoStore,
   dynamoClientOptionsFromConfig,
   ensureTable,
   JOBS_ENV,
+  jobsBlobStoreFromEnv,
   jobsEnvironment,
   sqsJobQueueFromEnv,
 } from "@inferencekey/aws";
-import { ensureWorkload, getJob, getWorkloadRecord, type JobQueue, type PlatformContext, type Principal, recentEvents, submitJob } from "@inferencekey/core";
+import {
+  ensureWorkload,
+  getJob,
+  getWorkloadRecord,
+  type JobQueue,
+  listJobs,
+  type PlatformContext,
+  type Principal,
+  readJob,
+  recentEvents,
+  rotateSigningSecret,
+  signProducerMessage,
+  submitJob,
+} from "@inferencekey/core";
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningMoto, startMoto } from "../../test/support/moto";
@@ -64,10 +80,15 @@ describe("jobs Lambda entries with infra's environment (moto)", () => {
       [JOBS_ENV.sqsEndpoint]: moto.endpoint,
       [JOBS_ENV.eventBus]: "inferencekey-test",
       [JOBS_ENV.eventBridgeEndpoint]: moto.endpoint,
+      INFERENCEKEY_BLOB_BUCKET: "inferencekey-blobs",
+      INFERENCEKEY_S3_ENDPOINT: moto.endpoint,
       AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",
     });
+    const s3 = createS3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    await s3.send(new CreateBucketCommand({ Bucket: "inferencekey-blobs" }));
+    s3.destroy();
     const client = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(client, "inferencekey-test");
     ctx = { store: new DynamoStore({ tableName: "inferencekey-test", client }), serverSecret: "test-server-secret", now: () => new Date() };
@@ -143,5 +164,42 @@ describe("jobs Lambda entries with infra's environment (moto)", () => {
     expect((await getJob({ ctx }, "acme", "ranker", fresh.id)).job.status).toBe("waiting");
     expect((await getJob({ ctx }, "acme", "ranker", old.id)).job).toMatchObject({ status: "expired", error: { code: "max_queue_seconds_exceeded" } });
     expect(events.map((m) => JSON.parse(m.Body ?? "{}")).map((e) => [e["detail-type"], e.detail.job_id])).toEqual([["job.failed", old.id]]);
+  }, 60_000);
+
+  it("consumer: a signed producer message with an input_pointer is read from the bucket's jobs/ prefix and becomes a job", async () => {
+    // Prepare: a 300 KB input stored as the deployment stores job blobs, and a message pointing at it.
+    const blobs = jobsBlobStoreFromEnv();
+    const pointer = `acme/ranker/file_${"P".repeat(24)}`;
+    const input = { query: "q", documents: ["x".repeat(300_000)] };
+    await blobs?.put(pointer, { data: Buffer.from(JSON.stringify(input)), contentType: "application/json", expiresAt: new Date(Date.now() + 3_600_000) });
+    const { secret } = await rotateSigningSecret(ctx, "producer", await getWorkloadRecord(ctx, ADMIN, "acme", "ranker"));
+    const message = signProducerMessage(secret, { project: "acme", workload: "ranker", idempotency_key: "pointer-1", input_pointer: pointer }, Math.floor(Date.now() / 1000));
+    const record = {
+      messageId: "m-pointer",
+      receiptHandle: "rh",
+      body: JSON.stringify(message),
+      attributes: { ApproximateReceiveCount: "1", SentTimestamp: "", SenderId: "", ApproximateFirstReceiveTimestamp: "" },
+      messageAttributes: {},
+      md5OfBody: "",
+      eventSource: "aws:sqs",
+      eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:jobs",
+      awsRegion: "us-east-1",
+    };
+
+    // Act
+    const response = await consumer({ Records: [record] }, {} as Context);
+    const jobs = (await listJobs({ ctx }, "acme", "ranker", { status: "queued" })).data.filter((j) => j.idempotency_key === "pointer-1");
+
+    // Assess: the job exists and its input (over 256 KB) is kept under jobs/ as well.
+    expect(blobs).toBeDefined();
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(jobs).toHaveLength(1);
+    const stored = await readJob(ctx, "acme", "ranker", jobs[0]?.id ?? "");
+    expect(stored?.record.input_blob).toMatch(/^acme\/ranker\/file_/);
+    expect(await blobs?.get(stored?.record.input_blob ?? "", new Date())).toMatchObject({ contentType: "application/json" });
+    const s3 = createS3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: "inferencekey-blobs", Prefix: "jobs/acme/ranker/" }));
+    s3.destroy();
+    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual([`jobs/${pointer}`, `jobs/${stored?.record.input_blob}`].sort());
   }, 60_000);
 });

@@ -1,11 +1,11 @@
 import { type BlobStore, type PlatformContext, recordColdRequest, replicaJobExecutor, undiciTransport } from "@inferencekey/core";
 import { awsConfigFromEnv } from "./dynamo-client";
 import { gatewayEnvironment } from "./env";
-import { createS3Client, S3BlobStore } from "./s3-blob-store";
 import { createEventBridgeClient } from "./eventbridge-client";
 import { EventBridgePublisher } from "./eventbridge-publisher";
 import { blobInputPointerLoader } from "./job-input-pointer";
 import { JOBS_ENV, JOBS_QUEUE_SETTINGS } from "./jobs-settings";
+import { createS3Client, S3BlobStore } from "./s3-blob-store";
 import { createSqsClient } from "./sqs-client";
 import type { SqsJobBatchDeps } from "./sqs-job-consumer";
 import { SqsJobQueue } from "./sqs-job-queue";
