@@ -1,4 +1,5 @@
 import { JOBS_ENV, JOBS_QUEUE_SETTINGS } from "../packages/aws/src/jobs-settings";
+import { files } from "./files";
 import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
 import { alarm } from "./observability";
 
@@ -29,32 +30,36 @@ export const jobsQueue = new sst.aws.Queue("Jobs", {
 // `inferencekey`. Rules on this bus route them (docs/jobs.md, "Lifecycle events").
 export const eventBus = new sst.aws.Bus("Events");
 
-/** What a function that sends jobs needs (the gateway's /v1/jobs, the controller's re-enqueues): the queue's URL and SendMessage on it. */
-export const jobsSender = {
-  environment: { [JOBS_ENV.queueUrl]: jobsQueue.url, [JOBS_ENV.eventBus]: eventBus.name },
+/**
+ * What a function that sends jobs needs (the gateway's /v1/jobs, the controller tick's re-sends and
+ * events): the queue's URL, the bus, the bucket's `jobs/` prefix (inputs and results over 256 KB;
+ * files.ts must keep `jobs/` at least 31 days), and the permissions for each.
+ */
+export const jobsAccess = {
+  environment: { [JOBS_ENV.queueUrl]: jobsQueue.url, [JOBS_ENV.eventBus]: eventBus.name, INFERENCEKEY_BLOB_BUCKET: files.name },
   permissions: [
     { actions: ["sqs:SendMessage"], resources: [jobsQueue.arn] },
     { actions: ["events:PutEvents"], resources: [eventBus.arn] },
+    { actions: ["s3:PutObject", "s3:GetObject"], resources: [$interpolate`${files.arn}/jobs/*`] },
   ] as sst.aws.FunctionPermissionArgs[],
 };
 
-const consumer = platformFunction("JobsConsumer", {
-  service: "jobs-consumer",
-  handler: "functions/jobs-consumer.handler",
-  timeout: `${settings.consumerTimeoutSeconds} seconds`,
-  memory: "1024 MB",
-  permissions: [
-    ...tablePermissions(TABLE_ITEM_ACTIONS),
-    ...jobsSender.permissions,
-    // Receive and delete are the event source mapping's; the consumer itself shortens a retried record's visibility.
-    { actions: ["sqs:ChangeMessageVisibility"], resources: [jobsQueue.arn] },
-  ],
-});
-
-// Ten records per invocation, at most `maximumConcurrency` invocations at once; the records the
-// handler reports (batchItemFailures) stay on the queue, Lambda deletes the others.
+// Ten records per invocation, run side by side, at most `maximumConcurrency` invocations at once;
+// the records the handler reports (batchItemFailures) stay on the queue, Lambda deletes the others.
 export const jobsConsumer = jobsQueue.subscribe(
-  { ...consumer, environment: { ...consumer.environment, ...jobsSender.environment } },
+  platformFunction({
+    service: "jobs-consumer",
+    handler: "functions/jobs-consumer.handler",
+    timeout: `${settings.consumerTimeoutSeconds} seconds`,
+    memory: "1024 MB",
+    environment: jobsAccess.environment,
+    permissions: [
+      ...tablePermissions(TABLE_ITEM_ACTIONS),
+      ...jobsAccess.permissions,
+      // Receive and delete are the event source mapping's; the consumer itself shortens a retried record's visibility.
+      { actions: ["sqs:ChangeMessageVisibility"], resources: [jobsQueue.arn] },
+    ],
+  }),
   {
     batch: { size: settings.batchSize, partialResponses: true },
     transform: { eventSourceMapping: { scalingConfig: { maximumConcurrency: settings.maximumConcurrency } } },
