@@ -1,5 +1,6 @@
 import { grantNodePool, nodePoolEnvironment } from "./compute";
 import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
+import { jobsAccess } from "./queues";
 import { router } from "./router";
 
 // Both controller functions place cloud replicas on shared capacity (infra/compute.ts): the node
@@ -25,8 +26,9 @@ export const projectPassConsumer = projectPasses.subscribe(
     handler: "functions/controller-project.handler",
     timeout: "60 seconds",
     memory: "1024 MB",
-    environment: nodePool,
-    permissions: tablePermissions(TABLE_ITEM_ACTIONS),
+    // The bus, for the workload.scaled / workload.ready events of the workloads each pass reconciles.
+    environment: { ...nodePool, ...jobsAccess.environment },
+    permissions: [...tablePermissions(TABLE_ITEM_ACTIONS), ...jobsAccess.permissions],
   }),
   // A failed project is reported alone (batchItemFailures), the rest of the batch is done.
   { batch: { size: 10, partialResponses: true } },
@@ -44,8 +46,13 @@ export const controllerTick = new sst.aws.CronV2("ControllerTick", {
     timeout: "55 seconds",
     memory: "1024 MB",
     retries: 0,
-    environment: { ...nodePool, INFERENCEKEY_CONTROLLER_QUEUE_URL: projectPasses.url },
-    permissions: [...tablePermissions(TABLE_ITEM_ACTIONS), { actions: ["sqs:SendMessage"], resources: [projectPasses.arn] }],
+    // Job upkeep: re-sends to the job queue, lifecycle events on the bus, webhook retries.
+    environment: { ...nodePool, ...jobsAccess.environment, INFERENCEKEY_CONTROLLER_QUEUE_URL: projectPasses.url },
+    permissions: [
+      ...tablePermissions(TABLE_ITEM_ACTIONS),
+      ...jobsAccess.permissions,
+      { actions: ["sqs:SendMessage"], resources: [projectPasses.arn] },
+    ],
   }),
 });
 

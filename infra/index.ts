@@ -8,6 +8,7 @@ export async function deploy(): Promise<Record<string, unknown>> {
     await import("./secrets"),
     await import("./compute"),
     await import("./files"),
+    await import("./queues"),
     await import("./router"),
     await import("./api"),
     await import("./agent"),

@@ -4,6 +4,7 @@ import { controlApi } from "./api";
 import { controllerTick, projectPassConsumer, projectPassesDlq } from "./controller";
 import { gateway } from "./gateway";
 import { alarmEmail } from "./options";
+import { jobsConsumer, jobsDeadLetterQueue } from "./queues";
 import { table } from "./storage";
 
 // CloudWatch alarms on what must not happen silently, all notifying one SNS topic (subscribe
@@ -48,6 +49,7 @@ const functions = {
   ControllerTick: { name: controllerTick.nodes.function.name, url: false },
   ControllerProject: { name: projectPassConsumer.apply((consumer) => consumer.nodes.function.name), url: false },
   AdminToken: { name: adminToken.name, url: false },
+  JobsConsumer: { name: jobsConsumer.apply((consumer) => consumer.nodes.function.name), url: false },
 };
 for (const [id, fn] of Object.entries(functions)) {
   const dimensions = { FunctionName: fn.name };
@@ -66,6 +68,15 @@ alarm("ControllerProjectsDlqDepth", {
   namespace: "AWS/SQS",
   metricName: "ApproximateNumberOfMessagesVisible",
   dimensions: { QueueName: projectPassesDlq.nodes.queue.name },
+});
+// A message in the DLQ is a job the consumer could not even settle (the store kept failing, or
+// the function kept timing out): someone should look.
+alarm("JobsDeadLetterMessages", {
+  description: "Jobs: messages reached the dead-letter queue",
+  namespace: "AWS/SQS",
+  // Redriven messages do not count in NumberOfMessagesSent; any visible one does here.
+  metricName: "ApproximateNumberOfMessagesVisible",
+  dimensions: { QueueName: jobsDeadLetterQueue.nodes.queue.name },
 });
 // The minute schedule: a tick EventBridge Scheduler could not deliver (retries: 0, so dropped at once).
 for (const metricName of ["InvocationDroppedCount", "TargetErrorCount"]) {

@@ -1,7 +1,6 @@
 import { JOBS_ENV, JOBS_QUEUE_SETTINGS } from "../packages/aws/src/jobs-settings";
 import { files } from "./files";
 import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
-import { alarm } from "./observability";
 
 // Async jobs (docs/jobs.md, "In AWS"): the job queue with its dead-letter queue, the consumer Lambda
 // (ReportBatchItemFailures), and the deployment's EventBridge bus for lifecycle events. Every number
@@ -65,16 +64,6 @@ export const jobsConsumer = jobsQueue.subscribe(
     transform: { eventSourceMapping: { scalingConfig: { maximumConcurrency: settings.maximumConcurrency } } },
   },
 );
-
-// A message in the DLQ is a job the consumer could not even settle (the store kept failing, or
-// the function kept timing out): someone should look.
-alarm("JobsDeadLetterMessages", {
-  description: "Jobs: messages reached the dead-letter queue",
-  namespace: "AWS/SQS",
-  // Redriven messages do not count in NumberOfMessagesSent; any visible one does here.
-  metricName: "ApproximateNumberOfMessagesVisible",
-  dimensions: { QueueName: jobsDeadLetterQueue.nodes.queue.name },
-});
 
 export const outputs = {
   jobsQueueUrl: jobsQueue.url,

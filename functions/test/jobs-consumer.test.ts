@@ -32,7 +32,7 @@ import { transformSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type JobsHarness, jobsHarness } from "../../packages/core/test/jobs/support";
 import { type RunningMoto, startMoto } from "../../test/support/moto";
-import { jobsConsumerHandler } from "../jobs-consumer";
+import { jobsConsumerHandler } from "../lib/jobs-consumer-handler";
 
 /**
  * The job queue on SQS and lifecycle events on EventBridge (moto server). The test plays Lambda's

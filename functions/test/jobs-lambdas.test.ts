@@ -32,6 +32,7 @@ import {
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningMoto, startMoto } from "../../test/support/moto";
+import { provideServerSecret } from "../../test/support/lambda-secret";
 
 /**
  * The jobs side of the Lambda entries as deployed: built from the environment infra/queues.ts gives
@@ -74,7 +75,6 @@ describe("jobs Lambda entries with infra's environment (moto)", () => {
     eventBridge.destroy();
     Object.assign(process.env, {
       INFERENCEKEY_TABLE: "inferencekey-test",
-      INFERENCEKEY_SERVER_SECRET: "test-server-secret",
       INFERENCEKEY_DYNAMODB_ENDPOINT: moto.endpoint,
       [JOBS_ENV.queueUrl]: queueUrl,
       [JOBS_ENV.sqsEndpoint]: moto.endpoint,
@@ -86,6 +86,7 @@ describe("jobs Lambda entries with infra's environment (moto)", () => {
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",
     });
+    await provideServerSecret(moto.endpoint, "/inferencekey/jobs-lambdas/server-secret", "test-server-secret");
     const s3 = createS3Client({ region: "us-east-1", endpoint: moto.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
     await s3.send(new CreateBucketCommand({ Bucket: "inferencekey-blobs" }));
     s3.destroy();

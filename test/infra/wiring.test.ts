@@ -2,6 +2,8 @@ import {
   AWS_LIMITS,
   awsGatewayLimits,
   FUNCTION_ENV,
+  JOBS_ENV,
+  JOBS_QUEUE_SETTINGS,
   ORIGIN_HEADER,
   originHeaderValue,
   ROUTER_ROUTES,
@@ -102,7 +104,7 @@ describe("infra wiring (production stage)", () => {
     const { recording } = await deployStage("production");
     const functions = functionsOf(recording);
 
-    expect([...functions.keys()].sort()).toEqual(["AdminToken", "AgentApi", "ControlApi", "ControllerProjectsSubscriber", "ControllerTick", "Gateway"]);
+    expect([...functions.keys()].sort()).toEqual(["AdminToken", "AgentApi", "ControlApi", "ControllerProjectsSubscriber", "ControllerTick", "Gateway", "JobsSubscriber"]);
     for (const [name, fn] of functions) {
       const actions = fn.permissions.flatMap((permission) => permission.actions);
       expect(fn.runtime, name).toBe("nodejs22.x");
@@ -161,13 +163,41 @@ describe("infra wiring (production stage)", () => {
     expect(subscription).toEqual({ batch: { size: 10, partialResponses: true } });
   });
 
-  it("lets the gateway write and read generated files under files/ only, in a bucket that deletes them after a day", async () => {
+  it("lets the gateway write and read generated files under files/ only, in a bucket that deletes them after a day (job objects after 31)", async () => {
     const { recording } = await deployStage("production");
     const gateway = functionsOf(recording).get("Gateway");
 
     expect(gateway?.environment.INFERENCEKEY_BLOB_BUCKET).toBe("{{Files.name}}");
     expect(gateway?.permissions).toContainEqual({ actions: ["s3:PutObject", "s3:GetObject"], resources: ["{{Files.arn}}/files/*"] });
-    expect(argsOf(recording.get("sst.aws.Bucket", "Files"))).toEqual({ lifecycle: [{ id: "generated-files", prefix: "files/", expiresIn: "1 day" }] });
+    expect(argsOf(recording.get("sst.aws.Bucket", "Files"))).toEqual({
+      lifecycle: [
+        { id: "generated-files", prefix: "files/", expiresIn: "1 day" },
+        { id: "job-objects", prefix: "jobs/", expiresIn: "31 days" },
+      ],
+    });
+  });
+
+  it("feeds async jobs through a queue with a DLQ, visibility at least 6x the consumer's timeout and partial batch failures; senders may only send, put events and touch jobs/", async () => {
+    const { recording } = await deployStage("production");
+    const queue = recording.get("sst.aws.Queue", "Jobs");
+    const functions = functionsOf(recording);
+
+    const args = argsOf<{ dlq: { queue: string; retry: number }; visibilityTimeout: string }>(queue);
+    const [consumer, subscription] = plain(queue.calls.find((call) => call.method === "subscribe")?.args) as [FunctionArgs & { timeout: string }, { batch: unknown }];
+    const senders = ["Gateway", "ControllerTick", "ControllerProjectsSubscriber", "JobsSubscriber"].map((name) => [name, functions.get(name)] as const);
+
+    expect(args.dlq).toEqual({ queue: "{{JobsDeadLetter.arn}}", retry: JOBS_QUEUE_SETTINGS.maxReceiveCount });
+    expect(Number.parseInt(args.visibilityTimeout, 10)).toBeGreaterThanOrEqual(6 * Number.parseInt(consumer.timeout, 10));
+    expect(consumer.handler).toBe("functions/jobs-consumer.handler");
+    expect(subscription.batch).toEqual({ size: JOBS_QUEUE_SETTINGS.batchSize, partialResponses: true });
+    recording.get("sst.aws.Bus", "Events");
+    for (const [name, fn] of senders) {
+      expect(fn?.environment[JOBS_ENV.queueUrl], name).toBe("{{Jobs.url}}");
+      expect(fn?.environment[JOBS_ENV.eventBus], name).toBe("{{Events.name}}");
+      expect(fn?.permissions, name).toContainEqual({ actions: ["sqs:SendMessage"], resources: ["{{Jobs.arn}}"] });
+      expect(fn?.permissions, name).toContainEqual({ actions: ["events:PutEvents"], resources: ["{{Events.arn}}"] });
+      expect(fn?.permissions, name).toContainEqual({ actions: ["s3:PutObject", "s3:GetObject"], resources: ["{{Files.arn}}/jobs/*"] });
+    }
   });
 
   it("serves the gateway from a streaming Function URL with auth NONE; the APIs from buffered ones; the admin token from none", async () => {
@@ -279,12 +309,12 @@ describe("infra wiring (production stage)", () => {
     const alarms = recording.ofType("aws.cloudwatch.MetricAlarm").map((alarm) => ({ name: alarm.name, ...argsOf<{ alarmActions: string[]; metricName: string }>(alarm) }));
     const names = alarms.map((alarm) => alarm.name);
 
-    for (const fn of ["ControlApi", "AgentApi", "Gateway", "ControllerTick", "ControllerProject", "AdminToken"]) {
+    for (const fn of ["ControlApi", "AgentApi", "Gateway", "ControllerTick", "ControllerProject", "AdminToken", "JobsConsumer"]) {
       expect(names).toContain(`${fn}Errors`);
       expect(names).toContain(`${fn}Throttles`);
     }
     expect(names).toEqual(expect.arrayContaining(["ControlApiUrl5xx", "AgentApiUrl5xx", "GatewayUrl5xx", "StoreReadThrottleEvents", "StoreWriteThrottleEvents"]));
-    expect(names).toEqual(expect.arrayContaining(["ControllerScheduleInvocationDroppedCount", "ControllerScheduleTargetErrorCount", "ControllerProjectsDlqDepth"]));
+    expect(names).toEqual(expect.arrayContaining(["ControllerScheduleInvocationDroppedCount", "ControllerScheduleTargetErrorCount", "ControllerProjectsDlqDepth", "JobsDeadLetterMessages"]));
     expect(alarms.every((alarm) => JSON.stringify(alarm.alarmActions) === JSON.stringify(["{{Alarms.arn}}"]))).toBe(true);
     expect(argsOf(recording.get("aws.sns.TopicSubscription", "AlarmEmail"))).toMatchObject({ protocol: "email", endpoint: "ops@example.com" });
   });

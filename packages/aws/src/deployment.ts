@@ -192,9 +192,9 @@ export const LAMBDA_BUNDLE = {
   external: ["@aws-sdk/*", "@smithy/*"],
   /**
    * Installed beside a function's bundle instead of bundled into it (SST `nodejs.install`): the
-   * gateway's connection pools (undici, about 500 KB minified).
+   * gateway's and the job consumer's connection pools to replicas (undici, about 500 KB minified).
    */
-  install: { gateway: ["undici"] } as Readonly<Record<string, readonly string[]>>,
+  install: { gateway: ["undici"], "jobs-consumer": ["undici"] } as Readonly<Record<string, readonly string[]>>,
   banner: 'import { createRequire as __ikCreateRequire } from "node:module"; const require = __ikCreateRequire(import.meta.url);',
 } as const;
 
