@@ -46,7 +46,7 @@ describe("the TypeScript SDK's jobs, rerank and waitUntilReady on the local plat
     });
     keys[slug] = (await mgmt.keys.create(slug, { name: "e2e" })).key;
     progress[slug] = [];
-    await mgmt.waitUntilReady(slug, { timeoutMs: 60_000, progress: (event) => progress[slug]?.push(event) });
+    await mgmt.waitUntilReady(slug, { timeoutMs: 60_000, onProgress: (event) => progress[slug]?.push(event) });
   }
 
   beforeAll(async () => {

@@ -59,7 +59,7 @@ def ready(local_platform: LocalPlatform) -> Iterator[tuple[dict[str, str], dict[
             keys[slug] = mgmt.keys.create(slug, name="pytest").key
         for slug in WORKLOADS:
             seen[slug] = []
-            mgmt.wait_until_ready(slug, timeout=90, progress=seen[slug].append)
+            mgmt.wait_until_ready(slug, timeout=90, on_progress=seen[slug].append)
         yield keys, seen
         for slug in WORKLOADS:
             mgmt.delete(slug)
