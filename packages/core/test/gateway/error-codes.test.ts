@@ -40,11 +40,19 @@ describe("data-plane error codes", () => {
     for (const [code, status] of sites) expect({ code, status }).toEqual({ code, status: GATEWAY_ERROR_STATUS[code as keyof typeof GATEWAY_ERROR_STATUS] });
   });
 
-  it("each status maps to one SDK class, except the three 503 conditions a caller acts on and the jobs API's own codes", () => {
+  it("each status maps to one SDK class, except the three 503 conditions a caller acts on and the jobs API's codes", () => {
     // Prepare
     const classOf = new Map<string, string>();
     for (const v of vectors.filter((x) => x.plane === "data" && typeof x.body?.error?.code === "string")) {
-      const special = ["workload_scaling_up", "workload_outside_window", "workload_failed", "validation_failed", "job_not_found", "idempotency_key_reused", "job_not_cancellable"].includes(v.expected.code);
+      const special = [
+        "workload_scaling_up",
+        "workload_outside_window",
+        "workload_failed",
+        "validation_failed",
+        "job_not_found",
+        "idempotency_key_reused",
+        "job_not_cancellable",
+      ].includes(v.expected.code);
       const key = special ? `${v.status} ${v.expected.code}` : String(v.status);
       const name = `${v.expected.class.python}/${v.expected.class.typescript}`;
       // Assess: both SDKs agree, and one status never maps to two classes.
@@ -57,6 +65,7 @@ describe("data-plane error codes", () => {
     expect(classOf.get("503 workload_scaling_up")).toBe("WorkloadScalingUpError/WorkloadScalingUpError");
     expect(classOf.get("400 validation_failed")).toBe("ValidationError/ValidationError");
     expect(classOf.get("404 job_not_found")).toBe("JobNotFoundError/JobNotFoundError");
+    expect(classOf.get("409 idempotency_key_reused")).toBe("IdempotencyKeyReusedError/IdempotencyKeyReusedError");
     expect(classOf.get("409 job_not_cancellable")).toBe("JobNotCancellableError/JobNotCancellableError");
   });
 });
