@@ -9,6 +9,7 @@ import type { BlobStore } from "./blob-store";
 import { BodyTooLargeError, readLimited } from "./body";
 import { GatewayError } from "./errors";
 import type { GatewayReply, GatewayRequest } from "./exchange";
+import { KeyedWaiters } from "./keyed-waiters";
 
 /** The data plane's async jobs API (`/v1/jobs`), given to the gateway by the platform that runs a queue. */
 export interface GatewayJobsOptions {
@@ -30,39 +31,15 @@ const MAX_JOB_BODY_BYTES = MAX_JOB_INPUT_BYTES + 64 * 1024;
 
 /** Wakes long polls of a job as soon as this process changes it. */
 export class JobWatcher {
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new KeyedWaiters();
 
   notify(job: Pick<JobRecord, "id">): void {
-    const waiting = this.waiters.get(job.id);
-    if (waiting === undefined) return;
-    this.waiters.delete(job.id);
-    for (const wake of waiting) wake();
+    this.waiters.wake(job.id);
   }
 
   /** Resolves after `ms`, on abort, or when the job changes, whichever is first. */
   wait(jobId: string, ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal.aborted) {
-        resolve();
-        return;
-      }
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        const waiting = this.waiters.get(jobId);
-        waiting?.delete(done);
-        if (waiting?.size === 0) this.waiters.delete(jobId);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-      let waiting = this.waiters.get(jobId);
-      if (waiting === undefined) {
-        waiting = new Set();
-        this.waiters.set(jobId, waiting);
-      }
-      waiting.add(done);
-    });
+    return this.waiters.wait(jobId, ms, signal);
   }
 }
 

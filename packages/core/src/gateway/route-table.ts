@@ -3,6 +3,7 @@ import { listWorkloadReplicas, type ReplicaRecord, replicaSecret } from "../repl
 import { type WorkloadRecord, workloadIncarnation } from "../workloads";
 import { GatewayError } from "./errors";
 import { TtlCache } from "./ttl-cache";
+import { KeyedWaiters } from "./keyed-waiters";
 
 /** A ready replica as the proxy needs it: where to connect and the bearer it requires. */
 export interface UpstreamReplica {
@@ -92,7 +93,7 @@ export class RouteTable {
   private readonly downUntil = new Map<string, number>();
   private readonly secrets = new Map<string, string>();
   /** Requests held for a workload's first ready replica, woken by `invalidate`. */
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new KeyedWaiters();
   private rotation = 0;
 
   constructor(
@@ -128,38 +129,14 @@ export class RouteTable {
   invalidate(project: string, workload: string): void {
     const id = `${project}/${workload}`;
     this.cache.invalidate(id);
-    const waiting = this.waiters.get(id);
-    if (waiting === undefined) return;
-    this.waiters.delete(id);
-    for (const wake of waiting) wake();
+    this.waiters.wake(id);
   }
 
   /** Resolves after `ms`, when `signal` aborts, or as soon as the workload is invalidated, whichever is first. */
   changeOrTimeout(project: string, workload: string, ms: number, signal: AbortSignal): Promise<void> {
-    const id = `${project}/${workload}`;
-    return new Promise((resolve) => {
-      if (signal.aborted) {
-        resolve();
-        return;
-      }
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        const waiting = this.waiters.get(id);
-        waiting?.delete(done);
-        if (waiting?.size === 0) this.waiters.delete(id);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-      let waiting = this.waiters.get(id);
-      if (waiting === undefined) {
-        waiting = new Set();
-        this.waiters.set(id, waiting);
-      }
-      waiting.add(done);
-    });
+    return this.waiters.wait(`${project}/${workload}`, ms, signal);
   }
+
 
   /** Least outstanding requests among ready replicas not tried yet; recently unreachable ones last. */
   pick(ready: UpstreamReplica[], tried: ReadonlySet<string>): UpstreamReplica | undefined {
