@@ -1,4 +1,6 @@
-import { functionUrlResultFromResponse, lambdaConsoleAssets, lambdaPlatformContext, requestFromFunctionUrlEvent } from "@inferencekey/aws";
+import { lambdaConsoleAssets } from "@inferencekey/aws/console-assets";
+import { lambdaPlatformContext } from "@inferencekey/aws/env";
+import { functionUrlResultFromResponse, requestFromFunctionUrlEvent } from "@inferencekey/aws/lambda-http";
 import { createConsoleSite, createControlApi } from "@inferencekey/core";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { entryTools, functionUrlEntry } from "./lib/lambda-entry";

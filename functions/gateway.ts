@@ -1,15 +1,11 @@
 import { Readable } from "node:stream";
-import {
-  awsConfigFromEnv,
-  awsGatewayLimits,
-  createS3Client,
-  gatewayEnvironment,
-  jobsFromEnv,
-  lambdaPlatformContext,
-  requestFromFunctionUrlEvent,
-  responseBodyChunks,
-  S3BlobStore,
-} from "@inferencekey/aws";
+import { awsConfigFromEnv } from "@inferencekey/aws/dynamo-client";
+import { gatewayEnvironment, lambdaPlatformContext } from "@inferencekey/aws/env";
+import { jobsFromEnv } from "@inferencekey/aws/jobs-env";
+import { awsGatewayLimits } from "@inferencekey/aws/lambda-gateway";
+import { requestFromFunctionUrlEvent } from "@inferencekey/aws/lambda-http";
+import { responseBodyChunks } from "@inferencekey/aws/lambda-stream";
+import { createS3Client, S3BlobStore } from "@inferencekey/aws/s3-blob-store";
 import { createGateway, recordColdRequest } from "@inferencekey/core";
 import { entryTools, functionUrlEntry } from "./lib/lambda-entry";
 
