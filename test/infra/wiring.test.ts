@@ -44,6 +44,7 @@ interface FunctionArgs {
   link?: unknown;
   vpc?: unknown;
   retries?: number;
+  timeout?: string;
   concurrency?: { reserved: number };
   environment: Record<string, unknown>;
   permissions: { actions: string[]; resources: unknown[]; effect?: string }[];
@@ -200,12 +201,14 @@ describe("infra wiring (production stage)", () => {
     }
   });
 
-  it("serves the gateway from a streaming Function URL with auth NONE; the APIs from buffered ones; the admin token from none", async () => {
+  it("serves the gateway and the control API from streaming Function URLs with auth NONE; the agent API from a buffered one; the admin token from none", async () => {
     const functions = functionsOf((await deployStage("production")).recording);
 
     expect(functions.get("Gateway")).toMatchObject({ streaming: true, url: { authorization: "none" }, handler: "functions/gateway.handler" });
-    expect(functions.get("ControlApi")?.streaming).toBeUndefined();
-    expect(functions.get("ControlApi")?.url).toMatchObject({ authorization: "none" });
+    // Readiness event streams reach the client live (a buffered URL would hold them to the end).
+    expect(functions.get("ControlApi")).toMatchObject({ streaming: true, url: { authorization: "none" }, handler: "functions/control-api.handler" });
+    expect(functions.get("ControlApi")?.timeout).toBe(`${AWS_LIMITS.controlApiTimeoutSeconds} seconds`);
+    expect(functions.get("AgentApi")?.streaming).toBeUndefined();
     expect(functions.get("AgentApi")?.url).toMatchObject({ authorization: "none" });
     expect(functions.get("AdminToken")?.url).toBeUndefined();
     // The console's build travels with the control API, which serves /console.
@@ -258,6 +261,8 @@ describe("infra wiring (production stage)", () => {
 
     expect(worstCaseFirstByteSeconds()).toBeLessThan(AWS_LIMITS.originReadTimeoutSeconds);
     expect(AWS_LIMITS.sseKeepAliveMs).toBeLessThan(readTimeoutMs);
+    // A readiness stream ends (cleanly, with its "reconnect" comment) before the control API's timeout.
+    expect(AWS_LIMITS.readinessStreamMaxMs + AWS_LIMITS.controlApiCloseReserveMs).toBeLessThan(AWS_LIMITS.controlApiTimeoutSeconds * 1000);
     for (const route of GATEWAY_ROUTES) {
       const overrides = limits.routes[route];
       expect((overrides?.firstByteTimeoutMs ?? Infinity) + limits.connectTimeoutMs + limits.maxScaleUpWaitSeconds * 1000, route).toBeLessThan(readTimeoutMs);

@@ -67,6 +67,18 @@ export const AWS_LIMITS = {
   /** An SSE stream with nothing to send sends a `:` comment this often, so CloudFront sees bytes. */
   sseKeepAliveMs: 15_000,
   /**
+   * The control API function's timeout (its Function URL streams, as the gateway's does): a
+   * readiness stream follows a workload for up to `readinessStreamMaxMs`, ended cleanly before it.
+   */
+  controlApiTimeoutSeconds: 900,
+  /**
+   * A readiness stream's lifetime in AWS: a cold start on a new GPU node (launch, weights, engine)
+   * fits, and the stream ends, with its "reconnect" comment, a minute before the function's timeout.
+   */
+  readinessStreamMaxMs: 14 * 60_000,
+  /** Kept back from the control API's invocation deadline to end an open stream cleanly. */
+  controlApiCloseReserveMs: 2_000,
+  /**
    * Lambda refuses invocation payloads above 6 MB (the event JSON, with binary bodies base64
    * encoded). Bodies with a Content-Length above this get our 413 at the edge; the gateway caps
    * every route at it too.
