@@ -1,5 +1,5 @@
 import { lambdaPlatformContext } from "@inferencekey/aws/env";
-import { jobsFromEnv } from "@inferencekey/aws/jobs-env";
+import { jobsFromEnv } from "@inferencekey/aws/jobs-from-env";
 import { projectTickOf } from "@inferencekey/aws/project-tick";
 import { pendingJobCount, publishReconciledTransitions, runProjectTick, storedRequestRate } from "@inferencekey/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";

@@ -1,6 +1,6 @@
 import { awsConfigFromEnv } from "@inferencekey/aws/dynamo-client";
 import { controllerEnvironment, lambdaPlatformContext } from "@inferencekey/aws/env";
-import { jobsFromEnv } from "@inferencekey/aws/jobs-env";
+import { jobsFromEnv } from "@inferencekey/aws/jobs-from-env";
 import { JOBS_QUEUE_SETTINGS } from "@inferencekey/aws/jobs-settings";
 import { createSqsClient } from "@inferencekey/aws/sqs-client";
 import { SqsProjectDispatcher } from "@inferencekey/aws/sqs-project-dispatcher";

@@ -1,9 +1,9 @@
 import { awsConfigFromEnv } from "@inferencekey/aws/dynamo-client";
 import { gatewayEnvironment, lambdaPlatformContext } from "@inferencekey/aws/env";
-import { jobsFromEnv } from "@inferencekey/aws/jobs-env";
+import { jobsFromEnv } from "@inferencekey/aws/jobs-from-env";
 import { awsGatewayLimits } from "@inferencekey/aws/lambda-gateway";
 import { requestFromFunctionUrlEvent } from "@inferencekey/aws/lambda-http";
-import { createS3Client, S3BlobStore } from "@inferencekey/aws/s3-blob-store";
+import { BlobStoreOnFirstUse, onFirstUse } from "@inferencekey/aws/on-first-use";
 import { createGateway, recordColdRequest } from "@inferencekey/core";
 import { entryTools, functionUrlEntry } from "./lib/lambda-entry";
 import { type StreamedResult, streamedResult } from "./lib/streamed-response";
@@ -23,13 +23,19 @@ const { region } = awsConfigFromEnv();
 const files =
   env.blobBucket !== undefined && env.publicUrl !== undefined
     ? {
-        blobs: new S3BlobStore({
-          bucket: env.blobBucket,
-          client: createS3Client({
-            ...(region === undefined ? {} : { region }),
-            ...(env.s3Endpoint === undefined ? {} : { endpoint: env.s3Endpoint }),
+        // The S3 client loads on the first image asked for as a URL, not at every cold start.
+        blobs: new BlobStoreOnFirstUse(
+          onFirstUse(async () => {
+            const { createS3Client, S3BlobStore } = await import("@inferencekey/aws/s3-blob-store");
+            return new S3BlobStore({
+              bucket: env.blobBucket as string,
+              client: createS3Client({
+                ...(region === undefined ? {} : { region }),
+                ...(env.s3Endpoint === undefined ? {} : { endpoint: env.s3Endpoint }),
+              }),
+            });
           }),
-        }),
+        ),
         publicUrl: env.publicUrl,
       }
     : {};
