@@ -1,4 +1,4 @@
-import { lambdaPlatformContext } from "@inferencekey/aws";
+import { lambdaPlatformContext } from "@inferencekey/aws/env";
 import { bootstrapAdminToken, resetAdminToken } from "@inferencekey/core";
 import { entryTools, invokedEntry } from "./lib/lambda-entry";
 

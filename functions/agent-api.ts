@@ -1,4 +1,5 @@
-import { functionUrlResultFromResponse, lambdaPlatformContext, requestFromFunctionUrlEvent } from "@inferencekey/aws";
+import { lambdaPlatformContext } from "@inferencekey/aws/env";
+import { functionUrlResultFromResponse, requestFromFunctionUrlEvent } from "@inferencekey/aws/lambda-http";
 import { createAgentApi } from "@inferencekey/core";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { entryTools, functionUrlEntry } from "./lib/lambda-entry";

@@ -1,4 +1,6 @@
-import { jobsFromEnv, lambdaPlatformContext, projectTickOf } from "@inferencekey/aws";
+import { lambdaPlatformContext } from "@inferencekey/aws/env";
+import { jobsFromEnv } from "@inferencekey/aws/jobs-from-env";
+import { projectTickOf } from "@inferencekey/aws/project-tick";
 import { pendingJobCount, publishReconciledTransitions, runProjectTick, storedRequestRate } from "@inferencekey/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { cloudCompute } from "./lib/cloud-compute";

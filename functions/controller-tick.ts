@@ -1,4 +1,9 @@
-import { awsConfigFromEnv, controllerEnvironment, createSqsClient, JOBS_QUEUE_SETTINGS, jobsFromEnv, lambdaPlatformContext, SqsProjectDispatcher } from "@inferencekey/aws";
+import { awsConfigFromEnv } from "@inferencekey/aws/dynamo-client";
+import { controllerEnvironment, lambdaPlatformContext } from "@inferencekey/aws/env";
+import { jobsFromEnv } from "@inferencekey/aws/jobs-from-env";
+import { JOBS_QUEUE_SETTINGS } from "@inferencekey/aws/jobs-settings";
+import { createSqsClient } from "@inferencekey/aws/sqs-client";
+import { SqsProjectDispatcher } from "@inferencekey/aws/sqs-project-dispatcher";
 import {
   deliverDueWebhooks,
   fanOutTick,

@@ -1,17 +1,12 @@
-import { Readable } from "node:stream";
-import {
-  awsConfigFromEnv,
-  awsGatewayLimits,
-  createS3Client,
-  gatewayEnvironment,
-  jobsFromEnv,
-  lambdaPlatformContext,
-  requestFromFunctionUrlEvent,
-  responseBodyChunks,
-  S3BlobStore,
-} from "@inferencekey/aws";
+import { awsConfigFromEnv } from "@inferencekey/aws/dynamo-client";
+import { gatewayEnvironment, lambdaPlatformContext } from "@inferencekey/aws/env";
+import { jobsFromEnv } from "@inferencekey/aws/jobs-from-env";
+import { awsGatewayLimits } from "@inferencekey/aws/lambda-gateway";
+import { requestFromFunctionUrlEvent } from "@inferencekey/aws/lambda-http";
+import { BlobStoreOnFirstUse, onFirstUse } from "@inferencekey/aws/on-first-use";
 import { createGateway, recordColdRequest } from "@inferencekey/core";
 import { entryTools, functionUrlEntry } from "./lib/lambda-entry";
+import { type StreamedResult, streamedResult } from "./lib/streamed-response";
 
 /**
  * Time kept back from the invocation's deadline to end the answer and write what the gateway owes
@@ -28,13 +23,19 @@ const { region } = awsConfigFromEnv();
 const files =
   env.blobBucket !== undefined && env.publicUrl !== undefined
     ? {
-        blobs: new S3BlobStore({
-          bucket: env.blobBucket,
-          client: createS3Client({
-            ...(region === undefined ? {} : { region }),
-            ...(env.s3Endpoint === undefined ? {} : { endpoint: env.s3Endpoint }),
+        // The S3 client loads on the first image asked for as a URL, not at every cold start.
+        blobs: new BlobStoreOnFirstUse(
+          onFirstUse(async () => {
+            const { createS3Client, S3BlobStore } = await import("@inferencekey/aws/s3-blob-store");
+            return new S3BlobStore({
+              bucket: env.blobBucket as string,
+              client: createS3Client({
+                ...(region === undefined ? {} : { region }),
+                ...(env.s3Endpoint === undefined ? {} : { endpoint: env.s3Endpoint }),
+              }),
+            });
           }),
-        }),
+        ),
         publicUrl: env.publicUrl,
       }
     : {};
@@ -54,12 +55,12 @@ const gateway = createGateway(ctx, {
   ...(jobs === undefined ? {} : { jobs: { queue: jobs.queue, ...(jobs.blobs === undefined ? {} : { blobs: jobs.blobs }) } }),
 });
 
-interface StreamedResult {
-  statusCode: number;
-  headers: Record<string, string>;
-  cookies?: string[];
-  body: Readable | string;
-}
+/**
+ * Requests whose answer is still streaming. undici's Request follows the deadline's signal through a
+ * weak reference: a Request collected mid-stream would no longer hear the deadline (the upstream
+ * call would not be cancelled), so it is held here until its body ends.
+ */
+const inFlight = new Set<Request>();
 
 /**
  * The data gateway behind the Router (`/endpoint`), its Function URL in RESPONSE_STREAM mode: the
@@ -80,26 +81,16 @@ export const handler = functionUrlEntry<StreamedResult>(tools, { streamifyRespon
     () => deadline.abort(new Error("the invocation's deadline is near")),
     Math.max(0, context.getRemainingTimeInMillis() - SETTLE_RESERVE_MS),
   );
+  const request = new Request(requestFromFunctionUrlEvent(event), { signal: deadline.signal });
+  inFlight.add(request);
   const settle = async () => {
     clearTimeout(timer);
+    inFlight.delete(request);
     await gateway.settleWrites();
   };
   try {
-    const response = await gateway.handle(new Request(requestFromFunctionUrlEvent(event), { signal: deadline.signal }));
-    const headers: Record<string, string> = {};
-    response.headers.forEach((value, name) => {
-      if (name !== "set-cookie") headers[name] = value;
-    });
-    const cookies = response.headers.getSetCookie();
-    const result = { statusCode: response.status, headers, ...(cookies.length > 0 ? { cookies } : {}) };
-    if (response.body === null) {
-      await settle();
-      // An empty string, not no body: the runtime sends the status and headers with the first write
-      // (204, HEAD would otherwise reach the client as a bare 200).
-      return { ...result, body: "" };
-    }
-    const sse = (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
-    return { ...result, body: Readable.from(responseBodyChunks(response.body, { sse, onEnd: settle })) };
+    const response = await gateway.handle(request);
+    return await streamedResult(response, settle);
   } catch (error) {
     await settle();
     throw error;

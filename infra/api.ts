@@ -1,3 +1,4 @@
+import { AWS_LIMITS } from "../packages/aws/src/deployment";
 import { platformFunction, TABLE_ITEM_ACTIONS, tablePermissions } from "./functions";
 
 // The control API (`/v1`, `/api` behind the Router): the ik_sdk_ bearer token is checked in code. It
@@ -8,7 +9,9 @@ export const controlApi = new sst.aws.Function(
     service: "control-api",
     handler: "functions/control-api.handler",
     url: true,
-    timeout: "30 seconds",
+    // Streamed like the gateway's: readiness event streams reach the client live, with keep-alives.
+    streaming: true,
+    timeout: `${AWS_LIMITS.controlApiTimeoutSeconds} seconds`,
     memory: "512 MB",
     permissions: tablePermissions(TABLE_ITEM_ACTIONS),
     copyFiles: [{ from: "packages/console/dist", to: "console" }],

@@ -80,6 +80,7 @@ export function platformFunction(args: PlatformFunctionArgs): sst.aws.FunctionAr
     nodejs: {
       format: LAMBDA_BUNDLE.format,
       minify: LAMBDA_BUNDLE.minify,
+      splitting: LAMBDA_BUNDLE.splitting,
       banner: LAMBDA_BUNDLE.banner,
       esbuild: { external: [...LAMBDA_BUNDLE.external] },
       ...(install.length > 0 ? { install: [...install] } : {}),

@@ -1,4 +1,4 @@
-import { cloudComputeFromEnv } from "@inferencekey/aws";
+import { cloudComputeFromEnv } from "@inferencekey/aws/cloud-compute";
 import type { Compute } from "@inferencekey/core";
 
 let compute: Promise<Compute> | undefined;

@@ -4,14 +4,10 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import {
-  FUNCTION_ENV,
-  functionUrlResultFromResponse,
-  isOriginHeaderValid,
-  ORIGIN_HEADER,
-  ServerSecretHolder,
-  SsmParameter,
-} from "@inferencekey/aws";
+import { FUNCTION_ENV, isOriginHeaderValid, ORIGIN_HEADER } from "@inferencekey/aws/deployment";
+import { ServerSecretHolder } from "@inferencekey/aws/env";
+import { functionUrlResultFromResponse } from "@inferencekey/aws/lambda-http";
+import { SsmParameter } from "@inferencekey/aws/ssm-parameter";
 import { ForbiddenError, errorResponse, newId } from "@inferencekey/core";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";

@@ -13,7 +13,7 @@ import { readUsage } from "@inferencekey/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestPlatform } from "../../packages/core/test/gateway/support";
-import { installLambdaStreamingRuntime, type ModelInvoke } from "../../test/support/lambda-streaming";
+import { installLambdaStreamingRuntime, invokeStreamed, type ModelInvoke } from "../../test/support/lambda-streaming";
 import { provideServerSecret } from "../../test/support/lambda-secret";
 import { type RunningMoto, startMoto } from "../../test/support/moto";
 
@@ -119,7 +119,7 @@ describe("Lambda gateway entry in the response-streaming runtime model", () => {
     openKey = (await platform.key("acme", "chat")).secret;
     installLambdaStreamingRuntime();
     const entry = await import("../gateway");
-    invoke = entry.handler as unknown as ModelInvoke<APIGatewayProxyEventV2>;
+    invoke = (event, options) => invokeStreamed(entry.handler, event, { ...options, functionName: "gateway" });
     settleReserveMs = entry.SETTLE_RESERVE_MS;
   }, 60_000);
 

@@ -11,6 +11,7 @@ import {
 import { bootstrapAdminToken } from "@inferencekey/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, ScheduledEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installLambdaStreamingRuntime, invokeStreamed } from "../../test/support/lambda-streaming";
 import { type RunningMoto, startMoto } from "../../test/support/moto";
 
 /**
@@ -83,7 +84,13 @@ describe("Lambda entries against a DynamoDB API server", () => {
     await ensureTable(client, "inferencekey-test");
     const ctx = { store: new DynamoStore({ tableName: "inferencekey-test", client }), serverSecret: SERVER_SECRET, now: () => new Date() };
     admin = (await bootstrapAdminToken(ctx))?.secret as string;
-    controlApi = (await import("../control-api")).handler as unknown as UrlHandler;
+    // The control API's URL streams (infra/api.ts): invoked through the runtime model, read whole.
+    installLambdaStreamingRuntime();
+    const streamedControlApi = (await import("../control-api")).handler;
+    controlApi = async (event) => {
+      const answer = await invokeStreamed(streamedControlApi, event, { functionName: "control-api" });
+      return { statusCode: answer.status, headers: answer.headers, body: answer.body.toString("utf8") };
+    };
     agentApi = (await import("../agent-api")).handler as unknown as UrlHandler;
     tick = (await import("../controller-tick")).handler as unknown as typeof tick;
   }, 60_000);

@@ -17,7 +17,7 @@ import { bootstrapAdminToken, digestSecret, keys } from "@inferencekey/core";
 import { DataClient, ManagementClient } from "@inferencekey/sdk";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installLambdaStreamingRuntime, invokeStreaming, lambdaContext, type Prelude } from "../support/lambda-runtime";
+import { installLambdaStreamingRuntime, invokeStreaming, lambdaContext, type Prelude } from "../support/lambda-streaming";
 import { type LocalRouter, startLocalRouter } from "../support/local-router";
 import { type RunningMoto, startMoto } from "../support/moto";
 import { REPO_ROOT } from "../support/platform-process";

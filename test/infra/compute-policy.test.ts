@@ -1,37 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { controllerComputeStatements, NODE_ROLE_TRUST, nodeRoleStatements, OWNER_TAG_KEYS, type PolicyStatement } from "../../infra/compute-policy";
+import { controllerComputeStatements, NODE_ROLE_TRUST, nodeRoleStatements, OWNER_TAG_KEYS } from "../../infra/compute-policy";
 import { NODE_TAGS } from "../../packages/aws/src/ec2-node-provider";
+import { allowed } from "../support/iam-policy";
 
 // The controller's and the node's IAM statements, evaluated against the requests the EC2 adapter
-// makes and against the ones it must never be able to make. The evaluator covers what these
-// statements use (Allow only, Action and Resource wildcards, StringEquals); anything else fails.
-
-interface Call {
-  action: string;
-  resource: string;
-  /** aws:RequestTag/..., aws:ResourceTag/..., ec2:CreateAction, iam:PassedToService. */
-  context?: Record<string, string>;
-}
-
-function wildcard(pattern: string, value: string): boolean {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*");
-  return new RegExp(`^${escaped}$`).test(value);
-}
-
-function allowed(statements: readonly PolicyStatement[], call: Call): boolean {
-  return statements.some((statement) => {
-    if (!statement.Action.some((action) => wildcard(action, call.action))) return false;
-    if (!statement.Resource.some((resource) => wildcard(resource, call.resource))) return false;
-    for (const [operator, entries] of Object.entries(statement.Condition ?? {})) {
-      if (operator !== "StringEquals") throw new Error(`the evaluator does not know ${operator}`);
-      for (const [key, expected] of Object.entries(entries)) {
-        const given = call.context?.[key];
-        if (given === undefined || !(Array.isArray(expected) ? expected : [expected]).includes(given)) return false;
-      }
-    }
-    return true;
-  });
-}
+// makes and against the ones it must never be able to make (test/support/iam-policy.ts: Allow only,
+// Action and Resource wildcards, StringEquals; anything else fails).
 
 const INPUT = {
   app: "inferencekey",

@@ -17,6 +17,8 @@ vi.mock("node:child_process", async (original) => ({
   ...(await original<typeof import("node:child_process")>()),
   execFileSync: () => JSON.stringify({ file: ".sst/node-agent/agent.tgz", key: "agent/sha-0123.tgz", sha256: "0123" }),
 }));
+import { controllerComputeStatements, type PolicyStatement } from "../../infra/compute-policy";
+import { allowed } from "../support/iam-policy";
 import { runViewerRequest } from "../support/local-router";
 import { installSstStandIn, plain, type RecordedResource, type Recording, removeSstStandIn } from "../support/sst-stand-in";
 
@@ -44,6 +46,7 @@ interface FunctionArgs {
   link?: unknown;
   vpc?: unknown;
   retries?: number;
+  timeout?: string;
   concurrency?: { reserved: number };
   environment: Record<string, unknown>;
   permissions: { actions: string[]; resources: unknown[]; effect?: string }[];
@@ -200,12 +203,14 @@ describe("infra wiring (production stage)", () => {
     }
   });
 
-  it("serves the gateway from a streaming Function URL with auth NONE; the APIs from buffered ones; the admin token from none", async () => {
+  it("serves the gateway and the control API from streaming Function URLs with auth NONE; the agent API from a buffered one; the admin token from none", async () => {
     const functions = functionsOf((await deployStage("production")).recording);
 
     expect(functions.get("Gateway")).toMatchObject({ streaming: true, url: { authorization: "none" }, handler: "functions/gateway.handler" });
-    expect(functions.get("ControlApi")?.streaming).toBeUndefined();
-    expect(functions.get("ControlApi")?.url).toMatchObject({ authorization: "none" });
+    // Readiness event streams reach the client live (a buffered URL would hold them to the end).
+    expect(functions.get("ControlApi")).toMatchObject({ streaming: true, url: { authorization: "none" }, handler: "functions/control-api.handler" });
+    expect(functions.get("ControlApi")?.timeout).toBe(`${AWS_LIMITS.controlApiTimeoutSeconds} seconds`);
+    expect(functions.get("AgentApi")?.streaming).toBeUndefined();
     expect(functions.get("AgentApi")?.url).toMatchObject({ authorization: "none" });
     expect(functions.get("AdminToken")?.url).toBeUndefined();
     // The console's build travels with the control API, which serves /console.
@@ -258,6 +263,8 @@ describe("infra wiring (production stage)", () => {
 
     expect(worstCaseFirstByteSeconds()).toBeLessThan(AWS_LIMITS.originReadTimeoutSeconds);
     expect(AWS_LIMITS.sseKeepAliveMs).toBeLessThan(readTimeoutMs);
+    // A readiness stream ends (cleanly, with its "reconnect" comment) before the control API's timeout.
+    expect(AWS_LIMITS.readinessStreamMaxMs + AWS_LIMITS.controlApiCloseReserveMs).toBeLessThan(AWS_LIMITS.controlApiTimeoutSeconds * 1000);
     for (const route of GATEWAY_ROUTES) {
       const overrides = limits.routes[route];
       expect((overrides?.firstByteTimeoutMs ?? Infinity) + limits.connectTimeoutMs + limits.maxScaleUpWaitSeconds * 1000, route).toBeLessThan(readTimeoutMs);
@@ -301,6 +308,85 @@ describe("infra wiring (production stage)", () => {
     expect(grants.find((grant) => grant.name === "ControllerProjectNodePool")?.role).toBe("{{ControllerProjects.subscribe().nodes.function.nodes.role.name}}");
     // The statements are infra/compute-policy.ts's (test/infra/compute-policy.test.ts checks them), for this stage's subnets.
     expect(grants.find((grant) => grant.name === "ControllerNodePool")?.policy).toContain("subnet/subnet-a");
+  });
+
+  it("gives the tick's and the project consumer's roles exactly the node pool's least-privilege EC2 and IAM statements, nothing broader", async () => {
+    const { recording } = await deployStage("production");
+    const functions = functionsOf(recording);
+    const grants = recording.ofType("aws.iam.RolePolicy").map((policy) => ({ name: policy.name, ...argsOf<{ role: string; policy: string }>(policy) }));
+    const roles = {
+      ControllerTick: "{{ControllerTick.nodes.function.nodes.role.name}}",
+      ControllerProjectsSubscriber: "{{ControllerProjects.subscribe().nodes.function.nodes.role.name}}",
+    };
+    const expected = controllerComputeStatements({
+      app: "inferencekey",
+      stage: "production",
+      region: "us-east-1",
+      accountId: "123456789012",
+      nodeRoleArn: "{{NodeRole.arn}}",
+      subnetIds: ["subnet-a", "subnet-b", "subnet-c"],
+      securityGroupIds: ["{{NodeFronts.id}}"],
+    });
+    const ec2 = (resource: string) => `arn:aws:ec2:us-east-1:123456789012:${resource}`;
+    const ourRequestTags = { "aws:RequestTag/inferencekey:app": "inferencekey", "aws:RequestTag/inferencekey:stage": "production" };
+    const ourResourceTags = { "aws:ResourceTag/inferencekey:app": "inferencekey", "aws:ResourceTag/inferencekey:stage": "production" };
+    const toEc2 = { "iam:PassedToService": "ec2.amazonaws.com" };
+    // Nothing else in the stack attaches policies to roles.
+    expect(recording.ofType("aws.iam.RolePolicyAttachment")).toEqual([]);
+    expect(recording.ofType("aws.iam.Policy")).toEqual([]);
+
+    for (const [name, role] of Object.entries(roles)) {
+      const onRole = grants.filter((grant) => grant.role === role);
+      const fn = functions.get(name);
+      expect(onRole, name).toHaveLength(1);
+      const statements = (JSON.parse(onRole[0]?.policy ?? "{}") as { Statement: PolicyStatement[] }).Statement;
+      const fromFunction = (fn?.permissions ?? []).map((permission) => ({
+        Sid: "function",
+        Effect: "Allow" as const,
+        Action: permission.actions,
+        Resource: permission.resources.map(String),
+      }));
+      const everything = [...statements, ...fromFunction];
+
+      expect(statements, name).toEqual(expected);
+      // The function's own permissions (table, queue, secret parameter, X-Ray) hold no EC2 or IAM action.
+      expect(fromFunction.flatMap((statement) => statement.Action).filter((action) => /^(ec2|iam):/.test(action)), name).toEqual([]);
+      // RunInstances only with our tags in the request, into our subnets and group.
+      expect(allowed(everything, { action: "ec2:RunInstances", resource: ec2("instance/*"), context: ourRequestTags }), name).toBe(true);
+      expect(allowed(everything, { action: "ec2:RunInstances", resource: ec2("instance/*") }), name).toBe(false);
+      expect(allowed(everything, { action: "ec2:RunInstances", resource: ec2("instance/*"), context: { ...ourRequestTags, "aws:RequestTag/inferencekey:stage": "dev" } }), name).toBe(
+        false,
+      );
+      expect(allowed(everything, { action: "ec2:RunInstances", resource: ec2("subnet/subnet-a") }), name).toBe(true);
+      expect(allowed(everything, { action: "ec2:RunInstances", resource: ec2("subnet/subnet-other") }), name).toBe(false);
+      // Terminate and Stop only instances carrying our tags.
+      for (const action of ["ec2:TerminateInstances", "ec2:StopInstances"]) {
+        expect(allowed(everything, { action, resource: ec2("instance/i-1"), context: ourResourceTags }), name).toBe(true);
+        expect(allowed(everything, { action, resource: ec2("instance/i-1") }), name).toBe(false);
+      }
+      // PassRole for the node role, to EC2, only.
+      expect(allowed(everything, { action: "iam:PassRole", resource: "{{NodeRole.arn}}", context: toEc2 }), name).toBe(true);
+      expect(allowed(everything, { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/Admin", context: toEc2 }), name).toBe(false);
+      // Nothing broader on ec2 or iam: no other action, no wildcard action, no other EC2 call on everything.
+      const ec2OrIam = everything.flatMap((statement) => statement.Action).filter((action) => /^(ec2|iam):/.test(action));
+      expect(ec2OrIam.every((action) => !action.includes("*")), name).toBe(true);
+      expect(new Set(ec2OrIam), name).toEqual(
+        new Set([
+          "ec2:RunInstances",
+          "ec2:CreateTags",
+          "ec2:TerminateInstances",
+          "ec2:StopInstances",
+          "iam:PassRole",
+          "ec2:DescribeInstances",
+          "ec2:DescribeInstanceTypeOfferings",
+          "ec2:DescribeInstanceTypes",
+          "ec2:DescribeSubnets",
+        ]),
+      );
+      for (const action of ["ec2:DeleteVolume", "ec2:ModifyInstanceAttribute", "iam:CreateRole", "iam:AttachRolePolicy"]) {
+        expect(allowed(everything, { action, resource: "*" }), `${name} ${action}`).toBe(false);
+      }
+    }
   });
 
   it("alarms on function errors, throttles, URL 5xx, table throttles, dropped ticks and dead-lettered passes, all to one SNS topic", async () => {

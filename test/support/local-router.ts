@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { type RouterTarget, routeForPath } from "@inferencekey/aws";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { invokeStreaming, isStreamingHandler, lambdaContext } from "./lambda-runtime";
+import { invokeStreaming, isStreamingHandler, lambdaContext } from "./lambda-streaming";
 
 /**
  * A local stand-in for the deployment's one public entry (infra/router.ts): CloudFront's viewer

@@ -2,7 +2,7 @@ import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { ORIGIN_HEADER, originHeaderValue } from "@inferencekey/aws";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { lambdaContext } from "../../../test/support/lambda-runtime";
+import { lambdaContext } from "../../../test/support/lambda-streaming";
 import { type RunningMoto, startMoto } from "../../../test/support/moto";
 
 /**

@@ -45,6 +45,7 @@ export {
 } from "./env";
 export { functionUrlResultFromResponse, requestFromFunctionUrlEvent } from "./lambda-http";
 export { createS3Client, S3BlobStore, type S3BlobStoreOptions, type S3ClientOptions } from "./s3-blob-store";
+export { projectTickOf } from "./project-tick";
 export { awsGatewayLimits } from "./lambda-gateway";
 export { type ResponseChunksOptions, responseBodyChunks, SSE_KEEP_ALIVE } from "./lambda-stream";
 export { SsmParameter, SsmParameterError, type SsmParameterOptions } from "./ssm-parameter";
@@ -62,7 +63,7 @@ export { DEEP_LEARNING_BASE_AMI_LINES, type NodeImageLine, type NodeImageResolve
 export { NODE_22_PACKAGE, type NodeUserDataInput, renderNodeUserData, USER_DATA_LIMIT_BYTES } from "./node-user-data";
 export { ec2NodeProviderFromConfig, type NodePoolConfig, nodePoolConfigFromEnv, subnetsWithZones } from "./node-pool-config";
 export { cloudComputeFromEnv } from "./cloud-compute";
-export { projectTickOf, SqsProjectDispatcher } from "./sqs-project-dispatcher";
+export { SqsProjectDispatcher } from "./sqs-project-dispatcher";
 export { createEventBridgeClient, EVENTBRIDGE_CLIENT_DEFAULTS, type EventBridgeClientOptions } from "./eventbridge-client";
 export {
   EVENT_ENTRY_MAX_BYTES,
