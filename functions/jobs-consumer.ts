@@ -1,4 +1,7 @@
-import { jobConsumerDeps, jobsBlobStoreFromEnv, jobsEnvironment, lambdaPlatformContext } from "@inferencekey/aws";
+import { lambdaPlatformContext } from "@inferencekey/aws/env";
+import { jobsBlobStoreFromEnv } from "@inferencekey/aws/jobs-blob-store";
+import { jobConsumerDeps } from "@inferencekey/aws/jobs-env";
+import { jobsEnvironment } from "@inferencekey/aws/jobs-from-env";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { jobsConsumerHandler } from "./lib/jobs-consumer-handler";
 import { entryTools, invokedEntry } from "./lib/lambda-entry";

@@ -1,4 +1,4 @@
-import { batchFailureLogger, type SqsJobBatchDeps, settleJobBatch } from "@inferencekey/aws";
+import { batchFailureLogger, type SqsJobBatchDeps, settleJobBatch } from "@inferencekey/aws/sqs-job-consumer";
 import { deliverDueWebhooks } from "@inferencekey/core";
 import middy, { type MiddyfiedHandler } from "@middy/core";
 import sqsPartialBatchFailure from "@middy/sqs-partial-batch-failure";

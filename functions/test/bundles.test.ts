@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * (core, the DynamoDB client, measured as `floor`) costs about 200-270 ms of CPU, so no entry reaches
  * it on this machine; measured per entry (docs/benchmarks.md, "Lambda bundle load"): admin-token
  * 160-200 ms, agent-api 200-300, control-api 220-290, controller-project 270-350, controller-tick
- * 280-440 (its SQS client), gateway 300-315, jobs-consumer ~600 (the aws index). The test prints each
+ * 280-440 (its SQS client), gateway 300-315, jobs-consumer ~365 (its SQS, EventBridge and S3 clients). The test prints each
  * entry's numbers and asserts the target when the floor meets it, and the bound over the floor for
  * every entry but those in OVER_LOAD_BOUND (each with its reason).
  */
@@ -39,15 +39,14 @@ const CLIENTS_AT_INIT: Record<string, string[]> = {
   "controller-tick.ts": ["client-dynamodb", "client-sqs"],
   // S3 (images asked for as URLs, large job inputs), SQS and EventBridge (jobs) load on first use.
   "gateway.ts": ["client-dynamodb"],
-  // Another merge's entry (not changed here): it imports the @inferencekey/aws index, so every
-  // adapter's client; importing by subpath (`/env`, `/jobs-env`, `/sqs-job-consumer`) would leave
-  // DynamoDB, SQS, EventBridge and S3.
-  "jobs-consumer.ts": ["client-dynamodb", "client-ec2", "client-eventbridge", "client-s3", "client-sqs", "client-ssm"],
+  // Every batch reads and writes jobs (DynamoDB), settles messages (SQS), publishes their events
+  // (EventBridge) and may read a large input or write a large result (S3).
+  "jobs-consumer.ts": ["client-dynamodb", "client-eventbridge", "client-s3", "client-sqs"],
 };
 /** Entries over the load bound, with why (docs/benchmarks.md, "Lambda bundle load"). */
 const OVER_LOAD_BOUND: Record<string, string> = {
+  "jobs-consumer.ts": "its SQS, EventBridge and S3 clients (every batch settles messages, publishes job events, may move a large input or result): about 180 ms over the platform code",
   "controller-tick.ts": "its SQS client (the fan-out, used on every tick, so loading it later saves nothing): 30-170 ms over the platform code",
-  "jobs-consumer.ts": "imports the @inferencekey/aws index: about 350 ms over the platform code for the EC2, SSM, S3, SQS and EventBridge clients",
 };
 /** The clients a controller loads on its first pass with a node pool. */
 const NODE_POOL_CLIENTS = ["client-ec2", "client-ssm"];
