@@ -75,6 +75,16 @@ export function readinessEventStream(first: Readiness, read: () => Promise<Readi
         lastWrite = performance.now();
         last = readiness;
       };
+      // Keep-alives run on their own timer: a store read slow to answer (a busy table, a cold
+      // client) never leaves the stream silent past the interval, whatever the poll is doing.
+      const keepAlive = setInterval(
+        () => {
+          if (performance.now() - lastWrite < keepAliveMs) return;
+          send(": keep-alive\n\n");
+          lastWrite = performance.now();
+        },
+        Math.max(50, Math.min(1000, keepAliveMs / 4)),
+      );
       try {
         emit(first);
         while (!closed && last?.phase !== "ready" && last?.phase !== "error") {
@@ -92,12 +102,9 @@ export function readinessEventStream(first: Readiness, read: () => Promise<Readi
             next = { phase: "error", message: error instanceof Error ? error.message : "the workload could not be read" };
           }
           if (next.phase !== last?.phase || next.message !== last?.message) emit(next);
-          else if (performance.now() - lastWrite >= keepAliveMs) {
-            send(": keep-alive\n\n");
-            lastWrite = performance.now();
-          }
         }
       } finally {
+        clearInterval(keepAlive);
         options.signal?.removeEventListener("abort", stop);
         closed = true;
         try {
