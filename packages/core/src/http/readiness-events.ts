@@ -17,7 +17,10 @@ export interface ReadinessStreamOptions {
   keepAliveMs?: number;
   /** The stream closes after this long without `ready` or `error` (the client reconnects). Default 15 min. */
   maxMs?: number;
-  /** Ends the stream when the client goes away. */
+  /**
+   * Ends the stream: the client went away, or the server ends it (a Lambda invocation's deadline).
+   * A last comment then tells the client to reconnect (lost on a client already gone).
+   */
   signal?: AbortSignal;
   /** Shapes an event for its surface (the vendor surface writes `step` as a string). */
   format?: (event: ReadinessEventBody) => unknown;
@@ -39,12 +42,18 @@ export function readinessEventStream(first: Readiness, read: () => Promise<Readi
   const encoder = new TextEncoder();
   const opened = performance.now();
   let closed = false;
+  /** Ended by `signal`, not by reaching ready/error or the lifetime: the last comment says to reconnect. */
+  let endedBySignal = false;
   let wake: (() => void) | undefined;
   const stop = () => {
     closed = true;
     wake?.();
   };
-  options.signal?.addEventListener("abort", stop, { once: true });
+  const endBySignal = () => {
+    endedBySignal = true;
+    stop();
+  };
+  options.signal?.addEventListener("abort", endBySignal, { once: true });
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -105,9 +114,10 @@ export function readinessEventStream(first: Readiness, read: () => Promise<Readi
         }
       } finally {
         clearInterval(keepAlive);
-        options.signal?.removeEventListener("abort", stop);
+        options.signal?.removeEventListener("abort", endBySignal);
         closed = true;
         try {
+          if (endedBySignal) controller.enqueue(encoder.encode(": the server ends this stream; reconnect to keep following\n\n"));
           controller.close();
         } catch {
           // Already cancelled by the client.
