@@ -7,6 +7,7 @@ import {
   ensureTable,
   ORIGIN_HEADER,
   originHeaderValue,
+  sdkDynamoDocumentApi,
 } from "@inferencekey/aws";
 import { bootstrapAdminToken } from "@inferencekey/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
@@ -72,7 +73,7 @@ describe("Lambda control API entry in the response-streaming runtime model", () 
     await provideServerSecret(moto.endpoint, "/inferencekey/control-entry/server-secret", SERVER_SECRET);
     const client = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(client, TABLE);
-    const platform = new TestPlatform(() => new Date(), new DynamoStore({ tableName: TABLE, client }), SERVER_SECRET);
+    const platform = new TestPlatform(() => new Date(), new DynamoStore({ tableName: TABLE, client: sdkDynamoDocumentApi(client) }), SERVER_SECRET);
     // A workload with no replica and no capacity: it is not ready during the test.
     await platform.workload("acme", { slug: "chat" });
     adminToken = (await bootstrapAdminToken(platform.ctx))?.secret as string;

@@ -1,5 +1,5 @@
 import { CreateQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { awsConfigFromEnv, createDynamoDocumentClient, createSqsClient, DynamoStore, dynamoClientOptionsFromConfig, ensureTable } from "@inferencekey/aws";
+import { awsConfigFromEnv, createDynamoDocumentClient, createSqsClient, DynamoStore, dynamoClientOptionsFromConfig, ensureTable, sdkDynamoDocumentApi } from "@inferencekey/aws";
 import { authenticateSdkToken, bootstrapAdminToken, createProject, ensureWorkload, type PlatformContext, readControllerState } from "@inferencekey/core";
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,7 +33,7 @@ describe("controller tick fanned out through SQS (moto server)", () => {
     await provideServerSecret(moto.endpoint, "/inferencekey/fanout/server-secret", "fanout-secret-0123456789");
     const documents = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(documents, "inferencekey-fanout");
-    ctx = { store: new DynamoStore({ tableName: "inferencekey-fanout", client: documents }), serverSecret: "fanout-secret-0123456789", now: () => new Date() };
+    ctx = { store: new DynamoStore({ tableName: "inferencekey-fanout", client: sdkDynamoDocumentApi(documents) }), serverSecret: "fanout-secret-0123456789", now: () => new Date() };
     const admin = await authenticateSdkToken(ctx, `Bearer ${(await bootstrapAdminToken(ctx))?.secret}`);
     for (const project of ["alpha", "beta", "gamma"]) {
       await createProject(ctx, admin, { slug: project });

@@ -8,6 +8,7 @@ import {
   ensureTable,
   ORIGIN_HEADER,
   originHeaderValue,
+  sdkDynamoDocumentApi,
 } from "@inferencekey/aws";
 import { readUsage } from "@inferencekey/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
@@ -110,7 +111,7 @@ describe("Lambda gateway entry in the response-streaming runtime model", () => {
     await provideServerSecret(moto.endpoint, "/inferencekey/gateway-entry/server-secret", SERVER_SECRET);
     const client = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(client, "inferencekey-gateway-entry");
-    platform = new TestPlatform(() => new Date(), new DynamoStore({ tableName: "inferencekey-gateway-entry", client }), SERVER_SECRET);
+    platform = new TestPlatform(() => new Date(), new DynamoStore({ tableName: "inferencekey-gateway-entry", client: sdkDynamoDocumentApi(client) }), SERVER_SECRET);
     replica = replicaServer();
     await new Promise<void>((listening) => replica.listen(0, "127.0.0.1", listening));
     await platform.workload("acme", { slug: "chat" });

@@ -14,6 +14,7 @@ import {
   jobsBlobStoreFromEnv,
   jobsEnvironment,
   sqsJobQueueFromEnv,
+  sdkDynamoDocumentApi,
 } from "@inferencekey/aws";
 import {
   ensureWorkload,
@@ -92,7 +93,7 @@ describe("jobs Lambda entries with infra's environment (moto)", () => {
     s3.destroy();
     const client = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(client, "inferencekey-test");
-    ctx = { store: new DynamoStore({ tableName: "inferencekey-test", client }), serverSecret: "test-server-secret", now: () => new Date() };
+    ctx = { store: new DynamoStore({ tableName: "inferencekey-test", client: sdkDynamoDocumentApi(client) }), serverSecret: "test-server-secret", now: () => new Date() };
     await ensureWorkload(ctx, ADMIN, "acme", AUTOSCALING_RERANKER);
     tick = (await import("../controller-tick")).handler as unknown as typeof tick;
     consumer = (await import("../jobs-consumer")).handler as unknown as typeof consumer;

@@ -7,6 +7,7 @@ import {
   ensureTable,
   ORIGIN_HEADER,
   originHeaderValue,
+  sdkDynamoDocumentApi,
 } from "@inferencekey/aws";
 import { bootstrapAdminToken } from "@inferencekey/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, ScheduledEvent } from "aws-lambda";
@@ -82,7 +83,7 @@ describe("Lambda entries against a DynamoDB API server", () => {
     );
     const client = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(client, "inferencekey-test");
-    const ctx = { store: new DynamoStore({ tableName: "inferencekey-test", client }), serverSecret: SERVER_SECRET, now: () => new Date() };
+    const ctx = { store: new DynamoStore({ tableName: "inferencekey-test", client: sdkDynamoDocumentApi(client) }), serverSecret: SERVER_SECRET, now: () => new Date() };
     admin = (await bootstrapAdminToken(ctx))?.secret as string;
     // The control API's URL streams (infra/api.ts): invoked through the runtime model, read whole.
     installLambdaStreamingRuntime();

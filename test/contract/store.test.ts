@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDynamoDocumentClient, DynamoStore, ensureTable } from "@inferencekey/aws";
+import {
+  createDynamoDocumentClient,
+  type DynamoDocumentApi,
+  DynamoStore,
+  ensureTable,
+  httpDynamoDocumentApi,
+  sdkDynamoDocumentApi,
+} from "@inferencekey/aws";
 import { MemoryStore } from "@inferencekey/core";
 import { SqliteStore } from "@inferencekey/local";
 import { afterAll, beforeAll } from "vitest";
@@ -42,18 +49,42 @@ afterAll(async () => {
   await Promise.all([dynalite?.stop(), moto?.stop()]);
 });
 
-/** A table per case: cheap on both emulators, and no case sees another's items. */
-async function freshDynamoStore(client: DynamoDBDocumentClient | undefined, now: () => number): Promise<DynamoStore> {
-  if (client === undefined) throw new Error("the emulator did not start");
+type Adapter = "sdk" | "http";
+
+/**
+ * A table per case: cheap on both emulators, and no case sees another's items. The store runs on
+ * both adapters of its DynamoDB port: the SDK's document client and the Lambda functions' own
+ * signed HTTP client (`httpDynamoDocumentApi`).
+ */
+async function freshDynamoStore(
+  client: DynamoDBDocumentClient | undefined,
+  adapter: Adapter,
+  endpoint: string | undefined,
+  now: () => number,
+): Promise<DynamoStore> {
+  if (client === undefined || endpoint === undefined) throw new Error("the emulator did not start");
   const tableName = `contract-${++tables}`;
   await ensureTable(client, tableName);
-  return new DynamoStore({ client, tableName, now });
+  const api: DynamoDocumentApi =
+    adapter === "sdk"
+      ? sdkDynamoDocumentApi(client)
+      : httpDynamoDocumentApi({ region: "us-east-1", endpoint, credentials: EMULATOR_CREDENTIALS });
+  return new DynamoStore({ client: api, tableName, now });
 }
 
-describeStoreContract("DynamoStore (dynalite)", (now) => freshDynamoStore(dynaliteClient, now), {
-  transactionsSkipReason: "dynalite has no TransactWriteItems; the moto run below covers them",
-});
+for (const adapter of ["sdk", "http"] as const) {
+  describeStoreContract(
+    `DynamoStore on ${adapter} (dynalite)`,
+    (now) => freshDynamoStore(dynaliteClient, adapter, dynalite?.endpoint, now),
+    { transactionsSkipReason: "dynalite has no TransactWriteItems; the moto run below covers them" },
+  );
 
-describeStoreContract("DynamoStore (moto server)", (now) => freshDynamoStore(motoClient, now), {
-  concurrencySkipReason: "moto server does not serialize concurrent conditional writes (a lost update was seen under load); dynalite runs these",
-});
+  describeStoreContract(
+    `DynamoStore on ${adapter} (moto server)`,
+    (now) => freshDynamoStore(motoClient, adapter, moto?.endpoint, now),
+    {
+      concurrencySkipReason:
+        "moto server does not serialize concurrent conditional writes (a lost update was seen under load); dynalite runs these",
+    },
+  );
+}

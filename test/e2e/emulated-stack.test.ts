@@ -12,6 +12,7 @@ import {
   ensureTable,
   originHeaderValue,
   routerViewerRequestInjection,
+  sdkDynamoDocumentApi,
 } from "@inferencekey/aws";
 import { bootstrapAdminToken, digestSecret, keys } from "@inferencekey/core";
 import { DataClient, ManagementClient } from "@inferencekey/sdk";
@@ -68,7 +69,7 @@ describe("the emulated AWS stack through one base URL", () => {
     const client = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
     await ensureTable(client, TABLE);
     // Before rotation: the first admin token, digested under the only version there was.
-    const beforeRotation = { store: new DynamoStore({ tableName: TABLE, client }), serverSecret: SECRET_V1, now: () => new Date() };
+    const beforeRotation = { store: new DynamoStore({ tableName: TABLE, client: sdkDynamoDocumentApi(client) }), serverSecret: SECRET_V1, now: () => new Date() };
     tokenOfVersion1 = (await bootstrapAdminToken(beforeRotation))?.secret as string;
     // Rotated: version 2 signs from now on, version 1 still verifies.
     await new SSMClient({}).send(new PutParameterCommand({ Name: PARAMETER, Type: "SecureString", Value: `2:${SECRET_V2},1:${SECRET_V1}`, Overwrite: true }));
@@ -119,7 +120,7 @@ describe("the emulated AWS stack through one base URL", () => {
     expect(reset.admin_token).toMatch(/^ik_sdk_/);
     // Digested under the current version (recorded in the digest), and the old token is revoked.
     const client = createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
-    const store = new DynamoStore({ tableName: TABLE, client });
+    const store = new DynamoStore({ tableName: TABLE, client: sdkDynamoDocumentApi(client) });
     const stored = keys.secret(`v2.${digestSecret(SECRET_V2, reset.admin_token as string)}`);
     expect(await store.get(stored.pk, stored.sk)).toBeDefined();
     expect((await projects(tokenOfVersion1)).status).toBe(401);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDynamoDocumentClient, DynamoStore, ensureTable } from "@inferencekey/aws";
+import { createDynamoDocumentClient, DynamoStore, ensureTable, httpDynamoDocumentApi } from "@inferencekey/aws";
 import { MemoryStore, type Store } from "@inferencekey/core";
 import { SqliteStore } from "@inferencekey/local";
 import { afterAll, beforeAll } from "vitest";
@@ -45,7 +45,8 @@ export function storeAdapters(label: string): StoreAdapter[] {
         if (client === undefined) throw new Error("dynalite did not start");
         const tableName = `${label}-${++made}`;
         await ensureTable(client, tableName);
-        return new DynamoStore({ client, tableName, ...(now === undefined ? {} : { now }) });
+        const api = httpDynamoDocumentApi({ region: "us-east-1", endpoint: dynalite?.endpoint, credentials: EMULATOR_CREDENTIALS });
+        return new DynamoStore({ client: api, tableName, ...(now === undefined ? {} : { now }) });
       },
     },
   ];

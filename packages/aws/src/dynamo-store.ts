@@ -1,20 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import {
-  CreateTableCommand,
-  type CreateTableCommandInput,
-  DescribeTableCommand,
-} from "@aws-sdk/client-dynamodb";
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  TransactWriteCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
+import type { QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import {
   assertTransactShape,
   ConditionFailedError,
@@ -28,66 +13,16 @@ import {
   ValidationError,
   type WriteCondition,
 } from "@inferencekey/core";
-import { awsConfigFromEnv, createDynamoDocumentClient, dynamoClientOptionsFromConfig } from "./dynamo-client";
-
-/** DynamoDB TTL must be pointed at this attribute (infra), or expired items are never deleted. */
-export const TTL_ATTRIBUTE = "expiresAt";
-export const GSI1_NAME = "gsi1";
-
-/** The CreateTable definition of the single table; tests and emulators use it, infra mirrors it. */
-export function createTableInput(tableName: string): CreateTableCommandInput {
-  return {
-    TableName: tableName,
-    BillingMode: "PAY_PER_REQUEST",
-    AttributeDefinitions: [
-      { AttributeName: "pk", AttributeType: "S" },
-      { AttributeName: "sk", AttributeType: "S" },
-      { AttributeName: "gsi1pk", AttributeType: "S" },
-      { AttributeName: "gsi1sk", AttributeType: "S" },
-    ],
-    KeySchema: [
-      { AttributeName: "pk", KeyType: "HASH" },
-      { AttributeName: "sk", KeyType: "RANGE" },
-    ],
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: GSI1_NAME,
-        KeySchema: [
-          { AttributeName: "gsi1pk", KeyType: "HASH" },
-          { AttributeName: "gsi1sk", KeyType: "RANGE" },
-        ],
-        Projection: { ProjectionType: "ALL" },
-      },
-    ],
-  };
-}
-
-/** Creates the table if missing and waits until it and its index are ACTIVE. For tests and emulators. */
-export async function ensureTable(
-  client: DynamoDBDocumentClient,
-  tableName: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  try {
-    await client.send(new CreateTableCommand(createTableInput(tableName)));
-  } catch (error) {
-    if (errorName(error) !== "ResourceInUseException") throw error;
-  }
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
-      (index) => index.IndexStatus === "ACTIVE",
-    );
-    if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
-    if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { awsConfigFromEnv } from "./dynamo-client";
+import { type DynamoDocumentApi, httpDynamoDocumentApi } from "./dynamo-document-api";
+import { GSI1_NAME, TTL_ATTRIBUTE } from "./dynamo-table";
 
 export interface DynamoStoreOptions {
-  /** Defaults to a client configured from the environment (`awsConfigFromEnv`). */
-  client?: DynamoDBDocumentClient;
+  /**
+   * Defaults to `httpDynamoDocumentApi` configured from the environment (`awsConfigFromEnv`);
+   * `sdkDynamoDocumentApi(documentClient)` puts an SDK client behind the same port.
+   */
+  client?: DynamoDocumentApi;
   tableName: string;
   /** Milliseconds since the epoch; injectable so tests can move time past `expiresAt`. */
   now?: () => number;
@@ -106,7 +41,7 @@ const VERSION_MATCHES = `#version = :version AND ${LIVE}`;
  * they are atomic across every Lambda. TTL deletes lazily (up to days late), so every read and
  * every condition also compares `expiresAt` with the clock: an expired item is absent.
  *
- * The SDK retries a write whose answer was lost (a timeout, a reset connection) although DynamoDB
+ * The client retries a write whose answer was lost (a timeout, a reset connection) although DynamoDB
  * may have applied it: the retry then fails its own condition. Conditional writes therefore ask for
  * the item as it was (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), and a failed put whose item
  * is exactly what it wrote, at the version it wrote, is taken as its own earlier success (another
@@ -114,25 +49,22 @@ const VERSION_MATCHES = `#version = :version AND ${LIVE}`;
  * this write wanted it). A retried versioned delete cannot tell its own success from another
  * writer's (the item is gone either way) and still reports the conflict, as the contract says; its
  * callers (lease release, tombstone removal) take that as done.
- * Transactions need no such check: the SDK sends one ClientRequestToken with every attempt of a
- * TransactWriteItems, which DynamoDB answers idempotently for 10 minutes.
+ * Transactions need no such check: both adapters send one ClientRequestToken with every attempt of
+ * a TransactWriteItems, which DynamoDB answers idempotently for 10 minutes.
  */
 export class DynamoStore implements Store {
-  private readonly client: DynamoDBDocumentClient;
+  private readonly client: DynamoDocumentApi;
   private readonly tableName: string;
   private readonly now: () => number;
 
   constructor(options: DynamoStoreOptions) {
-    this.client =
-      options.client ?? createDynamoDocumentClient(dynamoClientOptionsFromConfig(awsConfigFromEnv()));
+    this.client = options.client ?? defaultDocumentApi();
     this.tableName = options.tableName;
     this.now = options.now ?? (() => Date.now());
   }
 
   async get(pk: string, sk: string): Promise<StoreItem | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
-    );
+    const { Item } = await this.client.send("GetItem", { TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true });
     if (Item === undefined) return undefined;
     const item = fromRecord(Item);
     return item.expiresAt !== undefined && item.expiresAt <= this.nowSeconds() ? undefined : item;
@@ -151,12 +83,12 @@ export class DynamoStore implements Store {
 
   async delete(pk: string, sk: string, condition: WriteCondition = { kind: "any" }): Promise<void> {
     const guard = conditionFor(condition);
-    const command = new DeleteCommand({
+    const input = {
       TableName: this.tableName,
       Key: { pk, sk },
       ...(guard === undefined ? {} : this.expression(guard.expression, guard.values)),
-    });
-    await this.conditional(pk, sk, () => this.client.send(command));
+    };
+    await this.conditional(pk, sk, () => this.client.send("DeleteItem", input));
   }
 
   /**
@@ -181,7 +113,7 @@ export class DynamoStore implements Store {
       return write.kind === "delete" ? { Delete: target } : { ConditionCheck: target as typeof target & { ConditionExpression: string } };
     });
     try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: parts }));
+      await this.client.send("TransactWriteItems", { TransactItems: parts });
     } catch (error) {
       const failed = failedPart(error);
       if (failed !== undefined) {
@@ -223,13 +155,11 @@ export class DynamoStore implements Store {
     if (startKey !== undefined && !startsThisQuery(startKey, input)) throw invalidCursor();
     do {
       const remaining = want - items.length;
-      const out = await this.client.send(
-        new QueryCommand({
-          ...base,
-          ...(Number.isFinite(remaining) ? { Limit: remaining } : {}),
-          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-        }),
-      );
+      const out = await this.client.send("Query", {
+        ...base,
+        ...(Number.isFinite(remaining) ? { Limit: remaining } : {}),
+        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+      });
       for (const record of out.Items ?? []) items.push(fromRecord(record));
       startKey = out.LastEvaluatedKey;
     } while (startKey !== undefined && items.length < want);
@@ -243,13 +173,13 @@ export class DynamoStore implements Store {
     values: Record<string, unknown>,
   ): Promise<StoreItem> {
     const stored = toStoreItem(item, version);
-    const command = new PutCommand({
+    const input = {
       TableName: this.tableName,
       Item: stored,
       ...this.expression(expression, values),
-      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-    });
-    await this.conditional(item.pk, item.sk, () => this.client.send(command), (old) => old !== undefined && sameItem(fromRecord(old), stored));
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const,
+    };
+    await this.conditional(item.pk, item.sk, () => this.client.send("PutItem", input), (old) => old !== undefined && sameItem(fromRecord(old), stored));
     return stored;
   }
 
@@ -284,19 +214,18 @@ export class DynamoStore implements Store {
         values[`:${name}`] = value;
       }
     }
-    const update = () =>
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: item.pk, sk: item.sk },
-        UpdateExpression: `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`,
-        ConditionExpression: LIVE,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ...values, ":now": this.nowSeconds() },
-        ReturnValues: "ALL_NEW",
-      });
+    const update = () => ({
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: item.sk },
+      UpdateExpression: `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`,
+      ConditionExpression: LIVE,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ...values, ":now": this.nowSeconds() },
+      ReturnValues: "ALL_NEW" as const,
+    });
     for (let attempt = 1; ; attempt++) {
       try {
-        const out = await this.client.send(update());
+        const out = await this.client.send("UpdateItem", update());
         if (out.Attributes === undefined) throw new Error("UpdateItem with ALL_NEW returned no attributes");
         return fromRecord(out.Attributes);
       } catch (error) {
@@ -324,9 +253,9 @@ export class DynamoStore implements Store {
       await send();
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
-      // The document client converts requests and answers, not errors: the old item comes in DynamoDB's wire shape.
-      const old = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-      if (alreadyApplied(old === undefined ? undefined : unmarshall(old))) return;
+      // Both adapters give the item as it was in document form.
+      const old = (error as { Item?: Record<string, unknown> }).Item;
+      if (alreadyApplied(old)) return;
       throw new ConditionFailedError(pk, sk);
     }
   }
@@ -466,4 +395,13 @@ function failedPart(error: unknown): number | undefined {
 
 function isConditionalCheckFailed(error: unknown): boolean {
   return errorName(error) === "ConditionalCheckFailedException";
+}
+
+/** The Lambda functions' client: the DynamoDB endpoint and region from the environment, on node:http(s). */
+function defaultDocumentApi(): DynamoDocumentApi {
+  const config = awsConfigFromEnv();
+  return httpDynamoDocumentApi({
+    ...(config.region === undefined ? {} : { region: config.region }),
+    ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
+  });
 }

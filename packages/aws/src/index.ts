@@ -6,14 +6,26 @@ export {
   type DynamoClientOptions,
   dynamoClientOptionsFromConfig,
 } from "./dynamo-client";
+export { DynamoStore, type DynamoStoreOptions } from "./dynamo-store";
+export { createTableInput, ensureTable, GSI1_NAME, TTL_ATTRIBUTE } from "./dynamo-table";
 export {
-  createTableInput,
-  DynamoStore,
-  type DynamoStoreOptions,
-  ensureTable,
-  GSI1_NAME,
-  TTL_ATTRIBUTE,
-} from "./dynamo-store";
+  type DynamoDocumentApi,
+  type DynamoDocumentOperations,
+  type DynamoOperation,
+  httpDynamoDocumentApi,
+  type HttpDynamoDocumentApiOptions,
+} from "./dynamo-document-api";
+export { sdkDynamoDocumentApi } from "./dynamo-sdk-api";
+export {
+  AWS_JSON_CLIENT_DEFAULTS,
+  AWS_JSON_SERVICES,
+  AwsJsonClient,
+  type AwsJsonClientOptions,
+  type AwsJsonService,
+  AwsServiceError,
+  credentialsFromEnv,
+} from "./aws-json-client";
+export { type AwsCredentials, signRequest } from "./sigv4";
 export {
   AWS_LIMITS,
   DEPLOY_REGION,

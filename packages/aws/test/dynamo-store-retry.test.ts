@@ -6,7 +6,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type RunningMoto, startMoto } from "../../../test/support/moto";
 import { createDynamoDocumentClient } from "../src/dynamo-client";
-import { DynamoStore, ensureTable } from "../src/dynamo-store";
+import { DynamoStore } from "../src/dynamo-store";
+import { sdkDynamoDocumentApi } from "../src/dynamo-sdk-api";
+import { ensureTable } from "../src/dynamo-table";
 
 /**
  * A conditional write that DynamoDB applied but whose answer was lost is retried by the SDK, and the
@@ -23,7 +25,7 @@ describe("DynamoStore: a retried conditional put (aws-sdk-client-mock)", () => {
 
   beforeEach(() => {
     ddb.reset();
-    store = new DynamoStore({ client: documentClient, tableName: "t", now: () => NOW_MS });
+    store = new DynamoStore({ client: sdkDynamoDocumentApi(documentClient), tableName: "t", now: () => NOW_MS });
   });
 
   const failedWith = (item: Record<string, unknown> | undefined) =>
@@ -121,7 +123,7 @@ describe("DynamoStore: an SDK retry of an applied put, on moto server", () => {
 
   it("create and replace succeed although their first answer was lost; a real conflict is still refused", async () => {
     // Prepare
-    const store = new DynamoStore({ client, tableName: "retry-test" });
+    const store = new DynamoStore({ client: sdkDynamoDocumentApi(client), tableName: "retry-test" });
 
     // Act
     answersToLose = 1;

@@ -19,7 +19,9 @@ import {
 import { ConditionFailedError, ValidationError } from "@inferencekey/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createTableInput, DynamoStore, ensureTable } from "../src/dynamo-store";
+import { DynamoStore } from "../src/dynamo-store";
+import { sdkDynamoDocumentApi } from "../src/dynamo-sdk-api";
+import { createTableInput, ensureTable } from "../src/dynamo-table";
 
 // Behaviour against a real DynamoDB API is covered by the contract suite on dynalite and moto
 // (test/contract); these cases pin down the requests built and how errors are mapped.
@@ -43,7 +45,7 @@ let store: DynamoStore;
 
 beforeEach(() => {
   ddb.reset();
-  store = new DynamoStore({ client: documentClient, tableName: TABLE, now: () => NOW_MS });
+  store = new DynamoStore({ client: sdkDynamoDocumentApi(documentClient), tableName: TABLE, now: () => NOW_MS });
 });
 
 afterEach(() => {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import recorded from "./ec2-gpu-catalog.json" with { type: "json" };
 
 /**

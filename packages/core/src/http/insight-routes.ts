@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../errors";
 import { MAX_SERIES_RANGE_MS, projectRates, replicaHistory, workloadSeries } from "../insights";
 import type { PlatformContext } from "../platform/context";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Async jobs (reranker, classification, reward): the job record, its states and the messages on the

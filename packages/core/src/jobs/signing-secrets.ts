@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { ConditionFailedError, ValidationError } from "../errors";
 import type { PlatformContext } from "../platform/context";
 import type { Principal } from "../tokens";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from "../errors";
 import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from "../errors";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { deleteAllProjectSecrets } from "../project-secrets";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type JobsConfig, JobsConfigSchema } from "../jobs/schema";
 import { BACKENDS, EXECUTION_POLICIES, ON_DRIFT, TASK_TYPES } from "./modalities";
 
