@@ -1,4 +1,4 @@
-import { awsConfigFromEnv } from "@inferencekey/aws/dynamo-client";
+import { awsConfigFromEnv } from "@inferencekey/aws/aws-config";
 import { controllerEnvironment, lambdaPlatformContext } from "@inferencekey/aws/env";
 import { jobsFromEnv } from "@inferencekey/aws/jobs-from-env";
 import { JOBS_QUEUE_SETTINGS } from "@inferencekey/aws/jobs-settings";

@@ -1,4 +1,4 @@
-import { awsConfigFromEnv } from "@inferencekey/aws/dynamo-client";
+import { awsConfigFromEnv } from "@inferencekey/aws/aws-config";
 import { gatewayEnvironment, lambdaPlatformContext } from "@inferencekey/aws/env";
 import { jobsFromEnv } from "@inferencekey/aws/jobs-from-env";
 import { awsGatewayLimits } from "@inferencekey/aws/lambda-gateway";

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import http from "node:http";
-import https from "node:https";
+import { nodeHttp as http, nodeHttps as https } from "@inferencekey/core";
 import { type AwsCredentials, SigningKeyCache, signRequest } from "./sigv4";
 
 /**

@@ -194,8 +194,10 @@ export function reservedConcurrencyProblems(
 
 /**
  * How every function is bundled (infra/functions.ts gives SST these; the bundle budget test
- * bundles the same way). ES modules, minified; the AWS SDK v3 is left to the Node.js 22 runtime,
- * which ships it (bundled, it would add about 400 KB to every function). The banner gives
+ * bundles the same way). ES modules, minified; the AWS SDK v3 clients are left to the Node.js 22
+ * runtime, which ships them (bundled, each would add hundreds of KB), and only load where an
+ * entry uses one off its every-call path: the calls every invocation makes go through
+ * `AwsJsonClient`. `@aws-sdk/util-dynamodb` (pure, a few KB) is bundled. The banner gives
  * CommonJS dependencies (the X-Ray SDK) the `require` an ES module lacks. Split into chunks: what an
  * entry imports only on some paths (`import()`: the controllers' EC2 and SSM clients, needed only
  * with a node pool) is a chunk loaded on first use, not at init.
@@ -204,7 +206,7 @@ export const LAMBDA_BUNDLE = {
   format: "esm",
   minify: true,
   splitting: true,
-  external: ["@aws-sdk/*", "@smithy/*"],
+  external: ["@aws-sdk/client-*", "@aws-sdk/lib-*", "@smithy/*"],
   /**
    * Installed beside a function's bundle instead of bundled into it (SST `nodejs.install`): the
    * gateway's and the job consumer's connection pools to replicas (undici, about 500 KB minified).

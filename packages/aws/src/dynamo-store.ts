@@ -13,9 +13,12 @@ import {
   ValidationError,
   type WriteCondition,
 } from "@inferencekey/core";
-import { awsConfigFromEnv } from "./dynamo-client";
+import { awsConfigFromEnv } from "./aws-config";
 import { type DynamoDocumentApi, httpDynamoDocumentApi } from "./dynamo-document-api";
-import { GSI1_NAME, TTL_ATTRIBUTE } from "./dynamo-table";
+
+/** DynamoDB TTL must be pointed at this attribute (infra), or expired items are never deleted. */
+export const TTL_ATTRIBUTE = "expiresAt";
+export const GSI1_NAME = "gsi1";
 
 export interface DynamoStoreOptions {
   /**

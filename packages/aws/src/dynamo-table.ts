@@ -4,14 +4,12 @@ import {
   DescribeTableCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GSI1_NAME } from "./dynamo-store";
 
 /**
  * The single table's definition (infra/storage.ts mirrors it) and its creation on an emulator.
  * Apart from the store so a Lambda entry, which never creates tables, does not load the SDK client.
  */
-/** DynamoDB TTL must be pointed at this attribute (infra), or expired items are never deleted. */
-export const TTL_ATTRIBUTE = "expiresAt";
-export const GSI1_NAME = "gsi1";
 
 /** The CreateTable definition of the single table; tests and emulators use it, infra mirrors it. */
 export function createTableInput(tableName: string): CreateTableCommandInput {

@@ -6,8 +6,8 @@ export {
   type DynamoClientOptions,
   dynamoClientOptionsFromConfig,
 } from "./dynamo-client";
-export { DynamoStore, type DynamoStoreOptions } from "./dynamo-store";
-export { createTableInput, ensureTable, GSI1_NAME, TTL_ATTRIBUTE } from "./dynamo-table";
+export { DynamoStore, type DynamoStoreOptions, GSI1_NAME, TTL_ATTRIBUTE } from "./dynamo-store";
+export { createTableInput, ensureTable } from "./dynamo-table";
 export {
   type DynamoDocumentApi,
   type DynamoDocumentOperations,

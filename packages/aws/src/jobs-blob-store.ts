@@ -1,4 +1,4 @@
-import { awsConfigFromEnv } from "./dynamo-client";
+import { awsConfigFromEnv } from "./aws-config";
 import { gatewayEnvironment } from "./env";
 import { createS3Client, S3BlobStore } from "./s3-blob-store";
 

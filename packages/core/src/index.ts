@@ -31,3 +31,4 @@ export * from "./migrations";
 export * from "./capacity/node-agent";
 export * from "./insights";
 export * from "./jobs";
+export { nodeHttp, nodeHttps } from "./platform/builtins";

@@ -1,10 +1,11 @@
-import http from "node:http";
+import type { AgentOptions, ClientRequest, ClientRequestArgs } from "node:http";
 import { isIP } from "node:net";
 import { type Duplex, Readable } from "node:stream";
 import tls from "node:tls";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import type { buildConnector, Dispatcher, Agent as UndiciAgent } from "undici";
 import { type ChunkSource, chunkSourceOf } from "./exchange";
+import { nodeHttp as http } from "../platform/builtins";
 import { drained } from "./node-streams";
 
 /** One request to a replica, already fully decided by the gateway (address, path, headers). */
@@ -184,7 +185,7 @@ function pinnedConnector(build: typeof buildConnector, timeoutMs: number, certif
     });
 }
 
-type PinnedConnectOptions = http.ClientRequestArgs & { connectTimeoutMs?: number };
+type PinnedConnectOptions = ClientRequestArgs & { connectTimeoutMs?: number };
 
 /**
  * A keep-alive agent whose connections are TLS to one pinned certificate. The socket reaches the
@@ -194,7 +195,7 @@ type PinnedConnectOptions = http.ClientRequestArgs & { connectTimeoutMs?: number
 class PinnedTlsAgent extends http.Agent {
   constructor(
     private readonly certificateSha256: string,
-    options: http.AgentOptions,
+    options: AgentOptions,
   ) {
     super(options);
   }
@@ -230,7 +231,7 @@ class PinnedTlsAgent extends http.Agent {
 
 /** The same contract on node:http with a keep-alive agent (no dependency beyond Node itself). */
 export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): UpstreamTransport {
-  const agentOptions: http.AgentOptions = {
+  const agentOptions: AgentOptions = {
     keepAlive: true,
     maxSockets: options.maxSockets ?? 256,
     maxFreeSockets: 64,
@@ -308,7 +309,7 @@ export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Upstr
   };
 }
 
-function writeBody(request: http.ClientRequest, body: UpstreamRequest["body"]): void {
+function writeBody(request: ClientRequest, body: UpstreamRequest["body"]): void {
   if (body === undefined) {
     request.end();
     return;

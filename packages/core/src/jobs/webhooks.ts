@@ -1,9 +1,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { lookup } from "node:dns/promises";
-import http from "node:http";
-import https from "node:https";
 import { BlockList, isIP } from "node:net";
 import type { BlobStore } from "../gateway/blob-store";
+import { nodeHttp as http, nodeHttps as https } from "../platform/builtins";
 import type { PlatformContext } from "../platform/context";
 import type { StoreItem } from "../store";
 import { jobResult } from "./consumer";
