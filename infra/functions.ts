@@ -1,5 +1,5 @@
 import { FUNCTION_ENV, LAMBDA_BUNDLE } from "../packages/aws/src/deployment";
-import { reservedConcurrency } from "./options";
+import { reservedConcurrency, tracing } from "./options";
 import { router } from "./router";
 import { serverSecretParameter } from "./secrets";
 import { table } from "./storage";
@@ -45,7 +45,8 @@ interface PlatformFunctionArgs {
  * Every function the platform runs: Node 22 outside any VPC (Function URLs do not stream from a
  * VPC-attached function), no `link` (linking grants `dynamodb:*`), the table's name, the server
  * secret parameter's name and the base URL in the environment (never the secret), read access to that one
- * parameter, X-Ray tracing, JSON logs kept 30 days, reserved concurrency when asked for.
+ * parameter, X-Ray tracing when the deployment turned it on (`INFERENCEKEY_TRACING=active`), JSON
+ * logs kept 30 days, reserved concurrency when asked for.
  */
 export function platformFunction(args: PlatformFunctionArgs): sst.aws.FunctionArgs {
   const reserved = reservedConcurrency[args.service];
@@ -68,6 +69,7 @@ export function platformFunction(args: PlatformFunctionArgs): sst.aws.FunctionAr
       [FUNCTION_ENV.publicUrl]: router.url,
       POWERTOOLS_SERVICE_NAME: args.service,
       POWERTOOLS_METRICS_NAMESPACE: `InferenceKey/${$app.stage}`,
+      ...(tracing === "active" ? { [FUNCTION_ENV.tracing]: "active" } : {}),
       ...args.environment,
     },
     permissions: [
@@ -75,7 +77,7 @@ export function platformFunction(args: PlatformFunctionArgs): sst.aws.FunctionAr
       // The secrets middleware reads this one parameter; the AWS managed key (aws/ssm) decrypts for SSM.
       { actions: ["ssm:GetParameter"], resources: [serverSecretParameter.arn] },
       // X-Ray has no resource-level permissions.
-      { actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] },
+      ...(tracing === "active" ? [{ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }] : []),
     ],
     nodejs: {
       format: LAMBDA_BUNDLE.format,
@@ -86,7 +88,8 @@ export function platformFunction(args: PlatformFunctionArgs): sst.aws.FunctionAr
       ...(install.length > 0 ? { install: [...install] } : {}),
     },
     logging: { format: "json", retention: "1 month" },
-    transform: { function: { tracingConfig: { mode: "Active" } } },
+    // PassThrough: Lambda forwards a caller's trace header but samples nothing itself.
+    transform: { function: { tracingConfig: { mode: tracing === "active" ? "Active" : "PassThrough" } } },
   };
 }
 

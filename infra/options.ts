@@ -1,4 +1,4 @@
-import { parseReservedConcurrency } from "../packages/aws/src/deployment";
+import { parseReservedConcurrency, parseTracingMode } from "../packages/aws/src/deployment";
 
 /**
  * Deployment options, read once from the deploying shell's environment (docs/deploy.md lists
@@ -11,3 +11,6 @@ export const reservedConcurrency = parseReservedConcurrency(process.env.INFERENC
 
 /** Where alarm notifications go besides the SNS topic (an email subscription to confirm once). */
 export const alarmEmail = process.env.INFERENCEKEY_ALARM_EMAIL?.trim() || undefined;
+
+/** `INFERENCEKEY_TRACING=active`: X-Ray traces of every function, at about 90 ms more per cold start; off by default. */
+export const tracing = parseTracingMode(process.env.INFERENCEKEY_TRACING);

@@ -2,23 +2,28 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { Tracer } from "@aws-lambda-powertools/tracer";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import type { Tracer } from "@aws-lambda-powertools/tracer";
 import { FUNCTION_ENV, isOriginHeaderValid, ORIGIN_HEADER } from "@inferencekey/aws/deployment";
 import { ServerSecretHolder } from "@inferencekey/aws/env";
 import { functionUrlResultFromResponse } from "@inferencekey/aws/lambda-http";
 import { SsmParameter } from "@inferencekey/aws/ssm-parameter";
 import { ForbiddenError, errorResponse, newId } from "@inferencekey/core";
-import middy, { type MiddlewareObj } from "@middy/core";
+import middy, { type MiddlewareObj, type MiddyfiedHandler } from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 
 /**
  * The cross-cutting work of every Lambda entry, as middy middlewares, so the entries stay a few
- * lines: Powertools tracer, logger (JSON lines with the Lambda request id) and metrics (EMF, cold
- * starts included), the server secret read from SSM at init (cached, so a rotated value arrives
- * within `SERVER_SECRET_CACHE_MS`), and for Function URL entries the origin check that refuses
- * requests that did not come through the Router.
+ * lines: Powertools logger (JSON lines with the Lambda request id), metrics (EMF, cold starts
+ * included) and, when the deployment turned X-Ray tracing on, tracer; the server secret read from
+ * SSM at init (cached, so a rotated value arrives within `SERVER_SECRET_CACHE_MS`), and for
+ * Function URL entries the origin check that refuses requests that did not come through the Router.
  */
+
+/**
+ * The tracer's module, loaded at init only when the deployment turned tracing on
+ * (`INFERENCEKEY_TRACING=active`, infra/options.ts): otherwise no cold start pays for the X-Ray SDK.
+ */
+const tracing = process.env[FUNCTION_ENV.tracing] === "active" ? await import("./tracing") : undefined;
 
 /** How long an instance keeps the SSM value before reading it again (rotation takes effect within this). */
 export const SERVER_SECRET_CACHE_MS = 5 * 60_000;
@@ -26,7 +31,8 @@ export const SERVER_SECRET_CACHE_MS = 5 * 60_000;
 export interface EntryTools {
   logger: Logger;
   metrics: Metrics;
-  tracer: Tracer;
+  /** Undefined when tracing is off. */
+  tracer: Tracer | undefined;
   /** The server secret keyring, filled before each invocation; pass it to `lambdaPlatformContext`. */
   secrets: ServerSecretHolder;
 }
@@ -36,7 +42,7 @@ export function entryTools(serviceName: string): EntryTools {
   return {
     logger: new Logger({ serviceName }),
     metrics: new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "InferenceKey" }),
-    tracer: new Tracer({ serviceName }),
+    tracer: tracing?.createTracer(serviceName),
     secrets: new ServerSecretHolder(),
   };
 }
@@ -111,6 +117,11 @@ function requestLog<R extends { statusCode?: number; headers?: Record<string, st
   };
 }
 
+/** The tracer's middleware first, when tracing is on, so the trace covers every other middleware. */
+function traced<E, R>(handler: MiddyfiedHandler<E, R>, tools: EntryTools): MiddyfiedHandler<E, R> {
+  return tracing === undefined || tools.tracer === undefined ? handler : handler.use(tracing.captureLambdaHandler(tools.tracer));
+}
+
 /**
  * A middy handler for a buffered Function URL entry, with tracing, logging, metrics, the server
  * secret and the origin check in front of the handler.
@@ -119,8 +130,7 @@ export function functionUrlEntry<R extends { statusCode?: number; headers?: Reco
   tools: EntryTools,
   options: { streamifyResponse?: boolean } = {},
 ) {
-  return middy<APIGatewayProxyEventV2, R>({ streamifyResponse: options.streamifyResponse ?? false })
-    .use(captureLambdaHandler(tools.tracer))
+  return traced(middy<APIGatewayProxyEventV2, R>({ streamifyResponse: options.streamifyResponse ?? false }), tools)
     .use(injectLambdaContext(tools.logger, { resetKeys: true }))
     .use(logMetrics(tools.metrics, { captureColdStartMetric: true }))
     .use(serverSecretMiddleware<APIGatewayProxyEventV2, R>(tools.secrets))
@@ -130,8 +140,7 @@ export function functionUrlEntry<R extends { statusCode?: number; headers?: Reco
 
 /** A middy handler for an entry that is not HTTP (the scheduled controller tick, the admin-token function). */
 export function invokedEntry<E, R>(tools: EntryTools) {
-  return middy<E, R>()
-    .use(captureLambdaHandler(tools.tracer))
+  return traced(middy<E, R>(), tools)
     .use(injectLambdaContext(tools.logger, { resetKeys: true }))
     .use(logMetrics(tools.metrics, { captureColdStartMetric: true }))
     .use(serverSecretMiddleware<E, R>(tools.secrets))

@@ -50,6 +50,7 @@ interface FunctionArgs {
   concurrency?: { reserved: number };
   environment: Record<string, unknown>;
   permissions: { actions: string[]; resources: unknown[]; effect?: string }[];
+  transform?: { function?: { tracingConfig?: { mode: string } } };
 }
 
 async function deployStage(stage: string, env: Record<string, string> = {}): Promise<{ recording: Recording; config: SstConfig; outputs: Record<string, unknown> }> {
@@ -421,6 +422,27 @@ describe("infra wiring (options and other stages)", () => {
     expect(functions.get("Gateway")?.concurrency).toEqual({ reserved: 50 });
     expect(functions.get("ControlApi")?.concurrency).toEqual({ reserved: 5 });
     expect(functions.get("AgentApi")?.concurrency).toBeUndefined();
+  });
+
+  it("samples no X-Ray traces and grants no X-Ray action by default, so no entry loads the tracer", async () => {
+    const functions = functionsOf((await deployStage("dev")).recording);
+
+    for (const [name, fn] of functions) {
+      expect(fn.transform?.function?.tracingConfig, name).toEqual({ mode: "PassThrough" });
+      expect(fn.environment[FUNCTION_ENV.tracing], name).toBeUndefined();
+      expect(fn.permissions.flatMap((permission) => permission.actions).filter((action) => action.startsWith("xray:")), name).toEqual([]);
+    }
+  });
+
+  it("turns X-Ray tracing on for every function with INFERENCEKEY_TRACING=active, and refuses another value", async () => {
+    const functions = functionsOf((await deployStage("dev", { INFERENCEKEY_TRACING: "active" })).recording);
+
+    for (const [name, fn] of functions) {
+      expect(fn.transform?.function?.tracingConfig, name).toEqual({ mode: "Active" });
+      expect(fn.environment[FUNCTION_ENV.tracing], name).toBe("active");
+      expect(fn.permissions, name).toContainEqual({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] });
+    }
+    await expect(deployStage("dev", { INFERENCEKEY_TRACING: "on" })).rejects.toThrow(/"on" is not a tracing mode; use off \(the default\) or active/);
   });
 
   it("refuses a reservation for a function that does not exist, naming it", async () => {

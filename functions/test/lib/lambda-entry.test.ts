@@ -90,4 +90,27 @@ describe("Lambda entry middlewares", () => {
     expect(coldStart).toMatchObject({ ColdStart: 1, function_name: "entry-test" });
     expect(request?.cold_start).toBe(true);
   });
+
+  it("loads the X-Ray tracer only when the deployment turned tracing on", async () => {
+    // Prepare
+    vi.resetModules();
+    const off = await import("../../lib/lambda-entry");
+    vi.resetModules();
+    vi.stubEnv("INFERENCEKEY_TRACING", "active");
+    const active = await import("../../lib/lambda-entry");
+    vi.stubEnv("INFERENCEKEY_TRACING", "");
+
+    // Act
+    const untraced = off.entryTools("entry-test");
+    const traced = active.entryTools("entry-test");
+    const handler = active.invokedEntry<unknown, string>(traced).handler(async () => "done");
+    const quiet = [vi.spyOn(process.stdout, "write").mockImplementation(() => true), vi.spyOn(console, "warn").mockImplementation(() => undefined)];
+    const result = await handler({}, lambdaContext("entry-test"));
+    for (const spy of quiet) spy.mockRestore();
+
+    // Assess
+    expect(untraced.tracer).toBeUndefined();
+    expect(traced.tracer?.constructor.name).toBe("Tracer");
+    expect(result).toBe("done");
+  });
 });

@@ -19,7 +19,25 @@ export const FUNCTION_ENV = {
   serverSecretParameter: "INFERENCEKEY_SERVER_SECRET_PARAMETER",
   /** The public base URL (the Router's), for signed file URLs and messages. */
   publicUrl: "INFERENCEKEY_PUBLIC_URL",
+  /** `active` when the deployment turned X-Ray tracing on (`INFERENCEKEY_TRACING`): the entries then load the tracer. */
+  tracing: "INFERENCEKEY_TRACING",
 } as const;
+
+/**
+ * X-Ray tracing of the functions, chosen at deploy time with `INFERENCEKEY_TRACING`: `off` (the
+ * default) or `active`. Off, Lambda passes trace headers through and the entries never load the
+ * Powertools tracer; active, each function samples traces and its entry loads the tracer at init,
+ * which costs about 90 ms of CPU on every cold start (the X-Ray SDK, docs/benchmarks.md "Lambda
+ * bundle load"). Throws naming the value when it is neither.
+ */
+export type TracingMode = "off" | "active";
+
+export function parseTracingMode(text: string | undefined): TracingMode {
+  const value = text?.trim().toLowerCase() ?? "";
+  if (value === "" || value === "off") return "off";
+  if (value === "active") return "active";
+  throw new Error(`INFERENCEKEY_TRACING: "${(text ?? "").slice(0, 40)}" is not a tracing mode; use off (the default) or active`);
+}
 
 /**
  * The header CloudFront adds to every request it forwards to a Function URL. The URLs take
