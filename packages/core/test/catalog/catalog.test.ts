@@ -1,7 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { bootstrapAdminToken, catalogEntries, createControlApi, DEFAULT_CATALOG, GPU_MODELS, MemoryStore, type PlatformContext } from "../../src";
+import {
+  bootstrapAdminToken,
+  CatalogDataSchema,
+  catalogEntries,
+  createControlApi,
+  DEFAULT_CATALOG,
+  GpuCatalog,
+  GPU_MODELS,
+  MemoryStore,
+  type PlatformContext,
+  RECORDED_CATALOG_DATA,
+} from "../../src";
 
 describe("GPU catalog", () => {
+  it("is checked here rather than at every cold start: the recorded data is exactly what its schema accepts", () => {
+    expect(CatalogDataSchema.parse(RECORDED_CATALOG_DATA)).toEqual(RECORDED_CATALOG_DATA);
+    expect(DEFAULT_CATALOG.data).toBe(RECORDED_CATALOG_DATA);
+    expect(() => new GpuCatalog({ ...RECORDED_CATALOG_DATA, date: "yesterday" })).toThrow();
+  });
+
   it("is data with its date and source, covering the EC2 GPU families with usable GPU memory", () => {
     expect(DEFAULT_CATALOG.data.date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(DEFAULT_CATALOG.data.source).toContain("GetProducts");
