@@ -104,8 +104,8 @@ export class AwsServiceError extends Error {
   ) {
     super(message);
     for (const [key, value] of Object.entries(details.fields ?? {})) {
-      if (!["name", "message", "stack", "$fault", "$metadata", "$retryable", "__type"].includes(key))
-        this[key] = value;
+      // Defined, not assigned: a body field named __proto__ must not replace the error's prototype.
+      if (!RESERVED_FIELDS.has(key)) Object.defineProperty(this, key, { value, enumerable: true, writable: true, configurable: true });
     }
     this.name = name;
     this.$fault = details.status !== undefined && details.status < 500 ? "client" : "server";
@@ -117,6 +117,9 @@ export class AwsServiceError extends Error {
     this.$retryable = details.retryable;
   }
 }
+
+/** Fields of an error body that never land on the error: its own, and what would change its prototype. */
+const RESERVED_FIELDS = new Set(["name", "message", "stack", "$fault", "$metadata", "$retryable", "__type", "__proto__", "constructor", "prototype"]);
 
 /** Error codes AWS uses for throttling; retried with a longer backoff (the SDK's list). */
 const THROTTLING = new Set([
@@ -233,19 +236,21 @@ export class AwsJsonClient {
    */
   async call<Output = Record<string, unknown>>(operation: string, input: object): Promise<Output> {
     const body = JSON.stringify(input);
+    // One id for every try of this call, as the SDK sends it (AWS correlates the retries by it).
+    const invocationId = randomUUID();
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await this.#once(operation, body, attempt)) as Output;
+        return (await this.#once(operation, body, attempt, invocationId)) as Output;
       } catch (error) {
         const retryable = error instanceof AwsServiceError && error.$retryable;
         if (!retryable || attempt >= this.#maxAttempts) throw error;
-        const base = THROTTLING.has(error.name) ? 500 : 100;
+        const base = THROTTLING.has(error.name) || error.$metadata.httpStatusCode === 429 ? 500 : 100;
         await this.#sleep(Math.random() * Math.min(20_000, base * 2 ** (attempt - 1)));
       }
     }
   }
 
-  #once(operation: string, body: string, attempt: number): Promise<unknown> {
+  #once(operation: string, body: string, attempt: number, invocationId: string): Promise<unknown> {
     const definition = AWS_JSON_SERVICES[this.service];
     const { region, endpoint: url } = this.target;
     const credentials = this.#options.credentials ?? credentialsFromEnv(this.#env);
@@ -290,7 +295,7 @@ export class AwsJsonClient {
           ...headers,
           ...signed,
           "content-length": String(Buffer.byteLength(body)),
-          "amz-sdk-invocation-id": randomUUID(),
+          "amz-sdk-invocation-id": invocationId,
           "amz-sdk-request": `attempt=${attempt}; max=${this.#maxAttempts}`,
         },
       });
@@ -372,8 +377,8 @@ export class AwsJsonClient {
           const message = [fields.message, fields.Message].find((value) => typeof value === "string") as
             | string
             | undefined;
-          const retryable =
-            [500, 502, 503, 504].includes(status) || THROTTLING.has(name) || TRANSIENT.has(name);
+          // A 429 is throttling whatever its code (as the SDK has it); AWS's JSON services mostly answer a 400 with a code.
+          const retryable = [500, 502, 503, 504].includes(status) || status === 429 || THROTTLING.has(name) || TRANSIENT.has(name);
           finish(
             new AwsServiceError(name, message ?? `${this.service} ${operation} answered HTTP ${status}`, {
               status,

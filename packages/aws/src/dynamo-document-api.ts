@@ -52,9 +52,27 @@ export interface DynamoDocumentApi {
 
 type AttributeMap = Record<string, unknown>;
 // Store data is JSON-shaped: drop `undefined` fields as JSON.stringify would, rather than throw.
-const toAttributes = (value: AttributeMap): AttributeMap => marshall(value, { removeUndefinedValues: true });
+const toAttributes = (value: AttributeMap): AttributeMap =>
+  mapAttributeValues(marshall(value, { removeUndefinedValues: true }), (bytes) => Buffer.from(bytes as Uint8Array).toString("base64"));
 const fromAttributes = (value: unknown): AttributeMap =>
-  unmarshall(value as Parameters<typeof unmarshall>[0]);
+  unmarshall(mapAttributeValues(value as AttributeMap, (text) => new Uint8Array(Buffer.from(text as string, "base64"))) as Parameters<typeof unmarshall>[0]);
+
+/**
+ * DynamoDB JSON carries binary values (B, BS) base64-encoded, where marshall and unmarshall work on
+ * bytes: converts them, through maps and lists, in a map of attribute values.
+ */
+function mapAttributeValues(map: AttributeMap, convert: (value: unknown) => unknown): AttributeMap {
+  const value = (attribute: unknown): unknown => {
+    if (typeof attribute !== "object" || attribute === null) return attribute;
+    const typed = attribute as AttributeMap;
+    if ("B" in typed) return { B: convert(typed.B) };
+    if ("BS" in typed && Array.isArray(typed.BS)) return { BS: typed.BS.map(convert) };
+    if ("M" in typed && typeof typed.M === "object" && typed.M !== null) return { M: mapAttributeValues(typed.M as AttributeMap, convert) };
+    if ("L" in typed && Array.isArray(typed.L)) return { L: typed.L.map(value) };
+    return attribute;
+  };
+  return Object.fromEntries(Object.entries(map).map(([name, attribute]) => [name, value(attribute)]));
+}
 const mapIfSet = (record: AttributeMap, key: string, map: (value: AttributeMap) => AttributeMap) => {
   if (record[key] !== undefined && record[key] !== null) record[key] = map(record[key] as AttributeMap);
 };

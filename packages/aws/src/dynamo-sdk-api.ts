@@ -12,9 +12,12 @@ import type { DynamoDocumentApi, DynamoDocumentOperations, DynamoOperation } fro
 
 /**
  * The document API over an AWS SDK `DynamoDBDocumentClient` (for aws-sdk-client-mock tests, and
- * for callers that need the SDK's credential chain). lib-dynamodb leaves the item a failed
- * condition returns in DynamoDB JSON; the port gives it in document form, as the HTTP adapter does.
+ * for callers that need the SDK's credential chain). lib-dynamodb leaves the items in
+ * errors (a failed condition's, a cancelled transaction's reasons') in DynamoDB JSON; the port gives
+ * them in document form, as the HTTP adapter does.
  */
+const toDocument = (item: unknown) => unmarshall(item as Parameters<typeof unmarshall>[0]);
+
 export function sdkDynamoDocumentApi(client: DynamoDBDocumentClient): DynamoDocumentApi {
   const commands: {
     [O in DynamoOperation]: (
@@ -33,9 +36,11 @@ export function sdkDynamoDocumentApi(client: DynamoDBDocumentClient): DynamoDocu
       try {
         return await (commands[operation] as (input: unknown) => Promise<never>)(input);
       } catch (error) {
-        if (error instanceof Error && "Item" in error && error.Item !== undefined && error.Item !== null) {
-          (error as unknown as Record<string, unknown>).Item = unmarshall(
-            error.Item as Parameters<typeof unmarshall>[0],
+        const fields = error as Record<string, unknown>;
+        if (error instanceof Error && fields.Item !== undefined && fields.Item !== null) fields.Item = toDocument(fields.Item);
+        if (error instanceof Error && Array.isArray(fields.CancellationReasons)) {
+          fields.CancellationReasons = (fields.CancellationReasons as Record<string, unknown>[]).map((reason) =>
+            reason.Item === undefined || reason.Item === null ? reason : { ...reason, Item: toDocument(reason.Item) },
           );
         }
         throw error;

@@ -61,11 +61,12 @@ export function signRequest(
 ): Record<string, string> {
   const { stamp, day } = amzDate(input.date);
   const added: Record<string, string> = { "x-amz-date": stamp };
-  if (input.credentials.sessionToken !== undefined)
-    added["x-amz-security-token"] = input.credentials.sessionToken;
+  if (input.credentials.sessionToken) added["x-amz-security-token"] = input.credentials.sessionToken;
   const all = new Map<string, string>();
   for (const [name, value] of Object.entries({ ...input.headers, ...added })) {
-    all.set(name.toLowerCase(), value.trim().replace(/\s+/g, " "));
+    // As the SDK's signer: line breaks become spaces, runs of spaces and tabs one space, ends trimmed;
+    // any other character (a no-break space) is signed as sent.
+    all.set(name.toLowerCase(), value.replace(/[\r\n]/g, " ").replace(/[ \t]+/g, " ").replace(/^ | $/g, ""));
   }
   const names = [...all.keys()].sort();
   const signedHeaders = names.join(";");

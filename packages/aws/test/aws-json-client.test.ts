@@ -375,7 +375,7 @@ describe("AwsJsonClient: retries", () => {
   // The SDK's retry middleware treats any 429 as throttling (isThrottlingError); here a 429 without
   // a known code becomes "Http429" and is thrown at once. AWS's JSON services answer throttling
   // with 400 and a code, so only a proxy or an emulator sends a bare 429: the lead decides.
-  it.fails("retries an HTTP 429 without a known code as throttling, as the SDK does", async () => {
+  it("retries an HTTP 429 without a known code as throttling, as the SDK does", async () => {
     // Prepare
     server = await startLoopbackAws(() => ({ status: 429, body: "" }));
     const sleep = vi.fn(async (_ms: number) => {});
@@ -390,7 +390,7 @@ describe("AwsJsonClient: retries", () => {
   // The SDK sets amz-sdk-invocation-id once per call and keeps it on every try (only
   // amz-sdk-request counts the attempts), so AWS can tie the tries together; here each try has
   // its own. Nothing depends on it functionally: the lead decides.
-  it.fails("keeps one amz-sdk-invocation-id on every try of a call, and a new one for the next call", async () => {
+  it("keeps one amz-sdk-invocation-id on every try of a call, and a new one for the next call", async () => {
     // Prepare
     server = await startLoopbackAws((_call, index) => (index === 0 ? { status: 503, body: "" } : { body: {} }));
     const client = clientFor(server.endpoint);

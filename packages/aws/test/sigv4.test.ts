@@ -170,7 +170,7 @@ describe("signRequest", () => {
   // `\s` also matches no-break spaces, form feeds and the other Unicode spaces, so a header value
   // holding one is signed in a form AWS does not recompute. No header the JSON client sends today
   // can hold one: the lead decides whether to match the SDK.
-  it.fails.each([
+  it.each([
     ["a no-break space", "a\u00a0b"],
     ["a leading form feed", "\fvalue"],
     ["an ideographic space", "a\u3000b"],
@@ -195,7 +195,7 @@ describe("signRequest", () => {
   // The SDK treats an empty session token as none (`if (credentials.sessionToken)`); we send and
   // sign `x-amz-security-token:` with no value. Only credentials passed in can have one
   // (credentialsFromEnv drops an empty AWS_SESSION_TOKEN): the lead decides.
-  it.fails("sends no x-amz-security-token for an empty session token, as the SDK does", async () => {
+  it("sends no x-amz-security-token for an empty session token, as the SDK does", async () => {
     // Prepare
     const input: Request = {
       region: "us-east-1",
