@@ -56,7 +56,11 @@ globalThis.awslambda = { streamifyResponse: (handler) => handler, HttpResponseSt
 const started = process.cpuUsage();
 await import(process.argv[2]);
 const used = process.cpuUsage(started);
-process.stdout.write(String((used.user + used.system) / 1000));
+// What init started in the background (the gateway's replica connection pool loading) runs on:
+// measured again once it had a second, for the record.
+await new Promise((resolve) => setTimeout(resolve, 1000));
+const settled = process.cpuUsage(started);
+process.stdout.write(\`\${(used.user + used.system) / 1000} \${(settled.user + settled.system) / 1000}\`);
 process.exit(0);
 `;
 const loader = join(outDir, "load.mjs");
@@ -98,10 +102,16 @@ function sdkClients(dir: string, file: string): { atInit: Set<string>; onFirstUs
   return { atInit, onFirstUse };
 }
 
-/** The best of five loads, in ms of CPU, with the environment infra/ gives the functions. */
-async function loadCpuMs(file: string, extraEnv: Record<string, string> = {}): Promise<number> {
+/**
+ * The best of five loads, in ms of CPU, with the environment infra/ gives the functions: the
+ * import, and the import with what it started in the background (one second later).
+ */
+async function loadCpuMs(file: string, extraEnv: Record<string, string> = {}): Promise<{ importMs: number; settledMs: number }> {
+  // Lambda does not set NODE_EXTRA_CA_CERTS on Node.js 20 and later (a CA bundle would be parsed at
+  // the first TLS use); tracing is off unless `extraEnv` turns it on.
+  const { NODE_EXTRA_CA_CERTS: _caCerts, INFERENCEKEY_TRACING: _tracing, ...machine } = process.env;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...machine,
     INFERENCEKEY_TABLE: "inferencekey-bundle-test",
     INFERENCEKEY_SERVER_SECRET_PARAMETER: "/inferencekey/bundle-test/server-secret",
     INFERENCEKEY_PROJECT_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/bundle-test-projects",
@@ -112,12 +122,12 @@ async function loadCpuMs(file: string, extraEnv: Record<string, string> = {}): P
     AWS_SECRET_ACCESS_KEY: "local",
     ...extraEnv,
   };
-  // Lambda does not set it on Node.js 20 and later; a machine's CA bundle would be parsed at the first TLS use.
-  delete env.NODE_EXTRA_CA_CERTS;
-  delete env.INFERENCEKEY_TRACING;
-  const loads: number[] = [];
-  for (let i = 0; i < 5; i++) loads.push(Number((await run(process.execPath, [loader, file], { env: { ...env, ...extraEnv } })).stdout));
-  return Math.min(...loads);
+  const loads: { importMs: number; settledMs: number }[] = [];
+  for (let i = 0; i < 5; i++) {
+    const [importMs = Number.NaN, settledMs = Number.NaN] = (await run(process.execPath, [loader, file], { env })).stdout.split(" ").map(Number);
+    loads.push({ importMs, settledMs });
+  }
+  return loads.reduce((best, load) => (load.importMs < best.importMs ? load : best));
 }
 
 const dirs = new Map<string, string>();
@@ -149,10 +159,12 @@ describe("Lambda bundles", () => {
   it.each(entries)("%s loads in under the target's CPU time, and the X-Ray tracer only when tracing is on", async (entry) => {
     const file = join(dirs.get(entry) as string, `${entry.replace(/\.ts$/, "")}.mjs`);
 
-    const loadMs = await loadCpuMs(file);
-    const tracedMs = await loadCpuMs(file, { INFERENCEKEY_TRACING: "active" });
+    const load = await loadCpuMs(file);
+    const traced = await loadCpuMs(file, { INFERENCEKEY_TRACING: "active" });
+    const loadMs = load.importMs;
+    const tracedMs = traced.importMs;
 
-    const message = `${entry}: ${Math.round(loadMs)} ms of CPU to load (target ${LAMBDA_BUNDLE_BUDGET.targetLoadMs} ms); ${Math.round(tracedMs)} ms with X-Ray tracing active`;
+    const message = `${entry}: ${Math.round(loadMs)} ms of CPU to load (target ${LAMBDA_BUNDLE_BUDGET.targetLoadMs} ms), ${Math.round(load.settledMs)} ms with what it started in the background; ${Math.round(tracedMs)} ms with X-Ray tracing active`;
     console.log(message);
     expect(loadMs, message).toBeLessThan(LAMBDA_BUNDLE_BUDGET.targetLoadMs);
     // The tracer is a chunk of its own, loaded at init only with tracing on: it shows in the cost.
