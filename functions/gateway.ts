@@ -4,7 +4,7 @@ import { jobsFromEnv } from "@inferencekey/aws/jobs-from-env";
 import { awsGatewayLimits } from "@inferencekey/aws/lambda-gateway";
 import { requestFromFunctionUrlEvent } from "@inferencekey/aws/lambda-http";
 import { BlobStoreOnFirstUse, onFirstUse } from "@inferencekey/aws/on-first-use";
-import { createGateway, recordColdRequest } from "@inferencekey/core";
+import { createGateway, nodeHttpTransport, recordColdRequest } from "@inferencekey/core";
 import { entryTools, functionUrlEntry } from "./lib/lambda-entry";
 import { type StreamedResult, streamedResult } from "./lib/streamed-response";
 
@@ -52,6 +52,10 @@ const gateway = createGateway(ctx, {
   // Every wait ends before CloudFront's origin timeout; bodies stay under Lambda's payload limit.
   ...awsGatewayLimits(),
   log: (line) => tools.logger.error(line),
+  // node:http, not undici: an instance serves one request at a time, so undici's lower CPU per
+  // request saves nothing here, while loading it would cost every cold start ~190 ms of CPU
+  // (docs/benchmarks.md, "Lambda bundle load").
+  transport: nodeHttpTransport(),
   ...(jobs === undefined ? {} : { jobs: { queue: jobs.queue, ...(jobs.blobs === undefined ? {} : { blobs: jobs.blobs }) } }),
 });
 

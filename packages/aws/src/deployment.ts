@@ -227,9 +227,10 @@ export const LAMBDA_BUNDLE = {
   external: ["@aws-sdk/client-*", "@aws-sdk/lib-*", "@smithy/*"],
   /**
    * Installed beside a function's bundle instead of bundled into it (SST `nodejs.install`): the
-   * gateway's and the job consumer's connection pools to replicas (undici, about 500 KB minified).
+   * job consumer's connection pools to replicas (undici, about 500 KB minified). The gateway uses
+   * node:http instead (functions/gateway.ts).
    */
-  install: { gateway: ["undici"], "jobs-consumer": ["undici"] } as Readonly<Record<string, readonly string[]>>,
+  install: { "jobs-consumer": ["undici"] } as Readonly<Record<string, readonly string[]>>,
   banner: 'import { createRequire as __ikCreateRequire } from "node:module"; const require = __ikCreateRequire(import.meta.url);',
 } as const;
 
