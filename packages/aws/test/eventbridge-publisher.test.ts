@@ -2,7 +2,7 @@ import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from "@aws-s
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { LifecycleEvent } from "@inferencekey/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { awsError, fakeAwsJson } from "../../../test/support/aws-json-fake";
+import { awsError, fakeAwsJson } from "./support/aws-json-fake";
 import { type RunningMoto, startMoto } from "../../../test/support/moto";
 import { AwsJsonClient } from "../src/aws-json-client";
 import { createEventBridgeClient } from "../src/eventbridge-client";

@@ -1,7 +1,7 @@
 import { type JobConsumerDeps, MemoryBlobStore, submitJob, updateJob, withStatus } from "@inferencekey/core";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { awsError, fakeAwsJson } from "../../../test/support/aws-json-fake";
+import { awsError, fakeAwsJson } from "./support/aws-json-fake";
 import { jobsHarness } from "../../core/test/jobs/support";
 import { blobInputPointerLoader } from "../src/job-input-pointer";
 import { jobConsumerDeps, jobsEnvironment } from "../src/jobs-env";

@@ -1,7 +1,7 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { JOB_MESSAGE_VERSION, type ProducerMessage } from "@inferencekey/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { awsError, fakeAwsJson } from "../../../test/support/aws-json-fake";
+import { awsError, fakeAwsJson } from "./support/aws-json-fake";
 import { type RunningMoto, startMoto } from "../../../test/support/moto";
 import { AwsJsonClient } from "../src/aws-json-client";
 import { createSqsClient } from "../src/sqs-client";

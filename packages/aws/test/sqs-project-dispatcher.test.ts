@@ -1,6 +1,6 @@
 import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { awsError, fakeAwsJson } from "../../../test/support/aws-json-fake";
+import { awsError, fakeAwsJson } from "./support/aws-json-fake";
 import { type RunningMoto, startMoto } from "../../../test/support/moto";
 import { AwsJsonClient } from "../src/aws-json-client";
 import { createSqsClient } from "../src/sqs-client";

@@ -1,4 +1,4 @@
-import { AwsServiceError } from "@inferencekey/aws/aws-json-client";
+import { AwsServiceError } from "../../src/aws-json-client";
 
 /** One call a fake `AwsJsonClient` received, its input as it would go on the wire (JSON). */
 export interface RecordedAwsCall {
@@ -9,7 +9,8 @@ export interface RecordedAwsCall {
 /**
  * A stand-in for `AwsJsonClient`'s `call`, for the faults moto cannot be made to produce (a partly
  * refused batch, throttling, a corrupted body): `answer` gives each call's result or throws, and
- * every call is recorded. Wire behaviour belongs to tests on moto server.
+ * every call is recorded. Wire behaviour belongs to tests on moto server (or `loopback-aws.ts` for
+ * the client itself).
  */
 export function fakeAwsJson(
   answer: (operation: string, input: Record<string, unknown>, index: number) => unknown,
@@ -27,5 +28,5 @@ export function fakeAwsJson(
 
 /** An error as `AwsJsonClient` throws it once its retries are spent (e.g. `ThrottlingException`). */
 export function awsError(name: string, message = name, status = 400): AwsServiceError {
-  return new AwsServiceError(name, message, { status, attempts: 3, retryable: status >= 500 });
+  return new AwsServiceError(name, message, { status, attempts: 3, retryable: false });
 }
