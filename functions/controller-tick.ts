@@ -2,8 +2,8 @@ import { awsConfigFromEnv } from "@inferencekey/aws/aws-config";
 import { controllerEnvironment, lambdaPlatformContext } from "@inferencekey/aws/env";
 import { jobsFromEnv } from "@inferencekey/aws/jobs-from-env";
 import { JOBS_QUEUE_SETTINGS } from "@inferencekey/aws/jobs-settings";
-import { createSqsClient } from "@inferencekey/aws/sqs-client";
 import { SqsProjectDispatcher } from "@inferencekey/aws/sqs-project-dispatcher";
+import { sqsJsonClient } from "@inferencekey/aws/sqs-json-client";
 import {
   deliverDueWebhooks,
   fanOutTick,
@@ -28,7 +28,7 @@ const dispatcher =
     ? undefined
     : new SqsProjectDispatcher({
         queueUrl: env.queueUrl,
-        client: createSqsClient({ ...(region === undefined ? {} : { region }), ...(env.sqsEndpoint === undefined ? {} : { endpoint: env.sqsEndpoint }) }),
+        client: sqsJsonClient(env.queueUrl, { ...(region === undefined ? {} : { region }), ...(env.sqsEndpoint === undefined ? {} : { endpoint: env.sqsEndpoint }) }),
       });
 // The job queue (infra/queues.ts): the tick's job upkeep re-sends to it and publishes on the bus.
 const jobs = jobsFromEnv();

@@ -1,7 +1,6 @@
 import { lambdaPlatformContext } from "@inferencekey/aws/env";
-import { jobsBlobStoreFromEnv } from "@inferencekey/aws/jobs-blob-store";
 import { jobConsumerDeps } from "@inferencekey/aws/jobs-env";
-import { jobsEnvironment } from "@inferencekey/aws/jobs-from-env";
+import { jobsBlobStoreOnFirstUse, jobsEnvironment } from "@inferencekey/aws/jobs-from-env";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { jobsConsumerHandler } from "./lib/jobs-consumer-handler";
 import { entryTools, invokedEntry } from "./lib/lambda-entry";
@@ -14,7 +13,8 @@ import { entryTools, invokedEntry } from "./lib/lambda-entry";
 const tools = entryTools("jobs-consumer");
 export const handler = jobsConsumerHandler(
   () => {
-    const blobs = jobsBlobStoreFromEnv();
+    // S3 only for inputs and results over 256 KB: its client loads then, not at every cold start.
+    const blobs = jobsBlobStoreOnFirstUse();
     return jobConsumerDeps(lambdaPlatformContext(tools.secrets), jobsEnvironment(), blobs === undefined ? {} : { blobs });
   },
   (line) => tools.logger.warn(line),

@@ -15,7 +15,15 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { createEventBridgeClient, createSqsClient, EventBridgePublisher, JOBS_QUEUE_SETTINGS, type SqsJobBatchDeps, SqsJobQueue } from "@inferencekey/aws";
+import {
+  AwsJsonClient,
+  createEventBridgeClient,
+  createSqsClient,
+  EventBridgePublisher,
+  JOBS_QUEUE_SETTINGS,
+  type SqsJobBatchDeps,
+  SqsJobQueue,
+} from "@inferencekey/aws";
 import {
   createGateway,
   type JobsServiceDeps,
@@ -49,12 +57,17 @@ const DOCS = readFileSync(join(REPO_ROOT, "docs/jobs.md"), "utf8");
 let moto: RunningMoto;
 let sqs: SQSClient;
 let eventBridge: EventBridgeClient;
+/** The Lambda functions' own clients for the same two services (the adapters speak through them). */
+let sqsCalls: AwsJsonClient;
+let eventCalls: AwsJsonClient;
 let counter = 0;
 
 beforeAll(async () => {
   moto = await startMoto();
   sqs = createSqsClient({ region: "us-east-1", endpoint: moto.endpoint, credentials: CREDENTIALS });
   eventBridge = createEventBridgeClient({ region: "us-east-1", endpoint: moto.endpoint, credentials: CREDENTIALS });
+  sqsCalls = new AwsJsonClient({ service: "sqs", region: "us-east-1", endpoint: moto.endpoint, credentials: CREDENTIALS });
+  eventCalls = new AwsJsonClient({ service: "events", region: "us-east-1", endpoint: moto.endpoint, credentials: CREDENTIALS });
 }, 60_000);
 
 afterAll(async () => {
@@ -96,8 +109,8 @@ type Aws = Awaited<ReturnType<typeof awsJobs>>;
 
 /** The consumer's dependencies as jobConsumerDeps builds them, on moto and core's job harness. */
 function consumerDeps(h: JobsHarness, aws: Aws, maxReceives = 3): { deps: SqsJobBatchDeps; queue: SqsJobQueue; service: JobsServiceDeps } {
-  const queue = new SqsJobQueue({ queueUrl: aws.queueUrl, client: sqs });
-  const events = new EventBridgePublisher({ busName: aws.busName, client: eventBridge, log: (line) => h.logs.push(line) });
+  const queue = new SqsJobQueue({ queueUrl: aws.queueUrl, client: sqsCalls });
+  const events = new EventBridgePublisher({ busName: aws.busName, client: eventCalls, log: (line) => h.logs.push(line) });
   const deps: SqsJobBatchDeps = {
     ...h.consumer,
     queue,

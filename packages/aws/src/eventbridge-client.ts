@@ -19,7 +19,11 @@ export const EVENTBRIDGE_CLIENT_DEFAULTS = {
   requestTimeoutMs: 3_000,
 } as const;
 
-/** The one way to build an EventBridge client in this codebase. */
+/**
+ * The one way to build the SDK's EventBridge client in this codebase: for tests and tools (creating
+ * buses and rules). The Lambda functions publish through `AwsJsonClient` instead, whose load costs
+ * almost nothing.
+ */
 export function createEventBridgeClient(options: EventBridgeClientOptions = {}): EventBridgeClient {
   return new EventBridgeClient({
     ...(options.region === undefined ? {} : { region: options.region }),

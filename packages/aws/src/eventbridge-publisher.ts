@@ -1,6 +1,5 @@
-import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import type { EventPublisher, LifecycleEvent } from "@inferencekey/core";
-import { createEventBridgeClient } from "./eventbridge-client";
+import { AwsJsonClient } from "./aws-json-client";
 
 /** The `source` of every event the platform puts on its bus (rules match on it). */
 export const LIFECYCLE_EVENT_SOURCE = "inferencekey";
@@ -12,6 +11,22 @@ export const EVENT_ENTRY_MAX_BYTES = 256 * 1024;
 export const LIFECYCLE_ENTRY_MAX_BYTES = 8 * 1024;
 /** Entries EventBridge failed (throttled, internal error) are put again this many times. */
 const PUT_ATTEMPTS = 3;
+
+/** One PutEvents entry, as the SDK's `PutEventsRequestEntry` has it (`Time` a Date). */
+export interface PutEventsRequestEntry {
+  EventBusName?: string;
+  Source?: string;
+  DetailType?: string;
+  Detail?: string;
+  Resources?: string[];
+  Time?: Date;
+  TraceHeader?: string;
+}
+
+/** An entry on the wire: the JSON protocol sends timestamps as epoch seconds, as the SDK serializes them. */
+function wireEntry({ Time, ...entry }: PutEventsRequestEntry): Record<string, unknown> {
+  return { ...entry, ...(Time === undefined ? {} : { Time: Time.getTime() / 1000 }) };
+}
 
 /**
  * An entry's size as EventBridge counts it: Source, DetailType, Detail, Resources and Time (14
@@ -36,25 +51,33 @@ export function lifecycleEventEntry(event: LifecycleEvent, busName: string): Put
   };
 }
 
+interface PutEventsOutput {
+  FailedEntryCount?: number;
+  Entries?: { EventId?: string; ErrorCode?: string; ErrorMessage?: string }[];
+}
+
 /**
  * Lifecycle events on the deployment's EventBridge bus (`PutEvents`, ten entries per call).
  * Entries EventBridge reports as failed are put again with backoff; those still failing are logged
  * with their error code and dropped, as the port asks: an event never fails the change it reports.
+ * Calls go through `AwsJsonClient` (`AWSEvents.PutEvents`), not the SDK's EventBridge client, whose
+ * load every cold start would pay.
  */
 export class EventBridgePublisher implements EventPublisher {
-  private readonly client: EventBridgeClient;
+  private readonly client: Pick<AwsJsonClient, "call">;
   private readonly log: (line: string) => void;
 
   constructor(
     private readonly options: {
       busName: string;
-      client?: EventBridgeClient;
+      /** Default: an `AwsJsonClient` for EventBridge (the environment's region, endpoint and credentials). */
+      client?: Pick<AwsJsonClient, "call">;
       log?: (line: string) => void;
       /** Waits between attempts (tests shorten it). Default 100 ms, doubled each time. */
       backoffMs?: number;
     },
   ) {
-    this.client = options.client ?? createEventBridgeClient();
+    this.client = options.client ?? new AwsJsonClient({ service: "events" });
     this.log = options.log ?? ((line) => console.error(line));
   }
 
@@ -80,7 +103,7 @@ export class EventBridgePublisher implements EventPublisher {
     for (let attempt = 0; attempt < PUT_ATTEMPTS && pending.length > 0; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, (this.options.backoffMs ?? 100) * 2 ** (attempt - 1)));
       try {
-        const out = await this.client.send(new PutEventsCommand({ Entries: pending.map(({ entry }) => entry) }));
+        const out = await this.client.call<PutEventsOutput>("PutEvents", { Entries: pending.map(({ entry }) => wireEntry(entry)) });
         // Results are in request order; a failed one has an ErrorCode and no EventId.
         const results = out.Entries ?? [];
         const failed = pending.filter((_, index) => results[index]?.EventId === undefined);
@@ -90,7 +113,7 @@ export class EventBridgePublisher implements EventPublisher {
         });
         pending = failed;
       } catch (error) {
-        // The SDK already retried the call itself: count the whole batch as failed this attempt.
+        // The client already retried the call itself: count the whole batch as failed this attempt.
         lastErrors = pending.map(() => (error instanceof Error ? error.name : "error"));
       }
     }

@@ -85,18 +85,19 @@ export {
   LIFECYCLE_EVENT_SOURCE,
   lifecycleEventEntry,
   PUT_EVENTS_MAX_ENTRIES,
+  type PutEventsRequestEntry,
 } from "./eventbridge-publisher";
 export { blobInputPointerLoader } from "./job-input-pointer";
+export { JOBS_BLOB_PREFIX, jobsBlobStoreFromEnv } from "./jobs-blob-store";
+export { jobConsumerDeps } from "./jobs-env";
 export {
   eventPublisherFromEnv,
-  JOBS_BLOB_PREFIX,
   type JobsEnvironment,
-  jobConsumerDeps,
-  jobsBlobStoreFromEnv,
+  jobsBlobStoreOnFirstUse,
   jobsEnvironment,
   jobsFromEnv,
   sqsJobQueueFromEnv,
-} from "./jobs-env";
+} from "./jobs-from-env";
 export { JOBS_ENV, JOBS_QUEUE_SETTINGS } from "./jobs-settings";
 export { createSqsClient, SQS_CLIENT_DEFAULTS, type SqsClientOptions } from "./sqs-client";
 export {
@@ -109,3 +110,4 @@ export {
   settleJobBatch,
 } from "./sqs-job-consumer";
 export { SQS_MAX_DELAY_SECONDS, SQS_MAX_MESSAGE_BYTES, SqsJobQueue } from "./sqs-job-queue";
+export { type AwsJsonCaller, sqsBodyMd5, sqsJsonClient, type SqsJsonClientOptions } from "./sqs-json-client";

@@ -1,32 +1,23 @@
 import { type BlobStore, type PlatformContext, recordColdRequest, replicaJobExecutor, undiciTransport } from "@inferencekey/core";
-import { createEventBridgeClient } from "./eventbridge-client";
-import { EventBridgePublisher } from "./eventbridge-publisher";
 import { blobInputPointerLoader } from "./job-input-pointer";
-import { JOBS_BLOB_PREFIX, jobsBlobStoreFromEnv } from "./jobs-blob-store";
-import { type JobsEnvironment, jobsEnvironment, jobsFromEnv } from "./jobs-from-env";
+import {
+  eventPublisherFromEnv,
+  type JobsEnvironment,
+  jobsBlobStoreOnFirstUse,
+  jobsEnvironment,
+  jobsFromEnv,
+  sqsJobQueueFromEnv,
+} from "./jobs-from-env";
 import { JOBS_QUEUE_SETTINGS } from "./jobs-settings";
-import { createSqsClient } from "./sqs-client";
 import type { SqsJobBatchDeps } from "./sqs-job-consumer";
-import { SqsJobQueue } from "./sqs-job-queue";
-
-/** The SQS job queue a function sends to (the gateway's `/v1/jobs`, the controller's re-enqueues). */
-export function sqsJobQueueFromEnv(config: JobsEnvironment): SqsJobQueue {
-  return new SqsJobQueue({ queueUrl: config.queueUrl, client: createSqsClient(config.sqsEndpoint === undefined ? {} : { endpoint: config.sqsEndpoint }) });
-}
-
-/** The lifecycle event publisher, when the deployment has a bus. */
-export function eventPublisherFromEnv(config: JobsEnvironment, log: (line: string) => void): EventBridgePublisher | undefined {
-  if (config.eventBusName === undefined) return undefined;
-  const client = createEventBridgeClient(config.eventBridgeEndpoint === undefined ? {} : { endpoint: config.eventBridgeEndpoint });
-  return new EventBridgePublisher({ busName: config.eventBusName, client, log });
-}
 
 /**
  * Everything the jobs-consumer Lambda hands `settleJobBatch`: the SQS queue (re-sends, retry
  * backoff), EventBridge, the replica executor with the gateway's transport, the queue's receive
  * limit, a lease as long as the function can live, and cold marks so a parked job's workload
  * scales up. `blobs` (object storage for large inputs and results) is optional until the S3 blob
- * store is deployed: without it `input_pointer` messages are refused with that reason.
+ * store is deployed: without it `input_pointer` messages are refused with that reason. The Lambda
+ * passes `jobsBlobStoreOnFirstUse()`, so its init loads no SDK client.
  */
 export function jobConsumerDeps(ctx: PlatformContext, config: JobsEnvironment, options: { blobs?: BlobStore; log?: (line: string) => void } = {}): SqsJobBatchDeps {
   const log = options.log ?? ((line: string) => console.error(line));
@@ -49,4 +40,4 @@ export function jobConsumerDeps(ctx: PlatformContext, config: JobsEnvironment, o
   };
 }
 
-export { JOBS_BLOB_PREFIX, type JobsEnvironment, jobsBlobStoreFromEnv, jobsEnvironment, jobsFromEnv };
+export { eventPublisherFromEnv, type JobsEnvironment, jobsBlobStoreOnFirstUse, jobsEnvironment, jobsFromEnv, sqsJobQueueFromEnv };

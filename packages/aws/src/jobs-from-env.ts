@@ -1,15 +1,15 @@
 import type { BlobStore, EventPublisher, JobQueue } from "@inferencekey/core";
+import { AwsJsonClient } from "./aws-json-client";
 import { gatewayEnvironment } from "./env";
+import { EventBridgePublisher } from "./eventbridge-publisher";
 import { JOBS_ENV } from "./jobs-settings";
-import {
-  BlobStoreOnFirstUse,
-  EventPublisherOnFirstUse,
-  JobQueueOnFirstUse,
-  onFirstUse,
-} from "./on-first-use";
+import { BlobStoreOnFirstUse, onFirstUse } from "./on-first-use";
+import { sqsJsonClient } from "./sqs-json-client";
+import { SqsJobQueue } from "./sqs-job-queue";
 
-// Apart from jobs-env.ts (the consumer's eager factories): nothing here imports an AWS SDK client,
-// so the gateway and the controllers load the job queue's, the bus's and the bucket's on first use.
+// Nothing here imports an AWS SDK client: the job queue and the bus speak through AwsJsonClient,
+// and the bucket's S3 client loads on first use, so every function that has the jobs side (the
+// gateway, the controllers, the jobs consumer) loads no SDK client for it at init.
 
 export interface JobsEnvironment {
   queueUrl: string;
@@ -36,6 +36,35 @@ export function jobsEnvironment(env: NodeJS.ProcessEnv = process.env): JobsEnvir
   };
 }
 
+/** The SQS job queue a function sends to (the gateway's `/v1/jobs`, the controller's re-enqueues, the consumer's re-sends). */
+export function sqsJobQueueFromEnv(config: JobsEnvironment): SqsJobQueue {
+  const client = sqsJsonClient(config.queueUrl, config.sqsEndpoint === undefined ? {} : { endpoint: config.sqsEndpoint });
+  return new SqsJobQueue({ queueUrl: config.queueUrl, client });
+}
+
+/** The lifecycle event publisher, when the deployment has a bus. */
+export function eventPublisherFromEnv(config: JobsEnvironment, log: (line: string) => void): EventBridgePublisher | undefined {
+  if (config.eventBusName === undefined) return undefined;
+  const client = new AwsJsonClient({ service: "events", ...(config.eventBridgeEndpoint === undefined ? {} : { endpoint: config.eventBridgeEndpoint }) });
+  return new EventBridgePublisher({ busName: config.eventBusName, client, log });
+}
+
+/**
+ * The job blob store (inputs and results over 256 KB, `jobs-blob-store.ts`) when the deployment has
+ * a bucket, its module and S3 client loaded on the first `put` or `get`: few jobs need it, so no
+ * cold start pays the S3 client's load for it. Undefined without `INFERENCEKEY_BLOB_BUCKET`.
+ */
+export function jobsBlobStoreOnFirstUse(env: NodeJS.ProcessEnv = process.env): BlobStore | undefined {
+  if (gatewayEnvironment(env).blobBucket === undefined) return undefined;
+  return new BlobStoreOnFirstUse(
+    onFirstUse(async () => {
+      const store = (await import("./jobs-blob-store")).jobsBlobStoreFromEnv(env);
+      if (store === undefined) throw new Error("the job blob store needs INFERENCEKEY_BLOB_BUCKET (set by infra/)");
+      return store;
+    }),
+  );
+}
+
 /**
  * The jobs side of the other Lambdas, when the deployment has a job queue (`INFERENCEKEY_JOBS_QUEUE_URL`
  * set by infra/queues.ts): the gateway's `/v1/jobs` sends to it, the controller tick re-enqueues to
@@ -48,46 +77,8 @@ export function jobsFromEnv(
 ): { queue: JobQueue; events?: EventPublisher; blobs?: BlobStore } | undefined {
   if (!env[JOBS_ENV.queueUrl]?.trim()) return undefined;
   const config = jobsEnvironment(env);
-  // The SQS, EventBridge and S3 clients load on first use (a job request, a transition, a large
-  // input), not at every cold start of the gateway and the controllers: on-first-use.ts.
-  const queue = new JobQueueOnFirstUse(
-    onFirstUse(async () => {
-      const [{ SqsJobQueue }, { createSqsClient }] = await Promise.all([
-        import("./sqs-job-queue"),
-        import("./sqs-client"),
-      ]);
-      return new SqsJobQueue({
-        queueUrl: config.queueUrl,
-        client: createSqsClient(config.sqsEndpoint === undefined ? {} : { endpoint: config.sqsEndpoint }),
-      });
-    }),
-  );
-  const busName = config.eventBusName;
-  const events =
-    busName === undefined
-      ? undefined
-      : new EventPublisherOnFirstUse(
-          onFirstUse(async () => {
-            const [{ EventBridgePublisher }, { createEventBridgeClient }] = await Promise.all([
-              import("./eventbridge-publisher"),
-              import("./eventbridge-client"),
-            ]);
-            const client = createEventBridgeClient(
-              config.eventBridgeEndpoint === undefined ? {} : { endpoint: config.eventBridgeEndpoint },
-            );
-            return new EventBridgePublisher({ busName, client, log });
-          }),
-        );
-  const blobs =
-    gatewayEnvironment(env).blobBucket === undefined
-      ? undefined
-      : new BlobStoreOnFirstUse(
-          onFirstUse(async () => {
-            const store = (await import("./jobs-blob-store")).jobsBlobStoreFromEnv(env);
-            if (store === undefined)
-              throw new Error("the job blob store needs INFERENCEKEY_BLOB_BUCKET (set by infra/)");
-            return store;
-          }),
-        );
+  const queue = sqsJobQueueFromEnv(config);
+  const events = eventPublisherFromEnv(config, log);
+  const blobs = jobsBlobStoreOnFirstUse(env);
   return { queue, ...(events === undefined ? {} : { events }), ...(blobs === undefined ? {} : { blobs }) };
 }

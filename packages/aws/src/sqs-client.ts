@@ -22,7 +22,11 @@ export const SQS_CLIENT_DEFAULTS = {
   requestTimeoutMs: 3_000,
 } as const;
 
-/** The one way to build an SQS client in this codebase. */
+/**
+ * The one way to build the SDK's SQS client in this codebase: for tests and tools (creating queues,
+ * reading them back). The Lambda functions' calls go through `sqsJsonClient` instead, whose load
+ * costs almost nothing.
+ */
 export function createSqsClient(options: SqsClientOptions = {}): SQSClient {
   return new SQSClient({
     ...(options.region === undefined ? {} : { region: options.region }),

@@ -1,8 +1,7 @@
-import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { type JobConsumerDeps, MemoryBlobStore, submitJob, updateJob, withStatus } from "@inferencekey/core";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { awsError, fakeAwsJson } from "./support/aws-json-fake";
 import { jobsHarness } from "../../core/test/jobs/support";
 import { blobInputPointerLoader } from "../src/job-input-pointer";
 import { jobConsumerDeps, jobsEnvironment } from "../src/jobs-env";
@@ -11,8 +10,6 @@ import { receiveCountOf, retryDelaySeconds, type SqsJobBatchDeps, settleJobBatch
 import { SqsJobQueue } from "../src/sqs-job-queue";
 
 const QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/jobs";
-const client = new SQSClient({ region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } });
-const sqs = mockClient(client);
 
 function record(id: string, body: string, receiveCount: string): SQSRecord {
   return {
@@ -29,13 +26,11 @@ function record(id: string, body: string, receiveCount: string): SQSRecord {
 }
 
 describe("settleJobBatch", () => {
-  beforeEach(() => sqs.reset());
-
   it("answers one settled result per record, in order; retry and thrown records are rejected and backed off with ChangeMessageVisibility", async () => {
     // Prepare: a job another consumer holds (running, lease ahead), and a store that fails on one job's reads.
-    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const sqs = fakeAwsJson(() => ({}));
     const h = await jobsHarness();
-    const queue = new SqsJobQueue({ queueUrl: QUEUE_URL, client });
+    const queue = new SqsJobQueue({ queueUrl: QUEUE_URL, client: sqs });
     const held = (await submitJob(h.service, { workload: await h.record(), body: { query: "q", documents: ["a"] } })).job;
     const at = h.clock.now();
     await updateJob(h.platform.ctx, "acme", "ranker", held.id, (job) =>
@@ -69,16 +64,15 @@ describe("settleJobBatch", () => {
     expect(String((settled[1] as PromiseRejectedResult).reason)).toContain("RetryLaterError: message m2 is retried (receive 2 of 5)");
     expect(String((settled[3] as PromiseRejectedResult).reason)).toContain("RetryLaterError: message m4 is retried (receive 3 of 5)");
     expect(seen).toEqual([60, 120]);
-    expect(sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input)).toEqual([
-      { QueueUrl: QUEUE_URL, ReceiptHandle: "rh-m2", VisibilityTimeout: 60 },
-      { QueueUrl: QUEUE_URL, ReceiptHandle: "rh-m4", VisibilityTimeout: 120 },
+    expect(sqs.calls).toEqual([
+      { operation: "ChangeMessageVisibility", input: { QueueUrl: QUEUE_URL, ReceiptHandle: "rh-m2", VisibilityTimeout: 60 } },
+      { operation: "ChangeMessageVisibility", input: { QueueUrl: QUEUE_URL, ReceiptHandle: "rh-m4", VisibilityTimeout: 120 } },
     ]);
   });
 
   it("a failed ChangeMessageVisibility is logged; the record is still reported (it returns after the queue's timeout)", async () => {
     // Prepare
-    sqs.on(ChangeMessageVisibilityCommand).rejects(new Error("ReceiptHandleIsInvalid"));
-    const queue = new SqsJobQueue({ queueUrl: QUEUE_URL, client });
+    const queue = new SqsJobQueue({ queueUrl: QUEUE_URL, client: fakeAwsJson(() => Promise.reject(awsError("ReceiptHandleIsInvalid"))) });
     const logs: string[] = [];
     const deps = {
       ctx: { store: { get: async () => Promise.reject(new Error("store down")) }, serverSecret: "s", now: () => new Date() },
