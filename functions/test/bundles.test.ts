@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { LAMBDA_BUNDLE, LAMBDA_BUNDLE_BUDGET } from "@inferencekey/aws/deployment";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LAMBDA_FUNCTION_ENV } from "../../test/support/lambda-function-env";
 
 /**
  * Every Lambda entry in functions/, bundled as infra/functions.ts has SST bundle it (one esbuild run
@@ -127,11 +128,10 @@ async function loadCpuMs(file: string, extraEnv: Record<string, string> = {}): P
   // Lambda does not set NODE_EXTRA_CA_CERTS on Node.js 20 and later (a CA bundle would be parsed at
   // the first TLS use); tracing is off unless `extraEnv` turns it on.
   const { NODE_EXTRA_CA_CERTS: _caCerts, INFERENCEKEY_TRACING: _tracing, ...machine } = process.env;
+  const { INFERENCEKEY_TRACING: _active, ...configured } = LAMBDA_FUNCTION_ENV;
   const env: NodeJS.ProcessEnv = {
     ...machine,
-    INFERENCEKEY_TABLE: "inferencekey-bundle-test",
-    INFERENCEKEY_SERVER_SECRET_PARAMETER: "/inferencekey/bundle-test/server-secret",
-    INFERENCEKEY_PROJECT_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/bundle-test-projects",
+    ...configured,
     // Nothing listens there: the secrets middleware's read at init fails after the load is measured.
     AWS_ENDPOINT_URL_SSM: "https://127.0.0.1:9",
     AWS_REGION: "us-east-1",

@@ -20,6 +20,7 @@ vi.mock("node:child_process", async (original) => ({
 import { controllerComputeStatements, type PolicyStatement } from "../../infra/compute-policy";
 import { allowed } from "../support/iam-policy";
 import { runViewerRequest } from "../support/local-router";
+import { LAMBDA_FUNCTION_ENV } from "../support/lambda-function-env";
 import { installSstStandIn, plain, type RecordedResource, type Recording, removeSstStandIn } from "../support/sst-stand-in";
 
 /**
@@ -129,6 +130,15 @@ describe("infra wiring (production stage)", () => {
       expect(fn.environment[FUNCTION_ENV.serverSecretParameter], name).toBe("{{ServerSecretParameter.name}}");
       expect(fn.environment[FUNCTION_ENV.publicUrl], name).toBe("{{Router.url}}");
       expect(JSON.stringify(fn.environment), name).not.toMatch(/sss|ttt|ServerSecret\.value/);
+    }
+  });
+
+  it("gives no function a variable that the bundle load test does not set, so loads are measured fully configured", async () => {
+    const functions = functionsOf((await deployStage("production", { INFERENCEKEY_TRACING: "active" })).recording);
+
+    for (const [name, fn] of functions) {
+      const missing = Object.keys(fn.environment).filter((variable) => LAMBDA_FUNCTION_ENV[variable] === undefined);
+      expect(missing, `${name}: add these to test/support/lambda-function-env.ts`).toEqual([]);
     }
   });
 
