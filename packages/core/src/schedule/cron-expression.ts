@@ -84,9 +84,10 @@ const DAY_OF_WEEK: FieldSpec = {
 class InvalidField extends Error {}
 
 /**
- * One pseudo-random number in [0, 1) per field, seeded by the text: FNV-1a into mulberry32, as
- * the library used before drew them (its first draw was for a seconds field that five-field
- * expressions lack). The same draws keep `H` schedules saved before the switch on their minutes.
+ * One pseudo-random number in [0, 1) per field (minute, hour, day-of-month, month, day-of-week),
+ * seeded by the text: FNV-1a into mulberry32, drawn as the library used before drew them (for a
+ * seconds field first, then month before day-of-month). The same draws keep `H` schedules saved
+ * before the switch on their minutes.
  */
 function hashDraws(seed: string): number[] {
   let state = 2166136261 >>> 0;
@@ -102,14 +103,15 @@ function hashDraws(seed: string): number[] {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     draws.push(((t ^ (t >>> 14)) >>> 0) / 4294967296);
   }
-  return draws.slice(1);
+  const [, minute = 0, hour = 0, month = 0, dayOfMonth = 0, dayOfWeek = 0] = draws;
+  return [minute, hour, dayOfMonth, month, dayOfWeek];
 }
 
 function rangeText(spec: FieldSpec): string {
   return `${spec.min}-${spec.max}`;
 }
 
-function valueOf(token: string, spec: FieldSpec): number {
+function fieldValue(token: string, spec: FieldSpec): number {
   if (/^\d+$/.test(token)) return Number(token);
   if (spec.names !== undefined && /^[a-z]{3}$/i.test(token)) {
     const index = spec.names.indexOf(token.toUpperCase());
@@ -199,7 +201,10 @@ function parseField(text: string, spec: FieldSpec, draw: number): ParsedField {
   const values: number[] = [];
   const lasts: string[] = [];
   const add = (value: number, item: string) => {
-    if (seen.has(value)) throw new InvalidField(`${value} is listed twice (in "${item}" and before it)`);
+    if (seen.has(value)) {
+      const what = spec === DAY_OF_WEEK && value === 0 ? "Sunday (0 or 7)" : String(value);
+      throw new InvalidField(`${what} is listed twice (in "${item}" and before it); list each value once`);
+    }
     seen.add(value);
     values.push(value);
   };
@@ -227,16 +232,15 @@ function parseField(text: string, spec: FieldSpec, draw: number): ParsedField {
       if (!/^([0-7]|[a-z]{3}|H)$/i.test(token)) {
         throw new InvalidField(`"${item}" is not "<weekday>L" (the last such weekday), e.g. "5L" or "FRIL"`);
       }
-      addLast(`${token === "H" ? Math.floor(draw * 8) : valueOf(token, spec)}L`);
+      addLast(`${token === "H" ? Math.floor(draw * 8) : fieldValue(token, spec)}L`);
       continue;
     }
-    if (item.includes("L")) {
+    if (spec === DAY_OF_MONTH && item.includes("W")) {
+      throw new InvalidField(`"${item}": W (nearest weekday) is not supported; list the days instead`);
+    }
+    if (item.includes("L") && (spec === DAY_OF_MONTH || spec === DAY_OF_WEEK)) {
       const where = spec === DAY_OF_MONTH ? 'alone, as "L"' : 'after one weekday, as in "5L"';
-      throw new InvalidField(
-        spec === DAY_OF_MONTH || spec === DAY_OF_WEEK
-          ? `"${item}": L (last) is allowed only ${where}`
-          : `"${item}": L (last) is allowed only in day-of-month and day-of-week`,
-      );
+      throw new InvalidField(`"${item}": L (last) is allowed only ${where}`);
     }
     const parts = item.split("/");
     if (parts.length > 2) throw new InvalidField(`"${item}" has more than one step`);
@@ -253,7 +257,7 @@ function parseField(text: string, spec: FieldSpec, draw: number): ParsedField {
     if (bounds.length > 2) throw new InvalidField(`"${item}" is not a range "a-b"`);
     const [lowText = "", highText] = bounds;
     if (highText === undefined) {
-      const value = valueOf(lowText, spec);
+      const value = fieldValue(lowText, spec);
       if (step === undefined) {
         checkInRange(value, spec);
         add(single(value), item);
@@ -263,7 +267,7 @@ function parseField(text: string, spec: FieldSpec, draw: number): ParsedField {
       continue;
     }
     if (lowText === "" || highText === "") throw new InvalidField(`"${item}" is not a range "a-b"`);
-    const range = rangeValues(valueOf(lowText, spec), valueOf(highText, spec), step ?? 1, item, spec);
+    const range = rangeValues(fieldValue(lowText, spec), fieldValue(highText, spec), step ?? 1, item, spec);
     for (const value of range) add(value, item);
   }
   return { values, lasts, occurrence };

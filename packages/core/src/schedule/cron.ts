@@ -71,7 +71,11 @@ function checkFiveFields(fields: string[]): ParseResult<string> {
   if (parsed.ok) return ok(expression);
   const field = parsed.field === undefined ? undefined : FIELDS[parsed.field];
   if (parsed.field === undefined || field === undefined) {
-    return fail("invalid_cron", `cron expression "${expression}" never fires: ${parsed.reason}`, EXPECTED_CRON);
+    return fail(
+      "invalid_cron",
+      `cron expression "${expression}" never fires: ${parsed.reason}`,
+      EXPECTED_CRON,
+    );
   }
   return fail(
     "invalid_cron",
