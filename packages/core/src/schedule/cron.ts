@@ -1,4 +1,4 @@
-import { type CronExpression, CronExpressionParser } from "cron-parser";
+import { type CronFields, latestFiring, nextFiring, parseCronFields } from "./cron-expression";
 import { closestMatch } from "./edit-distance";
 import { parseTimeZone } from "./time-zone";
 import { type CronSchedule, fail, MAX_SCHEDULE_TEXT, ok, type ParseResult, type ScheduleState } from "./types";
@@ -7,9 +7,18 @@ import { instantOfWallTime, MINUTE_MS, wallTimeAt } from "./wall-clock";
 const EXPECTED_CRON =
   'five fields "minute hour day-of-month month day-of-week", e.g. "0 2 * * *" (02:00 every day), or one of @hourly, @daily, @weekly, @monthly, @yearly';
 
-const MACROS = ["@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually"];
+/** The accepted macros and the five fields each stands for. */
+const MACRO_FIELDS: Record<string, string> = {
+  "@hourly": "0 * * * *",
+  "@daily": "0 0 * * *",
+  "@weekly": "0 0 * * 0",
+  "@monthly": "0 0 1 * *",
+  "@yearly": "0 0 1 1 *",
+  "@annually": "0 0 1 1 *",
+};
+const MACROS = Object.keys(MACRO_FIELDS);
 
-/** Macros cron-parser knows that this product refuses, with the five-field form that is meant. */
+/** Macros other cron dialects know that this product refuses, with the five-field form that is meant. */
 const MACRO_REPLACEMENTS: Record<string, string> = {
   "@weekdays": "0 0 * * 1-5",
   "@weekends": "0 0 * * 0,6",
@@ -24,9 +33,6 @@ const FIELDS = [
   { name: "day-of-week", allowed: "0-7 or SUN-SAT (0 and 7 are Sunday)" },
 ] as const;
 
-/** Fixed so that validation is pure and every parse of the same text agrees. */
-const REFERENCE_DATE = new Date(Date.UTC(2000, 0, 1));
-
 /**
  * Bounds on merging overlapping runs. Past either, cronRunState reports the run's current end as
  * a re-check point instead of searching on: a run that has not ended a month ahead (or after
@@ -35,28 +41,24 @@ const REFERENCE_DATE = new Date(Date.UTC(2000, 0, 1));
 const MAX_RUN_EXTENSIONS = 2000;
 const RUN_LOOKAHEAD_MS = 31 * 24 * 60 * MINUTE_MS;
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
- * cron-parser iterating in UTC over wall-clock time. Firings are computed as local wall-clock
+ * The fields of an expression parseCron accepted. Firings are computed in UTC as local wall-clock
  * times with no DST involved and only then mapped to instants by the same rule windows use, so
  * cron and windows agree on DST and the results do not depend on where iteration started.
  */
-function wallIterator(expression: string): CronExpression {
+function compiled(expression: string): CronFields {
+  const fields = (MACRO_FIELDS[expression] ?? expression).split(" ");
   // H fields are hashed; seeding with the expression keeps every parse of it on the same minutes.
-  return CronExpressionParser.parse(expression, {
-    tz: "UTC",
-    currentDate: REFERENCE_DATE,
-    hashSeed: expression,
-  });
+  const parsed = parseCronFields(fields, expression);
+  if (!parsed.ok) throw new Error(`schedule: "${expression}" is not a cron expression from parseCron`);
+  return parsed.value;
 }
 
-/** The first wall-clock firing strictly after `wall`. */
-function wallFireAfter(it: CronExpression, wall: number): number {
-  it.reset(new Date(wall));
-  return it.next().toDate().getTime();
+/** The first wall-clock firing strictly after `wall`; parseCron refuses expressions that never fire. */
+function wallFireAfter(c: CronFields, wall: number): number {
+  const next = nextFiring(c, wall);
+  if (next === undefined) throw new Error("schedule: cron expression never fires");
+  return next;
 }
 
 function fieldsOnlySuggestion(fields: string[]): string | undefined {
@@ -65,29 +67,21 @@ function fieldsOnlySuggestion(fields: string[]): string | undefined {
 
 function checkFiveFields(fields: string[]): ParseResult<string> {
   const expression = fields.join(" ");
-  for (const [index, field] of FIELDS.entries()) {
-    // Parse the field alone among wildcards so the error can name the field at fault.
-    const probe = FIELDS.map((_, i) => (i === index ? (fields[i] ?? "*") : "*")).join(" ");
-    try {
-      wallIterator(probe);
-    } catch (error) {
-      return fail(
-        "invalid_cron",
-        `the ${field.name} field "${fields[index]}" is invalid: ${errorMessage(error)}`,
-        `the ${field.name} field (field ${index + 1} of 5) takes ${field.allowed}, *, lists "1,5", ranges "1-5" and steps "*/2"`,
-      );
-    }
-  }
-  try {
-    wallIterator(expression).next();
-  } catch (error) {
+  const parsed = parseCronFields(fields, expression);
+  if (parsed.ok) return ok(expression);
+  const field = parsed.field === undefined ? undefined : FIELDS[parsed.field];
+  if (parsed.field === undefined || field === undefined) {
     return fail(
       "invalid_cron",
-      `cron expression "${expression}" never fires or is invalid (${errorMessage(error)})`,
+      `cron expression "${expression}" never fires: ${parsed.reason}`,
       EXPECTED_CRON,
     );
   }
-  return ok(expression);
+  return fail(
+    "invalid_cron",
+    `the ${field.name} field "${fields[parsed.field]}" is invalid: ${parsed.reason}`,
+    `the ${field.name} field (field ${parsed.field + 1} of 5) takes ${field.allowed}, *, lists "1,5", ranges "1-5" and steps "*/2"`,
+  );
 }
 
 /**
@@ -95,8 +89,8 @@ function checkFiveFields(fields: string[]): ParseResult<string> {
  * @hourly, @daily, @weekly, @monthly, @yearly (@annually), evaluated in `timeZone` (default UTC).
  * Six-field (seconds) and seven-field (seconds and year) forms are refused with the five-field
  * form as the suggestion, as are @reboot and expressions that never fire (`0 0 30 2 *`).
- * Parsing and iteration are cron-parser's; this only decides what is accepted and names the
- * field at fault. Never throws.
+ * Field syntax and meaning are cron-expression.ts's; this decides which forms are accepted at all
+ * and names the field at fault. Never throws.
  */
 export function parseCron(expression: string, timeZone = "UTC"): ParseResult<CronSchedule> {
   if (typeof expression !== "string") {
@@ -163,30 +157,24 @@ export function parseCron(expression: string, timeZone = "UTC"): ParseResult<Cro
  */
 export function nextCronFire(c: CronSchedule, after: Date): Date {
   const ms = after.getTime();
-  const it = wallIterator(c.expression);
+  const fields = compiled(c.expression);
   // Firings at or before the current wall time have already happened; after a fall-back a few
   // later wall times have too (in the first pass), so keep going until one is really ahead.
   let wall = wallTimeAt(ms, c.timeZone);
   for (;;) {
-    wall = wallFireAfter(it, wall);
+    wall = wallFireAfter(fields, wall);
     const instant = instantOfWallTime(wall, c.timeZone);
     if (instant > ms) return new Date(instant);
   }
 }
 
-function latestFireAtOrBefore(it: CronExpression, timeZone: string, ms: number): number | undefined {
-  // Wall-clock iteration is in UTC, where prev() is exact; one millisecond later includes `ms`.
-  it.reset(new Date(wallTimeAt(ms, timeZone) + 1));
-  let wall: number;
-  try {
-    wall = it.prev().toDate().getTime();
-  } catch {
-    return undefined;
-  }
+function latestFireAtOrBefore(fields: CronFields, timeZone: string, ms: number): number | undefined {
+  let wall = latestFiring(fields, wallTimeAt(ms, timeZone));
+  if (wall === undefined) return undefined;
   let instant = instantOfWallTime(wall, timeZone);
   // During a fall-back's second pass, later wall times already fired in the first pass.
   for (;;) {
-    const laterWall = wallFireAfter(it, wall);
+    const laterWall = wallFireAfter(fields, wall);
     const laterInstant = instantOfWallTime(laterWall, timeZone);
     if (laterInstant > ms) return instant;
     wall = laterWall;
@@ -194,9 +182,9 @@ function latestFireAtOrBefore(it: CronExpression, timeZone: string, ms: number):
   }
 }
 
-/** The latest firing at or before `atOrBefore`, or undefined when the library finds none. */
+/** The latest firing at or before `atOrBefore`, or undefined when none falls in the 400 years before it. */
 export function previousCronFire(c: CronSchedule, atOrBefore: Date): Date | undefined {
-  const previous = latestFireAtOrBefore(wallIterator(c.expression), c.timeZone, atOrBefore.getTime());
+  const previous = latestFireAtOrBefore(compiled(c.expression), c.timeZone, atOrBefore.getTime());
   return previous === undefined ? undefined : new Date(previous);
 }
 
@@ -213,15 +201,15 @@ export function cronRunState(c: CronSchedule, runMinutes: number, at: Date): Sch
   }
   const runMs = runMinutes * MINUTE_MS;
   const ms = at.getTime();
-  const it = wallIterator(c.expression);
-  const started = latestFireAtOrBefore(it, c.timeZone, ms);
+  const fields = compiled(c.expression);
+  const started = latestFireAtOrBefore(fields, c.timeZone, ms);
   if (started === undefined || started + runMs <= ms) {
     return { open: false, changesAt: nextCronFire(c, at) };
   }
   let lastFire = started;
   let end = started + runMs;
   for (let step = 0; step < MAX_RUN_EXTENSIONS && end - ms <= RUN_LOOKAHEAD_MS; step++) {
-    const latest = latestFireAtOrBefore(it, c.timeZone, end);
+    const latest = latestFireAtOrBefore(fields, c.timeZone, end);
     if (latest === undefined || latest <= lastFire) return { open: true, changesAt: new Date(end) };
     lastFire = latest;
     end = latest + runMs;
