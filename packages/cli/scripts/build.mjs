@@ -28,6 +28,6 @@ const bundled = await build({
   plugins: [coreWithoutSideEffects],
 });
 const imports = Object.values(bundled.metafile.outputs).flatMap((output) => output.imports.map((entry) => entry.path));
-// Node's own modules are fine under either name (cron-parser's unused file reader asks for "fs").
+// Node's own modules are fine under either name ("fs" or "node:fs").
 const unexpected = imports.filter((path) => !path.startsWith("node:") && !builtinModules.includes(path) && !external.includes(path));
 if (unexpected.length > 0) throw new Error(`dist/main.js imports packages the tarball does not declare: ${unexpected.join(", ")}`);
