@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod";
 
 /**
  * Async jobs (reranker, classification, reward): the job record, its states and the messages on the
@@ -52,34 +52,34 @@ export const MAX_RESULT_TTL_SECONDS = 30 * 86_400;
 
 /** The spec's optional `jobs` block, for async task types only. */
 export const JobsConfigSchema = z.strictObject({
-  max_queue_seconds: z.number().int().min(1).max(MAX_QUEUE_SECONDS_LIMIT).optional(),
-  result_ttl_seconds: z.number().int().min(60).max(MAX_RESULT_TTL_SECONDS).optional(),
+  max_queue_seconds: z.optional(z.number().check(z.int(), z.gte(1), z.lte(MAX_QUEUE_SECONDS_LIMIT))),
+  result_ttl_seconds: z.optional(z.number().check(z.int(), z.gte(60), z.lte(MAX_RESULT_TTL_SECONDS))),
 });
 export type JobsConfig = z.output<typeof JobsConfigSchema>;
 
 /** Largest job input (the body without the reserved fields), in bytes of JSON. */
 export const MAX_JOB_INPUT_BYTES = 1024 * 1024;
 
-const text = z.string().max(MAX_JOB_INPUT_BYTES);
+const text = z.string().check(z.maxLength(MAX_JOB_INPUT_BYTES));
 
 export const RerankInputSchema = z.strictObject({
   query: text,
-  documents: z.array(text).min(1).max(10_000),
-  top_n: z.number().int().min(1).optional(),
+  documents: z.array(text).check(z.minLength(1), z.maxLength(10_000)),
+  top_n: z.optional(z.number().check(z.int(), z.gte(1))),
 });
 
 export const ClassificationInputSchema = z.strictObject({
-  input: z.union([text, z.array(text).min(1).max(10_000)]),
+  input: z.union([text, z.array(text).check(z.minLength(1), z.maxLength(10_000))]),
 });
 
 const MessageSchema = z.strictObject({
-  role: z.string().min(1).max(64),
+  role: z.string().check(z.minLength(1), z.maxLength(64)),
   content: text,
 });
 
 export const RewardInputSchema = z.union([
-  z.strictObject({ input: z.union([text, z.array(text).min(1).max(10_000)]) }),
-  z.strictObject({ messages: z.array(MessageSchema).min(1).max(10_000) }),
+  z.strictObject({ input: z.union([text, z.array(text).check(z.minLength(1), z.maxLength(10_000))]) }),
+  z.strictObject({ messages: z.array(MessageSchema).check(z.minLength(1), z.maxLength(10_000)) }),
 ]);
 
 export const JOB_INPUT_SCHEMAS = {
@@ -94,19 +94,19 @@ export type RewardInput = z.output<typeof RewardInputSchema>;
 export type JobInput = RerankInput | ClassificationInput | RewardInput;
 
 export const WebhookRequestSchema = z.strictObject({
-  url: z.string().min(1).max(2048),
+  url: z.string().check(z.minLength(1), z.maxLength(2048)),
 });
 
 export const WEBHOOK_DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
 
 export const WebhookDeliverySchema = z.object({
   status: z.enum(WEBHOOK_DELIVERY_STATUSES),
-  attempts: z.number().int().min(0),
-  last_status: z.number().int().nullable(),
-  last_error: z.string().nullable(),
-  delivered_at: z.string().nullable(),
+  attempts: z.number().check(z.int(), z.gte(0)),
+  last_status: z.nullable(z.number().check(z.int())),
+  last_error: z.nullable(z.string()),
+  delivered_at: z.nullable(z.string()),
   /** Internal: when the next attempt is due (not part of the wire job). */
-  next_attempt_at: z.string().nullable().optional(),
+  next_attempt_at: z.optional(z.nullable(z.string())),
 });
 export type WebhookDelivery = z.output<typeof WebhookDeliverySchema>;
 
@@ -116,20 +116,22 @@ export type JobError = z.output<typeof JobErrorSchema>;
 export const RerankResultSchema = z.object({
   results: z.array(
     z.object({
-      index: z.number().int(),
+      index: z.number().check(z.int()),
       relevance_score: z.number(),
-      document: z.object({ text: z.string() }).optional(),
+      document: z.optional(z.object({ text: z.string() })),
     }),
   ),
-  usage: z.object({ total_tokens: z.number().int() }),
+  usage: z.object({ total_tokens: z.number().check(z.int()) }),
 });
 export const ClassificationResultSchema = z.object({
-  data: z.array(z.object({ index: z.number().int(), label: z.string(), probs: z.array(z.number()), num_classes: z.number().int() })),
-  usage: z.object({ prompt_tokens: z.number().int().optional(), total_tokens: z.number().int() }),
+  data: z.array(
+    z.object({ index: z.number().check(z.int()), label: z.string(), probs: z.array(z.number()), num_classes: z.number().check(z.int()) }),
+  ),
+  usage: z.object({ prompt_tokens: z.optional(z.number().check(z.int())), total_tokens: z.number().check(z.int()) }),
 });
 export const RewardResultSchema = z.object({
-  data: z.array(z.object({ index: z.number().int(), reward: z.union([z.number(), z.array(z.number())]) })),
-  usage: z.object({ prompt_tokens: z.number().int().optional(), total_tokens: z.number().int() }),
+  data: z.array(z.object({ index: z.number().check(z.int()), reward: z.union([z.number(), z.array(z.number())]) })),
+  usage: z.object({ prompt_tokens: z.optional(z.number().check(z.int())), total_tokens: z.number().check(z.int()) }),
 });
 export type RerankResult = z.output<typeof RerankResultSchema>;
 export type ClassificationResult = z.output<typeof ClassificationResultSchema>;
@@ -150,29 +152,29 @@ export const JobRecordSchema = z.looseObject({
   task_type: z.enum(JOB_TASK_TYPES),
   status: JobStatusSchema,
   created_at: z.string(),
-  started_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
+  started_at: z.nullable(z.string()),
+  finished_at: z.nullable(z.string()),
   expires_at: z.string(),
   history: z.array(z.object({ status: JobStatusSchema, at: z.string() })),
-  attempts: z.number().int().min(0),
-  max_queue_seconds: z.number().int(),
-  result_ttl_seconds: z.number().int(),
-  idempotency_key: z.string().nullable(),
+  attempts: z.number().check(z.int(), z.gte(0)),
+  max_queue_seconds: z.number().check(z.int()),
+  result_ttl_seconds: z.number().check(z.int()),
+  idempotency_key: z.nullable(z.string()),
   /** SHA-256 (hex) of the canonical input and reserved fields: an idempotent retry must match it. */
   body_digest: z.string(),
   /** The input, or (over the inline limit) a blob key holding it. */
-  input: z.unknown().optional(),
-  input_blob: z.string().optional(),
-  result: z.unknown().nullable(),
-  result_blob: z.string().optional(),
-  error: JobErrorSchema.nullable(),
-  webhook: z.object({ url: z.string(), delivery: WebhookDeliverySchema }).nullable(),
+  input: z.optional(z.unknown()),
+  input_blob: z.optional(z.string()),
+  result: z.nullable(z.unknown()),
+  result_blob: z.optional(z.string()),
+  error: z.nullable(JobErrorSchema),
+  webhook: z.nullable(z.object({ url: z.string(), delivery: WebhookDeliverySchema })),
   /** When the job was last put on the queue (submit, re-enqueue): the controller re-sends jobs queued too long. */
   enqueued_at: z.string(),
   /** Set when sending its message failed: the controller's next upkeep re-sends it. */
-  unsent: z.boolean().optional(),
+  unsent: z.optional(z.boolean()),
   /** While running: until when the consumer that took it owns it; a redelivery after that takes over. */
-  lease_until: z.string().optional(),
+  lease_until: z.optional(z.string()),
 });
 export type JobRecord = z.output<typeof JobRecordSchema>;
 
@@ -195,9 +197,9 @@ export const JOB_MESSAGE_VERSION = 1 as const;
 export const JobMessageSchema = z.strictObject({
   version: z.literal(JOB_MESSAGE_VERSION),
   type: z.literal("job"),
-  job_id: z.string().regex(/^job_[0-9A-Za-z]{4,64}$/),
-  project: z.string().min(1).max(63),
-  workload: z.string().min(1).max(63),
+  job_id: z.string().check(z.regex(/^job_[0-9A-Za-z]{4,64}$/)),
+  project: z.string().check(z.minLength(1), z.maxLength(63)),
+  workload: z.string().check(z.minLength(1), z.maxLength(63)),
 });
 export type JobMessage = z.output<typeof JobMessageSchema>;
 
@@ -210,17 +212,17 @@ export type JobMessage = z.output<typeof JobMessageSchema>;
 export const ProducerMessageSchema = z.strictObject({
   version: z.literal(JOB_MESSAGE_VERSION),
   type: z.literal("submit"),
-  project: z.string().min(1).max(63),
-  workload: z.string().min(1).max(63),
-  idempotency_key: z.string().regex(/^[\x21-\x7e]{1,255}$/),
-  input: z.record(z.string(), z.unknown()).optional(),
-  input_pointer: z.string().min(1).max(1024).optional(),
-  webhook: WebhookRequestSchema.optional(),
-  max_queue_seconds: z.number().int().min(1).max(MAX_QUEUE_SECONDS_LIMIT).optional(),
+  project: z.string().check(z.minLength(1), z.maxLength(63)),
+  workload: z.string().check(z.minLength(1), z.maxLength(63)),
+  idempotency_key: z.string().check(z.regex(/^[\x21-\x7e]{1,255}$/)),
+  input: z.optional(z.record(z.string(), z.unknown())),
+  input_pointer: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+  webhook: z.optional(WebhookRequestSchema),
+  max_queue_seconds: z.optional(z.number().check(z.int(), z.gte(1), z.lte(MAX_QUEUE_SECONDS_LIMIT))),
   /** Unix seconds when signed; messages older than the signature tolerance are refused. */
-  signed_at: z.number().int(),
+  signed_at: z.number().check(z.int()),
   /** `v1,<base64 HMAC-SHA256 of the canonical message without this field>`. */
-  signature: z.string().min(1).max(512),
+  signature: z.string().check(z.minLength(1), z.maxLength(512)),
 });
 export type ProducerMessage = z.output<typeof ProducerMessageSchema>;
 

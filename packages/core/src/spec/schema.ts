@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod";
 import { type JobsConfig, JobsConfigSchema } from "../jobs/schema";
 import { BACKENDS, EXECUTION_POLICIES, ON_DRIFT, TASK_TYPES } from "./modalities";
 
@@ -29,11 +29,11 @@ export const TaskTypeSchema = z.enum(TASK_TYPES);
 export const ExecutionPolicySchema = z.enum(EXECUTION_POLICIES);
 export const OnDriftSchema = z.enum(ON_DRIFT);
 
-const replicaCount = (min: number) => z.number().int().min(min).max(64);
+const replicaCount = (min: number) => z.number().check(z.int(), z.gte(min), z.lte(64));
 
 /** fixed: a constant set of replicas, always on. `replicas: 0` keeps the workload declared but stopped. */
 export const FixedConfigSchema = z.strictObject({
-  replicas: replicaCount(0).default(1),
+  replicas: z._default(replicaCount(0), 1),
 });
 
 /**
@@ -44,18 +44,18 @@ export const FixedConfigSchema = z.strictObject({
  * `replicas` (default 1) run while the schedule is open.
  */
 export const ScheduledConfigSchema = z.strictObject({
-  window: z.string().min(1).optional(),
-  cron: z.string().min(1).optional(),
-  timezone: z.string().min(1).optional(),
-  run_duration_minutes: z.number().int().min(1).max(10_080).optional(),
-  replicas: replicaCount(1).default(1),
+  window: z.optional(z.string().check(z.minLength(1))),
+  cron: z.optional(z.string().check(z.minLength(1))),
+  timezone: z.optional(z.string().check(z.minLength(1))),
+  run_duration_minutes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(10_080))),
+  replicas: z._default(replicaCount(1), 1),
 });
 
 export const CloudPoolSchema = z.strictObject({
-  gpu_pool: z.array(z.string().min(1)).min(1),
-  max_hourly_cost_usd: z.number().positive().optional(),
-  max_instances: z.number().int().min(1).max(1000).optional(),
-  allowed_cuda_versions: z.array(z.string().regex(CUDA_VERSION_PATTERN)).min(1).optional(),
+  gpu_pool: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+  max_hourly_cost_usd: z.optional(z.number().check(z.positive())),
+  max_instances: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
+  allowed_cuda_versions: z.optional(z.array(z.string().check(z.regex(CUDA_VERSION_PATTERN))).check(z.minLength(1))),
 });
 
 export const CloudWorkersSchema = z.strictObject({
@@ -65,7 +65,7 @@ export const CloudWorkersSchema = z.strictObject({
 
 export const PrivateWorkersSchema = z.strictObject({
   source: z.literal("private"),
-  private_worker_ids: z.array(z.string().regex(WORKER_ID_PATTERN)).min(1),
+  private_worker_ids: z.array(z.string().check(z.regex(WORKER_ID_PATTERN))).check(z.minLength(1)),
 });
 
 export const WorkersSchema = z.discriminatedUnion("source", [CloudWorkersSchema, PrivateWorkersSchema]);
@@ -77,17 +77,17 @@ export const WorkersSchema = z.discriminatedUnion("source", [CloudWorkersSchema,
  * `max_workers` and `cloud_pool.max_instances`.
  */
 export const AutoscalingConfigSchema = z.strictObject({
-  min_workers: z.number().int().min(0).max(100).default(0),
-  max_workers: z.number().int().min(1).max(100),
-  max_hourly_cost_usd: z.number().positive().optional(),
+  min_workers: z._default(z.number().check(z.int(), z.gte(0), z.lte(100)), 0),
+  max_workers: z.number().check(z.int(), z.gte(1), z.lte(100)),
+  max_hourly_cost_usd: z.optional(z.number().check(z.positive())),
   workers: WorkersSchema,
   /** Tuning knobs (defaults and reasoning in autoscale/index.ts and the reference page). */
-  target_concurrency_per_worker: z.number().positive().max(10_000).optional(),
-  target_requests_per_minute_per_worker: z.number().positive().max(1_000_000).optional(),
-  headroom: z.number().min(0).max(10).optional(),
-  demand_window_seconds: z.number().int().min(0).max(86_400).optional(),
-  scale_down_stabilization_seconds: z.number().int().min(0).max(86_400).optional(),
-  scale_to_zero_after_seconds: z.number().int().min(0).max(604_800).optional(),
+  target_concurrency_per_worker: z.optional(z.number().check(z.positive(), z.lte(10_000))),
+  target_requests_per_minute_per_worker: z.optional(z.number().check(z.positive(), z.lte(1_000_000))),
+  headroom: z.optional(z.number().check(z.gte(0), z.lte(10))),
+  demand_window_seconds: z.optional(z.number().check(z.int(), z.gte(0), z.lte(86_400))),
+  scale_down_stabilization_seconds: z.optional(z.number().check(z.int(), z.gte(0), z.lte(86_400))),
+  scale_to_zero_after_seconds: z.optional(z.number().check(z.int(), z.gte(0), z.lte(604_800))),
 });
 
 export const POLICY_CONFIG_SCHEMAS = {
@@ -98,18 +98,18 @@ export const POLICY_CONFIG_SCHEMAS = {
 
 /** What a client sends. Optional fields may be omitted or null (null equals omitted). */
 export const WorkloadSpecInputSchema = z.strictObject({
-  name: z.string().trim().min(1).max(120),
-  slug: z.string().regex(SLUG_PATTERN),
-  model: z.string().min(1).max(300).regex(MODEL_PATTERN),
+  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(120)),
+  slug: z.string().check(z.regex(SLUG_PATTERN)),
+  model: z.string().check(z.minLength(1), z.maxLength(300), z.regex(MODEL_PATTERN)),
   backend: BackendSchema,
-  task_type: TaskTypeSchema.optional(),
-  command: z.string().trim().min(1).max(4096).optional(),
-  vllm_version: z.string().max(MAX_VLLM_VERSION_LENGTH, { abort: true }).regex(VLLM_VERSION_PATTERN).optional(),
-  worker_id: z.string().regex(WORKER_ID_PATTERN).optional(),
-  execution_policy: ExecutionPolicySchema.optional(),
-  execution_policy_config: z.record(z.string(), z.unknown()).optional(),
+  task_type: z.optional(TaskTypeSchema),
+  command: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(4096))),
+  vllm_version: z.optional(z.string().check(z.maxLength(MAX_VLLM_VERSION_LENGTH, { abort: true }), z.regex(VLLM_VERSION_PATTERN))),
+  worker_id: z.optional(z.string().check(z.regex(WORKER_ID_PATTERN))),
+  execution_policy: z.optional(ExecutionPolicySchema),
+  execution_policy_config: z.optional(z.record(z.string(), z.unknown())),
   /** Async task types only (reranker, classification, reward): queue and retention limits of their jobs. */
-  jobs: JobsConfigSchema.optional(),
+  jobs: z.optional(JobsConfigSchema),
 });
 
 export type WorkloadSpecInput = z.input<typeof WorkloadSpecInputSchema>;
