@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod";
 import { BackendSchema, TaskTypeSchema } from "../spec/schema";
 
 /**
@@ -9,29 +9,29 @@ import { BackendSchema, TaskTypeSchema } from "../spec/schema";
  */
 
 export const GpuSchema = z.object({
-  index: z.number().int().min(0),
+  index: z.number().check(z.int(), z.gte(0)),
   name: z.string(),
-  memory_mb: z.number().int().min(0),
+  memory_mb: z.number().check(z.int(), z.gte(0)),
   /** Highest CUDA version the driver supports, e.g. "12.4". */
-  cuda_version: z.string().optional(),
-  uuid: z.string().optional(),
+  cuda_version: z.optional(z.string()),
+  uuid: z.optional(z.string()),
 });
 export type Gpu = z.infer<typeof GpuSchema>;
 
 export const HostInfoSchema = z.object({
-  hostname: z.string().min(1).max(255),
+  hostname: z.string().check(z.minLength(1), z.maxLength(255)),
   /** Address the platform (gateway) reaches this box's replicas on. */
-  advertise_host: z.string().min(1).max(255),
+  advertise_host: z.string().check(z.minLength(1), z.maxLength(255)),
   gpus: z.array(GpuSchema),
-  cpu_count: z.number().int().min(0).optional(),
-  memory_mb: z.number().int().min(0).optional(),
-  agent_version: z.string().optional(),
+  cpu_count: z.optional(z.number().check(z.int(), z.gte(0))),
+  memory_mb: z.optional(z.number().check(z.int(), z.gte(0))),
+  agent_version: z.optional(z.string()),
   /**
    * SHA-256 of the DER certificate of the agent's replica front (64 lowercase hex characters). When
    * present, replicas of this worker are reached over TLS and the gateway accepts only this exact
    * certificate; absent (an agent without a front), they are reached over plain HTTP.
    */
-  front_certificate_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  front_certificate_sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
 });
 export type HostInfo = z.infer<typeof HostInfoSchema>;
 
@@ -39,42 +39,42 @@ export const REPLICA_STATES = ["starting", "ready", "failed", "stopping", "stopp
 export type ReplicaRuntimeState = (typeof REPLICA_STATES)[number];
 
 export const ReplicaLoadSchema = z.object({
-  running_requests: z.number().min(0),
-  waiting_requests: z.number().min(0),
-  kv_cache_usage: z.number().min(0).max(1).optional(),
+  running_requests: z.number().check(z.gte(0)),
+  waiting_requests: z.number().check(z.gte(0)),
+  kv_cache_usage: z.optional(z.number().check(z.gte(0), z.lte(1))),
   scraped_at: z.string(),
   /**
    * The highest running + waiting the agent sampled (1 Hz or more) over the last `peak_window_seconds`:
    * a burst between two heartbeats (or two controller ticks) still shows. Absent from older agents.
    */
-  peak_requests: z.number().min(0).optional(),
-  peak_window_seconds: z.number().min(0).max(3600).optional(),
+  peak_requests: z.optional(z.number().check(z.gte(0))),
+  peak_window_seconds: z.optional(z.number().check(z.gte(0), z.lte(3600))),
 });
 export type ReplicaLoad = z.infer<typeof ReplicaLoadSchema>;
 
 export const ReplicaReportSchema = z.object({
-  replica_id: z.string().min(1),
+  replica_id: z.string().check(z.minLength(1)),
   state: z.enum(REPLICA_STATES),
   /** Why, in words a person can act on ("exited with code 127: command not found"). */
-  reason: z.string().max(2000).optional(),
-  pid: z.number().int().optional(),
-  port: z.number().int().min(1).max(65535),
-  restarts: z.number().int().min(0).default(0),
-  exit_code: z.number().int().nullable().optional(),
+  reason: z.optional(z.string().check(z.maxLength(2000))),
+  pid: z.optional(z.number().check(z.int())),
+  port: z.number().check(z.int(), z.gte(1), z.lte(65535)),
+  restarts: z._default(z.number().check(z.int(), z.gte(0)), 0),
+  exit_code: z.optional(z.nullable(z.number().check(z.int()))),
   /** The last lines the backend wrote to stderr, when it failed. */
-  stderr_tail: z.array(z.string().max(2000)).max(50).optional(),
-  load: ReplicaLoadSchema.optional(),
+  stderr_tail: z.optional(z.array(z.string().check(z.maxLength(2000))).check(z.maxLength(50))),
+  load: z.optional(ReplicaLoadSchema),
   /**
    * The agent could not bind `port` (another program holds it), so it did not start the backend:
    * the platform claims another port for the replica and answers it in the next assignment.
    */
-  port_unavailable: z.boolean().optional(),
+  port_unavailable: z.optional(z.boolean()),
 });
 export type ReplicaReport = z.infer<typeof ReplicaReportSchema>;
 
 export const HeartbeatRequestSchema = z.object({
   host: HostInfoSchema,
-  replicas: z.array(ReplicaReportSchema).max(2048),
+  replicas: z.array(ReplicaReportSchema).check(z.maxLength(2048)),
 });
 export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;
 
@@ -82,28 +82,28 @@ export const AssignmentSchema = z.object({
   replica_id: z.string(),
   project: z.string(),
   workload: z.string(),
-  slot: z.number().int().min(0),
+  slot: z.number().check(z.int(), z.gte(0)),
   /** The workload's runtime generation this replica runs. */
-  generation: z.number().int().min(1),
+  generation: z.number().check(z.int(), z.gte(1)),
   backend: BackendSchema,
   task_type: TaskTypeSchema,
   model: z.string(),
   command: z.string(),
-  vllm_version: z.string().optional(),
-  port: z.number().int().min(1).max(65535),
+  vllm_version: z.optional(z.string()),
+  port: z.number().check(z.int(), z.gte(1), z.lte(65535)),
   /** Address to bind (the agent also sets HOST and substitutes {host}). */
   host: z.string(),
   /** The replica secret: the backend must refuse requests without it (vllm/sglang `--api-key`). */
   secret: z.string(),
   /** GPU indexes to expose via CUDA_VISIBLE_DEVICES; empty on CPU-only boxes. */
-  gpu_indexes: z.array(z.number().int().min(0)),
+  gpu_indexes: z.array(z.number().check(z.int(), z.gte(0))),
   /** `running`: keep it up. `stopped`: stop it gracefully (and report `stopped`). */
   desired: z.enum(["running", "stopped"]),
   /**
    * The project's secrets (`PUT /v1/projects/{project}/secrets/{NAME}`), set in the backend's
    * environment after the agent's own variables. Values: never logged, redacted from output.
    */
-  env: z.record(z.string(), z.string()).optional(),
+  env: z.optional(z.record(z.string(), z.string())),
 });
 export type Assignment = z.infer<typeof AssignmentSchema>;
 
@@ -111,7 +111,7 @@ export const HeartbeatResponseSchema = z.object({
   worker_id: z.string(),
   project: z.string(),
   assignments: z.array(AssignmentSchema),
-  heartbeat_interval_seconds: z.number().positive(),
+  heartbeat_interval_seconds: z.number().check(z.positive()),
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 
@@ -122,8 +122,8 @@ export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
  * keeps the answer.
  */
 export const RegisterRequestSchema = z.strictObject({
-  node_id: z.string().min(1).max(64),
-  instance_id: z.string().min(1).max(40),
+  node_id: z.string().check(z.minLength(1), z.maxLength(64)),
+  instance_id: z.string().check(z.minLength(1), z.maxLength(40)),
 });
 export type RegisterRequest = z.infer<typeof RegisterRequestSchema>;
 

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod";
 import recorded from "./ec2-gpu-catalog.json" with { type: "json" };
 
 /**
@@ -9,26 +9,26 @@ import recorded from "./ec2-gpu-catalog.json" with { type: "json" };
  */
 
 export const InstanceTypeSchema = z.strictObject({
-  instance_type: z.string().min(1),
+  instance_type: z.string().check(z.minLength(1)),
   /** Display name of its GPU (a key of GPU_MODELS). */
-  gpu: z.string().min(1),
-  gpu_count: z.number().int().min(1),
+  gpu: z.string().check(z.minLength(1)),
+  gpu_count: z.number().check(z.int(), z.gte(1)),
   /** Usable GPU memory per GPU, as EC2 reports it (22,888 MiB on an A10G or L4, not the marketing 24 GB). */
-  gpu_memory_mib: z.number().int().positive(),
-  vcpus: z.number().int().positive(),
-  memory_mib: z.number().int().positive(),
+  gpu_memory_mib: z.number().check(z.int(), z.positive()),
+  vcpus: z.number().check(z.int(), z.positive()),
+  memory_mib: z.number().check(z.int(), z.positive()),
   /** Empty when no price is recorded: such a type is listed, never launched. */
   purchase_options: z.array(z.enum(["on-demand"])),
   /** USD per instance-hour, Linux on-demand, per region. */
-  on_demand_usd_per_hour: z.record(z.string(), z.number().positive()),
+  on_demand_usd_per_hour: z.record(z.string(), z.number().check(z.positive())),
 });
 
 export const CatalogDataSchema = z.strictObject({
   /** When the data was recorded (YYYY-MM-DD). */
-  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-  source: z.string().min(1),
-  regions: z.array(z.string().min(1)).min(1),
-  instance_types: z.array(InstanceTypeSchema).min(1),
+  date: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)),
+  source: z.string().check(z.minLength(1)),
+  regions: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+  instance_types: z.array(InstanceTypeSchema).check(z.minLength(1)),
 });
 
 export type InstanceType = z.output<typeof InstanceTypeSchema>;
