@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import * as z from "zod";
+import * as z from "../zod";
 import { ConditionFailedError, ValidationError } from "../errors";
 import type { PlatformContext } from "../platform/context";
 import type { Principal } from "../tokens";
@@ -21,9 +21,9 @@ export const PREVIOUS_SECRET_VALID_SECONDS = 24 * 3600;
 /** What is stored of a workload's signing secret: its version (the secret itself is derived). */
 const SecretStateSchema = z.looseObject({
   incarnation: z.string(),
-  version: z.number().int().min(1),
+  version: z.number().check(z.int(), z.gte(1)),
   created_at: z.string(),
-  previous: z.object({ version: z.number().int().min(1), valid_until: z.string() }).optional(),
+  previous: z.optional(z.object({ version: z.number().check(z.int(), z.gte(1)), valid_until: z.string() })),
 });
 type SecretState = z.output<typeof SecretStateSchema>;
 

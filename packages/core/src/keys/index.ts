@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod";
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from "../errors";
 import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
@@ -8,22 +8,22 @@ import { getWorkloadRecord, type WorkloadRecord, workloadIncarnation } from "../
 import { queryAll } from "../store";
 
 export const KeyInputSchema = z.strictObject({
-  name: z.string().trim().min(1).max(120),
+  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(120)),
   /** Optional requests-per-minute limit enforced by the gateway for this key. */
-  rate_limit_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+  rate_limit_per_minute: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1_000_000))),
   /**
    * Optional limit on this key's requests in flight at once, enforced by the gateway across all its
    * instances (a streamed answer holds its slot until it ends).
    */
-  max_concurrent_requests: z.number().int().min(1).max(1000).optional(),
+  max_concurrent_requests: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
   /** Optional absolute expiry (ISO 8601). */
-  expires_at: z.iso.datetime({ offset: true }).optional(),
+  expires_at: z.optional(z.iso.datetime({ offset: true })),
 });
 
 export const RotateInputSchema = z.strictObject({
   /** How long the old key keeps working after rotation; 0 revokes it at once. Default 24 h. */
-  old_key_expires_in_seconds: z.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
-  name: z.string().trim().min(1).max(120).optional(),
+  old_key_expires_in_seconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(30 * 24 * 3600)), 24 * 3600),
+  name: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(120))),
 });
 
 /** An `ik_live_` data key of one workload, as stored and listed (never the key itself). */

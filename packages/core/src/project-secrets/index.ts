@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import * as z from "zod";
+import * as z from "../zod";
 import { ConditionFailedError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { getProject } from "../projects";

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod";
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from "../errors";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { deleteAllProjectSecrets } from "../project-secrets";
@@ -7,8 +7,8 @@ import { openCursor, signCursor } from "../store/signed-cursor";
 import { type Principal, requireAdmin } from "../tokens";
 
 export const ProjectInputSchema = z.strictObject({
-  slug: z.string().regex(SLUG_PATTERN),
-  name: z.string().trim().min(1).max(120).optional(),
+  slug: z.string().check(z.regex(SLUG_PATTERN)),
+  name: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(120))),
 });
 
 export interface ProjectRecord {

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod";
 import { type HostInfo, WORKER_LOST_AFTER_SECONDS, WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
 import { listWorkerReplicas } from "../replicas";
 import { ConditionFailedError, ConflictError, ForbiddenError, NotFoundError } from "../errors";
@@ -13,17 +13,23 @@ import { parseAddressRange, touchesSpecialRange } from "./addresses";
 export { parseAddressRange, touchesSpecialRange, vouchedDialHost } from "./addresses";
 
 export const WorkerInputSchema = z.strictObject({
-  name: z.string().trim().min(1).max(120),
-  labels: z.record(z.string(), z.string()).optional(),
+  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(120)),
+  labels: z.optional(z.record(z.string(), z.string())),
   /**
    * The IP addresses or CIDR ranges the worker's agent may advertise: the gateway dials it only
    * within them. Without them, any ordinary unicast IP address except loopback and link-local.
    */
-  addresses: z
-    .array(z.string().refine((text) => parseAddressRange(text) !== undefined, "expected an IP address or CIDR range such as 10.0.0.7 or 10.0.0.0/24"))
-    .min(1)
-    .max(16)
-    .optional(),
+  addresses: z.optional(
+    z
+      .array(
+        z
+          .string()
+          .check(
+            z.refine((text) => parseAddressRange(text) !== undefined, "expected an IP address or CIDR range such as 10.0.0.7 or 10.0.0.0/24"),
+          ),
+      )
+      .check(z.minLength(1), z.maxLength(16)),
+  ),
 });
 
 /** A private worker: one of the user's own GPU boxes, running the agent. */
