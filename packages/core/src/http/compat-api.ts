@@ -4,7 +4,7 @@
  * tokens and scopes as `/v1`. Only the wire form differs: `model_name` for `model`, `config.command`
  * for `command`, workloads addressed by id, errors as `{"error": "<code or sentence>", ...}`.
  */
-import * as z from "zod";
+import * as z from "../zod";
 import { DEFAULT_CATALOG, type GpuCatalog } from "../catalog";
 import { ConflictError, DriftError, type ErrorDetail, ForbiddenError, InferenceKeyError, NotFoundError, UnauthorizedError, ValidationError } from "../errors";
 import { keys, type PlatformContext } from "../platform/context";
@@ -38,7 +38,7 @@ export class ProjectScopeMismatchError extends ForbiddenError {
   }
 }
 
-const nullableText = (max: number) => z.string().max(max).nullish();
+const nullableText = (max: number) => z.nullish(z.string().check(z.maxLength(max)));
 
 /** The `config` object: what the workload runs. `command` and `vllm_version` are all it holds here. */
 const CompatConfigSchema = z.strictObject({
@@ -48,21 +48,21 @@ const CompatConfigSchema = z.strictObject({
 
 /** A workload as the vendor SDK sends it (POST); PATCH sends any subset. */
 const CompatWorkloadInputSchema = z.strictObject({
-  name: z.string().max(120),
-  slug: z.string().max(63),
-  model_name: z.string().max(300),
-  backend: z.string().max(40),
+  name: z.string().check(z.maxLength(120)),
+  slug: z.string().check(z.maxLength(63)),
+  model_name: z.string().check(z.maxLength(300)),
+  backend: z.string().check(z.maxLength(40)),
   task_type: nullableText(40),
-  config: CompatConfigSchema.nullish(),
+  config: z.nullish(CompatConfigSchema),
   vllm_version: nullableText(64),
   worker_id: nullableText(80),
   gpu_resource_id: nullableText(120),
   execution_policy: nullableText(40),
-  execution_policy_config: z.record(z.string(), z.unknown()).nullish(),
+  execution_policy_config: z.nullish(z.record(z.string(), z.unknown())),
   description: nullableText(2000),
 });
 type CompatWorkloadInput = z.output<typeof CompatWorkloadInputSchema>;
-const CompatWorkloadPatchSchema = CompatWorkloadInputSchema.partial();
+const CompatWorkloadPatchSchema = z.partial(CompatWorkloadInputSchema);
 
 /** The workload object of this surface: exactly these fields. */
 export interface CompatWorkload {

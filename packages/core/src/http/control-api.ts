@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod";
 import { catalogEntries, DEFAULT_CATALOG, type GpuCatalog } from "../catalog";
 import { SYNC_ROUTES_OF_ASYNC_MODALITIES } from "../gateway/routes";
 import { MethodNotAllowedError, NotFoundError, ValidationError } from "../errors";
@@ -58,8 +58,8 @@ export interface ControlApiOptions {
 }
 
 /** Parses input with a zod schema and reports every issue in wire names. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(input);
+export function parseInput<S extends z.core.$ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = z.safeParse(schema, input);
   if (parsed.success) return parsed.data;
   throw new ValidationError(
     `The ${what} is invalid.`,
@@ -76,13 +76,13 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what:
 
 const MAX_USAGE_RANGE_MS = 31 * 24 * 3600 * 1000;
 const UsageQuerySchema = z.object({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: z.optional(z.iso.datetime({ offset: true })),
+  to: z.optional(z.iso.datetime({ offset: true })),
 });
 
 const PageQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(200).optional(),
-  cursor: z.string().min(1).max(2048).optional(),
+  limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(200))),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
 
 /** The caller's Idempotency-Key, scoped to the token and the route so keys never collide across callers. */
@@ -218,7 +218,7 @@ function buildRouter(ctx: PlatformContext, options: ControlApiOptions): Router<C
     )
     .on("POST", "/v1/tokens", async (request, _p, c) => {
       const input = parseInput(
-        z.strictObject({ name: z.string().trim().min(1).max(120), project: z.string().min(1).optional() }),
+        z.strictObject({ name: z.string().check(z.trim(), z.minLength(1), z.maxLength(120)), project: z.optional(z.string().check(z.minLength(1))) }),
         await readJsonBody(request),
         "token",
       );

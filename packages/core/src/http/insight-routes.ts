@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod";
 import { ValidationError } from "../errors";
 import { MAX_SERIES_RANGE_MS, projectRates, replicaHistory, workloadSeries } from "../insights";
 import type { PlatformContext } from "../platform/context";
@@ -45,8 +45,8 @@ export function registerInsightRoutes<C extends { principal: Principal; url: URL
 }
 
 const SeriesQuerySchema = z.strictObject({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: z.optional(z.iso.datetime({ offset: true })),
+  to: z.optional(z.iso.datetime({ offset: true })),
 });
 
 function seriesRange(ctx: PlatformContext, url: URL): { from: Date; to: Date } {

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod";
 import { ConditionFailedError, DriftError, type ErrorDetail, NotFoundError, ValidationError } from "../errors";
 import { readControllerState } from "../controller/state";
 import { eventsPage, recentEvents, recordEvent, type WorkloadEvent } from "../events";
@@ -117,9 +117,12 @@ export interface EnsureResult {
 }
 
 export const EnsureQuerySchema = z.object({
-  on_drift: OnDriftSchema.default("reconcile"),
+  on_drift: z._default(OnDriftSchema, "reconcile"),
   /** `true`: validate and compare only; nothing is written (the answer says what would change). */
-  dry_run: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
+  dry_run: z.pipe(
+    z._default(z.enum(["true", "false"]), "false"),
+    z.transform((value) => value === "true"),
+  ),
 });
 
 /** What an ensure may do besides making the spec real. */
