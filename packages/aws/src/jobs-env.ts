@@ -1,4 +1,4 @@
-import { type BlobStore, type PlatformContext, recordColdRequest, replicaJobExecutor, undiciTransport } from "@inferencekey/core";
+import { type BlobStore, nodeHttpTransport, type PlatformContext, recordColdRequest, replicaJobExecutor } from "@inferencekey/core";
 import { blobInputPointerLoader } from "./job-input-pointer";
 import {
   eventPublisherFromEnv,
@@ -26,7 +26,8 @@ export function jobConsumerDeps(ctx: PlatformContext, config: JobsEnvironment, o
   return {
     ctx,
     queue,
-    executor: replicaJobExecutor(ctx, { transport: undiciTransport(), timeoutMs: JOBS_QUEUE_SETTINGS.executorTimeoutMs }),
+    // node:http, as the Lambda gateway: undici would cost the first batch of every instance ~190 ms of CPU to load.
+    executor: replicaJobExecutor(ctx, { transport: nodeHttpTransport(), timeoutMs: JOBS_QUEUE_SETTINGS.executorTimeoutMs }),
     maxReceives: JOBS_QUEUE_SETTINGS.maxReceiveCount,
     // A Lambda never outlives its timeout: once that has passed, the taker is surely gone.
     leaseSeconds: JOBS_QUEUE_SETTINGS.consumerTimeoutSeconds,
