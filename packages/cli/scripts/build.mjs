@@ -28,6 +28,7 @@ const bundled = await build({
   plugins: [coreWithoutSideEffects],
 });
 const imports = Object.values(bundled.metafile.outputs).flatMap((output) => output.imports.map((entry) => entry.path));
-// Node's own modules are fine under either name ("fs" or "node:fs").
-const unexpected = imports.filter((path) => !path.startsWith("node:") && !builtinModules.includes(path) && !external.includes(path));
+// Node's own modules are fine under either name ("fs" or "node:fs"), a declared package's subpaths ("zod/mini") too.
+const declared = (path) => external.some((name) => path === name || path.startsWith(`${name}/`));
+const unexpected = imports.filter((path) => !path.startsWith("node:") && !builtinModules.includes(path) && !declared(path));
 if (unexpected.length > 0) throw new Error(`dist/main.js imports packages the tarball does not declare: ${unexpected.join(", ")}`);
