@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LAMBDA_BUNDLE, LAMBDA_BUNDLE_BUDGET } from "@inferencekey/aws/deployment";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -118,6 +118,19 @@ describe("Lambda bundles", () => {
 
     expect(holdsXRay(dir, graph.atInit), entry).toBe(false);
     expect(holdsXRay(dir, graph.onFirstUse), entry).toBe(true);
+  });
+
+  it("keeps core's English validation messages when bundled (zod/mini sets no locale by itself)", async () => {
+    // Prepare
+    const probe = join(outDir, "messages-probe.ts");
+    writeFileSync(probe, 'import { CatalogDataSchema } from "@inferencekey/core";\nexport const problem = () => JSON.stringify(CatalogDataSchema.safeParse({ date: 7 }).error?.issues.map((issue) => issue.message));\n');
+    const dir = await bundleFunction(probe, "messages-probe", outDir, LAMBDA_BUNDLE);
+
+    // Act
+    const { problem } = (await import(join(dir, "messages-probe.mjs"))) as { problem: () => string };
+
+    // Assess
+    expect(problem()).toContain("Invalid input: expected string");
   });
 
   it.each(entries)("%s loads in under the target's CPU time (tracing off; the cost with tracing on is printed)", async (entry) => {

@@ -2,12 +2,10 @@ import { config } from "zod/mini";
 import { en } from "zod/locales";
 
 /**
- * zod/mini: the zod v4 core with functions instead of methods, a fifth of classic zod's bundle and
- * load time (every Lambda entry loads core). Core imports zod only through this module, because mini,
- * unlike classic, sets no locale: its messages would all read "Invalid input", and the English ones
- * are part of the API's contract. A bare side-effect import could be dropped (core is
- * `sideEffects: false`); a module whose exports are used always keeps its top-level call.
+ * Core's schemas are on zod/mini: the zod v4 core with functions instead of methods, a fifth of
+ * classic zod's bundle and load time (every Lambda entry loads core). Mini, unlike classic, sets no
+ * locale: its messages would all read "Invalid input", and the English ones are part of the API's
+ * contract. So every module that defines schemas imports this one for its effect, and core's
+ * package.json lists it as its one module with side effects, so that bundlers keep that import.
  */
 config(en());
-
-export * from "zod/mini";

@@ -6,7 +6,7 @@
 // Runs on the Node that runs npm (20 or 22). Inside the repository nothing reads dist/: tsc reads
 // src/ through the `inferencekey-source` export condition, vitest through an alias.
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,7 +35,8 @@ const bundled = await build({
 const imports = Object.values(bundled.metafile.outputs).flatMap((output) =>
   output.imports.map((entry) => entry.path),
 );
-const unexpected = imports.filter((path) => !path.startsWith("node:") && path !== "zod");
+const isZod = (path) => path === "zod" || path.startsWith("zod/");
+const unexpected = imports.filter((path) => !path.startsWith("node:") && !isZod(path));
 if (unexpected.length > 0) {
   throw new Error(`dist/index.js imports packages the tarball does not declare: ${unexpected.join(", ")}`);
 }
@@ -65,11 +66,17 @@ if (declarations.status !== 0) {
   throw new Error(`dts-bundle-generator failed (exit ${declarations.status ?? declarations.signal})`);
 }
 
-const declarationText = readFileSync(join(dist, "index.d.ts"), "utf8");
+// Core's schemas are zod/mini's (`import * as z from "zod/mini"`); dts-bundle-generator keeps the
+// types it names through `z.` but drops a namespace import from a package's subpath, so it is put back.
+let declarationText = readFileSync(join(dist, "index.d.ts"), "utf8");
+if (/\bz\.[A-Za-z]/.test(declarationText) && !/^import \* as z from /m.test(declarationText)) {
+  declarationText = `import * as z from "zod/mini";\n\n${declarationText}`;
+  writeFileSync(join(dist, "index.d.ts"), declarationText);
+}
 const typeImports = [
   ...declarationText.matchAll(/^(?:import .* from|\/\/\/ <reference \w+=) ?["']([^"']+)["']/gm),
 ].map((match) => match[1]);
-const undeclared = typeImports.filter((path) => path !== "zod");
+const undeclared = typeImports.filter((path) => !isZod(path));
 if (undeclared.length > 0) {
   throw new Error(`dist/index.d.ts imports packages the tarball does not declare: ${undeclared.join(", ")}`);
 }

@@ -1,4 +1,5 @@
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 import { BackendSchema, TaskTypeSchema } from "../spec/schema";
 
 /**

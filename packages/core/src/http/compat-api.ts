@@ -4,7 +4,8 @@
  * tokens and scopes as `/v1`. Only the wire form differs: `model_name` for `model`, `config.command`
  * for `command`, workloads addressed by id, errors as `{"error": "<code or sentence>", ...}`.
  */
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 import { DEFAULT_CATALOG, type GpuCatalog } from "../catalog";
 import { ConflictError, DriftError, type ErrorDetail, ForbiddenError, InferenceKeyError, NotFoundError, UnauthorizedError, ValidationError } from "../errors";
 import { keys, type PlatformContext } from "../platform/context";

@@ -1,4 +1,5 @@
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 import { catalogEntries, DEFAULT_CATALOG, type GpuCatalog } from "../catalog";
 import { SYNC_ROUTES_OF_ASYNC_MODALITIES } from "../gateway/routes";
 import { MethodNotAllowedError, NotFoundError, ValidationError } from "../errors";

@@ -1,4 +1,5 @@
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 import { ValidationError } from "../errors";
 import { MAX_SERIES_RANGE_MS, projectRates, replicaHistory, workloadSeries } from "../insights";
 import type { PlatformContext } from "../platform/context";

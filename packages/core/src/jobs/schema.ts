@@ -1,4 +1,5 @@
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 
 /**
  * Async jobs (reranker, classification, reward): the job record, its states and the messages on the

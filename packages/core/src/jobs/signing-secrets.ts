@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 import { ConditionFailedError, ValidationError } from "../errors";
 import type { PlatformContext } from "../platform/context";
 import type { Principal } from "../tokens";

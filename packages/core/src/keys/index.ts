@@ -1,4 +1,5 @@
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from "../errors";
 import { type Idempotency, idFor, secretFor } from "../idempotency";
 import { isoNow, keys, type PlatformContext } from "../platform/context";

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 import { ConditionFailedError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { isoNow, keys, type PlatformContext } from "../platform/context";
 import { getProject } from "../projects";

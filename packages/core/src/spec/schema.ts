@@ -1,4 +1,5 @@
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 import { type JobsConfig, JobsConfigSchema } from "../jobs/schema";
 import { BACKENDS, EXECUTION_POLICIES, ON_DRIFT, TASK_TYPES } from "./modalities";
 

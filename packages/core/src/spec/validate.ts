@@ -1,4 +1,4 @@
-import type * as z from "../zod";
+import type * as z from "zod/mini";
 import { findGpuModel, GPU_DISPLAY_NAMES, GPU_MODELS, KNOWN_CUDA_VERSIONS } from "../catalog";
 import { type ErrorDetail, ValidationError } from "../errors";
 import { parseCron, parseTimeZone, parseWindow, type ScheduleError } from "../schedule";

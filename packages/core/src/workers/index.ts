@@ -1,4 +1,5 @@
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 import { type HostInfo, WORKER_LOST_AFTER_SECONDS, WORKER_OFFLINE_AFTER_SECONDS } from "../agent-protocol";
 import { listWorkerReplicas } from "../replicas";
 import { ConditionFailedError, ConflictError, ForbiddenError, NotFoundError } from "../errors";

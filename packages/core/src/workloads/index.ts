@@ -1,4 +1,5 @@
-import * as z from "../zod";
+import * as z from "zod/mini";
+import "../zod";
 import { ConditionFailedError, DriftError, type ErrorDetail, NotFoundError, ValidationError } from "../errors";
 import { readControllerState } from "../controller/state";
 import { eventsPage, recentEvents, recordEvent, type WorkloadEvent } from "../events";
