@@ -1,13 +1,6 @@
 import { type BlobStore, nodeHttpTransport, type PlatformContext, recordColdRequest, replicaJobExecutor } from "@inferencekey/core";
 import { blobInputPointerLoader } from "./job-input-pointer";
-import {
-  eventPublisherFromEnv,
-  type JobsEnvironment,
-  jobsBlobStoreOnFirstUse,
-  jobsEnvironment,
-  jobsFromEnv,
-  sqsJobQueueFromEnv,
-} from "./jobs-from-env";
+import { eventPublisherFromEnv, type JobsEnvironment, sqsJobQueueFromEnv } from "./jobs-from-env";
 import { JOBS_QUEUE_SETTINGS } from "./jobs-settings";
 import type { SqsJobBatchDeps } from "./sqs-job-consumer";
 
@@ -40,5 +33,3 @@ export function jobConsumerDeps(ctx: PlatformContext, config: JobsEnvironment, o
     ...(options.blobs === undefined ? {} : { blobs: options.blobs, loadInputPointer: blobInputPointerLoader(options.blobs, () => ctx.now()) }),
   };
 }
-
-export { eventPublisherFromEnv, type JobsEnvironment, jobsBlobStoreOnFirstUse, jobsEnvironment, jobsFromEnv, sqsJobQueueFromEnv };

@@ -40,13 +40,15 @@ export function amzDate(date: Date): { stamp: string; day: string } {
 
 /** Caches the last derived signing key: one derivation a day for a long-lived Lambda instance. */
 export class SigningKeyCache {
-  #key: { id: string; value: Buffer } | undefined;
+  #key: { secretAccessKey: string; day: string; region: string; service: string; value: Buffer } | undefined;
 
   get(secretAccessKey: string, day: string, region: string, service: string): Buffer {
-    const id = `${day}/${region}/${service}/${createHash("sha256").update(secretAccessKey).digest("hex")}`;
-    if (this.#key?.id === id) return this.#key.value;
+    const key = this.#key;
+    if (key !== undefined && key.secretAccessKey === secretAccessKey && key.day === day && key.region === region && key.service === service) {
+      return key.value;
+    }
     const value = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, day), region), service), "aws4_request");
-    this.#key = { id, value };
+    this.#key = { secretAccessKey, day, region, service, value };
     return value;
   }
 }
